@@ -1,0 +1,41 @@
+# salesdash: `make run` starts everything on the bundled data; `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+export SALESDASH_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+PYTEST_ARGS ?=
+
+.PHONY: run test bench lint install clean help
+
+help:
+	@echo "make run    set up .venv, ingest the bundled data if needed, start the API (:5000) and dashboard (:8501)"
+	@echo "make test   set up .venv and run lint + the whole test suite"
+	@echo "make bench  run the scale benchmarks (writes benchmarks/results and docs/performance.md)"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "salesdash needs Python 3.11 or newer")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	@$(VENV)/bin/salesdash run
+
+lint: install
+	@$(VENV)/bin/ruff check src tests benchmarks
+	@$(VENV)/bin/ruff format --check src tests benchmarks
+	@$(VENV)/bin/mypy src
+
+test: install lint
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install
+	@$(PY) -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info

@@ -1,0 +1,283 @@
+"""The `salesdash` command: thin argument parsing over the library. Errors are one clear message, never a
+traceback (set SALESDASH_LOG_LEVEL=DEBUG to see one)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from salesdash import __version__
+from salesdash.config import Settings, load_settings
+from salesdash.errors import SalesdashError
+
+EXIT_USER_ERROR = 2
+EXIT_INTERNAL = 70
+
+
+class Progress:
+    """Prints ingest/generate progress to stderr: a live line on a terminal, a line per step otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last: tuple[str, int] = ("", -1)
+        self.started = time.monotonic()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        pct = int(100 * done / total) if total else 100
+        step = pct if self.tty else pct // 25 * 25
+        if (stage, step) == self.last:
+            return
+        self.last = (stage, step)
+        elapsed = time.monotonic() - self.started
+        text = f"{stage:>9}: {pct:3d}%  ({done:,}/{total:,})  {elapsed:6.1f}s"
+        if self.tty:
+            end = "\n" if done >= total else ""
+            print("\r" + text, end=end, file=sys.stderr, flush=True)
+        else:
+            print(text, file=sys.stderr, flush=True)
+
+
+def _engine(settings: Settings) -> Any:
+    from salesdash.store import make_engine
+
+    return make_engine(settings.database_url)
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from salesdash.ingest import format_report, ingest_file
+
+    path = Path(args.path) if args.path else settings.source_path
+    result = ingest_file(
+        _engine(settings),
+        path,
+        encoding=args.encoding,
+        on_error=args.on_error,
+        rejects_path=args.rejects,
+        progress=None if args.quiet else Progress(),
+    )
+    print(format_report(result.report))
+    print(f"data version:  {result.version.version}")
+    if args.on_error == "skip" and result.report["rows_rejected"] and args.rejects:
+        print(f"rejected rows written to {args.rejects}")
+    return 0
+
+
+def ensure_data(settings: Settings) -> None:
+    """Ingest the configured source when the store has no data yet (first `make run`)."""
+    from salesdash.ingest import format_report, ingest_file
+    from salesdash.store import current_version
+
+    engine = _engine(settings)
+    if current_version(engine) is None:
+        print(f"No data yet: ingesting {settings.source_path} ...", file=sys.stderr)
+        result = ingest_file(engine, settings.source_path, progress=Progress())
+        print(format_report(result.report), file=sys.stderr)
+    engine.dispose()
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from salesdash.api.server import serve
+
+    settings = load_settings(**_overrides(settings, api_host=args.host, api_port=args.port))
+    serve(settings)
+    return 0
+
+
+def dashboard_command(settings: Settings) -> list[str]:
+    app = Path(__file__).parent / "dashboard" / "app.py"
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.address",
+        settings.dashboard_host,
+        "--server.port",
+        str(settings.dashboard_port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--global.developmentMode",
+        "false",
+        "--client.toolbarMode",
+        "minimal",
+        "--client.showErrorDetails",
+        "none",
+    ]
+
+
+def _overrides(settings: Settings, **values: Any) -> dict[str, Any]:
+    current = settings.model_dump()
+    current.update({k: v for k, v in values.items() if v is not None})
+    return current
+
+
+def cmd_dashboard(args: argparse.Namespace, settings: Settings) -> int:
+    settings = load_settings(**_overrides(settings, dashboard_host=args.host, dashboard_port=args.port))
+    env = os.environ | {"SALESDASH_API_URL": settings.api_url}
+    return subprocess.call(dashboard_command(settings), env=env)  # noqa: S603 (fixed argv, no shell)
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    ensure_data(settings)
+    env = os.environ | {
+        "SALESDASH_API_URL": f"http://{settings.api_host}:{settings.api_port}",
+        "SALESDASH_DATABASE_URL": settings.database_url,
+    }
+    api = [sys.executable, "-m", "salesdash", "serve"]
+    children = [
+        subprocess.Popen(api, env=env),  # noqa: S603
+        subprocess.Popen(dashboard_command(settings), env=env),  # noqa: S603
+    ]
+    print(
+        f"API:       http://{settings.api_host}:{settings.api_port}/api  (docs at /api/docs)\n"
+        f"Dashboard: http://{settings.dashboard_host}:{settings.dashboard_port}\n"
+        "Press Ctrl-C to stop both.",
+        file=sys.stderr,
+        flush=True,
+    )
+
+    def stop(*_: Any) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    code = 0
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        code = next(c.returncode for c in children if c.poll() is not None) or 0
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    print("Stopped.", file=sys.stderr)
+    return code
+
+
+def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
+    from salesdash.generate import generate
+
+    out = generate(
+        rows=args.rows,
+        out=Path(args.out),
+        seed=args.seed,
+        source=Path(args.source) if args.source else settings.source_path,
+        progress=None if args.quiet else Progress(),
+    )
+    print(f"wrote {args.rows:,} rows to {out}")
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
+    from salesdash.auth import create_token
+
+    token = create_token(_engine(settings), args.role, args.name or "")
+    print(token)
+    print(f"(role {args.role}; shown once, store it safely)", file=sys.stderr)
+    return 0
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="salesdash", description="Sales analytics: ETL, API and dashboard.")
+    parser.add_argument("--version", action="version", version=f"salesdash {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("ingest", help="validate a CSV of order lines and load it (atomically)")
+    p.add_argument("path", nargs="?", help="CSV file (default: SALESDASH_SOURCE_PATH, the bundled sample)")
+    p.add_argument(
+        "--encoding", help="file encoding (default: detected: UTF-8, UTF-8 with BOM, cp437, cp1252)"
+    )
+    p.add_argument(
+        "--on-error",
+        choices=("strict", "skip"),
+        default="strict",
+        help="strict (default): refuse the file on any bad row; skip: load the good rows, report the rest",
+    )
+    p.add_argument("--rejects", help="with --on-error skip: write rejected rows and reasons to this CSV")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("serve", help="start the REST API")
+    p.add_argument("--host", help="interface (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default 5000)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("dashboard", help="start the dashboard")
+    p.add_argument("--host", help="interface (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default 8501)")
+    p.set_defaults(func=cmd_dashboard)
+
+    p = sub.add_parser("run", help="ingest the bundled data if needed, then start the API and the dashboard")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "generate", help="write a synthetic CSV in the source schema by resampling real orders"
+    )
+    p.add_argument("--rows", type=positive_int, required=True, help="number of order lines")
+    p.add_argument("--out", required=True, help="output file (.csv, .csv.gz or .parquet)")
+    p.add_argument("--seed", type=int, default=42, help="random seed (same seed, same file)")
+    p.add_argument("--source", help="CSV to resample (default: the bundled sample)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("token", help="manage API tokens")
+    token_sub = p.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    t = token_sub.add_parser("create", help="create a token and print it once")
+    t.add_argument("--role", required=True, choices=("viewer", "admin"))
+    t.add_argument("--name", help="a label for the token (who or what uses it)")
+    t.set_defaults(func=cmd_token_create)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = os.environ.get("SALESDASH_LOG_LEVEL", "INFO").upper()
+    logging.basicConfig(
+        level=getattr(logging, level, logging.INFO), format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = load_settings()
+        return int(args.func(args, settings))
+    except SalesdashError as exc:
+        print(f"salesdash: error: {exc.message}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("salesdash: interrupted; nothing was changed.", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if level == "DEBUG":
+            raise
+        print(
+            f"salesdash: unexpected error ({type(exc).__name__}): {exc}. "
+            "Run again with SALESDASH_LOG_LEVEL=DEBUG for details.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL

@@ -1,0 +1,152 @@
+"""The one typed settings object.
+
+Every knob is named, typed, defaulted and documented here (and in docs/configuration.md; a test keeps the
+two in step). Values come from environment variables with the prefix ``SALESDASH_``. Nothing happens at
+import time: call :func:`load_settings` (or construct :class:`Settings`) where the settings are needed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from salesdash.errors import ConfigError
+
+SUPPORTED_DIALECTS = ("sqlite", "duckdb", "postgresql")
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{(Path.cwd() / 'data' / 'salesdash.db').as_posix()}"
+
+
+def _default_source() -> Path:
+    return Path.cwd() / "data" / "raw" / "sales_data_sample.csv"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Settings(BaseSettings):
+    """salesdash settings; environment variable = ``SALESDASH_`` + field name in upper case."""
+
+    model_config = SettingsConfigDict(env_prefix="SALESDASH_", extra="ignore", validate_default=True)
+
+    database_url: str = Field(
+        default_factory=_default_database_url,
+        description="SQLAlchemy URL of the store: sqlite:///path, duckdb:///path or postgresql+psycopg://...",
+    )
+    source_path: Path = Field(
+        default_factory=_default_source,
+        description="CSV that `salesdash ingest` and a data refresh load when no file is given.",
+    )
+    api_host: str = Field(default="127.0.0.1", description="Interface the API binds to.")
+    api_port: int = Field(default=5000, ge=1, le=65535, description="Port of the API.")
+    dashboard_host: str = Field(default="127.0.0.1", description="Interface the dashboard binds to.")
+    dashboard_port: int = Field(default=8501, ge=1, le=65535, description="Port of the dashboard.")
+    api_url: str = Field(
+        default="http://127.0.0.1:5000", description="Where the dashboard finds the API (base URL, no /api)."
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["http://127.0.0.1:8501", "http://localhost:8501"],
+        description="Origins allowed to call the API from a browser (comma-separated). `*` is refused.",
+    )
+    require_auth: bool = Field(default=False, description="If true, read endpoints need a viewer token too.")
+    debug: bool = Field(default=False, description="Flask debug mode; refused unless api_host is loopback.")
+    api_threads: int = Field(default=8, ge=1, le=256, description="Worker threads of the API server.")
+    request_timeout: float = Field(
+        default=15.0, gt=0, le=600, description="Seconds the dashboard waits for one API call."
+    )
+    auto_refresh_seconds: int = Field(
+        default=300, ge=0, le=86400, description="How often the dashboard checks for new data (0 = never)."
+    )
+    cache_entries: int = Field(default=512, ge=0, le=100000, description="API result cache size (0 = off).")
+    max_upload_mb: int = Field(
+        default=200, ge=1, le=10240, description="Largest CSV upload accepted, in MiB."
+    )
+    log_level: str = Field(default="INFO", description="Log level: DEBUG, INFO, WARNING or ERROR.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"not a database URL: {value!r}") from exc
+        if url.get_backend_name() not in SUPPORTED_DIALECTS:
+            raise ValueError(
+                f"unsupported database {url.get_backend_name()!r}; use one of {', '.join(SUPPORTED_DIALECTS)}"
+            )
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _no_wildcard(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin == "*" or not origin.startswith(("http://", "https://")):
+                raise ValueError(f"CORS origin must be an explicit http(s) origin, got {origin!r}")
+        return value
+
+    @field_validator("api_url")
+    @classmethod
+    def _check_api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"must start with http:// or https://, got {value!r}")
+        return value.rstrip("/")
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError(f"must be DEBUG, INFO, WARNING or ERROR, got {value!r}")
+        return level
+
+    @model_validator(mode="after")
+    def _safe_debug(self) -> Settings:
+        if self.debug and not is_loopback(self.api_host):
+            raise ValueError(
+                f"debug mode may only be used on a loopback address, not on api_host={self.api_host!r}"
+            )
+        return self
+
+    @property
+    def dialect(self) -> str:
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.database_url).get_backend_name()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from the environment (plus overrides), turning validation errors into one message."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        details = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "settings"
+            env = f"SALESDASH_{field.upper()}" if err["loc"] else "settings"
+            msg = err["msg"].removeprefix("Value error, ")
+            problems.append(f"{env}: {msg}")
+            details.append({"setting": env, "message": msg})
+        raise ConfigError("Invalid settings: " + "; ".join(problems), details=details) from None

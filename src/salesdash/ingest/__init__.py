@@ -1,0 +1,152 @@
+"""The ETL: read -> validate (pandera) -> clean -> load (atomic) -> quality report.
+
+Use :func:`ingest_file` from Python; ``salesdash ingest`` is a thin wrapper around it.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from salesdash.errors import InputFileError
+from salesdash.ingest.clean import clean
+from salesdash.ingest.read import read_csv
+from salesdash.ingest.report import build_report, format_report
+from salesdash.ingest.validate import line_of, raise_for_failures, validate
+from salesdash.store import DataVersion, replace_data
+
+Progress = Callable[[str, int, int], None]
+OnError = Literal["strict", "skip"]
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """A validated, cleaned file ready to load (what an upload preview shows before the user confirms)."""
+
+    frame: pd.DataFrame
+    report: dict[str, Any]
+    sha256: str
+    source: str
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    version: DataVersion
+    report: dict[str, Any]
+
+
+def make_version(sha256: str, loaded_at: datetime) -> str:
+    return f"{loaded_at:%Y%m%dT%H%M%S%f}-{sha256[:12]}"
+
+
+def _write_rejects(path: Path, raw: pd.DataFrame, failures: list[dict[str, Any]]) -> None:
+    by_line: dict[int, list[str]] = {}
+    for f in failures:
+        by_line.setdefault(f["line"], []).append(f"{f['column']} {f['problem']}")
+    rows = raw.loc[[ln - 2 for ln in sorted(by_line)]].copy()
+    rows.insert(0, "REJECT_REASON", ["; ".join(by_line[ln]) for ln in sorted(by_line)])
+    rows.insert(0, "LINE", sorted(by_line))
+    rows.to_csv(path, index=False, quoting=csv.QUOTE_MINIMAL)
+
+
+def prepare(
+    path: str | Path,
+    *,
+    encoding: str | None = None,
+    on_error: OnError = "strict",
+    rejects_path: str | Path | None = None,
+    progress: Progress | None = None,
+    source_name: str | None = None,
+) -> PreparedData:
+    """Read, validate and clean ``path`` without touching any database."""
+    path = Path(path)
+    name = source_name or path.name
+    if progress:
+        progress("read", 0, 1)
+    raw_file = read_csv(path, encoding=encoding)
+    raw = raw_file.frame
+    if progress:
+        progress("read", 1, 1)
+        progress("validate", 0, len(raw))
+    typed, warnings, failures = validate(raw, name)
+    rejected = 0
+    if failures:
+        if on_error == "strict":
+            raise_for_failures(failures, name)
+        bad_index = sorted({f["line"] - 2 for f in failures})
+        rejected = len(bad_index)
+        if rejects_path:
+            _write_rejects(Path(rejects_path), raw, failures)
+        typed = typed.drop(index=bad_index)
+        if typed.empty:
+            raise InputFileError(
+                f"{name}: every line failed validation; nothing to load.", details=failures[:1000]
+            )
+    if progress:
+        progress("validate", len(raw), len(raw))
+    frame = clean(typed)
+    report = build_report(
+        name=name,
+        encoding=raw_file.encoding,
+        sha256=raw_file.sha256,
+        size_bytes=raw_file.size_bytes,
+        raw=raw,
+        typed_valid=typed,
+        clean=frame,
+        warnings=warnings,
+        failures=failures,
+        rejected_lines=rejected,
+    )
+    return PreparedData(frame=frame, report=report, sha256=raw_file.sha256, source=str(path))
+
+
+def load_prepared(
+    engine: Engine, prepared: PreparedData, *, progress: Progress | None = None
+) -> IngestResult:
+    """Replace the stored data with ``prepared`` atomically and record its data version."""
+    loaded_at = datetime.now(UTC).replace(tzinfo=None)
+    version = replace_data(
+        engine,
+        prepared.frame,
+        version=make_version(prepared.sha256, loaded_at),
+        source=prepared.source,
+        source_sha256=prepared.sha256,
+        loaded_at=loaded_at,
+        report=prepared.report,
+        progress=progress,
+    )
+    return IngestResult(version=version, report=prepared.report)
+
+
+def ingest_file(
+    engine: Engine,
+    path: str | Path,
+    *,
+    encoding: str | None = None,
+    on_error: OnError = "strict",
+    rejects_path: str | Path | None = None,
+    progress: Progress | None = None,
+) -> IngestResult:
+    """Ingest one CSV into the store behind ``engine``. On any error the stored data is left as it was."""
+    prepared = prepare(
+        path, encoding=encoding, on_error=on_error, rejects_path=rejects_path, progress=progress
+    )
+    return load_prepared(engine, prepared, progress=progress)
+
+
+__all__ = [
+    "IngestResult",
+    "PreparedData",
+    "format_report",
+    "ingest_file",
+    "line_of",
+    "load_prepared",
+    "prepare",
+]

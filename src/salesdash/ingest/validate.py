@@ -1,0 +1,175 @@
+"""Validation at the door: header checks, then every row rule at once (pandera, lazy), with line numbers.
+
+A failure names the line (as a spreadsheet or text editor shows it: the header is line 1), the column, the
+value found and what was expected. Nothing reaches the database unless the whole file passes.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+import pandas as pd
+import pandera.errors as pa_errors
+
+from salesdash.errors import InputFileError, ValidationFailed
+from salesdash.ingest.schema import (
+    DATE_FORMAT,
+    NUMERIC_COLUMNS,
+    REQUIRED_COLUMNS,
+    SOURCE_COLUMNS,
+    build_schema,
+)
+
+MAX_DETAILS = 1000
+MAX_IN_MESSAGE = 10
+
+
+def line_of(index: int) -> int:
+    """Line number of a data row: the header is line 1, the first data row line 2."""
+    return int(index) + 2
+
+
+def check_header(raw: pd.DataFrame, name: str) -> list[str]:
+    """Refuse a file without the required columns; return warnings (e.g. unknown extra columns)."""
+    columns = list(raw.columns)
+    if len(columns) == 1 and any(sep in columns[0] for sep in (";", "\t", "|")):
+        sep = next(s for s in (";", "\t", "|") if s in columns[0])
+        raise InputFileError(
+            f"{name} looks delimited by {sep!r}, not by commas. Save it as a comma-separated CSV.",
+            details=[{"problem": "wrong_delimiter", "delimiter": sep}],
+        )
+    duplicated = sorted({c for c in columns if columns.count(c) > 1 or c.endswith(".1")})
+    if duplicated:
+        raise InputFileError(
+            f"{name} has duplicate column names: {', '.join(duplicated)}.",
+            details=[{"problem": "duplicate_column", "column": c} for c in duplicated],
+        )
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        unknown = [c for c in columns if c not in SOURCE_COLUMNS]
+        hints = []
+        details: list[dict[str, Any]] = []
+        for col in missing:
+            guess = difflib.get_close_matches(col, unknown, n=1, cutoff=0.6)
+            if guess:
+                hints.append(f"{col} (found {guess[0]!r}; rename it to {col})")
+            else:
+                hints.append(col)
+            details.append(
+                {"problem": "missing_column", "column": col, "similar": guess[0] if guess else None}
+            )
+        raise InputFileError(
+            f"{name} is missing required column(s): {', '.join(hints)}. "
+            f"Required columns: {', '.join(REQUIRED_COLUMNS)}.",
+            details=details,
+        )
+    extra = [c for c in columns if c not in SOURCE_COLUMNS]
+    return [f"unknown column {c!r} ignored" for c in extra]
+
+
+def to_typed(raw: pd.DataFrame) -> pd.DataFrame:
+    """Strip text, turn empty cells into missing values, parse numbers and ORDERDATE (bad values -> missing)."""
+    typed = pd.DataFrame(index=raw.index)
+    for col in SOURCE_COLUMNS:
+        if col not in raw:
+            continue
+        text = raw[col].str.strip()
+        text = text.mask(text == "")
+        if col in NUMERIC_COLUMNS:
+            typed[col] = pd.to_numeric(text, errors="coerce").astype("float64")
+        elif col == "ORDERDATE":
+            typed[col] = pd.to_datetime(text, format=DATE_FORMAT, errors="coerce").astype("datetime64[ns]")
+        else:
+            typed[col] = text.astype(object)
+    return typed
+
+
+def _problem(check: str, column: str | None, raw_value: Any) -> str:
+    if check == "not_nullable":
+        if raw_value in (None, ""):
+            return "is empty"
+        if column == "ORDERDATE":
+            return "is not a valid date in M/D/YYYY H:MM format"
+        return "is not a number"
+    if check.startswith("greater_than_or_equal_to("):
+        return "must be at least " + check[len("greater_than_or_equal_to(") : -1]
+    if check.startswith("less_than_or_equal_to("):
+        return "must be at most " + check[len("less_than_or_equal_to(") : -1]
+    if check.startswith("in_range("):
+        return "is outside the supported range"
+    if check == "field_uniqueness" or check.startswith("multiple_fields_uniqueness"):
+        return "duplicates an earlier (ORDERNUMBER, ORDERLINENUMBER) pair"
+    return check
+
+
+def _format_failures(exc: pa_errors.SchemaErrors, raw: pd.DataFrame) -> list[dict[str, Any]]:
+    cases = exc.failure_cases
+    failures: list[dict[str, Any]] = []
+    seen: set[tuple[Any, ...]] = set()
+    for case in cases.itertuples(index=False):
+        index = case.index
+        if index is None or (isinstance(index, float) and pd.isna(index)):
+            continue
+        column = case.column if isinstance(case.column, str) and case.column in raw else None
+        check = str(case.check)
+        key = (int(index), column, check)
+        if key in seen:
+            continue
+        seen.add(key)
+        raw_value = raw.at[index, column] if column else None
+        failures.append(
+            {
+                "line": line_of(int(index)),
+                "column": column or _columns_of_check(check),
+                "value": None if raw_value is None else str(raw_value)[:80],
+                "problem": _problem(check, column, raw_value),
+            }
+        )
+    failures.sort(key=lambda f: (f["line"], str(f["column"])))
+    return failures
+
+
+def _columns_of_check(check: str) -> str:
+    for col in SOURCE_COLUMNS:
+        if col in check:
+            return col
+    if "uniqueness" in check:
+        return "ORDERNUMBER, ORDERLINENUMBER"
+    return "(row)"
+
+
+def summarise(failures: list[dict[str, Any]], name: str) -> str:
+    lines = sorted({f["line"] for f in failures})
+    shown = failures[:MAX_IN_MESSAGE]
+    parts = []
+    for f in shown:
+        value = "" if f["value"] is None else f" ({f['value']!r})"
+        parts.append(f"line {f['line']}, {f['column']}{value} {f['problem']}")
+    more = len(failures) - len(shown)
+    tail = f"; and {more} more" if more else ""
+    return (
+        f"{name} was not loaded: {len(failures)} problem(s) on {len(lines)} line(s). "
+        + "; ".join(parts)
+        + tail
+        + ". Nothing was changed in the database."
+    )
+
+
+def validate(raw: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str], list[dict[str, Any]]]:
+    """Return (typed frame of valid rows, warnings, failures). Strict callers refuse when failures exist."""
+    warnings = check_header(raw, name)
+    if raw.empty:
+        raise InputFileError(f"{name} has a header but no order lines.")
+    typed = to_typed(raw)
+    failures: list[dict[str, Any]] = []
+    try:
+        build_schema().validate(typed, lazy=True)
+    except pa_errors.SchemaErrors as exc:
+        failures = _format_failures(exc, raw)
+    return typed, warnings, failures
+
+
+def raise_for_failures(failures: list[dict[str, Any]], name: str) -> None:
+    if failures:
+        raise ValidationFailed(summarise(failures, name), details=failures[:MAX_DETAILS])

@@ -1,0 +1,37 @@
+"""The metric layer: one filter model and one definition of every metric (no HTTP, no UI)."""
+
+from salesdash.metrics.compare import comparisons, growth
+from salesdash.metrics.definitions import METRICS, Metric, definitions
+from salesdash.metrics.filters import CANCELLED, PARAMETERS, Filters, parse_filters
+from salesdash.metrics.queries import (
+    DIMENSIONS,
+    GRAINS,
+    breakdown,
+    data_date_range,
+    filter_options,
+    kpis,
+    month_year_matrix,
+    order_line_page,
+    over_time,
+)
+
+__all__ = [
+    "CANCELLED",
+    "DIMENSIONS",
+    "GRAINS",
+    "METRICS",
+    "PARAMETERS",
+    "Filters",
+    "Metric",
+    "breakdown",
+    "comparisons",
+    "data_date_range",
+    "definitions",
+    "filter_options",
+    "growth",
+    "kpis",
+    "month_year_matrix",
+    "order_line_page",
+    "over_time",
+    "parse_filters",
+]

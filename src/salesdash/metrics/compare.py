@@ -1,0 +1,147 @@
+"""Period comparisons, aligned like-for-like.
+
+Growth is always (current - previous) / previous for two periods of the same shape: the previous period of the
+same length, or the same period one year earlier. When the latest year is partial (the sample ends in May 2005),
+year over year compares the same months (Jan-May 2005 with Jan-May 2004), never a part-year with a whole year.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+
+from salesdash.metrics.filters import Filters
+from salesdash.metrics.queries import data_date_range, kpis
+
+COMPARED = ("revenue", "order_count", "average_order_value", "customer_count", "units", "line_count")
+
+
+def add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def month_end(day: date) -> date:
+    return date(day.year, day.month, calendar.monthrange(day.year, day.month)[1])
+
+
+def _whole_months(start: date, end: date) -> bool:
+    return start.day == 1 and end == month_end(end)
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def months(self) -> int:
+        return (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
+
+    def label(self) -> str:
+        s, e = self.start, self.end
+        if _whole_months(s, e):
+            if s.month == 1 and e.month == 12 and s.year == e.year:
+                return str(s.year)
+            if s.year == e.year and s.month == e.month:
+                return f"{s:%b} {s.year}"
+            if s.year == e.year:
+                return f"{s:%b}-{e:%b} {s.year}"
+            return f"{s:%b} {s.year}-{e:%b} {e.year}"
+        return f"{s.isoformat()}..{e.isoformat()}"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "label": self.label()}
+
+
+def previous_period(p: Period) -> Period:
+    """The period of the same length just before ``p`` (whole months shift by months)."""
+    if _whole_months(p.start, p.end):
+        n = p.months()
+        start = add_months(p.start, -n)
+        return Period(start, month_end(add_months(start, n - 1)))
+    end = p.start - timedelta(days=1)
+    return Period(end - timedelta(days=p.days - 1), end)
+
+
+def year_earlier(p: Period) -> Period:
+    """The same period one year earlier (29 February maps to 28 February)."""
+    start = add_months(p.start, -12)
+    end = month_end(add_months(p.end, -12)) if p.end == month_end(p.end) else add_months(p.end, -12)
+    return Period(start, end)
+
+
+def last_complete_month(last: date) -> Period:
+    """The latest month the data covers to its end: the month of ``last`` if ``last`` is its final day,
+    else the month before."""
+    if last == month_end(last):
+        return Period(date(last.year, last.month, 1), last)
+    prior = add_months(date(last.year, last.month, 1), -1)
+    return Period(prior, month_end(prior))
+
+
+def year_to_date(last: date, start: date | None = None) -> Period:
+    """1 January of ``last``'s year (or ``start`` when later) to ``last``: the like-for-like YoY window."""
+    begin = date(last.year, 1, 1)
+    if start and start > begin:
+        begin = start
+    return Period(begin, month_end(last) if last == month_end(last) else last)
+
+
+def change(current: Any, previous: Any) -> dict[str, Any]:
+    if current is None or previous is None:
+        return {"current": current, "previous": previous, "change": None, "change_pct": None}
+    diff = round(current - previous, 2)
+    pct = round((current - previous) / previous, 6) if previous else None
+    return {"current": current, "previous": previous, "change": diff, "change_pct": pct}
+
+
+def _compare(conn: Connection, filters: Filters, current: Period, other: Period) -> dict[str, Any]:
+    cur = kpis(conn, filters.with_dates(current.start, current.end))
+    prev = kpis(conn, filters.with_dates(other.start, other.end))
+    return {
+        "current_period": current.to_dict(),
+        "comparison_period": other.to_dict(),
+        "label": f"{current.label()} vs {other.label()}",
+        "metrics": {m: change(cur[m], prev[m]) for m in COMPARED},
+    }
+
+
+def growth(conn: Connection, filters: Filters) -> dict[str, Any]:
+    """Headline growth: month over month of the last complete month, and year over year like-for-like
+    (year to date of the latest year in view vs the same dates a year earlier)."""
+    _first, last = data_date_range(conn, filters)
+    if last is None:
+        return {"month_over_month": None, "year_over_year": None}
+    month = last_complete_month(last)
+    ytd = year_to_date(last, filters.start)
+    return {
+        "month_over_month": _compare(conn, filters, month, previous_period(month)),
+        "year_over_year": _compare(conn, filters, ytd, year_earlier(ytd)),
+    }
+
+
+def comparisons(conn: Connection, filters: Filters) -> dict[str, Any]:
+    """The filtered period (clipped to the data in view) vs the previous period of the same length and vs
+    the same period a year earlier."""
+    first, last = data_date_range(conn, filters)
+    if first is None or last is None:
+        return {"previous_period": None, "year_earlier": None}
+    # The user's range, with its end clipped to the last date in view: data that does not exist yet is not
+    # compared with data that does (like-for-like).
+    start = filters.start or first
+    end = min(filters.end, last) if filters.end else last
+    current = Period(start, end)
+    return {
+        "previous_period": _compare(conn, filters, current, previous_period(current)),
+        "year_earlier": _compare(conn, filters, current, year_earlier(current)),
+    }

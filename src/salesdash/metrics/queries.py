@@ -1,0 +1,280 @@
+"""Metric queries: each takes a connection (inside one read snapshot) and Filters, returns plain data.
+
+No HTTP and no UI here. SQL is built with SQLAlchemy Core from fixed column objects; filter values are
+always bound parameters.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+import pandas as pd
+from sqlalchemy import ColumnElement, Connection, Table, func, literal_column, select
+
+from salesdash.errors import InvalidParameter
+from salesdash.metrics.definitions import BREAKDOWN_METRICS, METRICS, STORED, cents_to_money, finish
+from salesdash.metrics.filters import Filters
+from salesdash.store.schema import order_lines
+
+Grain = Literal["day", "week", "month", "quarter", "year"]
+GRAINS: tuple[str, ...] = ("day", "week", "month", "quarter", "year")
+
+# dimension name -> grouping columns of order_lines
+DIMENSIONS: dict[str, tuple[str, ...]] = {
+    "product_line": ("product_line",),
+    "product_code": ("product_code",),
+    "country": ("country",),
+    "territory": ("territory",),
+    "customer": ("customer_name",),
+    "status": ("status",),
+    "deal_size": ("deal_size",),
+    "year": ("year",),
+}
+
+ORDER_SORT_COLUMNS = (
+    "order_date",
+    "order_number",
+    "order_line_number",
+    "sales",
+    "quantity_ordered",
+    "price_each",
+    "customer_name",
+    "country",
+    "product_line",
+    "product_code",
+    "status",
+    "deal_size",
+)
+
+
+def _metric_columns(t: Table, names: tuple[str, ...]) -> list[ColumnElement[Any]]:
+    cols: list[ColumnElement[Any]] = []
+    for name in names:
+        sql = METRICS[name].sql
+        assert sql is not None, f"{name} is derived, not stored"
+        cols.append(sql(t).label(name))
+    return cols
+
+
+def _extras(t: Table, dimension: str) -> list[ColumnElement[Any]]:
+    """Descriptive columns that come with a dimension (not metrics)."""
+    c = t.c
+    if dimension == "customer":
+        return [
+            func.max(c.country).label("country"),
+            func.min(c.order_date).label("first_order_date"),
+            func.max(c.order_date).label("last_order_date"),
+        ]
+    if dimension == "product_code":
+        return [func.max(c.product_line).label("product_line"), func.max(c.msrp).label("msrp")]
+    if dimension == "product_line":
+        return [
+            func.count(func.distinct(c.country)).label("country_count"),
+            func.count(func.distinct(c.product_code)).label("product_code_count"),
+        ]
+    if dimension == "country":
+        return [func.max(c.territory).label("territory")]
+    return []
+
+
+def kpis(conn: Connection, filters: Filters) -> dict[str, Any]:
+    """Headline metrics for the order lines in view."""
+    t = order_lines
+    row = conn.execute(select(*_metric_columns(t, STORED)).where(filters.where(t))).mappings().one()
+    return finish(row)
+
+
+def total_revenue(conn: Connection, filters: Filters) -> float:
+    t = order_lines
+    value = conn.execute(select(METRICS["revenue"].sql(t)).where(filters.where(t))).scalar_one()  # type: ignore[misc]
+    return cents_to_money(value)
+
+
+def breakdown(
+    conn: Connection,
+    filters: Filters,
+    dimension: str,
+    *,
+    limit: int | None = None,
+    sort: str = "revenue",
+    descending: bool = True,
+) -> pd.DataFrame:
+    """Metrics per value of ``dimension``: revenue, order_count, line_count, units, customer_count,
+    average_order_value, average_unit_price, revenue_share (plus the dimension's descriptive columns)."""
+    if dimension not in DIMENSIONS:
+        raise InvalidParameter(f"unknown dimension {dimension!r}; use one of {', '.join(DIMENSIONS)}")
+    if sort not in (*BREAKDOWN_METRICS, *DIMENSIONS[dimension]):
+        raise InvalidParameter(f"cannot sort by {sort!r}")
+    t = order_lines
+    keys = [t.c[name] for name in DIMENSIONS[dimension]]
+    stmt = (
+        select(*keys, *_metric_columns(t, BREAKDOWN_METRICS), *_extras(t, dimension))
+        .where(filters.where(t))
+        .group_by(*keys)
+    )
+    sort_col = literal_column(sort) if sort in BREAKDOWN_METRICS else t.c[sort]
+    order = [sort_col.desc() if descending else sort_col.asc(), *[k.asc() for k in keys]]
+    stmt = stmt.order_by(*order)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    rows = [finish(r) for r in conn.execute(stmt).mappings()]
+    total = total_revenue(conn, filters) if limit is not None else sum(r["revenue"] for r in rows)
+    for r in rows:
+        r["revenue_share"] = round(r["revenue"] / total, 6) if total else None
+    columns = [*DIMENSIONS[dimension], *BREAKDOWN_METRICS, "average_order_value", "average_unit_price"]
+    columns += [e.name for e in _extras(t, dimension)] + ["revenue_share"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _grain_keys(t: Table, grain: str) -> list[ColumnElement[Any]]:
+    c = t.c
+    keys: dict[str, list[ColumnElement[Any]]] = {
+        "day": [c.order_date],
+        "week": [c.iso_year, c.iso_week],
+        "month": [c.year, c.month],
+        "quarter": [c.year, c.quarter],
+        "year": [c.year],
+    }
+    if grain not in keys:
+        raise InvalidParameter(f"unknown time grain {grain!r}; use one of {', '.join(GRAINS)}")
+    return keys[grain]
+
+
+def period_start(grain: str, row: dict[str, Any]) -> date:
+    """First day of the period a grouped row stands for."""
+    if grain == "day":
+        value = row["order_date"]
+        return value if isinstance(value, date) else date.fromisoformat(str(value))
+    if grain == "week":
+        return date.fromisocalendar(int(row["iso_year"]), int(row["iso_week"]), 1)
+    if grain == "month":
+        return date(int(row["year"]), int(row["month"]), 1)
+    if grain == "quarter":
+        return date(int(row["year"]), 3 * (int(row["quarter"]) - 1) + 1, 1)
+    return date(int(row["year"]), 1, 1)
+
+
+def period_label(grain: str, start: date) -> str:
+    if grain == "day":
+        return start.isoformat()
+    if grain == "week":
+        iso = start.isocalendar()
+        return f"{iso.year}-W{iso.week:02d}"
+    if grain == "month":
+        return f"{start.year}-{start.month:02d}"
+    if grain == "quarter":
+        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+    return str(start.year)
+
+
+def over_time(conn: Connection, filters: Filters, grain: str = "month") -> pd.DataFrame:
+    """Metrics per period of ``grain`` (only periods with order lines in view), oldest first."""
+    t = order_lines
+    keys = _grain_keys(t, grain)
+    stmt = (
+        select(*keys, *_metric_columns(t, BREAKDOWN_METRICS))
+        .where(filters.where(t))
+        .group_by(*keys)
+        .order_by(*keys)
+    )
+    rows = []
+    for raw in conn.execute(stmt).mappings():
+        r = finish(raw)
+        start = period_start(grain, r)
+        rows.append(
+            {"period": period_label(grain, start), "period_start": start}
+            | {k: r[k] for k in (*BREAKDOWN_METRICS, "average_order_value")}
+        )
+    columns = ["period", "period_start", *BREAKDOWN_METRICS, "average_order_value"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def month_year_matrix(conn: Connection, filters: Filters, metric: str = "revenue") -> pd.DataFrame:
+    """Rows month 1-12, one column per year; months with no order lines in view are NaN (not 0)."""
+    if metric not in BREAKDOWN_METRICS:
+        raise InvalidParameter(f"unknown metric {metric!r} for the heatmap")
+    t = order_lines
+    stmt = (
+        select(t.c.year, t.c.month, *_metric_columns(t, (metric,)))
+        .where(filters.where(t))
+        .group_by(t.c.year, t.c.month)
+    )
+    rows = [finish(r) for r in conn.execute(stmt).mappings()]
+    frame = pd.DataFrame(rows, columns=["year", "month", metric])
+    matrix = frame.pivot(index="month", columns="year", values=metric) if len(frame) else pd.DataFrame()
+    matrix = matrix.reindex(index=range(1, 13))
+    matrix.index.name = "month"
+    matrix.columns = [int(y) for y in matrix.columns]
+    return matrix.astype("float64")
+
+
+def data_date_range(conn: Connection, filters: Filters | None = None) -> tuple[date | None, date | None]:
+    """First and last order date in view (all stored lines when ``filters`` is None)."""
+    t = order_lines
+    stmt = select(func.min(t.c.order_date), func.max(t.c.order_date))
+    if filters is not None:
+        stmt = stmt.where(filters.where(t))
+    first, last = conn.execute(stmt).one()
+    return _as_date(first), _as_date(last)
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def filter_options(conn: Connection) -> dict[str, Any]:
+    """Every value each filter can take in the stored data (all statuses included)."""
+    t = order_lines
+
+    def distinct(column: ColumnElement[Any]) -> list[Any]:
+        return [v for (v,) in conn.execute(select(column).distinct().order_by(column)) if v is not None]
+
+    first, last = data_date_range(conn)
+    return {
+        "countries": distinct(t.c.country),
+        "product_lines": distinct(t.c.product_line),
+        "statuses": distinct(t.c.status),
+        "deal_sizes": distinct(t.c.deal_size),
+        "customers": distinct(t.c.customer_name),
+        "date_range": {
+            "start": first.isoformat() if first else None,
+            "end": last.isoformat() if last else None,
+        },
+    }
+
+
+def order_line_page(
+    conn: Connection,
+    filters: Filters,
+    *,
+    limit: int = 100,
+    offset: int = 0,
+    sort: str = "order_date",
+    descending: bool = False,
+) -> tuple[pd.DataFrame, int]:
+    """The order lines in view, one page at a time, and how many there are in all."""
+    if sort not in ORDER_SORT_COLUMNS:
+        raise InvalidParameter(
+            f"cannot sort order lines by {sort!r}; use one of {', '.join(ORDER_SORT_COLUMNS)}"
+        )
+    t = order_lines
+    where = filters.where(t)
+    total = int(conn.execute(select(func.count()).select_from(t).where(where)).scalar_one())
+    sort_col = t.c.sales_cents if sort == "sales" else t.c[sort]
+    order = [
+        sort_col.desc() if descending else sort_col.asc(),
+        t.c.order_number.asc(),
+        t.c.order_line_number.asc(),
+    ]
+    columns = [c for c in t.c if c.name != "sales_cents"]
+    stmt = select(*columns, t.c.sales_cents).where(where).order_by(*order).limit(limit).offset(offset)
+    frame = pd.DataFrame(
+        conn.execute(stmt).mappings().all(), columns=[c.name for c in columns] + ["sales_cents"]
+    )
+    frame.insert(
+        frame.columns.get_loc("price_each") + 1, "sales", frame.pop("sales_cents").map(cents_to_money)
+    )
+    return frame, total

@@ -1,0 +1,22 @@
+"""Storage: engines per URL, schema, atomic loads and data versions."""
+
+from salesdash.store.engine import ensure_schema, has_schema, make_engine, snapshot
+from salesdash.store.load import (
+    DataVersion,
+    current_version,
+    current_version_in,
+    replace_data,
+    version_history,
+)
+
+__all__ = [
+    "DataVersion",
+    "current_version",
+    "current_version_in",
+    "ensure_schema",
+    "has_schema",
+    "make_engine",
+    "replace_data",
+    "snapshot",
+    "version_history",
+]

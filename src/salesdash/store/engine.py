@@ -1,0 +1,87 @@
+"""Engines per database URL, and the read snapshot every query runs in."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
+
+from salesdash.errors import StoreUnavailable
+from salesdash.store.schema import metadata
+
+
+def _sqlite_setup(dbapi_connection: Any, _record: Any) -> None:
+    # isolation_level=None hands transaction control to the explicit BEGIN below (pysqlite's own
+    # transaction handling would otherwise start transactions lazily and break snapshot reads).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for ``url`` with the per-engine settings salesdash relies on."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        event.listen(engine, "connect", _sqlite_setup)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    if backend == "duckdb":
+        database = parsed.database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        # One DuckDB database file may be opened by one process; keep one pooled connection per thread.
+        return create_engine(url)
+    if backend == "postgresql":
+        return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, poolclass=NullPool)
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create the tables that do not exist yet (idempotent)."""
+    try:
+        metadata.create_all(engine)
+    except OperationalError as exc:
+        raise StoreUnavailable(f"Cannot open the database at {engine.url!r}: {exc.orig}") from None
+
+
+def has_schema(engine: Engine) -> bool:
+    return inspect(engine).has_table("data_versions")
+
+
+@contextlib.contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A read-only connection in one transaction: every query in it sees the same data version.
+
+    SQLite (WAL) and DuckDB give a transaction a consistent snapshot; on PostgreSQL the transaction is
+    REPEATABLE READ so that several statements see one snapshot.
+    """
+    try:
+        if engine.dialect.name == "postgresql":
+            conn = engine.connect().execution_options(isolation_level="REPEATABLE READ")
+        else:
+            conn = engine.connect()
+    except OperationalError as exc:
+        raise StoreUnavailable(f"The database is unreachable: {exc.orig}") from None
+    try:
+        with conn.begin():
+            yield conn
+    finally:
+        conn.close()

@@ -1,0 +1,126 @@
+"""Atomic loading: the new data, its data version and its quality report become visible together.
+
+All writes happen in one transaction (delete the old rows, insert the new ones, record the version).
+A failed or interrupted load rolls back and leaves the previous data exactly as it was.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, delete, insert, select
+
+from salesdash.store.engine import ensure_schema
+from salesdash.store.schema import ORDER_LINE_COLUMNS, data_versions, order_lines
+
+Progress = Callable[[str, int, int], None]
+BATCH_ROWS = 50_000
+
+
+@dataclass(frozen=True)
+class DataVersion:
+    id: int
+    version: str
+    source: str
+    source_sha256: str
+    loaded_at: datetime
+    row_count: int
+    report: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "source": self.source,
+            "source_sha256": self.source_sha256,
+            "loaded_at": self.loaded_at.isoformat(timespec="seconds"),
+            "row_count": self.row_count,
+        }
+
+
+def _records(frame: pd.DataFrame, start: int, stop: int) -> list[dict[str, Any]]:
+    chunk = frame.iloc[start:stop]
+    out: list[dict[str, Any]] = chunk.astype(object).where(chunk.notna(), None).to_dict("records")
+    return out
+
+
+def _insert_rows(conn: Connection, frame: pd.DataFrame, progress: Progress | None) -> None:
+    total = len(frame)
+    for start in range(0, total, BATCH_ROWS):
+        stop = min(start + BATCH_ROWS, total)
+        conn.execute(insert(order_lines), _records(frame, start, stop))
+        if progress:
+            progress("load", stop, total)
+
+
+def replace_data(
+    engine: Engine,
+    frame: pd.DataFrame,
+    *,
+    version: str,
+    source: str,
+    source_sha256: str,
+    loaded_at: datetime,
+    report: dict[str, Any],
+    progress: Progress | None = None,
+) -> DataVersion:
+    """Replace all order lines with ``frame`` (columns = ORDER_LINE_COLUMNS) in one transaction."""
+    ensure_schema(engine)
+    frame = frame.loc[:, list(ORDER_LINE_COLUMNS)]
+    with engine.begin() as conn:
+        conn.execute(delete(order_lines))
+        _insert_rows(conn, frame, progress)
+        conn.execute(
+            insert(data_versions).values(
+                version=version,
+                source=source,
+                source_sha256=source_sha256,
+                loaded_at=loaded_at,
+                row_count=len(frame),
+                report=json.dumps(report, default=str),
+            )
+        )
+    current = current_version(engine)
+    assert current is not None
+    return current
+
+
+def _row_to_version(row: Any) -> DataVersion:
+    return DataVersion(
+        id=row.id,
+        version=row.version,
+        source=row.source,
+        source_sha256=row.source_sha256,
+        loaded_at=row.loaded_at,
+        row_count=row.row_count,
+        report=json.loads(row.report),
+    )
+
+
+def current_version_in(conn: Connection) -> DataVersion | None:
+    """The data version visible to ``conn`` (call it inside the same snapshot as the data queries)."""
+    row = conn.execute(select(data_versions).order_by(data_versions.c.id.desc()).limit(1)).first()
+    return _row_to_version(row) if row else None
+
+
+def current_version(engine: Engine) -> DataVersion | None:
+    from salesdash.store.engine import has_schema, snapshot
+
+    if not has_schema(engine):
+        return None
+    with snapshot(engine) as conn:
+        return current_version_in(conn)
+
+
+def version_history(engine: Engine, limit: int = 50) -> list[DataVersion]:
+    from salesdash.store.engine import has_schema, snapshot
+
+    if not has_schema(engine):
+        return []
+    with snapshot(engine) as conn:
+        rows = conn.execute(select(data_versions).order_by(data_versions.c.id.desc()).limit(limit)).all()
+    return [_row_to_version(r) for r in rows]

@@ -1,0 +1,93 @@
+"""Table definitions (SQLAlchemy Core), portable across SQLite, DuckDB and PostgreSQL.
+
+Money is stored as integer cents (``sales_cents``): sums are exact on every engine, so a pre-aggregated
+answer and a raw-table answer are equal to the cent. Calendar columns are derived at load so that every
+time grain is a plain GROUP BY on integer columns.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Double,
+    Index,
+    Integer,
+    MetaData,
+    Sequence,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("order_number", BigInteger, nullable=False),
+    Column("order_line_number", Integer, nullable=False),
+    Column("quantity_ordered", Integer, nullable=False),
+    Column("price_each", Double, nullable=False),
+    Column("sales_cents", BigInteger, nullable=False),
+    Column("order_date", Date, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("product_line", String(64), nullable=False),
+    Column("msrp", Integer),
+    Column("product_code", String(64), nullable=False),
+    Column("customer_name", String(255), nullable=False),
+    Column("phone", String(64)),
+    Column("address_line1", String(255)),
+    Column("address_line2", String(255)),
+    Column("city", String(128)),
+    Column("state", String(128)),
+    Column("postal_code", String(32)),
+    Column("country", String(64), nullable=False),
+    Column("territory", String(32)),
+    Column("contact_last_name", String(128)),
+    Column("contact_first_name", String(128)),
+    Column("deal_size", String(16), nullable=False),
+    # derived calendar columns (integers: any SQL engine groups on them the same way)
+    Column("year", SmallInteger, nullable=False),
+    Column("quarter", SmallInteger, nullable=False),
+    Column("month", SmallInteger, nullable=False),
+    Column("day", SmallInteger, nullable=False),
+    Column("iso_year", SmallInteger, nullable=False),
+    Column("iso_week", SmallInteger, nullable=False),
+    Index("ix_order_lines_order_date", "order_date"),
+    Index("ix_order_lines_country", "country"),
+    Index("ix_order_lines_product_line", "product_line"),
+    Index("ix_order_lines_status", "status"),
+    Index("ix_order_lines_deal_size", "deal_size"),
+    Index("ix_order_lines_customer_name", "customer_name"),
+)
+
+# One row per successful load. The row with the highest id is the current data version; it is written in
+# the same transaction as the data, so the version a reader sees always matches the rows it reads.
+data_versions = Table(
+    "data_versions",
+    metadata,
+    Column("id", Integer, Sequence("data_versions_id_seq"), primary_key=True),
+    Column("version", String(64), nullable=False, unique=True),
+    Column("source", Text, nullable=False),
+    Column("source_sha256", String(64), nullable=False),
+    Column("loaded_at", DateTime(timezone=False), nullable=False),
+    Column("row_count", BigInteger, nullable=False),
+    Column("report", Text, nullable=False),  # JSON quality report
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, Sequence("api_tokens_id_seq"), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("token_hash", String(128), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=False), nullable=False),
+)
+
+# Column names of order_lines in table order (used by loaders and exports).
+ORDER_LINE_COLUMNS: tuple[str, ...] = tuple(c.name for c in order_lines.columns)
