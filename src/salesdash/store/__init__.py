@@ -5,6 +5,8 @@ from salesdash.store.load import (
     DataVersion,
     current_version,
     current_version_in,
+    current_version_label,
+    current_version_label_in,
     replace_data,
     version_history,
 )
@@ -13,6 +15,8 @@ __all__ = [
     "DataVersion",
     "current_version",
     "current_version_in",
+    "current_version_label",
+    "current_version_label_in",
     "ensure_schema",
     "has_schema",
     "make_engine",

@@ -107,6 +107,23 @@ def current_version_in(conn: Connection) -> DataVersion | None:
     return _row_to_version(row) if row else None
 
 
+def current_version_label_in(conn: Connection) -> str | None:
+    """Only the name of the data version visible to ``conn`` (one indexed lookup; no report)."""
+    value = conn.execute(
+        select(data_versions.c.version).order_by(data_versions.c.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    return None if value is None else str(value)
+
+
+def current_version_label(engine: Engine) -> str | None:
+    """The name of the current data version, cheaply (for cache keys and polling); None when no data.
+
+    Assumes the schema exists (``ensure_schema``); raises the driver's error otherwise.
+    """
+    with engine.connect() as conn:
+        return current_version_label_in(conn)
+
+
 def current_version(engine: Engine) -> DataVersion | None:
     from salesdash.store.engine import has_schema, snapshot
 
