@@ -11,6 +11,12 @@ STATUSES = ("Shipped", "Cancelled", "Resolved", "On Hold", "In Process", "Disput
 DEAL_SIZES = ("Small", "Medium", "Large")
 DATE_FORMAT = "%m/%d/%Y %H:%M"
 MAX_TEXT = 255
+# Upper bounds keep every value inside its column type on every engine: 32-bit INTEGER columns, order numbers
+# exact as float64, and money small enough that a line is exact to the cent and SUM(sales_cents) over 10M
+# lines still fits a 64-bit integer.
+MAX_INT32 = 2**31 - 1
+MAX_ORDER_NUMBER = 2**53
+MAX_MONEY = 1_000_000_000
 
 # source column -> order_lines column
 COLUMN_MAP: dict[str, str] = {
@@ -110,6 +116,20 @@ def _int_column(low: int, high: int | None, nullable: bool = False) -> pa.Column
     return pa.Column(float, checks=checks, nullable=nullable, required=False)
 
 
+def _money_column() -> pa.Column:
+    return pa.Column(
+        float,
+        checks=[
+            pa.Check.ge(0),
+            pa.Check(_finite, name="finite", error="must be finite"),
+            pa.Check(
+                lambda s: s.isna() | ~s.abs().lt(float("inf")) | s.le(MAX_MONEY),
+                name=f"less_than_or_equal_to({MAX_MONEY})",
+            ),
+        ],
+    )
+
+
 def _text_column(nullable: bool, allowed: tuple[str, ...] | None = None) -> pa.Column:
     checks = [pa.Check.str_length(max_value=MAX_TEXT, error=f"longer than {MAX_TEXT} characters")]
     if allowed:
@@ -120,19 +140,15 @@ def _text_column(nullable: bool, allowed: tuple[str, ...] | None = None) -> pa.C
 def build_schema() -> pa.DataFrameSchema:
     """Row rules on the typed frame (numbers parsed, ORDERDATE parsed, empty text as missing)."""
     columns: dict[str, Any] = {
-        "ORDERNUMBER": _int_column(1, None),
-        "QUANTITYORDERED": _int_column(1, None),
-        "ORDERLINENUMBER": _int_column(1, None),
+        "ORDERNUMBER": _int_column(1, MAX_ORDER_NUMBER),
+        "QUANTITYORDERED": _int_column(1, MAX_INT32),
+        "ORDERLINENUMBER": _int_column(1, MAX_INT32),
         "QTR_ID": _int_column(1, 4, nullable=True),
         "MONTH_ID": _int_column(1, 12, nullable=True),
         "YEAR_ID": _int_column(1900, 2100, nullable=True),
-        "MSRP": _int_column(0, None, nullable=True),
-        "PRICEEACH": pa.Column(
-            float, checks=[pa.Check.ge(0), pa.Check(_finite, name="finite", error="must be finite")]
-        ),
-        "SALES": pa.Column(
-            float, checks=[pa.Check.ge(0), pa.Check(_finite, name="finite", error="must be finite")]
-        ),
+        "MSRP": _int_column(0, MAX_INT32, nullable=True),
+        "PRICEEACH": _money_column(),
+        "SALES": _money_column(),
         "ORDERDATE": pa.Column(
             "datetime64[ns]",
             checks=pa.Check.in_range(pd.Timestamp("1900-01-01"), pd.Timestamp("2100-12-31")),

@@ -7,6 +7,7 @@ value found and what was expected. Nothing reaches the database unless the whole
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Any
 
 import pandas as pd
@@ -39,7 +40,9 @@ def check_header(raw: pd.DataFrame, name: str) -> list[str]:
             f"{name} looks delimited by {sep!r}, not by commas. Save it as a comma-separated CSV.",
             details=[{"problem": "wrong_delimiter", "delimiter": sep}],
         )
-    duplicated = sorted({c for c in columns if columns.count(c) > 1 or c.endswith(".1")})
+    # pandas renames a repeated header "SALES" to "SALES.1": report the name as written in the file
+    bases = [re.sub(r"\.\d+$", "", c) if re.sub(r"\.\d+$", "", c) in columns else c for c in columns]
+    duplicated = sorted({b for b in bases if bases.count(b) > 1})
     if duplicated:
         raise InputFileError(
             f"{name} has duplicate column names: {', '.join(duplicated)}.",
@@ -50,8 +53,10 @@ def check_header(raw: pd.DataFrame, name: str) -> list[str]:
         unknown = [c for c in columns if c not in SOURCE_COLUMNS]
         hints = []
         details: list[dict[str, Any]] = []
+        squashed = {_squash(c): c for c in unknown}
         for col in missing:
-            guess = difflib.get_close_matches(col, unknown, n=1, cutoff=0.6)
+            close = difflib.get_close_matches(col, list(squashed), n=1, cutoff=0.6)
+            guess = [squashed[close[0]]] if close else []
             if guess:
                 hints.append(f"{col} (found {guess[0]!r}; rename it to {col})")
             else:
@@ -66,6 +71,11 @@ def check_header(raw: pd.DataFrame, name: str) -> list[str]:
         )
     extra = [c for c in columns if c not in SOURCE_COLUMNS]
     return [f"unknown column {c!r} ignored" for c in extra]
+
+
+def _squash(column: str) -> str:
+    """'Customer Name', 'customer_name' -> 'CUSTOMERNAME' (to suggest the intended column)."""
+    return re.sub(r"[^A-Z0-9]", "", column.upper())
 
 
 def to_typed(raw: pd.DataFrame) -> pd.DataFrame:
@@ -103,16 +113,49 @@ def _problem(check: str, column: str | None, raw_value: Any) -> str:
     return check
 
 
+def _clip(value: str, width: int = 80) -> str:
+    return value if len(value) <= width else value[: width - 3] + "..."
+
+
+def _row_rule(check: str, index: int, raw: pd.DataFrame) -> tuple[str, str | None, str]:
+    """(column, value, problem) of a failed row-wide rule: the column the rule is about, not every column."""
+    if "uniqueness" in check:
+        pair = f"{raw.at[index, 'ORDERNUMBER']}, {raw.at[index, 'ORDERLINENUMBER']}"
+        return "ORDERNUMBER, ORDERLINENUMBER", pair, _problem(check, None, pair)
+    column = _columns_of_check(check)
+    value = str(raw.at[index, column]) if column in raw else None
+    if check.endswith("disagrees with ORDERDATE"):
+        return column, value, f"disagrees with ORDERDATE ({raw.at[index, 'ORDERDATE']})"
+    if check.startswith("an order must have one"):
+        return column, value, f"differs within order {raw.at[index, 'ORDERNUMBER']}: {check}"
+    return column, value, check
+
+
 def _format_failures(exc: pa_errors.SchemaErrors, raw: pd.DataFrame) -> list[dict[str, Any]]:
     cases = exc.failure_cases
     failures: list[dict[str, Any]] = []
-    seen: set[tuple[Any, ...]] = set()
+    seen: set[tuple[int, str | None, str]] = set()
     for case in cases.itertuples(index=False):
         index = case.index
         if index is None or (isinstance(index, float) and pd.isna(index)):
             continue
-        column = case.column if isinstance(case.column, str) and case.column in raw else None
         check = str(case.check)
+        if case.schema_context == "DataFrameSchema":
+            row_key = (int(index), "(row)", check)
+            if row_key in seen:
+                continue
+            seen.add(row_key)
+            subject, value, problem = _row_rule(check, int(index), raw)
+            failures.append(
+                {
+                    "line": line_of(int(index)),
+                    "column": subject,
+                    "value": None if value is None else _clip(value),
+                    "problem": problem,
+                }
+            )
+            continue
+        column = case.column if isinstance(case.column, str) and case.column in raw else None
         key = (int(index), column, check)
         if key in seen:
             continue
@@ -122,7 +165,7 @@ def _format_failures(exc: pa_errors.SchemaErrors, raw: pd.DataFrame) -> list[dic
             {
                 "line": line_of(int(index)),
                 "column": column or _columns_of_check(check),
-                "value": None if raw_value is None else str(raw_value)[:80],
+                "value": None if raw_value is None else _clip(str(raw_value)),
                 "problem": _problem(check, column, raw_value),
             }
         )
@@ -131,12 +174,11 @@ def _format_failures(exc: pa_errors.SchemaErrors, raw: pd.DataFrame) -> list[dic
 
 
 def _columns_of_check(check: str) -> str:
-    for col in SOURCE_COLUMNS:
-        if col in check:
-            return col
+    """The column a rule is about: the first column named in its text ("YEAR_ID disagrees with ORDERDATE")."""
     if "uniqueness" in check:
         return "ORDERNUMBER, ORDERLINENUMBER"
-    return "(row)"
+    named = [(check.find(col), col) for col in SOURCE_COLUMNS if col in check]
+    return min(named)[1] if named else "(row)"
 
 
 def summarise(failures: list[dict[str, Any]], name: str) -> str:
@@ -144,7 +186,7 @@ def summarise(failures: list[dict[str, Any]], name: str) -> str:
     shown = failures[:MAX_IN_MESSAGE]
     parts = []
     for f in shown:
-        value = "" if f["value"] is None else f" ({f['value']!r})"
+        value = "" if f["value"] in (None, "") else f" ({f['value']!r})"
         parts.append(f"line {f['line']}, {f['column']}{value} {f['problem']}")
     more = len(failures) - len(shown)
     tail = f"; and {more} more" if more else ""
