@@ -3,6 +3,8 @@
 Growth is always (current - previous) / previous for two periods of the same shape: the previous period of the
 same length, or the same period one year earlier. When the latest year is partial (the sample ends in May 2005),
 year over year compares the same months (Jan-May 2005 with Jan-May 2004), never a part-year with a whole year.
+Periods are aligned on the calendar span the data set covers, never on the dates a filter happens to select,
+and a comparison with a period the data does not cover (or that overlaps the current one) is not made.
 """
 
 from __future__ import annotations
@@ -105,6 +107,29 @@ def change(current: Any, previous: Any) -> dict[str, Any]:
     return {"current": current, "previous": previous, "change": diff, "change_pct": pct}
 
 
+def data_coverage(conn: Connection) -> Period | None:
+    """The calendar span of the whole data set: the first day of its first month to its last order date."""
+    first, last = data_date_range(conn)
+    if first is None or last is None:
+        return None
+    return Period(date(first.year, first.month, 1), last)
+
+
+def coverage(conn: Connection, filters: Filters, data: Period | None = None) -> Period | None:
+    """The dates the data set covers inside the filters' date range, or None when they do not meet.
+
+    Coverage is a property of the data set (see :func:`data_coverage`), not of the order lines a filter
+    happens to select: a customer who stopped ordering in March still has April and May in view, with no
+    revenue. Comparisons and forecasts are aligned on it so that a filter never shortens a period.
+    """
+    data = data or data_coverage(conn)
+    if data is None:
+        return None
+    start = max(filters.start, data.start) if filters.start else data.start
+    end = min(filters.end, data.end) if filters.end else data.end
+    return Period(start, end) if start <= end else None
+
+
 def _compare(conn: Connection, filters: Filters, current: Period, other: Period) -> dict[str, Any]:
     cur = kpis(conn, filters.with_dates(current.start, current.end))
     prev = kpis(conn, filters.with_dates(other.start, other.end))
@@ -112,36 +137,69 @@ def _compare(conn: Connection, filters: Filters, current: Period, other: Period)
         "current_period": current.to_dict(),
         "comparison_period": other.to_dict(),
         "label": f"{current.label()} vs {other.label()}",
-        "metrics": {m: change(cur[m], prev[m]) for m in COMPARED},
+        "metrics": {m: change(cur[m], prev[m]) for m in (*COMPARED, *(k for k in cur if k not in COMPARED))},
     }
+
+
+def _unavailable(current: Period, other: Period, covered: Period) -> str | None:
+    """Why ``current`` cannot be compared with ``other`` like-for-like (None when it can)."""
+    if other.end >= current.start:
+        return (
+            f"{current.label()} is longer than the gap to {other.label()}: "
+            "the two periods overlap, so they are not compared"
+        )
+    if other.start < covered.start:
+        return f"the data starts in {covered.start:%b %Y}; {other.label()} is not fully covered"
+    return None
 
 
 def growth(conn: Connection, filters: Filters) -> dict[str, Any]:
     """Headline growth: month over month of the last complete month, and year over year like-for-like
-    (year to date of the latest year in view vs the same dates a year earlier)."""
-    _first, last = data_date_range(conn, filters)
-    if last is None:
+    (1 January, or the start filter, to the last date covered, vs the same dates a year earlier).
+
+    Periods are aligned on the data set's coverage (see :func:`coverage`), so a filter that selects lines
+    ending earlier compares the same calendar periods as no filter. A comparison whose period lies before
+    the data starts (or inside a start filter) is None.
+    """
+    data = data_coverage(conn)
+    covered = coverage(conn, filters, data) if data else None
+    if data is None or covered is None:
         return {"month_over_month": None, "year_over_year": None}
-    month = last_complete_month(last)
-    ytd = year_to_date(last, filters.start)
-    return {
-        "month_over_month": _compare(conn, filters, month, previous_period(month)),
-        "year_over_year": _compare(conn, filters, ytd, year_earlier(ytd)),
-    }
+    month = last_complete_month(covered.end)
+    mom = None
+    if month.start >= covered.start and previous_period(month).start >= data.start:
+        mom = _compare(conn, filters, month, previous_period(month))
+    ytd = year_to_date(covered.end, covered.start)
+    yoy = None
+    if year_earlier(ytd).start >= data.start:
+        yoy = _compare(conn, filters, ytd, year_earlier(ytd))
+    return {"month_over_month": mom, "year_over_year": yoy}
 
 
 def comparisons(conn: Connection, filters: Filters) -> dict[str, Any]:
-    """The filtered period (clipped to the data in view) vs the previous period of the same length and vs
-    the same period a year earlier."""
-    first, last = data_date_range(conn, filters)
-    if first is None or last is None:
-        return {"previous_period": None, "year_earlier": None}
-    # The user's range, with its end clipped to the last date in view: data that does not exist yet is not
-    # compared with data that does (like-for-like).
-    start = filters.start or first
-    end = min(filters.end, last) if filters.end else last
-    current = Period(start, end)
-    return {
-        "previous_period": _compare(conn, filters, current, previous_period(current)),
-        "year_earlier": _compare(conn, filters, current, year_earlier(current)),
-    }
+    """The filtered date range (clipped to the data set's coverage) vs the previous period of the same length
+    and vs the same period a year earlier, for every KPI.
+
+    ``previous_period`` / ``year_earlier`` are None when no like-for-like comparison exists (the other period
+    lies before the data starts, or overlaps the current one); ``notes`` then says why.
+    """
+    data = data_coverage(conn)
+    covered = coverage(conn, filters, data) if data else None
+    if data is None or covered is None:
+        empty = "no data in the selected date range"
+        return {
+            "current_period": None,
+            "previous_period": None,
+            "year_earlier": None,
+            "notes": {"previous_period": empty, "year_earlier": empty},
+        }
+    out: dict[str, Any] = {"current_period": covered.to_dict(), "notes": {}}
+    for key, other in (
+        ("previous_period", previous_period(covered)),
+        ("year_earlier", year_earlier(covered)),
+    ):
+        reason = _unavailable(covered, other, data)
+        out[key] = None if reason else _compare(conn, filters, covered, other)
+        if reason:
+            out["notes"][key] = reason
+    return out
