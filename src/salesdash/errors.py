@@ -67,3 +67,10 @@ class RefreshInProgress(SalesdashError):
 class StoreUnavailable(SalesdashError):
     code = "store_unavailable"
     http_status = 503
+
+
+class InsufficientData(SalesdashError):
+    """The data in view is too short for the analysis asked for (e.g. a forecast); says how much is needed."""
+
+    code = "insufficient_data"
+    http_status = 422
