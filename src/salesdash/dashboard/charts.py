@@ -1,0 +1,453 @@
+"""Pure Plotly figure functions: API records (lists of dicts) in, ``go.Figure`` out.
+
+No Streamlit and no HTTP here, so every chart is unit-testable on hand-made records. Colours come from the
+Okabe-Ito palette (distinguishable with the common forms of colour blindness); money is formatted the same
+way as in the cards and tables ($ with thousands separators).
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+
+from salesdash.dashboard.format import money, money_short, percent
+
+Records = Sequence[Mapping[str, Any]]
+
+# Okabe & Ito (2008), "Color Universal Design".
+OKABE_ITO = {
+    "blue": "#0072B2",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "green": "#009E73",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
+    "yellow": "#F0E442",
+    "black": "#000000",
+}
+# Categorical order: strongest contrasts first.
+PALETTE = [
+    OKABE_ITO[name] for name in ("blue", "orange", "green", "vermillion", "sky_blue", "purple", "yellow")
+]
+PRIMARY = OKABE_ITO["blue"]
+MUTED = "#9DB9D3"  # a pale tint of the primary blue, for context series (order bars)
+GREY = "#8C8C8C"
+TEXT = "#31333F"
+GRID = "#E6E9EF"
+# Sequential scale (light -> dark blue), monotone in lightness: readable in greyscale and by colour-blind users.
+SEQUENTIAL = [
+    [0.0, "#EFF5FB"],
+    [0.25, "#BCD7EC"],
+    [0.5, "#6FA8D6"],
+    [0.75, "#2B7BBA"],
+    [1.0, "#084A84"],
+]
+
+METRIC_LABELS = {
+    "revenue": "Revenue",
+    "order_count": "Orders",
+    "line_count": "Order lines",
+    "units": "Units",
+    "customer_count": "Customers",
+    "average_order_value": "Average order value",
+    "revenue_share": "Share of revenue",
+}
+CURRENCY_METRICS = {"revenue", "average_order_value", "average_unit_price"}
+GRAIN_LABELS = {"day": "Day", "week": "Week", "month": "Month", "quarter": "Quarter", "year": "Year"}
+MONTHS = [calendar.month_abbr[m] for m in range(1, 13)]
+DEAL_SIZE_ORDER = ["Small", "Medium", "Large"]
+STATUS_ORDER = ["Shipped", "Resolved", "In Process", "On Hold", "Disputed", "Cancelled"]
+
+
+def _layout(fig: go.Figure, *, height: int, legend: bool = False, hovermode: str = "closest") -> go.Figure:
+    fig.update_layout(
+        height=height,
+        margin={"l": 8, "r": 8, "t": 36 if legend else 12, "b": 8},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        font={"family": "Source Sans Pro, Source Sans 3, sans-serif", "size": 13, "color": TEXT},
+        separators=".,",
+        showlegend=legend,
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0, "title": None},
+        hovermode=hovermode,
+        hoverlabel={"bgcolor": "white", "font_size": 13},
+        dragmode=False,
+    )
+    fig.update_xaxes(gridcolor=GRID, zeroline=False, automargin=True)
+    fig.update_yaxes(gridcolor=GRID, zeroline=False, automargin=True)
+    return fig
+
+
+def _money_axis(axis: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"tickprefix": "$", "tickformat": "~s", **(axis or {})}
+
+
+def empty_figure(message: str = "No data for these filters", *, height: int = 260) -> go.Figure:
+    """A blank chart that says why it is blank (instead of an empty grid)."""
+    fig = go.Figure()
+    fig.add_annotation(
+        text=message,
+        showarrow=False,
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+        font={"size": 15, "color": GREY},
+    )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _layout(fig, height=height)
+
+
+def _value_text(metric: str, value: Any) -> str:
+    if metric in CURRENCY_METRICS:
+        return money_short(value)
+    if metric == "revenue_share":
+        return percent(value)
+    return f"{int(value):,}" if value is not None else ""
+
+
+def _hover_value(metric: str) -> str:
+    if metric in CURRENCY_METRICS:
+        return "$%{x:,.2f}"
+    return "%{x:,}"
+
+
+def sales_over_time(records: Records, grain: str = "month", *, height: int = 360) -> go.Figure:
+    """Revenue (line, left axis) over order counts (bars, right axis). The revenue axis overlays the order
+    axis, so the line is always drawn on top of the bars, never hidden behind them."""
+    if not records:
+        return empty_figure(height=height)
+    periods = [r["period"] for r in records]
+    x = [r.get("period_start") or r["period"] for r in records]
+    fig = go.Figure()
+    fig.add_bar(
+        x=x,
+        y=[r["order_count"] for r in records],
+        name="Orders",
+        yaxis="y2",
+        marker={"color": MUTED, "line": {"width": 0}},
+        customdata=periods,
+        hovertemplate="Orders: %{y:,}<extra></extra>",
+    )
+    fig.add_scatter(
+        x=x,
+        y=[r["revenue"] for r in records],
+        name="Revenue",
+        yaxis="y",
+        mode="lines+markers" if len(records) <= 60 else "lines",
+        line={"color": PRIMARY, "width": 2.5},
+        marker={"size": 6},
+        customdata=periods,
+        hovertemplate="%{customdata}<br>Revenue: $%{y:,.2f}<extra></extra>",
+    )
+    _layout(fig, height=height, legend=True, hovermode="x unified")
+    fig.update_layout(
+        # y (revenue) overlays y2 (orders): overlaying axes are drawn above their base axis.
+        yaxis=_money_axis({"title": None, "overlaying": "y2", "side": "left", "rangemode": "tozero"}),
+        yaxis2={
+            "title": None,
+            "side": "right",
+            "rangemode": "tozero",
+            "showgrid": False,
+            "tickformat": ",d",
+            "ticksuffix": " ord",
+        },
+        bargap=0.25,
+    )
+    if grain in ("day", "week"):
+        fig.update_xaxes(type="date")
+    elif grain == "year":
+        fig.update_xaxes(type="category", tickvals=x, ticktext=periods)
+    else:
+        fig.update_xaxes(type="date")
+    return fig
+
+
+def ranked_bars(
+    records: Records,
+    category: str,
+    metric: str = "revenue",
+    *,
+    limit: int | None = None,
+    height: int | None = None,
+    color: str = PRIMARY,
+    show_share: bool = True,
+) -> go.Figure:
+    """Horizontal bars, largest at the top, each labelled with its value (and share of revenue)."""
+    rows = [r for r in records if r.get(metric) is not None]
+    rows = sorted(rows, key=lambda r: r[metric], reverse=True)[:limit] if limit else rows
+    rows = sorted(rows, key=lambda r: r[metric], reverse=True)
+    if not rows:
+        return empty_figure(height=height or 260)
+    names = [str(r[category]) for r in rows]
+    values = [r[metric] for r in rows]
+    labels = []
+    for r in rows:
+        text = _value_text(metric, r[metric])
+        if show_share and metric == "revenue" and r.get("revenue_share") is not None:
+            text += f" · {percent(r['revenue_share'])}"
+        labels.append(text)
+    fig = go.Figure(
+        go.Bar(
+            x=values,
+            y=names,
+            orientation="h",
+            marker={"color": color},
+            text=labels,
+            textposition="auto",
+            insidetextanchor="end",
+            cliponaxis=False,
+            hovertemplate="%{y}<br>"
+            + METRIC_LABELS.get(metric, metric)
+            + ": "
+            + _hover_value(metric)
+            + "<extra></extra>",
+        )
+    )
+    _layout(fig, height=height or max(220, 34 * len(rows) + 40))
+    fig.update_yaxes(autorange="reversed", showgrid=False, ticks="", title=None)
+    xaxis = _money_axis() if metric in CURRENCY_METRICS else {"tickformat": "~s"}
+    fig.update_xaxes(title=None, **xaxis)
+    fig.update_traces(
+        textfont={"size": 12}, outsidetextfont={"color": TEXT}, insidetextfont={"color": "white"}
+    )
+    return fig
+
+
+def share_donut(
+    records: Records, category: str, *, height: int = 340, order: Sequence[str] = ()
+) -> go.Figure:
+    """Share of revenue by ``category`` as a donut, the total in the middle."""
+    rows = [r for r in records if r.get("revenue")]
+    if order:
+        rank = {name: i for i, name in enumerate(order)}
+        rows = sorted(rows, key=lambda r: rank.get(str(r[category]), len(rank)))
+    else:
+        rows = sorted(rows, key=lambda r: r["revenue"], reverse=True)
+    if not rows:
+        return empty_figure(height=height)
+    total = sum(r["revenue"] for r in rows)
+    fig = go.Figure(
+        go.Pie(
+            labels=[str(r[category]) for r in rows],
+            values=[r["revenue"] for r in rows],
+            hole=0.58,
+            sort=False,
+            direction="clockwise",
+            marker={"colors": PALETTE * 2, "line": {"color": "white", "width": 2}},
+            textinfo="percent",
+            textposition="inside",
+            insidetextorientation="horizontal",
+            hovertemplate="%{label}<br>Revenue: $%{value:,.2f}<br>%{percent}<extra></extra>",
+        )
+    )
+    fig.add_annotation(
+        text=f"<b>{money_short(total)}</b><br><span style='font-size:12px;color:{GREY}'>revenue</span>",
+        showarrow=False,
+        font={"size": 18},
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+    )
+    _layout(fig, height=height, legend=True)
+    fig.update_layout(
+        legend={"orientation": "v", "yanchor": "middle", "y": 0.5, "xanchor": "left", "x": 1.02},
+        margin={"l": 8, "r": 8, "t": 8, "b": 8},
+        uniformtext={"minsize": 11, "mode": "hide"},
+    )
+    return fig
+
+
+def choropleth(records: Records, metric: str = "revenue", *, height: int = 460) -> go.Figure:
+    """World map of ``metric`` by country, keyed by the ISO-3 codes the API provides."""
+    rows = [r for r in records if r.get("iso3")]
+    if not rows:
+        return empty_figure("No countries to map for these filters", height=height)
+    hover = METRIC_LABELS.get(metric, metric)
+    fmt = "$%{z:,.2f}" if metric in CURRENCY_METRICS else "%{z:,}"
+    fig = go.Figure(
+        go.Choropleth(
+            locations=[r["iso3"] for r in rows],
+            z=[r[metric] for r in rows],
+            text=[r["country"] for r in rows],
+            locationmode="ISO-3",
+            colorscale=SEQUENTIAL,
+            marker={"line": {"color": "white", "width": 0.6}},
+            colorbar={
+                "title": {"text": hover, "side": "right"},
+                "thickness": 12,
+                "len": 0.75,
+                **({"tickprefix": "$", "tickformat": "~s"} if metric in CURRENCY_METRICS else {}),
+            },
+            hovertemplate="%{text}<br>" + hover + ": " + fmt + "<extra></extra>",
+        )
+    )
+    _layout(fig, height=height)
+    fig.update_layout(
+        margin={"l": 0, "r": 0, "t": 0, "b": 0},
+        geo={
+            "showframe": False,
+            "showcoastlines": False,
+            "showcountries": True,
+            "countrycolor": "#D5D9E0",
+            "showland": True,
+            "landcolor": "#F3F4F6",
+            "projection": {"type": "natural earth"},
+            "bgcolor": "rgba(0,0,0,0)",
+            "lataxis": {"range": [-58, 85]},
+        },
+    )
+    return fig
+
+
+def month_year_heatmap(records: Records, metric: str = "revenue", *, height: int = 440) -> go.Figure:
+    """Month (rows) x year (columns). A month with no order lines in view stays blank, never 0."""
+    cells = {(int(r["year"]), int(r["month"])): r.get(metric) for r in records}
+    if not any(v is not None for v in cells.values()):
+        return empty_figure(height=height)
+    years = sorted({y for y, _ in cells})
+    z: list[list[float | None]] = []
+    text: list[list[str]] = []
+    for month in range(1, 13):
+        row = [cells.get((year, month)) for year in years]
+        z.append([float(v) if v is not None else None for v in row])
+        text.append([money_short(v) if v is not None else "" for v in row])
+    label = METRIC_LABELS.get(metric, metric)
+    fmt = "$%{z:,.2f}" if metric in CURRENCY_METRICS else "%{z:,}"
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[str(y) for y in years],
+            y=MONTHS,
+            text=text,
+            texttemplate="%{text}",
+            textfont={"size": 12},
+            colorscale=SEQUENTIAL,
+            hoverongaps=False,
+            xgap=3,
+            ygap=3,
+            colorbar={
+                "thickness": 12,
+                **({"tickprefix": "$", "tickformat": "~s"} if metric in CURRENCY_METRICS else {}),
+            },
+            hovertemplate="%{y} %{x}<br>" + label + ": " + fmt + "<extra></extra>",
+        )
+    )
+    _layout(fig, height=height)
+    fig.update_xaxes(type="category", side="top", showgrid=False, title=None)
+    fig.update_yaxes(autorange="reversed", showgrid=False, title=None)
+    return fig
+
+
+def quarterly_comparison(records: Records, *, height: int = 340) -> go.Figure:
+    """Revenue per quarter (Q1-Q4 on the x axis), one bar colour per year."""
+    if not records:
+        return empty_figure(height=height)
+    years = sorted({int(r["year"]) for r in records})
+    fig = go.Figure()
+    for i, year in enumerate(years):
+        rows = sorted((r for r in records if int(r["year"]) == year), key=lambda r: int(r["quarter"]))
+        fig.add_bar(
+            x=[f"Q{int(r['quarter'])}" for r in rows],
+            y=[r["revenue"] for r in rows],
+            name=str(year),
+            marker={"color": PALETTE[i % len(PALETTE)]},
+            text=[money_short(r["revenue"]) for r in rows],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate=f"%{{x}} {year}<br>Revenue: $%{{y:,.2f}}<extra></extra>",
+        )
+    _layout(fig, height=height, legend=True)
+    fig.update_layout(barmode="group", bargap=0.2, bargroupgap=0.05)
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=["Q1", "Q2", "Q3", "Q4"])
+    fig.update_yaxes(**_money_axis({"title": None}))
+    fig.update_traces(textfont={"size": 11})
+    return fig
+
+
+def yearly_revenue(records: Records, *, height: int = 340) -> go.Figure:
+    """Revenue per year; each bar is labelled with its growth vs the year before (like-for-like when the API
+    says so), and partial years are marked."""
+    if not records:
+        return empty_figure(height=height)
+    rows = sorted(records, key=lambda r: int(r["year"]))
+    names, labels = [], []
+    for r in rows:
+        name = str(r["year"])
+        if r.get("partial") and r.get("period_label"):
+            name += f"<br><span style='font-size:11px'>({r['period_label']})</span>"
+        names.append(name)
+        label = money_short(r["revenue"])
+        growth = r.get("growth")
+        if growth is not None:
+            arrow = "▲" if growth >= 0 else "▼"
+            label += f"<br>{arrow} {abs(growth) * 100:.1f}%"
+        labels.append(label)
+    colors = [MUTED if r.get("partial") else PRIMARY for r in rows]
+    fig = go.Figure(
+        go.Bar(
+            x=names,
+            y=[r["revenue"] for r in rows],
+            marker={"color": colors},
+            text=labels,
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{x}<br>Revenue: $%{y:,.2f}<extra></extra>",
+        )
+    )
+    _layout(fig, height=height)
+    fig.update_xaxes(type="category", title=None)
+    top = max(r["revenue"] for r in rows)
+    fig.update_yaxes(**_money_axis({"title": None, "range": [0, top * 1.25]}))
+    return fig
+
+
+def category_bars(
+    records: Records,
+    category: str,
+    metric: str,
+    *,
+    order: Sequence[str] = (),
+    height: int = 300,
+    highlight: str | None = None,
+) -> go.Figure:
+    """Vertical bars for a small, ordered category (order status, deal size), one colour per category."""
+    rows = [r for r in records if r.get(metric) is not None]
+    if not rows:
+        return empty_figure(height=height)
+    rank = {name: i for i, name in enumerate(order)}
+    rows = sorted(rows, key=lambda r: (rank.get(str(r[category]), len(rank)), -float(r[metric])))
+    names = [str(r[category]) for r in rows]
+    colors = [
+        (GREY if highlight and name == highlight else PALETTE[i % len(PALETTE)])
+        for i, name in enumerate(names)
+    ]
+    label = METRIC_LABELS.get(metric, metric)
+    fmt = "$%{y:,.2f}" if metric in CURRENCY_METRICS else "%{y:,}"
+    fig = go.Figure(
+        go.Bar(
+            x=names,
+            y=[r[metric] for r in rows],
+            marker={"color": colors},
+            text=[_value_text(metric, r[metric]) for r in rows],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{x}<br>" + label + ": " + fmt + "<extra></extra>",
+        )
+    )
+    _layout(fig, height=height)
+    fig.update_xaxes(type="category", title=None)
+    top = max(float(r[metric]) for r in rows)
+    axis = _money_axis() if metric in CURRENCY_METRICS else {"tickformat": "~s"}
+    fig.update_yaxes(title=None, range=[0, top * 1.2], **axis)
+    return fig
+
+
+def money_table_format(value: Any) -> str:
+    """Money for table cells (same style as the cards)."""
+    return money(value)

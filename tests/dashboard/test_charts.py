@@ -1,0 +1,147 @@
+"""Chart functions are pure: hand-made records in, a Plotly figure out (no Streamlit, no API)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import plotly.graph_objects as go
+
+from salesdash.dashboard import charts
+
+MONTHLY = [
+    {"period": "2004-01", "period_start": "2004-01-01", "revenue": 1000.0, "order_count": 3},
+    {"period": "2004-02", "period_start": "2004-02-01", "revenue": 2500.5, "order_count": 5},
+    {"period": "2004-03", "period_start": "2004-03-01", "revenue": 800.0, "order_count": 2},
+]
+LINES = [
+    {"product_line": "Ships", "revenue": 300.0, "revenue_share": 0.3, "units": 30, "order_count": 4},
+    {"product_line": "Classic Cars", "revenue": 600.0, "revenue_share": 0.6, "units": 50, "order_count": 7},
+    {"product_line": "Trains", "revenue": 100.0, "revenue_share": 0.1, "units": 80, "order_count": 1},
+]
+
+
+def test_charts_module_has_no_streamlit_or_http() -> None:
+    source = Path(charts.__file__).read_text()
+    imported = {
+        (node.module or "") if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert not {m for m in imported if m.split(".")[0] in {"streamlit", "requests", "flask"}}
+
+
+def test_sales_over_time_draws_revenue_line_above_order_bars() -> None:
+    fig = charts.sales_over_time(MONTHLY, "month")
+    bars, line = fig.data
+    assert isinstance(bars, go.Bar) and isinstance(line, go.Scatter)
+    assert list(line.y) == [1000.0, 2500.5, 800.0]
+    assert list(bars.y) == [3, 5, 2]
+    # The revenue axis overlays the orders axis, so the line is drawn on top of the bars.
+    assert line.yaxis == "y" and bars.yaxis == "y2"
+    assert fig.layout.yaxis.overlaying == "y2"
+    assert fig.layout.yaxis.tickprefix == "$"
+
+
+def test_empty_records_give_a_labelled_blank_chart() -> None:
+    for fig in (
+        charts.sales_over_time([], "month"),
+        charts.ranked_bars([], "country"),
+        charts.share_donut([], "product_line"),
+        charts.choropleth([]),
+        charts.month_year_heatmap([]),
+        charts.quarterly_comparison([]),
+        charts.yearly_revenue([]),
+        charts.category_bars([], "status", "order_count"),
+    ):
+        assert not fig.data
+        assert "No" in fig.layout.annotations[0].text
+
+
+def test_ranked_bars_sorted_limited_and_labelled() -> None:
+    fig = charts.ranked_bars(LINES, "product_line", limit=2)
+    (bar,) = fig.data
+    assert list(bar.y) == ["Classic Cars", "Ships"]
+    assert list(bar.x) == [600.0, 300.0]
+    assert list(bar.text) == ["$600 · 60.0%", "$300 · 30.0%"]
+    units = charts.ranked_bars(LINES, "product_line", "units")
+    assert list(units.data[0].y) == ["Trains", "Classic Cars", "Ships"]
+    assert list(units.data[0].text) == ["80", "50", "30"]
+
+
+def test_share_donut_uses_colour_blind_safe_palette() -> None:
+    fig = charts.share_donut(LINES, "product_line")
+    (pie,) = fig.data
+    assert list(pie.labels) == ["Classic Cars", "Ships", "Trains"]
+    assert list(pie.marker.colors[:3]) == charts.PALETTE[:3]
+    assert set(charts.PALETTE) <= set(charts.OKABE_ITO.values())
+    assert "$1.00K" in fig.layout.annotations[0].text
+
+
+def test_choropleth_uses_iso3_and_skips_unmapped() -> None:
+    fig = charts.choropleth(
+        [
+            {"country": "USA", "iso3": "USA", "revenue": 10.0},
+            {"country": "UK", "iso3": "GBR", "revenue": 5.0},
+            {"country": "Atlantis", "iso3": None, "revenue": 1.0},
+        ]
+    )
+    (geo,) = fig.data
+    assert list(geo.locations) == ["USA", "GBR"]
+    assert geo.locationmode == "ISO-3"
+    assert list(geo.z) == [10.0, 5.0]
+
+
+def test_heatmap_leaves_missing_months_blank() -> None:
+    records = [
+        {"year": 2004, "month": 1, "revenue": 100.0},
+        {"year": 2004, "month": 2, "revenue": 0.0},
+        {"year": 2005, "month": 1, "revenue": 50.0},
+    ]
+    fig = charts.month_year_heatmap(records)
+    (heat,) = fig.data
+    assert list(heat.x) == ["2004", "2005"]
+    assert len(heat.z) == 12
+    assert heat.z[0] == (100.0, 50.0) or list(heat.z[0]) == [100.0, 50.0]
+    assert list(heat.z[1]) == [0.0, None]  # a real zero stays 0; a month with no data is blank
+    assert all(v is None for v in heat.z[11])
+    assert heat.text[1][1] == ""
+
+
+def test_quarterly_comparison_one_series_per_year() -> None:
+    records = [
+        {"year": 2003, "quarter": 2, "revenue": 20.0},
+        {"year": 2003, "quarter": 1, "revenue": 10.0},
+        {"year": 2004, "quarter": 1, "revenue": 15.0},
+    ]
+    fig = charts.quarterly_comparison(records)
+    assert [t.name for t in fig.data] == ["2003", "2004"]
+    assert list(fig.data[0].x) == ["Q1", "Q2"]
+    assert list(fig.data[0].y) == [10.0, 20.0]
+    assert fig.layout.barmode == "group"
+
+
+def test_yearly_revenue_labels_growth_from_the_records() -> None:
+    records = [
+        {"year": 2004, "revenue": 2000.0, "growth": 0.25},
+        {"year": 2003, "revenue": 1600.0, "growth": None},
+        {"year": 2005, "revenue": 500.0, "growth": -0.1, "partial": True, "period_label": "Jan-May"},
+    ]
+    fig = charts.yearly_revenue(records)
+    (bar,) = fig.data
+    assert list(bar.y) == [1600.0, 2000.0, 500.0]
+    assert "▲ 25.0%" in bar.text[1]
+    assert "▼ 10.0%" in bar.text[2]
+    assert "Jan-May" in bar.x[2]
+
+
+def test_category_bars_follow_the_given_order() -> None:
+    records = [
+        {"deal_size": "Large", "revenue": 5.0},
+        {"deal_size": "Small", "revenue": 1.0},
+        {"deal_size": "Medium", "revenue": 3.0},
+    ]
+    fig = charts.category_bars(records, "deal_size", "revenue", order=charts.DEAL_SIZE_ORDER)
+    assert list(fig.data[0].x) == ["Small", "Medium", "Large"]
+    assert list(fig.data[0].text) == ["$1", "$3", "$5"]

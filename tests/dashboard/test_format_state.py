@@ -1,0 +1,101 @@
+"""Number formatting and the filter state (pure functions)."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import pytest
+
+from salesdash.dashboard import format as fmt
+from salesdash.dashboard.client import build_query
+from salesdash.dashboard.state import FilterState
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (9838141.37, "$9,838,141.37"),
+        (32469.1100001, "$32,469.11"),
+        (0, "$0.00"),
+        (-12.5, "-$12.50"),
+        (None, fmt.DASH),
+        (math.nan, fmt.DASH),
+    ],
+)
+def test_money(value: object, expected: str) -> None:
+    assert fmt.money(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (9838141.37, "$9.84M"),
+        (862283.46, "$862.3K"),
+        (950, "$950"),
+        (12_500_000_000, "$12.5B"),
+        (-1500, "-$1.50K"),
+    ],
+)
+def test_money_short(value: float, expected: str) -> None:
+    assert fmt.money_short(value) == expected
+
+
+def test_counts_and_percentages() -> None:
+    assert fmt.count(2823) == "2,823"
+    assert fmt.count(None) == fmt.DASH
+    assert fmt.percent(0.39238) == "39.2%"
+    assert fmt.signed_percent(0.125) == "+12.5%"
+    assert fmt.signed_percent(-0.03) == "-3.0%"
+    assert fmt.signed_percent(0.00001) == "0.0%"
+    assert fmt.signed_percent(None) == fmt.DASH
+
+
+def test_filter_state_from_widget_values_uses_api_names() -> None:
+    state = FilterState.from_values(
+        {
+            "start": date(2004, 1, 1),
+            "end": "2004-12-31",
+            "country": ["USA", "France", "USA"],
+            "productline": [],
+            "status": None,
+            "dealsize": ["Large"],
+            "unrelated": "ignored",
+        }
+    )
+    assert state.to_query() == {
+        "start": "2004-01-01",
+        "end": "2004-12-31",
+        "country": ["France", "USA"],
+        "dealsize": ["Large"],
+    }
+    assert not state.is_default()
+    assert "France, USA" in state.summary()
+    assert "all statuses but Cancelled" in state.summary()
+
+
+def test_default_filter_state_sends_nothing() -> None:
+    state = FilterState.from_values({})
+    assert state.is_default()
+    assert state.to_query() == {}
+    assert state.summary().startswith("all dates")
+
+
+def test_reversed_dates_are_not_sent() -> None:
+    state = FilterState.from_values({"start": "2005-01-01", "end": "2004-01-01", "country": ["Spain"]})
+    assert state.dates_reversed
+    assert state.to_query() == {"country": ["Spain"]}
+    assert "From is after To" in state.summary()
+
+
+def test_bad_date_text_is_no_restriction() -> None:
+    assert FilterState.from_values({"start": "yesterday"}).start is None
+
+
+def test_query_string_is_canonical_and_repeats_lists() -> None:
+    query = build_query(
+        {"start": "2004-01-01", "country": ["France", "Spain"], "status": [], "limit": 10, "x": None}
+    )
+    assert query == "start=2004-01-01&country=France&country=Spain&limit=10"
+    assert build_query({"productline": ["Trucks and Buses"]}) == "productline=Trucks+and+Buses"
+    assert build_query(None) == ""
