@@ -68,3 +68,22 @@ def months(first: date, last: date) -> list[date]:
         out.append(date(y, m, 1))
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
     return out
+
+
+STEADY = {2003: 1000.0, 2004: 1100.0, 2005: 1300.0}
+
+
+def aligned_csv(path: Path) -> Path:
+    """Two customers on a monthly rhythm (see tests/metrics/test_compare_alignment.py for the story):
+    Steady Co (USA) orders on the 10th of every month Jan 2003-May 2005 (1,000 / 1,100 / 1,300 a month in
+    2003 / 2004 / 2005), so the data ends on 2005-05-10; Fading Ltd (France) orders 500.00 on the 20th of every
+    month Jan 2003-Mar 2005, then stops."""
+    rows = []
+    order = 1000
+    for m in months(date(2003, 1, 1), date(2005, 5, 1)):
+        order += 1
+        rows.append(line(order, m.replace(day=10), STEADY[m.year]))
+    for m in months(date(2003, 1, 1), date(2005, 3, 1)):
+        order += 1
+        rows.append(line(order, m.replace(day=20), 500.0, customer="Fading Ltd", country="France"))
+    return write_csv(path, rows)

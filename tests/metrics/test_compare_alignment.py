@@ -15,22 +15,12 @@ from sqlalchemy import Engine
 from salesdash.ingest import ingest_file
 from salesdash.metrics import Filters, comparisons, growth, kpis
 from salesdash.store import snapshot
-from tests.orderlines import line, months, write_csv
-
-STEADY = {2003: 1000.0, 2004: 1100.0, 2005: 1300.0}
+from tests.orderlines import aligned_csv
 
 
 @pytest.fixture
 def aligned_engine(fresh_engine: Engine, tmp_path: Path) -> Engine:
-    rows = []
-    order = 1000
-    for m in months(date(2003, 1, 1), date(2005, 5, 1)):
-        order += 1
-        rows.append(line(order, m.replace(day=10), STEADY[m.year]))
-    for m in months(date(2003, 1, 1), date(2005, 3, 1)):
-        order += 1
-        rows.append(line(order, m.replace(day=20), 500.0, customer="Fading Ltd", country="France"))
-    ingest_file(fresh_engine, write_csv(tmp_path / "aligned.csv", rows))
+    ingest_file(fresh_engine, aligned_csv(tmp_path / "aligned.csv"))
     return fresh_engine
 
 
