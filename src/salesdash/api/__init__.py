@@ -1,0 +1,114 @@
+"""The REST API: ``create_app(settings)`` builds a Flask (apiflask) app; nothing happens at import time.
+
+Endpoint groups are blueprint modules listed in :data:`BLUEPRINT_MODULES`; each exposes ``bp`` (an
+``apiflask.APIBlueprint``). Every group gets, for free: bearer-token auth (``salesdash.api.auth``), refusal of
+unknown query parameters, the one error envelope, security headers and CORS. Data endpoints answer through
+``salesdash.api.respond.data_response`` (one snapshot per request, cache, ETag, ``?format=csv``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from apiflask import APIFlask
+from sqlalchemy import Engine
+
+from salesdash import __version__
+from salesdash.config import Settings
+
+log = logging.getLogger(__name__)
+
+# Add a new endpoint group here (a module with a module-level ``bp``).
+BLUEPRINT_MODULES: tuple[str, ...] = (
+    "salesdash.api.system",
+    "salesdash.api.routes",
+    "salesdash.api.refresh",
+)
+
+DESCRIPTION = """Sales analytics over validated order lines: every number comes from one metric layer.
+
+* Success: `{"data": ..., "meta": {"data_version", "filters", "definitions", "generated_at", ...}}`.
+* Errors (every 4xx/5xx): `{"error": {"status", "code", "message", "details": [...]}}`.
+* Filters on every analytics endpoint: `start`, `end` (YYYY-MM-DD), `country`, `productline`, `status`,
+  `dealsize` (repeat or comma-separate), `customer`. No status filter = every status except Cancelled.
+* `?format=csv` on tabular endpoints. Responses carry an `ETag`; send `If-None-Match` to get 304.
+* Writes need `Authorization: Bearer <admin token>` (`salesdash token create --role admin`).
+"""
+
+
+def create_app(settings: Settings, *, engine: Engine | None = None) -> APIFlask:
+    """Build the API for ``settings``. ``engine`` lets a caller share an existing engine (tests); by
+    default one is made from ``settings.database_url``."""
+    from salesdash.api import auth, errors, http
+    from salesdash.api.cache import LRUCache
+    from salesdash.api.state import EXTENSION, ApiState
+    from salesdash.errors import StoreUnavailable
+    from salesdash.store import ensure_schema, make_engine
+
+    app = APIFlask(
+        "salesdash",
+        title="salesdash API",
+        version=__version__,
+        spec_path="/api/openapi.json",
+        docs_path="/api/docs",
+        docs_oauth2_redirect_path=None,
+    )
+    app.config.update(
+        DEBUG=settings.debug,
+        MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024,
+        # multipart text fields are small; the file part goes to a temp file, not memory
+        MAX_FORM_MEMORY_SIZE=1024 * 1024,
+        JSON_SORT_KEYS=False,
+        VALIDATION_ERROR_STATUS_CODE=400,
+        VALIDATION_ERROR_DESCRIPTION="Invalid parameter",
+        VALIDATION_ERROR_SCHEMA=errors.ERROR_SCHEMA,
+        HTTP_ERROR_SCHEMA=errors.ERROR_SCHEMA,
+        AUTO_404_RESPONSE=False,
+        DESCRIPTION=DESCRIPTION,
+        SECURITY_SCHEMES={
+            "BearerAuth": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "A token from `salesdash token create --role viewer|admin`.",
+            }
+        },
+        SERVERS=None,
+        AUTO_SERVERS=False,
+        TAGS=[
+            {"name": "Service", "description": "Index, health and data version."},
+            {"name": "Sales analytics", "description": "Metrics from the metric layer, filterable."},
+            {"name": "Administration", "description": "Data refresh (admin token)."},
+        ],
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    engine = engine if engine is not None else make_engine(settings.database_url)
+    try:
+        ensure_schema(engine)
+    except StoreUnavailable as exc:  # serve anyway: /api/health reports it, data endpoints answer 503
+        log.warning("%s", exc.message)
+    app.extensions[EXTENSION] = ApiState(
+        settings=settings, engine=engine, cache=LRUCache(settings.cache_entries)
+    )
+
+    errors.register(app)
+    http.setup(app, settings)
+    app.before_request(auth.check_auth)
+    app.before_request(http.check_query)
+
+    for name in BLUEPRINT_MODULES:
+        module = importlib.import_module(name)
+        app.register_blueprint(module.bp)
+
+    @app.spec_processor
+    def _spec(spec: dict[str, Any] | str) -> dict[str, Any] | str:
+        if settings.require_auth and isinstance(spec, dict):
+            spec["security"] = [{"BearerAuth": []}]
+        return spec
+
+    return app
+
+
+__all__ = ["BLUEPRINT_MODULES", "create_app"]

@@ -1,0 +1,97 @@
+"""POST /api/data-refresh: reload the data (configured source or an uploaded CSV), atomically.
+
+The file is read, validated and cleaned without touching the database (``ingest.prepare``); only a file that
+passes is loaded, in one transaction that also records the new data version (``ingest.load_prepared``).
+A bad file gets 422 with every problem listed and the stored data stays exactly as it was. One refresh at a
+time: a second request while one runs gets 409 at once (it does not wait).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from apiflask import APIBlueprint
+from flask import Response
+from werkzeug.datastructures import FileStorage
+from werkzeug.utils import secure_filename
+
+from salesdash.api import schemas as s
+from salesdash.api.auth import requires
+from salesdash.api.respond import simple_response
+from salesdash.api.state import state
+from salesdash.errors import InputFileError, RefreshInProgress
+from salesdash.ingest import load_prepared, prepare
+
+log = logging.getLogger(__name__)
+
+bp = APIBlueprint("admin", __name__, url_prefix="/api", tag="Administration")
+
+
+@bp.post("/data-refresh")
+@bp.input(s.RefreshQuery, location="query", arg_name="query")
+@bp.input(s.RefreshFiles, location="files", arg_name="files")
+@bp.output(s.envelope(s.RefreshResult), description="The new data version and its quality report.")
+@bp.doc(
+    summary="Reload the data (admin)",
+    responses={
+        400: "Bad parameter or form",
+        401: "No or unknown token",
+        403: "The token is not an admin token",
+        409: "Another refresh is running",
+        413: "Upload larger than SALESDASH_MAX_UPLOAD_MB",
+        422: "The CSV failed validation (every problem listed); nothing changed",
+        503: "Database unavailable",
+    },
+    security="BearerAuth",
+)
+@requires("admin")
+def data_refresh(query: dict[str, Any], files: dict[str, Any]) -> Response:
+    """Re-run the ETL from the configured source, or from an uploaded CSV (multipart field `file`), atomically;
+    returns the new data version and the quality report. Needs an admin token."""
+    st = state()
+    upload: FileStorage | None = files.get("file")
+    if not st.refresh_lock.acquire(blocking=False):
+        raise RefreshInProgress("A data refresh is already running; try again when it has finished.")
+    try:
+        previous = st.version()
+        with tempfile.TemporaryDirectory(prefix="salesdash-upload-") as tmp:
+            if upload is not None:
+                name = secure_filename(upload.filename or "") or "upload.csv"
+                path = Path(tmp) / name
+                upload.save(path)
+                source_name = upload.filename or name
+            else:
+                path = st.settings.source_path
+                source_name = path.name
+                if not path.is_file():
+                    raise InputFileError(
+                        f"The configured source {path} does not exist; set SALESDASH_SOURCE_PATH or upload "
+                        "a file in the multipart field `file`.",
+                        details=[{"setting": "SALESDASH_SOURCE_PATH", "message": "file not found"}],
+                    )
+            prepared = prepare(path, on_error=query["on_error"], source_name=source_name)
+            if upload is not None:  # record where the data came from, not the temporary file
+                prepared = dataclasses.replace(prepared, source=f"upload:{source_name}")
+            result = load_prepared(st.engine, prepared)
+        log.info(
+            "data refreshed: %s -> %s (%s rows from %s)",
+            previous,
+            result.version.version,
+            result.version.row_count,
+            source_name,
+        )
+        return simple_response(
+            {
+                "data_version": result.version.version,
+                "previous_data_version": previous,
+                "source": source_name,
+                "rows_loaded": result.version.row_count,
+                "report": result.report,
+            }
+        )
+    finally:
+        st.refresh_lock.release()

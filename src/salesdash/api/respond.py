@@ -1,0 +1,251 @@
+"""How every data endpoint answers: validate filters against the data, cache, ETag, JSON or CSV.
+
+A handler passes a ``compute(conn, filters)`` function that calls the metric layer; this module runs it inside
+ONE read snapshot (the data version in ``meta`` is read in that same snapshot), wraps the result in the
+success envelope, caches it per (data version, endpoint, normalised parameters) and serves it with an ETag.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from flask import Response, g, request
+from sqlalchemy import Connection
+
+from salesdash.api.state import NO_DATA_MESSAGE, state
+from salesdash.errors import InvalidParameter, NoData
+from salesdash.export_safety import to_csv
+from salesdash.metrics import CANCELLED, PARAMETERS, Filters, definitions, parse_filters
+from salesdash.store import current_version_label_in, snapshot
+
+# API parameter -> (Filters attribute, key in filter_options)
+VALUE_CHECKED = {
+    "country": ("countries", "countries"),
+    "productline": ("product_lines", "product_lines"),
+    "status": ("statuses", "statuses"),
+    "dealsize": ("deal_sizes", "deal_sizes"),
+}
+DATA_CACHE_CONTROL = "private, no-cache"  # always revalidate; the ETag makes that a cheap 304
+
+
+@dataclass
+class Result:
+    """What a handler's compute function returns."""
+
+    data: Any
+    meta: dict[str, Any] = field(default_factory=dict)
+    columns: list[str] | None = None  # CSV column order (tabular endpoints)
+    filters: Filters | None = None  # the filters actually applied, when the handler changed them
+
+
+@dataclass(frozen=True)
+class Cached:
+    body: dict[str, Any]
+    json: bytes
+    columns: list[str] | None
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON types: ISO dates, None for NaN/inf, Python numbers for numpy ones."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if value is None or isinstance(value, str | bool):
+        return value
+    if value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat() if value == value.normalize() else value.isoformat()
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return str(value)
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """DataFrame rows as JSON-ready dicts (NaN -> None)."""
+    out: list[dict[str, Any]] = jsonable(frame.astype(object).to_dict("records"))
+    return out
+
+
+def _casefold_index(values: Iterable[str]) -> dict[str, str]:
+    return {v.casefold(): v for v in values}
+
+
+def check_values(filters: Filters, options: Mapping[str, Any]) -> Filters:
+    """Filters whose values all exist in the data (matched case-insensitively, returned as stored).
+
+    Unknown values -> 400 naming the parameter and the values, with close matches as suggestions.
+    """
+    details: list[dict[str, Any]] = []
+    changes: dict[str, Any] = {}
+    for param, (attr, key) in VALUE_CHECKED.items():
+        given: tuple[str, ...] = getattr(filters, attr)
+        if not given:
+            continue
+        index = _casefold_index(options.get(key, []))
+        canonical = []
+        for value in given:
+            match = index.get(value.casefold())
+            if match is None:
+                suggestions = difflib.get_close_matches(value, list(index.values()), n=3, cutoff=0.6)
+                entry: dict[str, Any] = {"parameter": param, "value": value, "message": "not in the data"}
+                if suggestions:
+                    entry["did_you_mean"] = suggestions
+                details.append(entry)
+            else:
+                canonical.append(match)
+        changes[attr] = tuple(canonical)
+    if filters.customer:
+        match = _casefold_index(options.get("customers", [])).get(filters.customer.casefold())
+        if match is None:
+            names = options.get("customers", [])
+            entry = {"parameter": "customer", "value": filters.customer, "message": "not in the data"}
+            suggestions = difflib.get_close_matches(filters.customer, names, n=3, cutoff=0.6)
+            if suggestions:
+                entry["did_you_mean"] = suggestions
+            details.append(entry)
+        else:
+            changes["customer"] = match
+    if details:
+        parts = [f"{d['parameter']}={d['value']!r}" for d in details]
+        raise InvalidParameter(
+            f"Unknown filter value(s): {', '.join(parts)}. GET /api/filters lists the values in the data.",
+            details=details,
+        )
+    return dataclasses.replace(filters, **changes) if changes else filters
+
+
+def request_filters(options: Mapping[str, Any]) -> Filters:
+    """The filters of the current request: form checked by the metric layer, values against the data."""
+    raw = {name: request.args.getlist(name) for name in PARAMETERS if name in request.args}
+    return check_values(parse_filters(raw), options)
+
+
+def all_statuses(filters: Filters, options: Mapping[str, Any]) -> tuple[Filters, bool]:
+    """For status views: with no status filter, every status (Cancelled included) instead of the default."""
+    if filters.statuses:
+        return filters, False
+    return dataclasses.replace(filters, statuses=tuple(options.get("statuses", []))), True
+
+
+ALL_STATUSES_NOTE = (
+    "No status filter was given, so every status is shown, "
+    f"{CANCELLED} included (other endpoints exclude {CANCELLED} by default)."
+)
+
+
+def _etag(version: str, endpoint: str, params: Mapping[str, Any], fmt: str) -> str:
+    blob = json.dumps([version, endpoint, params, fmt], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def data_response(
+    endpoint: str,
+    compute: Callable[[Connection, Filters], Result],
+    *,
+    params: Mapping[str, Any] | None = None,
+    metrics: Iterable[str] = (),
+    fmt: str = "json",
+    filename: str | None = None,
+    use_filters: bool = True,
+    prepare: Callable[[Filters, Mapping[str, Any]], Filters] | None = None,
+) -> Response:
+    """Serve one data endpoint (see the module docstring). ``params`` = the endpoint's own normalised
+    parameters besides the filters; ``prepare`` may adjust the validated filters (e.g. all statuses)."""
+    st = state()
+    version = st.require_version()
+    options = st.filter_options(version)
+    g.filter_options = options
+    filters = request_filters(options) if use_filters else Filters()
+    if prepare is not None:
+        filters = prepare(filters, options)
+    key_params = {"filters": filters.to_params() if use_filters else None, **(params or {})}
+    key_text = json.dumps(key_params, sort_keys=True, default=str)
+    etag = _etag(version, endpoint, key_params, fmt)
+    if request.if_none_match.contains_weak(etag):
+        return _not_modified(etag, version)
+    key = (version, endpoint, key_text)
+    cached: Cached | None = st.cache.get(key)
+    hit = cached is not None
+    if cached is None:
+        with snapshot(st.engine) as conn:
+            seen = current_version_label_in(conn)
+            if seen is None:
+                raise NoData(NO_DATA_MESSAGE)
+            result = compute(conn, filters)
+        applied = result.filters or filters
+        meta: dict[str, Any] = {
+            "data_version": seen,
+            "filters": applied.to_params() if use_filters else {},
+            "definitions": definitions(list(metrics)),
+            "generated_at": _now(),
+        }
+        meta.update(result.meta)
+        body = jsonable({"data": result.data, "meta": meta})
+        cached = Cached(body, json.dumps(body, ensure_ascii=False).encode(), result.columns)
+        st.cache.put((seen, endpoint, key_text), cached)
+        if seen != version:  # a refresh landed between the version lookup and the snapshot
+            version, etag = seen, _etag(seen, endpoint, key_params, fmt)
+    if fmt == "csv":
+        response = csv_response(cached, filename or endpoint)
+    else:
+        response = Response(cached.json, mimetype="application/json")
+    response.headers["ETag"] = f'"{etag}"'
+    response.headers["Cache-Control"] = DATA_CACHE_CONTROL
+    response.headers["X-Data-Version"] = version
+    response.headers["X-Cache"] = "hit" if hit else "miss"
+    response.vary.add("Authorization")
+    return response
+
+
+def _not_modified(etag: str, version: str) -> Response:
+    response = Response(status=304)
+    response.headers["ETag"] = f'"{etag}"'
+    response.headers["Cache-Control"] = DATA_CACHE_CONTROL
+    response.headers["X-Data-Version"] = version
+    response.vary.add("Authorization")
+    return response
+
+
+def csv_response(cached: Cached, name: str) -> Response:
+    data = cached.body["data"]
+    rows = data if isinstance(data, list) else [data]
+    columns = cached.columns or (list(rows[0]) if rows else [])
+    text = to_csv(rows, columns)
+    response = Response(text, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response
+
+
+def simple_response(data: Any, status: int = 200, **meta: Any) -> Response:
+    """The envelope for non-data endpoints (index, health, version, refresh): never cached."""
+    body = jsonable({"data": data, "meta": {"generated_at": _now(), **meta}})
+    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json")
+    response.headers["Cache-Control"] = "no-store"
+    return response

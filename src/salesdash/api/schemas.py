@@ -1,0 +1,358 @@
+"""Request (query) and response schemas. They drive validation and the OpenAPI document.
+
+Query schemas check the form of each parameter (types, ranges, choices); filter VALUES (a country that is not
+in the data, say) are checked against the data by :mod:`salesdash.api.respond`. Unknown parameter names are
+refused for every endpoint by :func:`salesdash.api.http.check_query`.
+"""
+
+from __future__ import annotations
+
+from apiflask import Schema
+from apiflask.fields import Boolean, Dict, File, Float, Integer, List, Nested, String
+from apiflask.validators import OneOf, Range, Regexp
+from marshmallow import EXCLUDE, INCLUDE
+
+from salesdash.metrics.definitions import BREAKDOWN_METRICS
+from salesdash.metrics.queries import ORDER_SORT_COLUMNS
+
+ISO_DATE = Regexp(r"^\d{4}-\d{2}-\d{2}$", error="not an ISO date (YYYY-MM-DD)")
+PERIODS = {"daily": "day", "weekly": "week", "monthly": "month", "quarterly": "quarter", "yearly": "year"}
+FORMATS = ("json", "csv")
+SORT_ORDERS = ("asc", "desc")
+
+
+def _list(description: str, example: list[str]) -> List:
+    return List(
+        String(),
+        metadata={
+            "description": description + " Repeat the parameter or comma-separate values.",
+            "example": example,
+        },
+    )
+
+
+class QuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE  # unknown names are refused earlier, with the accepted names listed
+
+
+class NoQuery(QuerySchema):
+    """Endpoints without parameters (still refuse unknown ones)."""
+
+
+class FilterQuery(QuerySchema):
+    start = String(
+        validate=ISO_DATE,
+        metadata={"description": "First order date included (YYYY-MM-DD).", "example": "2004-01-01"},
+    )
+    end = String(
+        validate=ISO_DATE,
+        metadata={"description": "Last order date included (YYYY-MM-DD).", "example": "2004-12-31"},
+    )
+    country = _list("COUNTRY values (see /api/filters).", ["France"])
+    productline = _list("PRODUCTLINE values.", ["Classic Cars"])
+    status = _list(
+        "STATUS values. Not given = every status except Cancelled (name Cancelled to include it).",
+        ["Shipped"],
+    )
+    dealsize = _list("DEALSIZE values (Small, Medium, Large).", ["Large"])
+    customer = String(metadata={"description": "One exact CUSTOMERNAME.", "example": "Euro Shopping Channel"})
+
+
+class TabularQuery(FilterQuery):
+    format = String(
+        load_default="json",
+        validate=OneOf(FORMATS),
+        metadata={"description": "json (default) or csv (the `data` records as text/csv)."},
+    )
+
+
+class SalesOverTimeQuery(TabularQuery):
+    period = String(
+        load_default="monthly",
+        validate=OneOf(tuple(PERIODS)),
+        metadata={"description": "Time grain: " + ", ".join(PERIODS) + " (default monthly)."},
+    )
+
+
+class ProductPerformanceQuery(TabularQuery):
+    level = String(
+        load_default="product_line",
+        validate=OneOf(("product_line", "product")),
+        metadata={"description": "product_line (default) or product (one row per PRODUCTCODE)."},
+    )
+    sort = String(
+        load_default="revenue",
+        validate=OneOf(BREAKDOWN_METRICS),
+        metadata={"description": "Metric to rank by: " + ", ".join(BREAKDOWN_METRICS) + "."},
+    )
+    order = String(load_default="desc", validate=OneOf(SORT_ORDERS), metadata={"description": "asc or desc."})
+    limit = Integer(
+        validate=Range(min=1, max=1000),
+        metadata={"description": "At most this many rows (1-1000; default all)."},
+    )
+
+
+class TopCustomersQuery(TabularQuery):
+    limit = Integer(
+        load_default=10,
+        validate=Range(min=1, max=100),
+        metadata={"description": "Number of customers, 1-100 (default 10)."},
+    )
+
+
+class HeatmapQuery(TabularQuery):
+    metric = String(
+        load_default="revenue",
+        validate=OneOf(BREAKDOWN_METRICS),
+        metadata={
+            "description": "Metric in the cells: " + ", ".join(BREAKDOWN_METRICS) + " (default revenue)."
+        },
+    )
+
+
+class OrdersQuery(TabularQuery):
+    limit = Integer(
+        load_default=100,
+        validate=Range(min=1, max=1000),
+        metadata={"description": "Page size, 1-1000 (default 100)."},
+    )
+    offset = Integer(
+        load_default=0,
+        validate=Range(min=0, max=2**53),
+        metadata={"description": "Lines to skip (default 0); use meta.next_offset for the next page."},
+    )
+    sort = String(
+        load_default="order_date",
+        validate=OneOf(ORDER_SORT_COLUMNS),
+        metadata={"description": "Column to sort by: " + ", ".join(ORDER_SORT_COLUMNS) + "."},
+    )
+    order = String(load_default="asc", validate=OneOf(SORT_ORDERS), metadata={"description": "asc or desc."})
+
+
+class RefreshQuery(QuerySchema):
+    on_error = String(
+        load_default="strict",
+        validate=OneOf(("strict", "skip")),
+        metadata={
+            "description": "strict (default): refuse the file if any row is invalid; "
+            "skip: load the valid rows and report the others."
+        },
+    )
+
+
+class RefreshFiles(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    file = File(
+        metadata={"description": "Optional CSV of order lines; without it the configured source is reloaded."}
+    )
+
+
+# ---- responses (documentation and schemathesis conformance; handlers build the JSON themselves) ----
+
+
+class Open(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+
+def money(**kw: object) -> Float:
+    return Float(required=True, allow_none=bool(kw.pop("nullable", False)), metadata=dict(kw))
+
+
+class Meta(Open):
+    data_version = String(required=True, metadata={"description": "The data version the numbers come from."})
+    filters = Dict(required=True, metadata={"description": "The filters applied, normalised."})
+    definitions = Dict(
+        keys=String(), values=String(), required=True, metadata={"description": "Metric -> definition."}
+    )
+    generated_at = String(required=True, metadata={"format": "date-time"})
+
+
+class Metrics(Open):
+    revenue = money()
+    order_count = Integer(required=True)
+    line_count = Integer(required=True)
+    units = Integer(required=True)
+    customer_count = Integer(required=True)
+    average_order_value = money(nullable=True)
+
+
+class BreakdownRow(Metrics):
+    average_unit_price = money(nullable=True)
+    revenue_share = Float(required=True, allow_none=True)
+
+
+class ProductLineRow(BreakdownRow):
+    product_line = String(required=True)
+    country_count = Integer(required=True)
+    product_code_count = Integer(required=True)
+
+
+class ProductRow(BreakdownRow):
+    product_code = String(required=True)
+    product_line = String(required=True, allow_none=True)
+    msrp = Integer(required=True, allow_none=True)
+
+
+class CountryRow(BreakdownRow):
+    country = String(required=True)
+    iso3 = String(required=True, allow_none=True)
+    territory = String(required=True, allow_none=True)
+
+
+class CustomerRow(BreakdownRow):
+    rank = Integer(required=True)
+    customer_name = String(required=True)
+    country = String(required=True, allow_none=True)
+    first_order_date = String(required=True, metadata={"format": "date"})
+    last_order_date = String(required=True, metadata={"format": "date"})
+
+
+class StatusRow(BreakdownRow):
+    status = String(required=True)
+
+
+class DealSizeRow(BreakdownRow):
+    deal_size = String(required=True)
+
+
+class PeriodRow(Metrics):
+    period = String(required=True, metadata={"example": "2004-11"})
+    period_start = String(required=True, metadata={"format": "date"})
+
+
+class TrendRow(PeriodRow):
+    revenue_change = Float(required=True, allow_none=True)
+    revenue_change_pct = Float(required=True, allow_none=True)
+    revenue_yoy_change = Float(required=True, allow_none=True)
+    revenue_yoy_change_pct = Float(required=True, allow_none=True)
+
+
+class HeatmapRow(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+    month = Integer(required=True)
+    month_name = String(required=True)
+
+
+class OrderLineRow(Open):
+    order_number = Integer(required=True)
+    order_line_number = Integer(required=True)
+    order_date = String(required=True, metadata={"format": "date"})
+    sales = Float(required=True)
+    quantity_ordered = Integer(required=True)
+    price_each = Float(required=True)
+    status = String(required=True)
+    product_line = String(required=True)
+    product_code = String(required=True)
+    customer_name = String(required=True)
+    country = String(required=True)
+    deal_size = String(required=True)
+
+
+class Change(Open):
+    current = Float(required=True, allow_none=True)
+    previous = Float(required=True, allow_none=True)
+    change = Float(required=True, allow_none=True)
+    change_pct = Float(required=True, allow_none=True)
+
+
+class Period(Open):
+    start = String(required=True, metadata={"format": "date"})
+    end = String(required=True, metadata={"format": "date"})
+    label = String(required=True)
+
+
+class Comparison(Open):
+    label = String(required=True)
+    current_period = Nested(Period, required=True)
+    comparison_period = Nested(Period, required=True)
+    metrics = Dict(keys=String(), values=Nested(Change), required=True)
+
+
+class Growth(Open):
+    month_over_month = Nested(Comparison, required=True, allow_none=True)
+    year_over_year = Nested(Comparison, required=True, allow_none=True)
+
+
+class DateRange(Open):
+    start = String(required=True, allow_none=True, metadata={"format": "date"})
+    end = String(required=True, allow_none=True, metadata={"format": "date"})
+
+
+class Kpis(Metrics):
+    country_count = Integer(required=True)
+    product_line_count = Integer(required=True)
+    average_unit_price = money(nullable=True)
+    date_range = Nested(DateRange, required=True)
+    growth = Nested(Growth, required=True)
+    status_distribution = List(Nested(StatusRow), required=True)
+
+
+class FilterOptions(Open):
+    countries = List(String(), required=True)
+    product_lines = List(String(), required=True)
+    statuses = List(String(), required=True)
+    deal_sizes = List(String(), required=True)
+    customers = List(String(), required=True)
+    default_statuses = List(String(), required=True)
+    date_range = Nested(DateRange, required=True)
+    periods = List(String(), required=True)
+
+
+class VersionInfo(Open):
+    data_version = String(required=True, allow_none=True)
+    data_loaded = Boolean(required=True)
+
+
+class Health(Open):
+    status = String(required=True)
+    database = String(required=True)
+    data_loaded = Boolean(required=True)
+    data_version = String(required=True, allow_none=True)
+
+
+class Link(Open):
+    path = String(required=True)
+    methods = List(String(), required=True)
+    description = String(required=True)
+
+
+class Index(Open):
+    name = String(required=True)
+    version = String(required=True)
+    data_version = String(required=True, allow_none=True)
+    docs = String(required=True)
+    openapi = String(required=True)
+    endpoints = List(Nested(Link), required=True)
+
+
+class RefreshResult(Open):
+    data_version = String(required=True)
+    previous_data_version = String(required=True, allow_none=True)
+    source = String(required=True)
+    rows_loaded = Integer(required=True)
+    report = Dict(required=True)
+
+
+class PageMeta(Meta):
+    total = Integer(required=True)
+    limit = Integer(required=True)
+    offset = Integer(required=True)
+    returned = Integer(required=True)
+    next_offset = Integer(required=True, allow_none=True)
+
+
+def envelope(data_schema: type[Schema], *, many: bool = False, meta: type[Schema] = Meta) -> type[Schema]:
+    """The success envelope {data, meta} around ``data_schema`` (a named schema for the OpenAPI document)."""
+    name = data_schema.__name__ + ("List" if many else "") + ("Page" if meta is PageMeta else "") + "Response"
+    data_field = List(Nested(data_schema), required=True) if many else Nested(data_schema, required=True)
+    return type(name, (Open,), {"data": data_field, "meta": Nested(meta, required=True)})
+
+
+class SimpleMeta(Open):
+    generated_at = String(required=True, metadata={"format": "date-time"})

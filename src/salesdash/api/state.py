@@ -1,0 +1,70 @@
+"""Per-app state: settings, the engine, the result cache and the refresh lock (no globals)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from salesdash.api.cache import LRUCache
+from salesdash.config import Settings
+from salesdash.errors import NoData, StoreUnavailable
+from salesdash.metrics import filter_options
+from salesdash.store import current_version_label, current_version_label_in, snapshot
+
+log = logging.getLogger(__name__)
+
+EXTENSION = "salesdash"
+NO_DATA_MESSAGE = (
+    "No data has been loaded yet. Load a CSV with `salesdash ingest [path]` (or POST a file to "
+    "/api/data-refresh with an admin token), then try again."
+)
+
+
+@dataclass
+class ApiState:
+    settings: Settings
+    engine: Engine
+    cache: LRUCache
+    # data version -> filter options (every value each filter may take); a few versions at most
+    options: LRUCache = field(default_factory=lambda: LRUCache(4))
+    refresh_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def version(self) -> str | None:
+        """The current data version name (one indexed lookup), or None when nothing is loaded."""
+        try:
+            return current_version_label(self.engine)
+        except SQLAlchemyError as exc:
+            log.warning("data version lookup failed: %s", exc)
+            raise StoreUnavailable(
+                "The database is unreachable or not initialised; check SALESDASH_DATABASE_URL."
+            ) from None
+
+    def require_version(self) -> str:
+        version = self.version()
+        if version is None:
+            raise NoData(NO_DATA_MESSAGE)
+        return version
+
+    def filter_options(self, version: str) -> dict[str, Any]:
+        """Every value each filter can take in data version ``version`` (cached per version)."""
+        cached = self.options.get(version)
+        if cached is not None:
+            return dict(cached)
+        with snapshot(self.engine) as conn:
+            seen = current_version_label_in(conn)
+            if seen is None:
+                raise NoData(NO_DATA_MESSAGE)
+            options = filter_options(conn)
+        self.options.put(seen, options)
+        return dict(options)
+
+
+def state() -> ApiState:
+    value: ApiState = current_app.extensions[EXTENSION]
+    return value
