@@ -30,7 +30,7 @@ class GracefulArbiter(Arbiter):
         self.handle_term()
 
 
-class SalesdashServer(BaseApplication):  # type: ignore[misc]
+class SalesdashServer(BaseApplication):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         super().__init__()
