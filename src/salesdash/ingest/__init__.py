@@ -21,6 +21,7 @@ from salesdash.ingest.read import read_csv
 from salesdash.ingest.report import build_report, format_report
 from salesdash.ingest.validate import line_of, raise_for_failures, validate
 from salesdash.store import DataVersion, replace_data
+from salesdash.store.lock import write_lock
 
 Progress = Callable[[str, int, int], None]
 OnError = Literal["strict", "skip"]
@@ -134,11 +135,15 @@ def ingest_file(
     rejects_path: str | Path | None = None,
     progress: Progress | None = None,
 ) -> IngestResult:
-    """Ingest one CSV into the store behind ``engine``. On any error the stored data is left as it was."""
-    prepared = prepare(
-        path, encoding=encoding, on_error=on_error, rejects_path=rejects_path, progress=progress
-    )
-    return load_prepared(engine, prepared, progress=progress)
+    """Ingest one CSV into the store behind ``engine``. On any error the stored data is left as it was.
+
+    The database's write lock is held from the start, so a second concurrent ingest is refused at once
+    (RefreshInProgress) instead of after validating its whole file."""
+    with write_lock(engine, f"ingest of {Path(path).name}"):
+        prepared = prepare(
+            path, encoding=encoding, on_error=on_error, rejects_path=rejects_path, progress=progress
+        )
+        return load_prepared(engine, prepared, progress=progress)
 
 
 __all__ = [

@@ -16,6 +16,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, delete, insert, select
 
 from salesdash.store.engine import ensure_schema
+from salesdash.store.lock import write_lock
 from salesdash.store.schema import ORDER_LINE_COLUMNS, data_versions, order_lines
 
 Progress = Callable[[str, int, int], None]
@@ -68,23 +69,26 @@ def replace_data(
     report: dict[str, Any],
     progress: Progress | None = None,
 ) -> DataVersion:
-    """Replace all order lines with ``frame`` (columns = ORDER_LINE_COLUMNS) in one transaction."""
-    ensure_schema(engine)
-    frame = frame.loc[:, list(ORDER_LINE_COLUMNS)]
-    with engine.begin() as conn:
-        conn.execute(delete(order_lines))
-        _insert_rows(conn, frame, progress)
-        conn.execute(
-            insert(data_versions).values(
-                version=version,
-                source=source,
-                source_sha256=source_sha256,
-                loaded_at=loaded_at,
-                row_count=len(frame),
-                report=json.dumps(report, default=str),
+    """Replace all order lines with ``frame`` (columns = ORDER_LINE_COLUMNS) in one transaction.
+
+    Holds the database's write lock (``store.lock``): a concurrent load gets RefreshInProgress at once."""
+    with write_lock(engine):
+        ensure_schema(engine)
+        frame = frame.loc[:, list(ORDER_LINE_COLUMNS)]
+        with engine.begin() as conn:
+            conn.execute(delete(order_lines))
+            _insert_rows(conn, frame, progress)
+            conn.execute(
+                insert(data_versions).values(
+                    version=version,
+                    source=source,
+                    source_sha256=source_sha256,
+                    loaded_at=loaded_at,
+                    row_count=len(frame),
+                    report=json.dumps(report, default=str),
+                )
             )
-        )
-    current = current_version(engine)
+        current = current_version(engine)
     assert current is not None
     return current
 
