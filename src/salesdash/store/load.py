@@ -51,6 +51,8 @@ def _records(frame: pd.DataFrame, start: int, stop: int) -> list[dict[str, Any]]
 
 def _insert_rows(conn: Connection, frame: pd.DataFrame, progress: Progress | None) -> None:
     total = len(frame)
+    if progress:  # the load stage has begun (the old rows are already deleted in this transaction)
+        progress("load", 0, total)
     for start in range(0, total, BATCH_ROWS):
         stop = min(start + BATCH_ROWS, total)
         conn.execute(insert(order_lines), _records(frame, start, stop))
