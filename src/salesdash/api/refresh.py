@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from apiflask import APIBlueprint
-from flask import Response
+from flask import Response, request
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
@@ -23,7 +23,7 @@ from salesdash.api import schemas as s
 from salesdash.api.auth import requires
 from salesdash.api.respond import simple_response
 from salesdash.api.state import state
-from salesdash.errors import InputFileError, RefreshInProgress
+from salesdash.errors import InputFileError, InvalidParameter, RefreshInProgress
 from salesdash.ingest import load_prepared, prepare
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,13 @@ def data_refresh(query: dict[str, Any], files: dict[str, Any]) -> Response:
     returns the new data version and the quality report. Needs an admin token."""
     st = state()
     upload: FileStorage | None = files.get("file")
+    has_body = bool(request.content_length) or "Transfer-Encoding" in request.headers
+    if upload is None and has_body:
+        raise InvalidParameter(
+            "Send the CSV as multipart/form-data in the field `file`, or send no body to reload the "
+            "configured source.",
+            details=[{"parameter": "file", "message": "no file part in the request body"}],
+        )
     if not st.refresh_lock.acquire(blocking=False):
         raise RefreshInProgress("A data refresh is already running; try again when it has finished.")
     try:
