@@ -15,6 +15,17 @@ from sqlalchemy.pool import NullPool
 from salesdash.errors import StoreUnavailable
 from salesdash.store.schema import metadata
 
+# How long SQLite's busy handler retries a locked database before giving up (then: StoreUnavailable, 503).
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+BUSY_MESSAGE = (
+    "The database is busy (locked by another process) and did not free up in time; try again shortly."
+)
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return "database is locked" in text or "database is busy" in text or "could not set lock" in text
+
 
 def _sqlite_setup(dbapi_connection: Any, _record: Any) -> None:
     # isolation_level=None hands transaction control to the explicit BEGIN below (pysqlite's own
@@ -23,7 +34,7 @@ def _sqlite_setup(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_MS)}")
     cursor.close()
 
 
@@ -39,7 +50,9 @@ def make_engine(url: str) -> Engine:
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        )
         event.listen(engine, "connect", _sqlite_setup)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
@@ -83,5 +96,9 @@ def snapshot(engine: Engine) -> Iterator[Connection]:
     try:
         with conn.begin():
             yield conn
+    except OperationalError as exc:
+        if _is_busy(exc):  # SQLite's busy handler has retried for SQLITE_BUSY_TIMEOUT_MS already
+            raise StoreUnavailable(BUSY_MESSAGE, details=[{"problem": "database_locked"}]) from None
+        raise
     finally:
         conn.close()
