@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -70,3 +79,92 @@ def metric_outputs(engine: Engine, *, with_version: bool = True) -> dict[str, An
         version = current_version(engine)
         out["version"] = version.version if version else None
     return _plain(out)
+
+
+def write_big_csv(path: Path, copies: int, source: Path | None = None) -> int:
+    """Write ``copies`` copies of small.csv's orders (each copy with new order numbers, so every order keeps
+    one customer, date and status) to ``path``; returns the number of order lines."""
+    from tests.conftest import SMALL_CSV
+
+    small = pd.read_csv(source or SMALL_CSV, dtype=str, keep_default_na=False)
+    numbers = small["ORDERNUMBER"].astype("int64")
+    span = int(numbers.max() - numbers.min() + 1)
+    frame = pd.concat([small] * copies, ignore_index=True)
+    copy = pd.Series(range(copies), dtype="int64").repeat(len(small)).reset_index(drop=True)
+    frame["ORDERNUMBER"] = (numbers.tolist() * copies + copy * span).astype(str)
+    frame.to_csv(path, index=False)
+    return len(frame)
+
+
+PROGRESS = re.compile(r"^\s*(\w+):\s+(\d+)%\s+\(([\d,]+)/([\d,]+)\)")
+
+
+class Ingest:
+    """`salesdash ingest PATH` in a child process, its progress lines read as they come."""
+
+    def __init__(self, url: str, path: Path, cwd: Path) -> None:
+        env = {
+            "SALESDASH_DATABASE_URL": url,
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(cwd),
+        }
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "salesdash", "ingest", str(path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=cwd,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.stderr: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.stderr.append(line)
+            self.lines.put(line)
+
+    def wait_for_stage(self, stage: str, timeout: float = 60.0, min_done: int = 0) -> tuple[int, int]:
+        """Block until a progress line of ``stage`` with at least ``min_done`` rows; returns (done, total)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(
+                    f"no {stage!r} progress within {timeout}s: {''.join(self.stderr)[-2000:]}"
+                )
+            try:
+                line = self.lines.get(timeout=min(left, 0.5))
+            except queue.Empty:
+                if self.proc.poll() is not None and self.lines.empty():
+                    raise AssertionError(
+                        f"ingest exited ({self.proc.returncode}) before {stage!r}: {''.join(self.stderr)[-2000:]}"
+                    ) from None
+                continue
+            m = PROGRESS.match(line)
+            if m and m.group(1) == stage and int(m.group(3).replace(",", "")) >= min_done:
+                return int(m.group(3).replace(",", "")), int(m.group(4).replace(",", ""))
+
+    def kill_during_load(self, settle: float = 1.0) -> None:
+        """SIGKILL once the load stage has begun and rows are going in (a progress line with rows done, or
+        ``settle`` seconds into the load, whichever comes first). Asserts the kill landed mid-load."""
+        self.wait_for_stage("load")
+        with contextlib.suppress(AssertionError):
+            self.wait_for_stage("load", timeout=settle, min_done=1)
+        assert self.proc.poll() is None, "the load finished before the kill; use a bigger file"
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+        assert self.proc.returncode == -signal.SIGKILL
+
+    def finish(self, timeout: float = 120.0) -> int:
+        self.proc.wait(timeout=timeout)
+        self._reader.join(timeout=5)
+        return self.proc.returncode
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
