@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 
 from salesdash.errors import InsufficientData, InvalidParameter
-from salesdash.forecast import HOLT_WINTERS, MIN_MONTHS, fit, forecast, forecast_series, mape
+from salesdash.forecast import HOLT_WINTERS, MIN_MONTHS, fit, forecast, forecast_series, mape, wape
 from salesdash.ingest import ingest_file
 from salesdash.metrics import Filters, over_time
 from salesdash.store import snapshot
@@ -36,6 +36,12 @@ def test_mape_is_the_mean_of_absolute_percentage_errors_skipping_zero_months():
         (0.1 + 0.25) / 2
     )
     assert mape(np.array([0.0, 0.0]), np.array([1.0, 2.0])) is None
+
+
+def test_wape_weighs_errors_by_revenue():
+    # |100-110| + |200-150| + |0-5| = 65 over 300 of revenue
+    assert wape(np.array([100.0, 200.0, 0.0]), np.array([110.0, 150.0, 5.0])) == pytest.approx(65 / 300)
+    assert wape(np.array([0.0]), np.array([3.0])) is None
 
 
 def test_the_backtest_fits_without_the_last_six_months_and_scores_them():

@@ -14,7 +14,8 @@ result is deterministic):
 - fewer than 12 months: refused with :class:`InsufficientData` (6 months to fit and 6 to measure the error).
 
 The backtest refits the same model on the history minus its last 6 months, forecasts those 6 months and reports
-the mean absolute percentage error (months with no revenue have no percentage error and are skipped).
+the mean absolute percentage error (months with no revenue have no percentage error and are skipped), and the
+weighted error (sum of absolute errors / sum of revenue), which a month with tiny revenue cannot dominate.
 """
 
 from __future__ import annotations
@@ -180,11 +181,22 @@ def mape(actual: np.ndarray, predicted: np.ndarray) -> float | None:
     return float(np.mean(np.abs((actual[mask] - predicted[mask]) / actual[mask])))
 
 
+def wape(actual: np.ndarray, predicted: np.ndarray) -> float | None:
+    """Weighted absolute percentage error: sum of absolute errors / sum of actual revenue (a ratio). Unlike
+    MAPE it is not dominated by a month with tiny revenue."""
+    actual = np.asarray(actual, dtype=float)
+    total = float(np.abs(actual).sum())
+    if total == 0:
+        return None
+    return float(np.abs(actual - np.asarray(predicted, dtype=float)).sum() / total)
+
+
 def backtest(y: pd.Series, model: Model) -> dict[str, Any]:
     """Refit ``model`` on ``y`` minus its last 6 months and compare its forecast with what happened."""
     train, test = y.iloc[:-BACKTEST_MONTHS], y.iloc[-BACKTEST_MONTHS:]
     predicted = np.maximum(fit(train.to_numpy(), model).forecast(BACKTEST_MONTHS), 0.0)
     error = mape(test.to_numpy(), predicted)
+    weighted = wape(test.to_numpy(), predicted)
     points = []
     for month, actual, pred in zip(test.index, test.to_numpy(), predicted, strict=True):
         ape = abs(actual - pred) / actual if actual else None
@@ -207,6 +219,7 @@ def backtest(y: pd.Series, model: Model) -> dict[str, Any]:
         "train_months": len(train),
         "train_end": _month_label(train.index[-1]),
         "mape": round(error, 6) if error is not None else None,
+        "wape": round(weighted, 6) if weighted is not None else None,
         "points": points,
         "note": note,
     }

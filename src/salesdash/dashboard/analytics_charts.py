@@ -1,0 +1,218 @@
+"""Pure Plotly figures for the analytics views (forecast, RFM, period comparisons) and for exported charts.
+
+Records in (the API's ``data``), ``go.Figure`` out; no Streamlit, no HTTP. The dashboard pages and the PNG/PDF
+exports draw with these same functions, in the same palette and number format as :mod:`charts`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+
+from salesdash.dashboard.charts import (
+    GREY,
+    OKABE_ITO,
+    PALETTE,
+    PRIMARY,
+    TEXT,
+    _layout,
+    _money_axis,
+    empty_figure,
+)
+from salesdash.dashboard.format import money_short, percent
+
+Records = Sequence[Mapping[str, Any]]
+BAND_95 = "rgba(230, 159, 0, 0.18)"  # Okabe-Ito orange, light
+BAND_80 = "rgba(230, 159, 0, 0.38)"
+FORECAST = OKABE_ITO["vermillion"]
+SEGMENT_COLORS = {
+    "Champions": OKABE_ITO["green"],
+    "Loyal": OKABE_ITO["blue"],
+    "New": OKABE_ITO["sky_blue"],
+    "At risk": OKABE_ITO["orange"],
+    "Hibernating": GREY,
+    "Need attention": OKABE_ITO["purple"],
+}
+
+
+def _months(rows: Records) -> list[str]:
+    return [str(r.get("period_start") or f"{r['period']}-01") for r in rows]
+
+
+def forecast_chart(result: Mapping[str, Any], *, height: int = 420, show_backtest: bool = True) -> go.Figure:
+    """Monthly revenue (actual), the forecast with its 80% and 95% prediction intervals as bands, and the
+    backtest's forecasts for the last 6 known months (what the model would have said without them)."""
+    history: Records = result.get("history") or []
+    future: Records = result.get("forecast") or []
+    if not history or not future:
+        return empty_figure("No forecast for these filters", height=height)
+    x_hist, x_future = _months(history), _months(future)
+    # the bands start at the last actual month so that they join the history line
+    last_x, last_y = x_hist[-1], history[-1]["revenue"]
+    band_x = [last_x, *x_future]
+    fig = go.Figure()
+    for level, color in ((95, BAND_95), (80, BAND_80)):
+        upper = [last_y, *[r[f"upper_{level}"] for r in future]]
+        lower = [last_y, *[r[f"lower_{level}"] for r in future]]
+        fig.add_scatter(
+            x=band_x + band_x[::-1],
+            y=upper + lower[::-1],
+            fill="toself",
+            fillcolor=color,
+            mode="lines",
+            line={"width": 0},
+            name=f"{level}% interval",
+            hoverinfo="skip",
+        )
+    fig.add_scatter(
+        x=x_hist,
+        y=[r["revenue"] for r in history],
+        name="Actual revenue",
+        mode="lines+markers",
+        line={"color": PRIMARY, "width": 2.5},
+        marker={"size": 5},
+        hovertemplate="%{x|%b %Y}<br>Revenue: $%{y:,.2f}<extra></extra>",
+    )
+    fig.add_scatter(
+        x=band_x,
+        y=[last_y, *[r["revenue"] for r in future]],
+        name="Forecast",
+        mode="lines+markers",
+        line={"color": FORECAST, "width": 2.5, "dash": "dash"},
+        marker={"size": 6},
+        customdata=[
+            [last_y] * 4,
+            *[[r["lower_80"], r["upper_80"], r["lower_95"], r["upper_95"]] for r in future],
+        ],
+        hovertemplate="%{x|%b %Y}<br>Forecast: $%{y:,.2f}"
+        "<br>80%: $%{customdata[0]:,.0f} to $%{customdata[1]:,.0f}"
+        "<br>95%: $%{customdata[2]:,.0f} to $%{customdata[3]:,.0f}<extra></extra>",
+    )
+    backtest = result.get("backtest") or {}
+    points: Records = backtest.get("points") or []
+    if show_backtest and points:
+        fig.add_scatter(
+            x=[f"{p['period']}-01" for p in points],
+            y=[p["forecast"] for p in points],
+            name="Backtest forecast",
+            mode="lines+markers",
+            line={"color": GREY, "width": 1.5, "dash": "dot"},
+            marker={"size": 5, "symbol": "x"},
+            hovertemplate="%{x|%b %Y}<br>Backtest forecast: $%{y:,.2f}<extra></extra>",
+        )
+    _layout(fig, height=height, legend=True, hovermode="x unified")
+    fig.update_xaxes(type="date", title=None)
+    fig.update_yaxes(**_money_axis({"title": None, "rangemode": "tozero"}))
+    error = backtest.get("mape")
+    if error is not None:
+        fig.add_annotation(
+            text=f"Backtest error over the last {backtest.get('months', 6)} known months: MAPE {error * 100:.1f}%"
+            + (f", weighted {backtest['wape'] * 100:.1f}%" if backtest.get("wape") is not None else ""),
+            xref="paper",
+            yref="paper",
+            x=0,
+            y=1.0,
+            yanchor="bottom",
+            yshift=28,
+            showarrow=False,
+            font={"size": 12, "color": GREY},
+            align="left",
+        )
+        fig.update_layout(margin={"t": 64})
+    return fig
+
+
+def rfm_segments_chart(segments: Records, *, height: int = 320) -> go.Figure:
+    """Customers per RFM segment (bars) labelled with the segment's share of revenue."""
+    rows = [r for r in segments if r.get("customer_count")]
+    if not rows:
+        return empty_figure("No customers for these filters", height=height)
+    fig = go.Figure(
+        go.Bar(
+            x=[r["customer_count"] for r in rows],
+            y=[r["segment"] for r in rows],
+            orientation="h",
+            marker={"color": [SEGMENT_COLORS.get(r["segment"], PRIMARY) for r in rows]},
+            text=[
+                f"{r['customer_count']} · {percent(r['revenue_share'])} of revenue"
+                if r.get("revenue_share") is not None
+                else str(r["customer_count"])
+                for r in rows
+            ],
+            textposition="auto",
+            cliponaxis=False,
+            customdata=[[money_short(r["revenue"])] for r in rows],
+            hovertemplate="%{y}<br>Customers: %{x}<br>Revenue: %{customdata[0]}<extra></extra>",
+        )
+    )
+    _layout(fig, height=height)
+    fig.update_yaxes(autorange="reversed", showgrid=False, title=None)
+    fig.update_xaxes(title="Customers", tickformat=",d")
+    fig.update_traces(insidetextfont={"color": "white"}, outsidetextfont={"color": TEXT})
+    return fig
+
+
+def rfm_scatter(customers: Records, *, height: int = 420) -> go.Figure:
+    """Each customer: days since the last order (x) vs revenue (y, log scale), coloured by segment, sized by
+    order count."""
+    if not customers:
+        return empty_figure("No customers for these filters", height=height)
+    fig = go.Figure()
+    for i, name in enumerate(SEGMENT_COLORS):
+        rows = [c for c in customers if c.get("segment") == name]
+        if not rows:
+            continue
+        fig.add_scatter(
+            x=[c["recency_days"] for c in rows],
+            y=[c["monetary"] for c in rows],
+            mode="markers",
+            name=name,
+            marker={
+                "color": SEGMENT_COLORS.get(name, PALETTE[i % len(PALETTE)]),
+                "size": [6 + 2 * min(int(c["frequency"]), 12) for c in rows],
+                "line": {"color": "white", "width": 0.8},
+                "opacity": 0.9,
+            },
+            customdata=[[c["customer_name"], c["frequency"], c["rfm"]] for c in rows],
+            hovertemplate="%{customdata[0]}<br>Last order %{x} days before the data ends"
+            "<br>Revenue: $%{y:,.2f}<br>Orders: %{customdata[1]} · RFM %{customdata[2]}<extra></extra>",
+        )
+    _layout(fig, height=height, legend=True)
+    fig.update_xaxes(title="Days since the last order", rangemode="tozero")
+    fig.update_yaxes(**_money_axis({"title": None, "type": "log", "tickformat": "$~s", "tickprefix": ""}))
+    return fig
+
+
+def comparison_bars(
+    comparison: Mapping[str, Any], metric: str = "revenue", *, height: int = 300
+) -> go.Figure:
+    """Two bars: the current period and the period it is compared with, labelled with the change."""
+    if not comparison:
+        return empty_figure("No comparable period", height=height)
+    values = comparison["metrics"][metric]
+    current, previous = comparison["current_period"]["label"], comparison["comparison_period"]["label"]
+    pct = values.get("change_pct")
+    fig = go.Figure(
+        go.Bar(
+            x=[previous, current],
+            y=[values["previous"], values["current"]],
+            marker={"color": [GREY, PRIMARY]},
+            text=[money_short(values["previous"]), money_short(values["current"])],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{x}<br>$%{y:,.2f}<extra></extra>",
+        )
+    )
+    _layout(fig, height=height)
+    if pct is not None:
+        arrow = "▲" if pct >= 0 else "▼"
+        fig.update_layout(
+            title={"text": f"{arrow} {abs(pct) * 100:.1f}% vs {previous}", "x": 0, "font": {"size": 14}}
+        )
+        fig.update_layout(margin={"t": 40})
+    top = max(float(values["previous"] or 0), float(values["current"] or 0)) or 1.0
+    fig.update_yaxes(**_money_axis({"title": None, "range": [0, top * 1.2]}))
+    fig.update_xaxes(type="category", title=None)
+    return fig

@@ -1,0 +1,217 @@
+"""CSV and Excel files of a view. Every text cell goes through :mod:`salesdash.export_safety` (formula-like
+text is neutralised); numbers stay numbers and dates stay dates."""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xlsxwriter
+
+from salesdash import __version__
+from salesdash.export.views import ViewData
+from salesdash.export_safety import neutralise, to_csv
+from salesdash.metrics import CANCELLED, Filters, definitions
+
+MONEY_COLUMNS = {
+    "revenue",
+    "average_order_value",
+    "average_unit_price",
+    "sales",
+    "price_each",
+    "monetary",
+    "actual",
+    "forecast",
+    "lower_80",
+    "upper_80",
+    "lower_95",
+    "upper_95",
+    "revenue_change",
+    "revenue_yoy_change",
+    "average_monetary",
+    "msrp",
+}
+RATIO_COLUMNS = {"revenue_share", "abs_pct_error", "mape", "wape"}
+COUNT_COLUMNS = {"order_count", "line_count", "units", "customer_count", "quantity_ordered", "frequency"}
+RATIO_SUFFIXES = ("_pct", "_change_pct")
+
+
+@dataclass(frozen=True)
+class ExportContext:
+    """What every export file says about itself: the data version, when, and which filters."""
+
+    data_version: str
+    generated_at: str  # ISO 8601
+    filters: Filters
+
+
+def describe_filters(filters: Filters) -> list[tuple[str, str]]:
+    """The filters in words, one (name, value) pair per filter, for the About sheet and the PDF."""
+    if filters.start and filters.end:
+        dates = f"{filters.start.isoformat()} to {filters.end.isoformat()}"
+    elif filters.start:
+        dates = f"from {filters.start.isoformat()}"
+    elif filters.end:
+        dates = f"up to {filters.end.isoformat()}"
+    else:
+        dates = "all dates"
+
+    def listed(values: tuple[str, ...]) -> str:
+        return ", ".join(values) if values else "all"
+
+    return [
+        ("Order dates", dates),
+        ("Countries", listed(filters.countries)),
+        ("Product lines", listed(filters.product_lines)),
+        ("Statuses", listed(filters.statuses) if filters.statuses else f"all except {CANCELLED}"),
+        ("Deal sizes", listed(filters.deal_sizes)),
+        ("Customer", filters.customer or "all"),
+    ]
+
+
+def view_definitions(view: ViewData) -> dict[str, str]:
+    return definitions(view.metrics) | view.definitions
+
+
+def to_csv_bytes(view: ViewData) -> bytes:
+    """The view's table as UTF-8 CSV (the same cell rules as the API's ``?format=csv``)."""
+    return to_csv(view.records(), [str(c) for c in view.frame.columns]).encode("utf-8")
+
+
+def _sheet_name(text: str, taken: set[str]) -> str:
+    name = re.sub(r"[\[\]:*?/\\]", " ", text).strip()[:31] or "Sheet"
+    base, n = name, 2
+    while name.lower() in taken:
+        suffix = f" ({n})"
+        name = base[: 31 - len(suffix)] + suffix
+        n += 1
+    taken.add(name.lower())
+    return name
+
+
+def _is_ratio(column: str) -> bool:
+    return column in RATIO_COLUMNS or column.endswith(RATIO_SUFFIXES)
+
+
+class _Writer:
+    def __init__(self, buffer: io.BytesIO) -> None:
+        # Text is written as text, never as a formula, URL or number (and formula-like text is neutralised).
+        self.book = xlsxwriter.Workbook(
+            buffer,
+            {
+                "in_memory": True,
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+                "default_date_format": "yyyy-mm-dd",
+            },
+        )
+        self.taken: set[str] = set()
+        b = self.book
+        self.header = b.add_format({"bold": True, "bg_color": "#E8EEF6", "bottom": 1, "text_wrap": True})
+        self.bold = b.add_format({"bold": True})
+        self.title = b.add_format({"bold": True, "font_size": 14})
+        self.wrap = b.add_format({"text_wrap": True, "valign": "top"})
+        self.money = b.add_format({"num_format": "#,##0.00"})
+        self.ratio = b.add_format({"num_format": "0.00%"})
+        self.count = b.add_format({"num_format": "#,##0"})
+        self.date = b.add_format({"num_format": "yyyy-mm-dd"})
+
+    def cell(self, sheet: Any, row: int, col: int, value: Any, column: str = "") -> None:
+        if value is None or value is pd.NaT:
+            sheet.write_blank(row, col, None)
+            return
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, bool):
+            sheet.write_boolean(row, col, value)
+        elif isinstance(value, int | float):
+            if isinstance(value, float) and not math.isfinite(value):
+                sheet.write_blank(row, col, None)
+            elif _is_ratio(column):
+                sheet.write_number(row, col, value, self.ratio)
+            elif column in MONEY_COLUMNS or isinstance(value, float):
+                sheet.write_number(row, col, value, self.money)
+            elif column in COUNT_COLUMNS:
+                sheet.write_number(row, col, value, self.count)
+            else:  # years, months, ranks, order numbers: no thousands separator
+                sheet.write_number(row, col, value)
+        elif isinstance(value, datetime | date | pd.Timestamp):
+            moment = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
+            sheet.write_datetime(row, col, moment, self.date)
+        else:
+            sheet.write_string(row, col, neutralise(str(value)))
+
+    def table(self, title: str, frame: pd.DataFrame) -> None:
+        sheet = self.book.add_worksheet(_sheet_name(title, self.taken))
+        columns = [str(c) for c in frame.columns]
+        for col, name in enumerate(columns):
+            sheet.write_string(0, col, neutralise(name), self.header)
+        values = frame.astype(object).where(frame.notna(), None).to_numpy()
+        for r, row in enumerate(values, start=1):
+            for col, value in enumerate(row):
+                self.cell(sheet, r, col, value, columns[col])
+        for col, name in enumerate(columns):
+            sample = [len(str(v)) for v in values[:200, col]] if len(values) else []
+            sheet.set_column(col, col, min(max([len(name) + 2, *[n + 2 for n in sample]]), 50))
+        sheet.freeze_panes(1, 0)
+        if len(columns):
+            sheet.autofilter(0, 0, max(len(values), 1), len(columns) - 1)
+
+    def about(self, view: ViewData, context: ExportContext) -> None:
+        sheet = self.book.add_worksheet(_sheet_name("About", self.taken))
+        sheet.set_column(0, 0, 28)
+        sheet.set_column(1, 1, 100)
+        sheet.write_string(0, 0, neutralise(f"salesdash export: {view.title}"), self.title)
+        rows: list[tuple[str, str]] = [
+            ("View", view.name),
+            ("Data version", context.data_version),
+            ("Generated at", context.generated_at),
+            ("Generated by", f"salesdash {__version__}"),
+        ]
+        rows += [(f"View parameter: {k}", str(v)) for k, v in view.params.items()]
+        r = 1
+        for key, value in rows:
+            sheet.write_string(r, 0, key, self.bold)
+            sheet.write_string(r, 1, neutralise(value))
+            r += 1
+        r += 1
+        sheet.write_string(r, 0, "Filters applied", self.title)
+        r += 1
+        for key, value in describe_filters(view.filters or context.filters):
+            sheet.write_string(r, 0, key, self.bold)
+            sheet.write_string(r, 1, neutralise(value), self.wrap)
+            r += 1
+        if view.notes:
+            r += 1
+            sheet.write_string(r, 0, "Notes", self.title)
+            r += 1
+            for note in view.notes:
+                sheet.write_string(r, 1, neutralise(note), self.wrap)
+                r += 1
+        r += 1
+        sheet.write_string(r, 0, "Metric definitions", self.title)
+        r += 1
+        for name, text in view_definitions(view).items():
+            sheet.write_string(r, 0, name, self.bold)
+            sheet.write_string(r, 1, neutralise(text), self.wrap)
+            r += 1
+
+
+def to_xlsx(view: ViewData, context: ExportContext) -> bytes:
+    """An Excel workbook: the view's table (first sheet), any extra tables, and an About sheet with the filters,
+    the data version and the metric definitions."""
+    buffer = io.BytesIO()
+    writer = _Writer(buffer)
+    writer.table(view.title, view.frame)
+    for title, frame in view.extra.items():
+        writer.table(title, frame)
+    writer.about(view, context)
+    writer.book.close()
+    return buffer.getvalue()

@@ -1,0 +1,407 @@
+"""The one-click PDF report (fpdf2): KPIs with like-for-like growth, the main charts, the top tables, a
+forecast, the filters applied and the data version on every page, and the metric definitions.
+
+Every number comes from the same views as the API and the Excel export (:mod:`salesdash.export.views`); the
+charts are the dashboard's pure Plotly figures rendered by kaleido.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import plotly.graph_objects as go
+from fpdf import FPDF
+from fpdf.fonts import FontFace
+from sqlalchemy import Connection
+
+from salesdash import __version__
+from salesdash.dashboard.format import count, money, percent, signed_percent
+from salesdash.errors import SalesdashError
+from salesdash.export.files import (
+    COUNT_COLUMNS,
+    MONEY_COLUMNS,
+    ExportContext,
+    describe_filters,
+    view_definitions,
+)
+from salesdash.export.images import for_export, render_png
+from salesdash.export.views import ViewData, compute_view, records_of
+from salesdash.export_safety import neutralise
+from salesdash.metrics import Filters
+
+FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu", "/usr/local/share/fonts")
+INK = (49, 51, 63)
+MUTED = (95, 107, 122)
+HEADING_FILL = (232, 238, 246)
+REPORT_VIEWS = ("kpis", "sales-over-time", "sales-by-category", "sales-by-country", "top-customers")
+
+
+@dataclass
+class Report:
+    """The views a report shows (computed in one snapshot) and the optional view it was asked from."""
+
+    context: ExportContext
+    views: dict[str, ViewData]
+    forecast: ViewData | None = None
+    forecast_problem: str | None = None
+    focus: ViewData | None = None
+    figures: dict[str, go.Figure] = field(default_factory=dict)
+
+
+def build_report(
+    conn: Connection,
+    filters: Filters,
+    context: ExportContext,
+    *,
+    focus: str | None = None,
+    focus_params: dict[str, Any] | None = None,
+) -> Report:
+    """Compute everything the report shows inside one read snapshot ``conn``."""
+    views = {
+        "kpis": compute_view(conn, filters, "kpis"),
+        "sales-over-time": compute_view(conn, filters, "sales-over-time", {"period": "monthly"}),
+        "sales-by-category": compute_view(conn, filters, "sales-by-category"),
+        "sales-by-country": compute_view(conn, filters, "sales-by-country"),
+        "top-customers": compute_view(conn, filters, "top-customers", {"limit": 10}),
+    }
+    report = Report(context, views)
+    try:
+        report.forecast = compute_view(conn, filters, "forecast", {"horizon": 3})
+    except SalesdashError as exc:  # too little history: the report says so instead of failing
+        report.forecast_problem = exc.message
+    if focus and focus not in REPORT_VIEWS and focus != "forecast":
+        report.focus = compute_view(conn, filters, focus, focus_params)
+    return report
+
+
+def _font_file(name: str) -> Path | None:
+    for folder in FONT_DIRS:
+        path = Path(folder) / name
+        if path.is_file():
+            return path
+    return None
+
+
+class _PDF(FPDF):
+    footer_text = ""
+    unicode = False
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font(self.font_family, "", 8)
+        self.set_text_color(*MUTED)
+        self.cell(0, 6, self.footer_text, align="L")
+        self.set_x(self.l_margin)
+        self.cell(0, 6, f"page {self.page_no()} of {{nb}}", align="R")
+
+
+class _Writer:
+    def __init__(self, context: ExportContext) -> None:
+        pdf = _PDF(orientation="portrait", unit="mm", format="A4")
+        pdf.set_margins(15, 15, 15)
+        pdf.set_auto_page_break(auto=True, margin=18)
+        regular, bold = _font_file("DejaVuSans.ttf"), _font_file("DejaVuSans-Bold.ttf")
+        if regular and bold:
+            pdf.add_font("DejaVu", "", str(regular))
+            pdf.add_font("DejaVu", "B", str(bold))
+            pdf.set_font("DejaVu", "", 10)
+            pdf.unicode = True
+        else:  # the PDF core fonts cover Latin-1 only; other characters become "?"
+            pdf.set_font("Helvetica", "", 10)
+        pdf.footer_text = (
+            f"salesdash · data version {context.data_version} · generated {context.generated_at}"
+        )
+        pdf.set_title("salesdash sales report")
+        pdf.set_creator(f"salesdash {__version__}")
+        self.pdf = pdf
+        self.width = pdf.w - pdf.l_margin - pdf.r_margin
+
+    def text(self, value: Any) -> str:
+        text = str(value)
+        if not self.pdf.unicode:
+            text = text.encode("latin-1", "replace").decode("latin-1")
+        return text
+
+    def heading(self, text: str, size: int = 14, keep: float = 40) -> None:
+        """A heading, on a new page unless ``keep`` mm (what follows it) fit below it."""
+        pdf = self.pdf
+        if pdf.get_y() + 12 + keep > pdf.h - 18:
+            pdf.add_page()
+        pdf.ln(3)
+        pdf.set_font(pdf.font_family, "B", size)
+        pdf.set_text_color(*INK)
+        pdf.cell(0, 8, self.text(text), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(pdf.font_family, "", 10)
+
+    def para(self, text: str, size: int = 9, color: tuple[int, int, int] = MUTED) -> None:
+        pdf = self.pdf
+        pdf.set_font(pdf.font_family, "", size)
+        pdf.set_text_color(*color)
+        pdf.multi_cell(0, 4.5, self.text(text), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(*INK)
+        pdf.set_font(pdf.font_family, "", 10)
+
+    def table(
+        self,
+        headers: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        widths: Sequence[float],
+        align: Sequence[str],
+        size: int = 9,
+    ) -> None:
+        pdf = self.pdf
+        pdf.set_font(pdf.font_family, "", size)
+        pdf.set_text_color(*INK)
+        style = FontFace(emphasis="BOLD", fill_color=HEADING_FILL)
+        with pdf.table(
+            col_widths=tuple(widths),
+            text_align=tuple(align),
+            headings_style=style,
+            line_height=5.2,
+            borders_layout="HORIZONTAL_LINES",
+            width=self.width,
+            padding=(0.8, 1.2),
+        ) as table:
+            head = table.row()
+            for h in headers:
+                head.cell(self.text(h))
+            for row in rows:
+                cells = table.row()
+                for value in row:
+                    cells.cell(self.text(neutralise(value) if isinstance(value, str) else value))
+        pdf.ln(2)
+
+    def chart_height(self, height_ratio: float = 0.5) -> float:
+        return self.width * height_ratio
+
+    def image(self, png: bytes, height_ratio: float = 0.5) -> None:
+        pdf = self.pdf
+        height = self.chart_height(height_ratio)
+        if pdf.get_y() + height > pdf.h - 18:
+            pdf.add_page()
+        pdf.image(io.BytesIO(png), x=pdf.l_margin, w=self.width, h=height)
+        pdf.ln(2)
+
+
+def _kpi_cards(w: _Writer, kpis: ViewData) -> None:
+    rows = {r["metric"]: r for r in kpis.records()}
+    growth = kpis.meta.get("growth") or {}
+    yoy = growth.get("year_over_year")
+    label = f"vs {yoy['comparison_period']['label']}" if yoy else "no like-for-like year earlier"
+    cards = [
+        ("Revenue", money(rows["revenue"]["value"]), rows["revenue"]["yoy_change_pct"]),
+        ("Orders", count(rows["order_count"]["value"]), rows["order_count"]["yoy_change_pct"]),
+        (
+            "Average order value",
+            money(rows["average_order_value"]["value"]),
+            rows["average_order_value"]["yoy_change_pct"],
+        ),
+        ("Customers", count(rows["customer_count"]["value"]), rows["customer_count"]["yoy_change_pct"]),
+        ("Units", count(rows["units"]["value"]), rows["units"]["yoy_change_pct"]),
+        ("Countries", count(rows["country_count"]["value"]), rows["country_count"]["yoy_change_pct"]),
+    ]
+    pdf = w.pdf
+    gap = 4.0
+    card_w = (w.width - 2 * gap) / 3
+    card_h = 21.0
+    top = pdf.get_y()
+    for i, (name, value, change) in enumerate(cards):
+        x = pdf.l_margin + (i % 3) * (card_w + gap)
+        y = top + (i // 3) * (card_h + gap)
+        pdf.set_fill_color(246, 248, 251)
+        pdf.set_draw_color(220, 225, 232)
+        pdf.rect(x, y, card_w, card_h, style="DF")
+        pdf.set_xy(x + 3, y + 2)
+        pdf.set_font(pdf.font_family, "", 8.5)
+        pdf.set_text_color(*MUTED)
+        pdf.cell(card_w - 6, 4.5, w.text(name))
+        pdf.set_xy(x + 3, y + 7)
+        pdf.set_font(pdf.font_family, "B", 14)
+        pdf.set_text_color(*INK)
+        pdf.cell(card_w - 6, 7, w.text(value))
+        pdf.set_xy(x + 3, y + 14.5)
+        pdf.set_font(pdf.font_family, "", 8)
+        if change is None:
+            pdf.set_text_color(*MUTED)
+            pdf.cell(card_w - 6, 4.5, w.text(label if not yoy else f"– {label}"))
+        else:
+            pdf.set_text_color(0, 114, 178) if change >= 0 else pdf.set_text_color(213, 94, 0)
+            arrow = "▲" if change >= 0 else "▼"
+            text = (
+                f"{arrow} {signed_percent(change)} {label}"
+                if pdf.unicode
+                else f"{signed_percent(change)} {label}"
+            )
+            pdf.cell(card_w - 6, 4.5, w.text(text))
+    pdf.set_text_color(*INK)
+    pdf.set_y(top + 2 * card_h + gap + 3)
+    for note in kpis.notes:
+        w.para(note, size=8)
+
+
+def _breakdown_rows(view: ViewData, name_col: str, limit: int = 10) -> list[list[Any]]:
+    return [
+        [
+            r.get("rank", i + 1),
+            r[name_col],
+            money(r["revenue"]),
+            count(r["order_count"]),
+            percent(r["revenue_share"]),
+        ]
+        for i, r in enumerate(view.records()[:limit])
+    ]
+
+
+def _figures(report: Report) -> dict[str, go.Figure]:
+    subtitle = "; ".join(
+        f"{k}: {v}" for k, v in describe_filters(report.context.filters) if v not in ("all", "all dates")
+    )
+    figs: dict[str, go.Figure] = {}
+    for key, title in (
+        ("sales-over-time", "Monthly revenue and orders"),
+        ("sales-by-category", "Revenue by product line"),
+        ("sales-by-country", "Revenue by country (top 20)"),
+    ):
+        fig = report.views[key].figure()
+        if fig is not None:
+            figs[key] = for_export(fig, title, subtitle)
+    if report.forecast is not None:
+        fig = report.forecast.figure()
+        if fig is not None:
+            figs["forecast"] = for_export(
+                fig, "Revenue forecast, next 3 months (80% and 95% intervals)", subtitle
+            )
+    if report.focus is not None:
+        fig = report.focus.figure()
+        if fig is not None:
+            figs["focus"] = for_export(fig, report.focus.title, subtitle)
+    return figs
+
+
+def to_pdf(report: Report) -> bytes:
+    """Render ``report`` to PDF bytes (charts rendered in one browser session)."""
+    figs = _figures(report)
+    # 860 CSS px across 180 mm: chart text prints at a readable size; scale 3 keeps it sharp
+    pngs = dict(zip(figs, render_png(list(figs.values()), width=860, height=430, scale=3), strict=True))
+    ctx = report.context
+    w = _Writer(ctx)
+    pdf = w.pdf
+    pdf.add_page()
+    pdf.set_font(pdf.font_family, "B", 20)
+    pdf.cell(0, 10, "Sales report", new_x="LMARGIN", new_y="NEXT")
+    w.para(f"Data version {ctx.data_version} · generated {ctx.generated_at} · salesdash {__version__}")
+
+    w.heading("Filters applied", 12)
+    filters = describe_filters(ctx.filters)
+    w.table(["Filter", "Value"], [[k, v] for k, v in filters], (35, 145), ("LEFT", "LEFT"))
+
+    w.heading("Key figures", 12)
+    _kpi_cards(w, report.views["kpis"])
+    if "sales-over-time" in pngs:
+        w.image(pngs["sales-over-time"])
+
+    w.heading("Product lines", keep=w.chart_height())
+    if "sales-by-category" in pngs:
+        w.image(pngs["sales-by-category"])
+    w.table(
+        ["#", "Product line", "Revenue", "Orders", "Share"],
+        _breakdown_rows(report.views["sales-by-category"], "product_line"),
+        (8, 72, 40, 30, 30),
+        ("RIGHT", "LEFT", "RIGHT", "RIGHT", "RIGHT"),
+    )
+
+    w.heading("Countries", keep=w.chart_height(0.55))
+    if "sales-by-country" in pngs:
+        w.image(pngs["sales-by-country"], height_ratio=0.55)
+    w.table(
+        ["#", "Country", "Revenue", "Orders", "Share"],
+        _breakdown_rows(report.views["sales-by-country"], "country"),
+        (8, 72, 40, 30, 30),
+        ("RIGHT", "LEFT", "RIGHT", "RIGHT", "RIGHT"),
+    )
+
+    w.heading("Top 10 customers", keep=62)
+    w.table(
+        ["#", "Customer", "Revenue", "Orders", "Share"],
+        _breakdown_rows(report.views["top-customers"], "customer_name"),
+        (8, 72, 40, 30, 30),
+        ("RIGHT", "LEFT", "RIGHT", "RIGHT", "RIGHT"),
+    )
+
+    w.heading("Forecast", keep=w.chart_height() if report.forecast else 20)
+    if report.forecast is None:
+        w.para(f"No forecast: {report.forecast_problem}", size=9)
+    else:
+        if "forecast" in pngs:
+            w.image(pngs["forecast"])
+        rows = [
+            [
+                r["period"],
+                money(r["revenue"]),
+                f"{money(r['lower_80'], decimals=0)} – {money(r['upper_80'], decimals=0)}",
+                f"{money(r['lower_95'], decimals=0)} – {money(r['upper_95'], decimals=0)}",
+            ]
+            for r in report.forecast.records()
+            if r["kind"] == "forecast"
+        ]
+        w.table(
+            ["Month", "Forecast", "80% interval", "95% interval"],
+            rows,
+            (25, 40, 57.5, 57.5),
+            ("LEFT", "RIGHT", "RIGHT", "RIGHT"),
+        )
+        for note in report.forecast.notes:
+            w.para(note, size=8)
+
+    if report.focus is not None:
+        focus = report.focus
+        w.heading(focus.title, keep=w.chart_height() if "focus" in pngs else 40)
+        if "focus" in pngs:
+            w.image(pngs["focus"])
+        for title, table in focus.extra.items():
+            w.heading(title, 11, keep=30)
+            _frame_table(w, table, [str(c) for c in table.columns if c != "description"][:8])
+        if len(focus.frame.columns):
+            columns = focus.summary_columns or [str(c) for c in focus.frame.columns][:7]
+            _frame_table(w, focus.frame.head(25), columns)
+            if len(focus.frame) > 25:
+                w.para(f"First 25 of {len(focus.frame):,} rows; the Excel export has them all.", size=8)
+        for note in focus.notes:
+            w.para(note, size=8)
+
+    w.heading("Metric definitions", 12)
+    defs = view_definitions(report.views["kpis"]) | view_definitions(report.views["sales-by-category"])
+    if report.focus is not None:
+        defs |= view_definitions(report.focus)
+    w.table(["Metric", "Definition"], [[k, v] for k, v in defs.items()], (42, 138), ("LEFT", "LEFT"), size=8)
+    return bytes(pdf.output())
+
+
+def _cell(value: Any, column: str) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float) and column.endswith(("_pct", "share", "error", "mape", "wape")):
+        return percent(value)
+    if column in MONEY_COLUMNS and isinstance(value, int | float):
+        return money(value)
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, int) and not isinstance(value, bool) and column in COUNT_COLUMNS:
+        return f"{value:,}"
+    return str(value)
+
+
+def _frame_table(w: _Writer, frame: Any, columns: list[str]) -> None:
+    records = records_of(frame)
+    numeric = {c for c in columns if records and isinstance(records[0].get(c), int | float)}
+    w.table(
+        columns,
+        [[_cell(r.get(c), c) for c in columns] for r in records],
+        [w.width / len(columns)] * len(columns),
+        ["RIGHT" if c in numeric else "LEFT" for c in columns],
+        size=7,
+    )

