@@ -94,31 +94,35 @@ def test_choropleth_uses_iso3_and_skips_unmapped() -> None:
 
 
 def test_heatmap_leaves_missing_months_blank() -> None:
-    records = [
-        {"year": 2004, "month": 1, "revenue": 100.0},
-        {"year": 2004, "month": 2, "revenue": 0.0},
-        {"year": 2005, "month": 1, "revenue": 50.0},
-    ]
-    fig = charts.month_year_heatmap(records)
+    # The API's shape: one row per month, one key per year, null where the month has no data.
+    rows = [{"month": m, "month_name": "x", "2004": None, "2005": None} for m in range(1, 13)]
+    rows[0] |= {"2004": 100.0, "2005": 50.0}
+    rows[1] |= {"2004": 0.0}
+    fig = charts.month_year_heatmap(rows, [2004, 2005])
     (heat,) = fig.data
     assert list(heat.x) == ["2004", "2005"]
     assert len(heat.z) == 12
-    assert heat.z[0] == (100.0, 50.0) or list(heat.z[0]) == [100.0, 50.0]
+    assert list(heat.z[0]) == [100.0, 50.0]
     assert list(heat.z[1]) == [0.0, None]  # a real zero stays 0; a month with no data is blank
     assert all(v is None for v in heat.z[11])
     assert heat.text[1][1] == ""
+    assert heat.text[0][0] == "$100"
+    # Years can also be read from the rows themselves.
+    assert list(charts.month_year_heatmap(rows).data[0].x) == ["2004", "2005"]
 
 
-def test_quarterly_comparison_one_series_per_year() -> None:
+def test_quarterly_comparison_one_series_per_year_and_marks_partial_quarters() -> None:
     records = [
-        {"year": 2003, "quarter": 2, "revenue": 20.0},
-        {"year": 2003, "quarter": 1, "revenue": 10.0},
-        {"year": 2004, "quarter": 1, "revenue": 15.0},
+        {"period": "2003-Q2", "period_start": "2003-04-01", "revenue": 20.0, "complete": True},
+        {"period": "2003-Q1", "period_start": "2003-01-01", "revenue": 10.0, "complete": True},
+        {"period": "2004-Q1", "period_start": "2004-01-01", "revenue": 15.0, "complete": False},
     ]
     fig = charts.quarterly_comparison(records)
     assert [t.name for t in fig.data] == ["2003", "2004"]
     assert list(fig.data[0].x) == ["Q1", "Q2"]
     assert list(fig.data[0].y) == [10.0, 20.0]
+    assert fig.data[1].customdata[0] == "partial quarter"
+    assert fig.data[1].marker.pattern.shape[0] == "/"
     assert fig.layout.barmode == "group"
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from salesdash.dashboard.format import money, money_short, percent
+from salesdash.dashboard.format import money_short, percent
 
 Records = Sequence[Mapping[str, Any]]
 
@@ -44,6 +44,14 @@ SEQUENTIAL = [
     [0.5, "#6FA8D6"],
     [0.75, "#2B7BBA"],
     [1.0, "#084A84"],
+]
+# For maps: the lowest value must still stand out from land without data (#F3F4F6).
+SEQUENTIAL_MAP = [
+    [0.0, "#B9D5EC"],
+    [0.15, "#8DBBE0"],
+    [0.4, "#4A90C8"],
+    [0.7, "#1F6AA8"],
+    [1.0, "#08427A"],
 ]
 
 METRIC_LABELS = {
@@ -147,16 +155,20 @@ def sales_over_time(records: Records, grain: str = "month", *, height: int = 360
     _layout(fig, height=height, legend=True, hovermode="x unified")
     fig.update_layout(
         # y (revenue) overlays y2 (orders): overlaying axes are drawn above their base axis.
-        yaxis=_money_axis({"title": None, "overlaying": "y2", "side": "left", "rangemode": "tozero"}),
+        yaxis=_money_axis(
+            {"title": None, "overlaying": "y2", "side": "left", "rangemode": "tozero", "tickmode": "auto"}
+        ),
         yaxis2={
-            "title": None,
+            "title": {"text": "Orders", "font": {"size": 12, "color": GREY}},
             "side": "right",
             "rangemode": "tozero",
             "showgrid": False,
+            "tickmode": "auto",
             "tickformat": ",d",
-            "ticksuffix": " ord",
+            "tickfont": {"color": GREY},
         },
         bargap=0.25,
+        margin={"l": 8, "r": 56, "t": 36, "b": 8},
     )
     if grain in ("day", "week"):
         fig.update_xaxes(type="date")
@@ -198,8 +210,7 @@ def ranked_bars(
             orientation="h",
             marker={"color": color},
             text=labels,
-            textposition="auto",
-            insidetextanchor="end",
+            textposition="outside",
             cliponaxis=False,
             hovertemplate="%{y}<br>"
             + METRIC_LABELS.get(metric, metric)
@@ -209,12 +220,15 @@ def ranked_bars(
         )
     )
     _layout(fig, height=height or max(220, 34 * len(rows) + 40))
-    fig.update_yaxes(autorange="reversed", showgrid=False, ticks="", title=None)
+    # Reserve the label column up front (web fonts can load after Plotly measured the labels).
+    longest = max(len(name) for name in names)
+    fig.update_layout(margin={"l": int(min(280, 7.4 * longest + 18)), "r": 12})
+    fig.update_yaxes(autorange="reversed", showgrid=False, ticks="", ticksuffix="  ", title=None)
     xaxis = _money_axis() if metric in CURRENCY_METRICS else {"tickformat": "~s"}
-    fig.update_xaxes(title=None, **xaxis)
-    fig.update_traces(
-        textfont={"size": 12}, outsidetextfont={"color": TEXT}, insidetextfont={"color": "white"}
-    )
+    # Room on the right for the value labels, which sit just outside each bar.
+    top = max(float(v) for v in values)
+    fig.update_xaxes(title=None, range=[0, top * 1.45 if top > 0 else 1], **xaxis)
+    fig.update_traces(textfont={"size": 12, "color": TEXT})
     return fig
 
 
@@ -236,6 +250,7 @@ def share_donut(
             labels=[str(r[category]) for r in rows],
             values=[r["revenue"] for r in rows],
             hole=0.58,
+            domain={"x": [0.0, 0.54]},
             sort=False,
             direction="clockwise",
             marker={"colors": PALETTE * 2, "line": {"color": "white", "width": 2}},
@@ -249,14 +264,14 @@ def share_donut(
         text=f"<b>{money_short(total)}</b><br><span style='font-size:12px;color:{GREY}'>revenue</span>",
         showarrow=False,
         font={"size": 18},
-        x=0.5,
+        x=0.27,
         y=0.5,
         xref="paper",
         yref="paper",
     )
     _layout(fig, height=height, legend=True)
     fig.update_layout(
-        legend={"orientation": "v", "yanchor": "middle", "y": 0.5, "xanchor": "left", "x": 1.02},
+        legend={"orientation": "v", "yanchor": "middle", "y": 0.5, "xanchor": "left", "x": 0.57},
         margin={"l": 8, "r": 8, "t": 8, "b": 8},
         uniformtext={"minsize": 11, "mode": "hide"},
     )
@@ -276,7 +291,7 @@ def choropleth(records: Records, metric: str = "revenue", *, height: int = 460) 
             z=[r[metric] for r in rows],
             text=[r["country"] for r in rows],
             locationmode="ISO-3",
-            colorscale=SEQUENTIAL,
+            colorscale=SEQUENTIAL_MAP,
             marker={"line": {"color": "white", "width": 0.6}},
             colorbar={
                 "title": {"text": hover, "side": "right"},
@@ -305,24 +320,35 @@ def choropleth(records: Records, metric: str = "revenue", *, height: int = 460) 
     return fig
 
 
-def month_year_heatmap(records: Records, metric: str = "revenue", *, height: int = 440) -> go.Figure:
-    """Month (rows) x year (columns). A month with no order lines in view stays blank, never 0."""
-    cells = {(int(r["year"]), int(r["month"])): r.get(metric) for r in records}
-    if not any(v is not None for v in cells.values()):
-        return empty_figure(height=height)
-    years = sorted({y for y, _ in cells})
+def month_year_heatmap(
+    rows: Records, years: Sequence[int | str] | None = None, metric: str = "revenue", *, height: int = 440
+) -> go.Figure:
+    """Month (rows) x year (columns) from the API's heatmap rows (``{"month": 1, "2004": 123.4, ...}``).
+    A month with no order lines in view is null in the API and stays blank here, never 0."""
+    keys = (
+        [str(y) for y in years]
+        if years
+        else sorted({k for r in rows for k in r if str(k).isdigit() and len(str(k)) == 4})
+    )
+    by_month = {int(r["month"]): r for r in rows}
     z: list[list[float | None]] = []
     text: list[list[str]] = []
     for month in range(1, 13):
-        row = [cells.get((year, month)) for year in years]
-        z.append([float(v) if v is not None else None for v in row])
-        text.append([money_short(v) if v is not None else "" for v in row])
+        row = by_month.get(month, {})
+        values = [row.get(key) for key in keys]
+        z.append([float(v) if v is not None else None for v in values])
+        text.append([_value_text(metric, v) if v is not None else "" for v in values])
+    if not keys or all(v is None for line in z for v in line):
+        return empty_figure(height=height)
     label = METRIC_LABELS.get(metric, metric)
     fmt = "$%{z:,.2f}" if metric in CURRENCY_METRICS else "%{z:,}"
+    colorbar: dict[str, Any] = {"thickness": 12}
+    if metric in CURRENCY_METRICS:
+        colorbar |= {"tickprefix": "$", "tickformat": "~s"}
     fig = go.Figure(
         go.Heatmap(
             z=z,
-            x=[str(y) for y in years],
+            x=keys,
             y=MONTHS,
             text=text,
             texttemplate="%{text}",
@@ -331,10 +357,7 @@ def month_year_heatmap(records: Records, metric: str = "revenue", *, height: int
             hoverongaps=False,
             xgap=3,
             ygap=3,
-            colorbar={
-                "thickness": 12,
-                **({"tickprefix": "$", "tickformat": "~s"} if metric in CURRENCY_METRICS else {}),
-            },
+            colorbar=colorbar,
             hovertemplate="%{y} %{x}<br>" + label + ": " + fmt + "<extra></extra>",
         )
     )
@@ -344,28 +367,49 @@ def month_year_heatmap(records: Records, metric: str = "revenue", *, height: int
     return fig
 
 
+def _year_quarter(row: Mapping[str, Any]) -> tuple[int, int]:
+    if "year" in row and "quarter" in row:
+        return int(row["year"]), int(row["quarter"])
+    start = str(row["period_start"])  # YYYY-MM-DD, first day of the quarter
+    return int(start[:4]), (int(start[5:7]) - 1) // 3 + 1
+
+
 def quarterly_comparison(records: Records, *, height: int = 340) -> go.Figure:
-    """Revenue per quarter (Q1-Q4 on the x axis), one bar colour per year."""
+    """Revenue per quarter (Q1-Q4 on the x axis), one bar colour per year. A quarter the data covers only in
+    part (``complete`` false) is drawn hatched and marked "partial"."""
     if not records:
         return empty_figure(height=height)
-    years = sorted({int(r["year"]) for r in records})
+    keyed = [(*_year_quarter(r), r) for r in records]
+    years = sorted({year for year, _, _ in keyed})
     fig = go.Figure()
     for i, year in enumerate(years):
-        rows = sorted((r for r in records if int(r["year"]) == year), key=lambda r: int(r["quarter"]))
+        rows = sorted((q, r) for y, q, r in keyed if y == year)
+        partial = [r.get("complete") is False for _, r in rows]
         fig.add_bar(
-            x=[f"Q{int(r['quarter'])}" for r in rows],
-            y=[r["revenue"] for r in rows],
+            x=[f"Q{q}" for q, _ in rows],
+            y=[r["revenue"] for _, r in rows],
             name=str(year),
-            marker={"color": PALETTE[i % len(PALETTE)]},
-            text=[money_short(r["revenue"]) for r in rows],
+            marker={
+                "color": PALETTE[i % len(PALETTE)],
+                "pattern": {
+                    "shape": ["/" if p else "" for p in partial],
+                    "fillmode": "overlay",
+                    "solidity": 0.4,
+                },
+            },
+            text=[money_short(r["revenue"]) for _, r in rows],
+            customdata=["partial quarter" if p else "" for p in partial],
             textposition="outside",
             cliponaxis=False,
-            hovertemplate=f"%{{x}} {year}<br>Revenue: $%{{y:,.2f}}<extra></extra>",
+            hovertemplate=f"%{{x}} {year}<br>Revenue: $%{{y:,.2f}}<br>%{{customdata}}<extra></extra>",
         )
     _layout(fig, height=height, legend=True)
-    fig.update_layout(barmode="group", bargap=0.2, bargroupgap=0.05)
+    fig.update_layout(
+        barmode="group", bargap=0.2, bargroupgap=0.05, uniformtext={"minsize": 9, "mode": "show"}
+    )
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=["Q1", "Q2", "Q3", "Q4"])
-    fig.update_yaxes(**_money_axis({"title": None}))
+    top = max(float(r["revenue"]) for r in records)
+    fig.update_yaxes(**_money_axis({"title": None, "range": [0, top * 1.18]}))
     fig.update_traces(textfont={"size": 11})
     return fig
 
@@ -446,8 +490,3 @@ def category_bars(
     axis = _money_axis() if metric in CURRENCY_METRICS else {"tickformat": "~s"}
     fig.update_yaxes(title=None, range=[0, top * 1.2], **axis)
     return fig
-
-
-def money_table_format(value: Any) -> str:
-    """Money for table cells (same style as the cards)."""
-    return money(value)

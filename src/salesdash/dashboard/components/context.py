@@ -1,0 +1,128 @@
+"""What every page needs: the settings, the API client, the global filters and cached, versioned API access.
+
+``app.py`` builds one :class:`Context` per script run (:func:`start`) and pages get it with :func:`current`.
+API results are cached with ``st.cache_data`` keyed on (data version, exact URL): a new data version or a
+different filter is a different key, and a failed call raises instead of returning, so it is never cached.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
+
+from salesdash.config import Settings, load_settings
+from salesdash.dashboard.client import ApiClient, ApiError, ApiResult, Query
+from salesdash.dashboard.state import FilterState
+
+_CTX_KEY = "_salesdash_context"
+VERSION_KEY = "_salesdash_data_version"
+VERSION_CHECKED_KEY = "_salesdash_version_checked"
+
+
+@st.cache_resource(show_spinner=False)
+def _client(base_url: str, timeout: float) -> ApiClient:
+    return ApiClient(base_url, timeout=timeout)
+
+
+@st.cache_data(show_spinner=False, max_entries=512, ttl=24 * 3600)
+def _cached_get(_client: ApiClient, url: str, data_version: str) -> ApiResult:
+    """One successful API answer per (data version, URL). Exceptions propagate and are not cached."""
+    return _client.get_url(url)
+
+
+@st.cache_data(show_spinner=False, max_entries=64, ttl=24 * 3600)
+def _cached_csv(
+    _client: ApiClient, path: str, query: tuple[tuple[str, Any], ...], data_version: str
+) -> bytes:
+    return _client.get_csv(path, dict(query))
+
+
+def clear_cache() -> None:
+    """Forget every cached API answer (selections live in widget state and are kept)."""
+    _cached_get.clear()
+    _cached_csv.clear()
+
+
+def version_info(client: ApiClient) -> dict[str, Any]:
+    """``/api/version`` (never cached: it is how the dashboard notices new data)."""
+    result = client.get("/api/version")
+    data = result.data if isinstance(result.data, dict) else {}
+    version = data.get("data_version") or data.get("version") or result.data_version
+    return {**data, "data_version": str(version) if version is not None else "none"}
+
+
+@dataclass
+class Context:
+    settings: Settings
+    client: ApiClient
+    filters: FilterState
+    version: dict[str, Any]
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def data_version(self) -> str:
+        return str(self.version.get("data_version", "none"))
+
+    def query(self, extra: Query | None = None, *, filtered: bool = True) -> dict[str, Any]:
+        query: dict[str, Any] = dict(self.filters.to_query()) if filtered else {}
+        query.update({k: v for k, v in (extra or {}).items() if v is not None})
+        return query
+
+    def api_url(self, path: str, extra: Query | None = None, *, filtered: bool = True) -> str:
+        """The exact API URL of a view (shown under "API call")."""
+        return self.client.url(path, self.query(extra, filtered=filtered))
+
+    def fetch(self, path: str, extra: Query | None = None, *, filtered: bool = True) -> ApiResult:
+        """GET an API endpoint with the global filters (plus ``extra`` parameters), cached per data version."""
+        url = self.api_url(path, extra, filtered=filtered)
+        return _cached_get(self.client, url, self.data_version)
+
+    def csv(self, path: str, extra: Query | None = None) -> bytes:
+        """The CSV of a tabular endpoint for the current filters (for download buttons)."""
+        query = self.query(extra)
+        frozen = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in query.items())
+        return _cached_csv(self.client, path, frozen, self.data_version)
+
+
+def settings() -> Settings:
+    """Settings from the environment (cheap; read on every run so a test or restart sees new values)."""
+    return load_settings()
+
+
+def client() -> ApiClient:
+    s = settings()
+    return _client(s.api_url, s.request_timeout)
+
+
+def check_version() -> dict[str, Any]:
+    """Ask the API for the current data version (raises :class:`ApiError` when it cannot answer)."""
+    info = version_info(client())
+    st.session_state[VERSION_KEY] = info
+    st.session_state[VERSION_CHECKED_KEY] = time.time()
+    return info
+
+
+def filter_options(version: dict[str, Any]) -> dict[str, Any]:
+    """Every value each filter can take (``/api/filters``; changes only with the data version)."""
+    api = client()
+    data = _cached_get(api, api.url("/api/filters"), str(version.get("data_version"))).data
+    return data if isinstance(data, dict) else {}
+
+
+def start(filters: FilterState, version: dict[str, Any], options: dict[str, Any]) -> Context:
+    ctx = Context(settings=settings(), client=client(), filters=filters, version=version, options=options)
+    st.session_state[_CTX_KEY] = ctx
+    return ctx
+
+
+def current() -> Context:
+    """The context of this script run (built by app.py before the page runs)."""
+    ctx = st.session_state.get(_CTX_KEY)
+    if not isinstance(ctx, Context):
+        raise ApiError(
+            "The dashboard is not initialised yet.", hint="Open the dashboard from its home page and retry."
+        )
+    return ctx

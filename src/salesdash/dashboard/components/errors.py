@@ -1,0 +1,28 @@
+"""One clear notice when the API cannot answer: what happened, what to do, and a Retry button."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from salesdash.dashboard.client import ApiError, ApiUnavailable
+from salesdash.dashboard.components.context import clear_cache
+
+
+def _retry() -> None:
+    # Failed calls are never cached; clearing also drops answers from before the outage.
+    clear_cache()
+
+
+def show_api_error(err: ApiError) -> None:
+    title = "The API is not available" if isinstance(err, ApiUnavailable) else "The API refused this view"
+    lines = [f"**{title}.** {err.message}"]
+    if err.hint:
+        lines.append(err.hint)
+    for detail in err.details[:5]:
+        where = detail.get("parameter") or detail.get("column") or detail.get("line")
+        message = detail.get("message", "")
+        lines.append(f"- `{where}`: {message}" if where else f"- {message}")
+    st.error("\n\n".join(lines), icon=":material/cloud_off:")
+    if err.url:
+        st.caption(f"Request: `{err.url}`")
+    st.button("Retry", on_click=_retry, icon=":material/refresh:", type="primary", key="api-error-retry")

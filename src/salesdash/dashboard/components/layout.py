@@ -1,0 +1,125 @@
+"""Page chrome shared by every page: header, section headers with "API call" and CSV download, styling."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from salesdash.dashboard.client import Query
+from salesdash.dashboard.components.context import Context
+
+# Small CSS touches: card borders, tighter top padding, and no horizontal page scroll on phones.
+CSS = """
+<style>
+.block-container {padding-top: 2.2rem; padding-bottom: 2rem; max-width: 1500px;}
+[data-testid="stMetric"] {background: #FFFFFF;}
+[data-testid="stMetricValue"] {font-size: 1.5rem; font-variant-numeric: tabular-nums;}
+[data-testid="stMetricLabel"] p {font-weight: 600; color: #555867;}
+div:has(> [data-testid="stMetricDelta"]) {flex-wrap: wrap; row-gap: 0.25rem;}
+[data-testid="stMetricDeltaDescription"], [data-testid="stMetricDeltaDescription"] * {
+  overflow: visible !important; text-overflow: clip !important; white-space: nowrap !important;
+}
+h1 {font-size: 1.9rem !important; padding-bottom: 0.1rem !important;}
+h3 {font-size: 1.15rem !important;}
+[data-testid="stPlotlyChart"] {max-width: 100%; overflow: hidden;}
+@media (max-width: 640px) {
+  .block-container {padding-left: 0.8rem; padding-right: 0.8rem; padding-top: 1.2rem;}
+  [data-testid="stMetricValue"] {font-size: 1.4rem;}
+  h1 {font-size: 1.5rem !important;}
+}
+</style>
+"""
+
+# Plotly toolbar: keep it light (download as PNG stays available).
+PLOTLY_CONFIG: dict[str, Any] = {
+    "displaylogo": False,
+    "responsive": True,
+    "scrollZoom": False,
+    "modeBarButtonsToRemove": [
+        "zoom2d",
+        "pan2d",
+        "select2d",
+        "lasso2d",
+        "zoomIn2d",
+        "zoomOut2d",
+        "autoScale2d",
+        "resetScale2d",
+    ],
+    "toImageButtonOptions": {"format": "png", "scale": 2},
+    # Map outlines are served by the dashboard itself (static/topojson), not fetched from a CDN.
+    "topojsonURL": "app/static/topojson/",
+}
+
+
+def apply_style() -> None:
+    st.html(CSS)
+
+
+def page_header(
+    ctx: Context, title: str, description: str, *, path: str | None = None, filtered: bool = True
+) -> None:
+    """Title, what the page shows, the filters in view, and (with ``path``) the page's main API call."""
+    text = f"{description}  \nShowing: {ctx.filters.summary()}" if filtered else description
+    if path is None:
+        st.title(title, anchor=False)
+        st.caption(text)
+        return
+    head, tools = st.columns([5, 1], vertical_alignment="bottom")
+    with head:
+        st.title(title, anchor=False)
+        st.caption(text)
+    with tools, st.container(horizontal=True, horizontal_alignment="right"):
+        api_call(ctx, path)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "table"
+
+
+def api_call(ctx: Context, path: str, extra: Query | None = None, *, filtered: bool = True) -> None:
+    """A small popover showing the exact API call behind a view (with a copy button)."""
+    with st.popover("API call", icon=":material/code:", type="tertiary"):
+        st.caption("The exact request behind this view (copy it, or open it in a browser):")
+        st.code(ctx.api_url(path, extra, filtered=filtered), language=None, wrap_lines=True)
+
+
+def download_csv(ctx: Context, path: str, extra: Query | None = None, *, name: str) -> None:
+    """A download button for the view's table, in the API's own CSV format (fetched on click)."""
+    st.download_button(
+        "CSV",
+        data=lambda: ctx.csv(path, extra),
+        file_name=f"salesdash-{_slug(name)}-{ctx.data_version}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        type="tertiary",
+        key=f"csv-{path}-{_slug(name)}",
+        on_click="ignore",
+        help="Download this table as CSV (from the API's ?format=csv)",
+    )
+
+
+def section(
+    ctx: Context,
+    title: str,
+    path: str,
+    extra: Query | None = None,
+    *,
+    csv: bool = True,
+    help: str | None = None,
+) -> None:
+    """A section title with the "API call" popover and a CSV download on the right."""
+    head, tools = st.columns([3, 2], vertical_alignment="bottom")
+    with head:
+        st.subheader(title, anchor=False, help=help)
+    with tools, st.container(horizontal=True, horizontal_alignment="right", gap="small"):
+        api_call(ctx, path, extra)
+        if csv:
+            download_csv(ctx, path, extra, name=title)
+
+
+def chart(fig: go.Figure, *, key: str, **kwargs: Any) -> Any:
+    """Draw a Plotly figure with the dashboard's toolbar settings."""
+    return st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, theme=None, **kwargs)

@@ -1,0 +1,53 @@
+"""Overview: KPI cards, sales over time, product-line share, top countries."""
+
+import streamlit as st
+
+from salesdash.dashboard import charts
+from salesdash.dashboard.components import context
+from salesdash.dashboard.components.kpis import kpi_cards
+from salesdash.dashboard.components.layout import chart, page_header, section
+
+PERIODS = {"day": "daily", "week": "weekly", "month": "monthly", "quarter": "quarterly", "year": "yearly"}
+
+ctx = context.current()
+page_header(
+    ctx,
+    "Sales overview",
+    "Headline numbers for the orders in view; Cancelled orders are excluded unless you pick them.",
+    path="/api/kpis",
+)
+
+with st.spinner("Loading KPIs…"):
+    kpi = ctx.fetch("/api/kpis")
+kpi_data = kpi.data if isinstance(kpi.data, dict) else {}
+growth = kpi_data.get("growth") or kpi.meta.get("growth")
+kpi_cards(kpi_data, growth, kpi.meta.get("definitions") or {})
+
+with st.container(border=True):
+    grain = st.session_state.get("overview_grain") or "month"
+    period = {"period": PERIODS[grain]}
+    section(ctx, "Sales over time", "/api/sales-over-time", period)
+    st.segmented_control(
+        "Time grain",
+        list(PERIODS),
+        default="month",
+        format_func=lambda g: charts.GRAIN_LABELS[g],
+        key="overview_grain",
+        label_visibility="collapsed",
+        required=True,
+    )
+    with st.spinner("Loading sales over time…"):
+        over_time = ctx.fetch("/api/sales-over-time", period)
+    chart(charts.sales_over_time(over_time.data, grain), key="chart-over-time")
+
+left, right = st.columns(2)
+with left, st.container(border=True):
+    section(ctx, "Revenue by product line", "/api/sales-by-category")
+    with st.spinner("Loading product lines…"):
+        lines = ctx.fetch("/api/sales-by-category")
+    chart(charts.share_donut(lines.data, "product_line"), key="chart-product-share")
+with right, st.container(border=True):
+    section(ctx, "Top countries", "/api/sales-by-country")
+    with st.spinner("Loading countries…"):
+        countries = ctx.fetch("/api/sales-by-country")
+    chart(charts.ranked_bars(countries.data, "country", limit=8, height=340), key="chart-top-countries")
