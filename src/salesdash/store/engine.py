@@ -92,6 +92,8 @@ def snapshot(engine: Engine) -> Iterator[Connection]:
         else:
             conn = engine.connect()
     except OperationalError as exc:
+        if _is_busy(exc):
+            raise StoreUnavailable(BUSY_MESSAGE, details=[{"problem": "database_locked"}]) from None
         raise StoreUnavailable(f"The database is unreachable: {exc.orig}") from None
     try:
         with conn.begin():
