@@ -104,11 +104,30 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> APIFlask:
 
     @app.spec_processor
     def _spec(spec: dict[str, Any] | str) -> dict[str, Any] | str:
-        if settings.require_auth and isinstance(spec, dict):
-            spec["security"] = [{"BearerAuth": []}]
+        if isinstance(spec, dict):
+            document_csv(spec)
+            if settings.require_auth:
+                spec["security"] = [{"BearerAuth": []}]
         return spec
 
     return app
+
+
+def document_csv(spec: dict[str, Any]) -> None:
+    """Operations with a `format` query parameter also answer text/csv (with `?format=csv`)."""
+    for item in spec.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            names = {p.get("name") for p in operation.get("parameters", []) if p.get("in") == "query"}
+            ok = operation.get("responses", {}).get("200")
+            if "format" in names and ok and "content" in ok:
+                ok["content"]["text/csv"] = {
+                    "schema": {
+                        "type": "string",
+                        "description": "The `data` records as CSV (with ?format=csv).",
+                    }
+                }
 
 
 __all__ = ["BLUEPRINT_MODULES", "create_app"]

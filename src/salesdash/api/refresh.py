@@ -33,8 +33,11 @@ bp = APIBlueprint("admin", __name__, url_prefix="/api", tag="Administration")
 
 @bp.post("/data-refresh")
 @bp.input(s.RefreshQuery, location="query", arg_name="query")
-@bp.input(s.RefreshFiles, location="files", arg_name="files")
-@bp.output(s.envelope(s.RefreshResult), description="The new data version and its quality report.")
+# documented here, checked in the view: a request WITHOUT a body is valid too (it reloads the source)
+@bp.input(s.RefreshFiles, location="files", arg_name="files", validation=False)
+@bp.output(
+    s.envelope(s.RefreshResult, meta=s.SimpleMeta), description="The new data version and its quality report."
+)
 @bp.doc(
     summary="Reload the data (admin)",
     responses={
@@ -53,9 +56,9 @@ def data_refresh(query: dict[str, Any], files: dict[str, Any]) -> Response:
     """Re-run the ETL from the configured source, or from an uploaded CSV (multipart field `file`), atomically;
     returns the new data version and the quality report. Needs an admin token."""
     st = state()
-    upload: FileStorage | None = files.get("file")
+    upload: FileStorage | None = request.files.get("file")
     has_body = bool(request.content_length) or "Transfer-Encoding" in request.headers
-    if upload is None and has_body:
+    if upload is None and (has_body or request.mimetype == "multipart/form-data"):
         raise InvalidParameter(
             "Send the CSV as multipart/form-data in the field `file`, or send no body to reload the "
             "configured source.",

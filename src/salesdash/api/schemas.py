@@ -7,6 +7,8 @@ refused for every endpoint by :func:`salesdash.api.http.check_query`.
 
 from __future__ import annotations
 
+import functools
+
 from apiflask import Schema
 from apiflask.fields import Boolean, Dict, File, Float, Integer, List, Nested, String
 from apiflask.validators import OneOf, Range, Regexp
@@ -146,7 +148,10 @@ class RefreshFiles(Schema):
         unknown = EXCLUDE
 
     file = File(
-        metadata={"description": "Optional CSV of order lines; without it the configured source is reloaded."}
+        required=True,
+        metadata={
+            "description": "A CSV of order lines. Send no body at all to reload the configured source instead."
+        },
     )
 
 
@@ -347,12 +352,14 @@ class PageMeta(Meta):
     next_offset = Integer(required=True, allow_none=True)
 
 
-def envelope(data_schema: type[Schema], *, many: bool = False, meta: type[Schema] = Meta) -> type[Schema]:
-    """The success envelope {data, meta} around ``data_schema`` (a named schema for the OpenAPI document)."""
-    name = data_schema.__name__ + ("List" if many else "") + ("Page" if meta is PageMeta else "") + "Response"
-    data_field = List(Nested(data_schema), required=True) if many else Nested(data_schema, required=True)
-    return type(name, (Open,), {"data": data_field, "meta": Nested(meta, required=True)})
-
-
 class SimpleMeta(Open):
     generated_at = String(required=True, metadata={"format": "date-time"})
+
+
+@functools.cache
+def envelope(data_schema: type[Schema], *, many: bool = False, meta: type[Schema] = Meta) -> type[Schema]:
+    """The success envelope {data, meta} around ``data_schema`` (a named schema for the OpenAPI document)."""
+    suffix = {PageMeta: "Page", SimpleMeta: ""}.get(meta, "Data")
+    name = data_schema.__name__ + ("List" if many else "") + suffix + "Response"
+    data_field = List(Nested(data_schema), required=True) if many else Nested(data_schema, required=True)
+    return type(name, (Open,), {"data": data_field, "meta": Nested(meta, required=True)})

@@ -42,7 +42,9 @@ def _endpoints() -> list[dict[str, Any]]:
 
 @bp.get("/")
 @bp.input(s.NoQuery, location="query", arg_name="query")
-@bp.output(s.envelope(s.Index), description="What this service is and where everything is.")
+@bp.output(
+    s.envelope(s.Index, meta=s.SimpleMeta), description="What this service is and where everything is."
+)
 @bp.doc(summary="Index", responses=[400, 503])
 @public
 def index(query: dict[str, Any]) -> Response:
@@ -65,7 +67,7 @@ bp.add_url_rule("/api", "api_index", index, methods=["GET"])
 
 @bp.get("/api/health")
 @bp.input(s.NoQuery, location="query", arg_name="query")
-@bp.output(s.envelope(s.Health), description="The API is up and the database answers.")
+@bp.output(s.envelope(s.Health, meta=s.SimpleMeta), description="The API is up and the database answers.")
 @bp.doc(summary="Health check", responses=[400, 503])
 @public
 def health(query: dict[str, Any]) -> Response:
@@ -89,7 +91,10 @@ def health(query: dict[str, Any]) -> Response:
 
 @bp.get("/api/version")
 @bp.input(s.NoQuery, location="query", arg_name="query")
-@bp.output(s.envelope(s.VersionInfo), description="The current data version (null before the first load).")
+@bp.output(
+    s.envelope(s.VersionInfo, meta=s.SimpleMeta),
+    description="The current data version (null before the first load).",
+)
 @bp.doc(summary="Current data version", responses=[400, 401, 403, 503])
 def version(query: dict[str, Any]) -> Response:
     """The current data version: poll it to learn when the data changed (one indexed lookup)."""

@@ -1,0 +1,138 @@
+"""The OpenAPI document is complete and true: schemathesis generates requests from it (valid and invalid)
+and every response must be a documented status, content type and shape, never a server error."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import schemathesis
+from apiflask import APIFlask
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from salesdash.auth import create_token
+from salesdash.ingest import ingest_file
+from salesdash.store import make_engine
+from tests.api.conftest import app_for, bearer
+from tests.conftest import SAMPLE_CSV, SMALL_CSV
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+    negative_data_rejection,
+]
+EXAMPLES_PER_MODE = 30
+
+
+@pytest.fixture(scope="module")
+def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[APIFlask]:
+    """The bundled data on SQLite. Fuzzing exercises the HTTP layer (parsing, validation, serialisation),
+    which is the same on every engine; the contract suite runs the endpoints on every engine."""
+    path: Path = tmp_path_factory.mktemp("fuzz") / "fuzz.db"
+    engine = make_engine(f"sqlite:///{path}")
+    ingest_file(engine, SAMPLE_CSV)
+    yield app_for(engine, source_path=SMALL_CSV)
+    engine.dispose()
+
+
+def test_spec_documents_every_route(fuzz_app: APIFlask):
+    spec = fuzz_app.test_client().get("/api/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    documented = {(path, method.upper()) for path, item in spec["paths"].items() for method in item}
+    for rule in fuzz_app.url_map.iter_rules():
+        if rule.endpoint.startswith(("openapi.", "static")):
+            continue
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert (rule.rule, method) in documented
+    kpis = spec["paths"]["/api/kpis"]["get"]
+    assert {p["name"] for p in kpis["parameters"]} == {
+        "start",
+        "end",
+        "country",
+        "productline",
+        "status",
+        "dealsize",
+        "customer",
+    }
+    for status in ("400", "503"):
+        ref = kpis["responses"][status]["content"]["application/json"]["schema"]["$ref"]
+        error_schema = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
+        assert error_schema["required"] == ["error"]
+        assert error_schema["properties"]["error"]["required"] == ["status", "code", "message", "details"]
+    assert "text/csv" in spec["paths"]["/api/orders"]["get"]["responses"]["200"]["content"]
+    assert "text/csv" not in kpis["responses"]["200"]["content"]
+    refresh = spec["paths"]["/api/data-refresh"]["post"]
+    assert refresh["security"] == [{"BearerAuth": []}]
+    assert "multipart/form-data" in refresh["requestBody"]["content"]
+    assert {"401", "403", "409", "413", "422"} <= set(refresh["responses"])
+
+
+def _fuzz(schema, operations, headers=None) -> tuple[int, list[str]]:
+    cases = 0
+    failures: list[str] = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if operations is not None and operation.label not in operations:
+            continue
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+
+            @given(case=operation.as_strategy(generation_mode=mode))
+            @settings(
+                max_examples=EXAMPLES_PER_MODE,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                phases=[Phase.explicit, Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
+            def run(case) -> None:
+                nonlocal cases
+                cases += 1
+                try:
+                    case.call_and_validate(checks=CHECKS, headers=headers)
+                except Exception as exc:  # collect every failure, report them together
+                    failures.append(f"{operation.label} [{mode}]: {exc}"[:2000])
+
+            try:
+                run()
+            except Unsatisfiable:
+                # nothing can be invalid about an operation without parameters or body
+                assert mode == GenerationMode.NEGATIVE and not operation.definition.raw.get("parameters")
+    return cases, failures
+
+
+def test_schemathesis_read_endpoints(fuzz_app: APIFlask):
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", fuzz_app)
+    labels = {r.ok().label for r in schema.get_all_operations()}
+    reads = {label for label in labels if label.startswith("GET ")}
+    started = time.monotonic()
+    cases, failures = _fuzz(schema, reads)
+    elapsed = time.monotonic() - started
+    assert not failures, "\n\n".join(failures[:5])
+    assert cases >= len(reads) * EXAMPLES_PER_MODE
+    print(f"schemathesis: {cases} cases over {len(reads)} read operations in {elapsed:.1f}s, 0 failures")
+
+
+def test_schemathesis_refresh_with_and_without_admin(fuzz_app: APIFlask):
+    engine = fuzz_app.extensions["salesdash"].engine
+    admin = create_token(engine, "admin", "fuzz")
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", fuzz_app)
+    for headers in (None, bearer(admin)):
+        cases, failures = _fuzz(schema, {"POST /api/data-refresh"}, headers=headers)
+        assert not failures, "\n\n".join(failures[:5])
+        assert cases >= 2 * EXAMPLES_PER_MODE
