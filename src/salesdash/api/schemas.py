@@ -359,7 +359,8 @@ class SimpleMeta(Open):
 @functools.cache
 def envelope(data_schema: type[Schema], *, many: bool = False, meta: type[Schema] = Meta) -> type[Schema]:
     """The success envelope {data, meta} around ``data_schema`` (a named schema for the OpenAPI document)."""
-    suffix = {PageMeta: "Page", SimpleMeta: ""}.get(meta, "Data")
+    suffixes: dict[type[Schema], str] = {PageMeta: "Page", SimpleMeta: ""}
+    suffix = suffixes.get(meta, "Data")
     name = data_schema.__name__ + ("List" if many else "") + suffix + "Response"
     data_field = List(Nested(data_schema), required=True) if many else Nested(data_schema, required=True)
     return type(name, (Open,), {"data": data_field, "meta": Nested(meta, required=True)})
