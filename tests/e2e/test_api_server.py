@@ -1,0 +1,199 @@
+"""The real API server (`salesdash serve`: gunicorn, threads) over real HTTP, as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from salesdash.ingest import ingest_file
+from salesdash.store import make_engine
+from tests.conftest import SAMPLE_CSV
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[str]
+    env: dict[str, str]
+    cwd: Path
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        return requests.get(self.url + path, timeout=30, **kwargs)
+
+
+def start_server(tmp_path: Path, database_url: str) -> Server:
+    port = free_port()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "SALESDASH_DATABASE_URL": database_url,
+        "SALESDASH_SOURCE_PATH": str(SAMPLE_CSV),
+        "SALESDASH_API_THREADS": "4",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "salesdash", "serve", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    server = Server(f"http://127.0.0.1:{port}", process, env, tmp_path)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited early:\n{process.stdout.read() if process.stdout else ''}")
+        try:
+            if server.get("/api/health").status_code in (200, 503):
+                return server
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    process.kill()
+    raise AssertionError("server did not start within 60 s")
+
+
+def stop_server(server: Server) -> tuple[int, str]:
+    if server.process.poll() is None:
+        server.process.send_signal(signal.SIGTERM)
+    try:
+        out, _ = server.process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        out, _ = server.process.communicate()
+        raise AssertionError(f"server did not stop on SIGTERM within 30 s:\n{out}") from None
+    return server.process.returncode, out
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    tmp = tmp_path_factory.mktemp("api-e2e")
+    url = f"sqlite:///{tmp / 'salesdash.db'}"
+    engine = make_engine(url)
+    ingest_file(engine, SAMPLE_CSV)
+    engine.dispose()
+    running = start_server(tmp, url)
+    yield running
+    code, output = stop_server(running)
+    assert code == 0, output
+    assert "Traceback" not in output
+
+
+def test_reference_numbers_over_http(server: Server):
+    kpis = server.get("/api/kpis")
+    assert kpis.status_code == 200
+    assert kpis.headers["Server"].startswith("gunicorn")
+    data = kpis.json()["data"]
+    assert data["revenue"] == 9838141.37
+    assert data["order_count"] == 303
+    assert data["customer_count"] == 92
+    assert data["average_order_value"] == 32469.11
+
+    years = {
+        r["period"]: r["revenue"] for r in server.get("/api/sales-over-time?period=yearly").json()["data"]
+    }
+    assert years["2004"] == 4578386.04
+    assert round(sum(years.values()), 2) == 9838141.37
+
+    lines = {r["product_line"]: r["revenue"] for r in server.get("/api/sales-by-category").json()["data"]}
+    assert lines["Classic Cars"] == 3860372.85
+    assert len(lines) == 7
+
+    top = server.get("/api/top-customers", params={"limit": 1}).json()["data"]
+    assert (top[0]["customer_name"], top[0]["revenue"]) == ("Euro Shopping Channel", 862283.46)
+
+    france = server.get("/api/kpis", params={"country": "France"}).json()
+    by_country = {r["country"]: r["revenue"] for r in server.get("/api/sales-by-country").json()["data"]}
+    assert france["data"]["revenue"] == by_country["France"]
+    assert france["meta"]["filters"]["country"] == ["France"]
+
+
+def test_conditional_get_csv_and_errors_over_http(server: Server):
+    first = server.get("/api/sales-by-country")
+    etag = first.headers["ETag"]
+    again = server.get("/api/sales-by-country", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    csv = server.get("/api/sales-by-country", params={"format": "csv"})
+    assert csv.headers["Content-Type"].startswith("text/csv")
+    assert csv.text.splitlines()[0].startswith("country,iso3,revenue")
+    assert len(csv.text.splitlines()) == 20
+    missing = server.get("/api/nope")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    bad = server.get("/api/top-customers", params={"limit": "lots"})
+    assert bad.status_code == 400 and bad.json()["error"]["details"][0]["parameter"] == "limit"
+    assert server.get("/api/kpis").headers["X-Content-Type-Options"] == "nosniff"
+    docs = server.get("/api/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+
+
+def test_concurrent_requests_agree(server: Server):
+    paths = [
+        "/api/kpis",
+        "/api/sales-by-country",
+        "/api/heatmap",
+        "/api/orders?limit=500",
+        "/api/filters",
+    ] * 8
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(server.get, paths))
+    assert all(r.status_code == 200 for r in responses)
+    versions = {r.json()["meta"]["data_version"] for r in responses}
+    assert len(versions) == 1
+    revenues = {r.json()["data"]["revenue"] for r in responses if r.url.endswith("/api/kpis")}
+    assert revenues == {9838141.37}
+
+
+def test_refresh_over_http_needs_admin_and_changes_the_version(server: Server):
+    token = subprocess.run(
+        [sys.executable, "-m", "salesdash", "token", "create", "--role", "admin"],
+        env=server.env,
+        cwd=server.cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.strip()
+    assert requests.post(server.url + "/api/data-refresh", timeout=30).status_code == 401
+    before = server.get("/api/version").json()["data"]["data_version"]
+    response = requests.post(
+        server.url + "/api/data-refresh", headers={"Authorization": f"Bearer {token}"}, timeout=120
+    )
+    assert response.status_code == 200, response.text
+    after = response.json()["data"]["data_version"]
+    assert after != before
+    assert server.get("/api/version").json()["data"]["data_version"] == after
+    assert server.get("/api/kpis").json()["data"]["revenue"] == 9838141.37
+
+
+def test_serve_starts_without_data_and_stops_on_sigint(tmp_path: Path):
+    running = start_server(tmp_path, f"sqlite:///{tmp_path / 'empty.db'}")
+    try:
+        health = running.get("/api/health")
+        assert health.status_code == 200 and health.json()["data"]["data_loaded"] is False
+        kpis = running.get("/api/kpis")
+        assert kpis.status_code == 503
+        assert "salesdash ingest" in kpis.json()["error"]["message"]
+    finally:
+        running.process.send_signal(signal.SIGINT)
+        code, output = stop_server(running)
+    assert code == 0, output
+    assert "Traceback" not in output
+    assert "No data loaded yet" in output
