@@ -25,6 +25,7 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "salesdash.api.system",
     "salesdash.api.routes",
     "salesdash.api.refresh",
+    "salesdash.api.versions",
 )
 
 DESCRIPTION = """Sales analytics over validated order lines: every number comes from one metric layer.
