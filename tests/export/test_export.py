@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import openpyxl
+import plotly.graph_objects as go
 import pytest
 from PIL import Image
 from pypdf import PdfReader
@@ -15,7 +16,7 @@ from sqlalchemy import Engine
 from salesdash.dashboard.format import money
 from salesdash.errors import InsufficientData, InvalidParameter
 from salesdash.export import ExportContext, export, view_params
-from salesdash.export.images import ExportUnavailable
+from salesdash.export.images import ExportUnavailable, Renderer, render_png
 from salesdash.ingest import ingest_file
 from salesdash.metrics import Filters, breakdown, kpis
 from salesdash.metrics.rfm import rfm
@@ -193,9 +194,9 @@ def test_pdf_report_shows_kpis_filters_and_data_version(sample: Engine):
     assert sum(len(page.images) for page in reader.pages) >= 4  # charts are embedded images
 
 
-def test_missing_browser_is_a_clear_error(sample: Engine, monkeypatch: pytest.MonkeyPatch):
+def test_missing_browser_is_a_clear_error(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
     with pytest.raises(ExportUnavailable) as info:
-        run(sample, "sales-by-category", "png")
+        render_png([go.Figure(go.Bar(x=["a"], y=[1]))], renderer=Renderer())
     assert "Chrome or Chromium" in info.value.message
     assert info.value.http_status == 503

@@ -1,17 +1,17 @@
 """Charts as PNG: Plotly figures rendered by kaleido (1.x) in a headless Chrome/Chromium.
 
 kaleido finds the browser itself (on Debian: ``apt-get install chromium`` gives /usr/bin/chromium); set the
-``BROWSER_PATH`` environment variable to use another one. One browser is started per call and renders every
-figure of that call (a PDF report's charts cost one browser start, not one each); at most two renders run at
-once so that concurrent exports cannot exhaust memory.
+``BROWSER_PATH`` environment variable to use another one. The browser is started on the first image and kept
+open (one per process, rendering one figure at a time), so later images take a fraction of a second.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import plotly.graph_objects as go
@@ -20,7 +20,6 @@ from salesdash.errors import SalesdashError
 
 WIDTH, HEIGHT, SCALE = 1200, 600, 2
 RENDER_TIMEOUT = 90.0
-_SLOTS = threading.BoundedSemaphore(2)
 
 
 class ExportUnavailable(SalesdashError):
@@ -60,30 +59,91 @@ def for_export(fig: go.Figure, title: str, subtitle: str = "") -> go.Figure:
     return out
 
 
-async def _render_all(figures: Sequence[go.Figure], opts: dict[str, Any]) -> list[bytes]:
-    import kaleido
+class Renderer:
+    """A headless browser kept open for rendering: the first image pays the start (~2 s), the next ones take
+    a fraction of a second. The browser runs on an asyncio loop in a daemon thread of its own; callers from any
+    thread submit work to it and wait for the result. kaleido queues concurrent renders on its tab. After a
+    failure the browser is closed, and the next call starts a new one."""
 
-    # mathjax=False: no MathJax from a CDN (the charts use no LaTeX; the machine may be offline)
-    async with kaleido.Kaleido(n=1, timeout=RENDER_TIMEOUT, mathjax=False) as k:
-        return [bytes(await k.calc_fig(fig, opts=opts)) for fig in figures]
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._kaleido: Any = None
 
+    def _start(self) -> None:
+        import kaleido
+        from choreographer.errors import ChromeNotFoundError
 
-def render_png(
-    figures: Sequence[go.Figure], *, width: int = WIDTH, height: int = HEIGHT, scale: int = SCALE
-) -> list[bytes]:
-    """PNG bytes of each figure (``width`` x ``height`` CSS pixels at ``scale``x, so ``width*scale`` pixels)."""
-    if not figures:
-        return []
-    from choreographer.errors import ChromeNotFoundError
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, name="salesdash-kaleido", daemon=True)
+        thread.start()
 
-    opts = {"format": "png", "width": width, "height": height, "scale": scale}
-    # a thread of its own: asyncio.run needs a thread without a running event loop
-    with _SLOTS, ThreadPoolExecutor(max_workers=1, thread_name_prefix="salesdash-kaleido") as pool:
+        async def open_browser() -> Any:
+            # mathjax=False: no MathJax from a CDN (the charts use no LaTeX; the machine may be offline)
+            browser = kaleido.Kaleido(n=1, timeout=RENDER_TIMEOUT, mathjax=False)
+            await browser.open()
+            return browser
+
         try:
-            return pool.submit(asyncio.run, _render_all(list(figures), opts)).result()
+            self._kaleido = asyncio.run_coroutine_threadsafe(open_browser(), loop).result(RENDER_TIMEOUT)
         except ChromeNotFoundError:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(5)
             raise ExportUnavailable(
                 "Chart images need Chrome or Chromium, which was not found. Install it "
                 "(Debian/Ubuntu: apt-get install chromium) or set BROWSER_PATH to its executable.",
                 details=[{"setting": "BROWSER_PATH", "message": "no Chrome/Chromium found"}],
             ) from None
+        except BaseException:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(5)
+            raise
+        self._loop, self._thread = loop, thread
+        atexit.register(self.close)
+
+    def render(self, figures: Sequence[go.Figure], opts: dict[str, Any]) -> list[bytes]:
+        with self._lock:
+            if self._kaleido is None:
+                self._start()
+            loop, browser = self._loop, self._kaleido
+        assert loop is not None
+
+        async def run() -> list[bytes]:
+            return [bytes(await browser.calc_fig(fig, opts=opts)) for fig in figures]
+
+        try:
+            return asyncio.run_coroutine_threadsafe(run(), loop).result(RENDER_TIMEOUT * len(figures))
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            loop, thread, browser = self._loop, self._thread, self._kaleido
+            self._loop = self._thread = self._kaleido = None
+        if loop is None:
+            return
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(browser.close(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        if thread is not None:
+            thread.join(10)
+
+
+_default = Renderer()
+
+
+def render_png(
+    figures: Sequence[go.Figure],
+    *,
+    width: int = WIDTH,
+    height: int = HEIGHT,
+    scale: int = SCALE,
+    renderer: Renderer | None = None,
+) -> list[bytes]:
+    """PNG bytes of each figure (``width`` x ``height`` CSS pixels at ``scale``x, so ``width*scale`` pixels)."""
+    if not figures:
+        return []
+    opts = {"format": "png", "width": width, "height": height, "scale": scale}
+    return (renderer or _default).render(list(figures), opts)
