@@ -18,7 +18,7 @@ page_header(ctx, "Data", "What the numbers are computed from, and how to reload 
 current: dict[str, Any] = {}
 history_error: ApiError | None = None
 try:
-    history = ctx.fetch("/api/data-versions", {"limit": 1}, filtered=False)
+    history = ctx.fetch("/api/data-versions", {"limit": 10}, filtered=False)
     rows = history.data if isinstance(history.data, list) else []
     current = rows[0] if rows else {}
 except ApiError as err:
@@ -28,7 +28,7 @@ with st.container(border=True):
     head, tools = st.columns([3, 1], vertical_alignment="bottom")
     head.subheader("Loaded data", anchor=False)
     with tools, st.container(horizontal=True, horizontal_alignment="right"):
-        api_call(ctx, "/api/data-versions", {"limit": 1}, filtered=False)
+        api_call(ctx, "/api/data-versions", {"limit": 10}, filtered=False)
     st.markdown(f"Data version `{ctx.data_version}`")
     cols = st.columns(3)
     cols[0].metric("Loaded", loaded_at_text(current) or "–", border=True)
@@ -41,6 +41,22 @@ with st.container(border=True):
     if report:
         st.markdown("##### Quality report of this load")
         quality_report(report, key="current-report")
+    if len(rows) > 1:
+        with st.expander(f"Previous loads ({len(rows) - 1})"):
+            st.dataframe(
+                [
+                    {
+                        "data version": r.get("data_version"),
+                        "loaded": loaded_at_text(r),
+                        "source": r.get("source"),
+                        "order lines": r.get("row_count"),
+                    }
+                    for r in rows[1:]
+                ],
+                hide_index=True,
+                width="stretch",
+                key="load-history",
+            )
 
 with st.container(border=True):
     st.subheader("Reload the data", anchor=False)

@@ -1,0 +1,241 @@
+"""The dashboard app (AppTest) against the real API over the bundled data: every page, the widgets, the
+filters across pages and links, refresh, and the API-down path. No mocks: the app makes real HTTP calls."""
+
+from __future__ import annotations
+
+import json
+import socket
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from salesdash.dashboard.format import count, money
+from tests.dashboard.conftest import APP, LiveApi
+
+VIEWS = ["overview", "geography", "products", "customers", "seasonality", "orders", "data"]
+TIMEOUT = 60
+
+
+def run_app(query: dict[str, Any] | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    if query:
+        at.query_params.update(query)
+    return at.run()
+
+
+def cards(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def figures(at: AppTest) -> dict[str, dict[str, Any]]:
+    """Plotly figures on the page by chart key (the spec the browser would draw)."""
+    out = {}
+    for element in at.get("plotly_chart"):
+        key = str(element.proto.id).rsplit("-", 1)[-1] if "-" in str(element.proto.id) else ""
+        spec = json.loads(element.proto.spec)
+        out[str(element.proto.id)] = spec
+        if key:
+            out[key] = spec
+    return out
+
+
+def figure(at: AppTest, key: str) -> dict[str, Any]:
+    for element in at.get("plotly_chart"):
+        if str(element.proto.id).endswith(key):
+            return json.loads(element.proto.spec)
+    raise AssertionError(f"no chart {key!r} on the page")
+
+
+def all_text(at: AppTest) -> str:
+    parts = [str(e.value) for e in (*at.markdown, *at.caption, *at.error, *at.info, *at.success, *at.code)]
+    parts += [str(m.value) for m in at.metric]
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_every_page_renders_without_exception(dashboard_env: LiveApi, view: str) -> None:
+    at = run_app()
+    if view != "overview":
+        at.switch_page(f"views/{view}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert at.title[0].value  # the page drew its header
+    if view not in ("data",):
+        assert at.get("plotly_chart"), f"{view} drew no chart"
+
+
+def test_kpi_cards_show_the_api_figures(dashboard_env: LiveApi) -> None:
+    at = run_app()
+    kpis = dashboard_env.get("/api/kpis")["data"]
+    shown = cards(at)
+    assert shown["Revenue"] == money(kpis["revenue"]) == "$9,838,141.37"
+    assert shown["Orders"] == count(kpis["order_count"]) == "303"
+    assert shown["Average order value"] == money(kpis["average_order_value"]) == "$32,469.11"
+    assert shown["Customers"] == count(kpis["customer_count"]) == "92"
+    # The deltas say what they compare with (like-for-like year over year from the API).
+    revenue_card = next(m for m in at.metric if m.label == "Revenue")
+    yoy = kpis["growth"]["year_over_year"]
+    assert revenue_card.proto.delta_description == f"vs {yoy['comparison_period']['label']}"
+    assert revenue_card.delta == f"{yoy['metrics']['revenue']['change_pct'] * 100:+.1f}%"
+
+
+def test_a_country_filter_changes_the_kpis_and_the_url(dashboard_env: LiveApi) -> None:
+    at = run_app()
+    before = cards(at)["Revenue"]
+    at.multiselect(key="country").set_value(["France"]).run()
+    assert not at.exception
+    france = dashboard_env.get("/api/kpis", country="France")["data"]
+    assert cards(at)["Revenue"] == money(france["revenue"])
+    assert cards(at)["Revenue"] != before
+    assert cards(at)["Customers"] == count(france["customer_count"])
+    # "API call" shows the exact request, with the filter under the API's own parameter name.
+    assert any(code.value.endswith("/api/kpis?country=France") for code in at.code)
+
+
+def test_a_link_with_query_parameters_reproduces_the_view(dashboard_env: LiveApi) -> None:
+    at = run_app({"country": ["France", "Spain"], "dealsize": "Large"})
+    assert not at.exception
+    assert at.multiselect(key="country").value == ["France", "Spain"]
+    assert at.multiselect(key="dealsize").value == ["Large"]
+    expected = dashboard_env.get("/api/kpis", country="France,Spain", dealsize="Large")["data"]
+    assert cards(at)["Revenue"] == money(expected["revenue"])
+
+
+def test_filters_survive_page_switches(dashboard_env: LiveApi) -> None:
+    at = run_app()
+    at.multiselect(key="productline").set_value(["Ships"]).run()
+    at.switch_page("views/customers.py").run()
+    assert at.multiselect(key="productline").value == ["Ships"]
+    top = dashboard_env.get("/api/top-customers", productline="Ships", limit=10)["data"]
+    bars = figure(at, "chart-top-customers")["data"][0]
+    assert bars["y"] == [r["customer_name"] for r in top]
+    at.switch_page("views/overview.py").run()
+    assert at.multiselect(key="productline").value == ["Ships"]
+    ships = dashboard_env.get("/api/kpis", productline="Ships")["data"]
+    assert cards(at)["Revenue"] == money(ships["revenue"])
+
+
+def test_the_slider_changes_how_many_top_customers_are_shown(dashboard_env: LiveApi) -> None:
+    at = run_app()
+    at.switch_page("views/customers.py").run()
+    slider = at.slider(key="customers_top_n")
+    assert (slider.value, slider.min, slider.max) == (10, 5, 20)
+    assert len(figure(at, "chart-top-customers")["data"][0]["y"]) == 10
+    for n in (5, 20):
+        at.slider(key="customers_top_n").set_value(n).run()
+        assert not at.exception
+        names = figure(at, "chart-top-customers")["data"][0]["y"]
+        assert len(names) == n
+        assert any(h.value == f"Top {n} customers by revenue" for h in at.subheader)
+    top = dashboard_env.get("/api/top-customers", limit=20)["data"]
+    assert names == [r["customer_name"] for r in top]
+
+
+def test_customer_search_filters_the_table(dashboard_env: LiveApi) -> None:
+    at = run_app()
+    at.switch_page("views/customers.py").run()
+    table = at.dataframe[0].value
+    assert len(table) == dashboard_env.get("/api/kpis")["data"]["customer_count"]
+    assert "last_order_date" in table.columns
+    at.text_input(key="customers_search").set_value("gifts").run()
+    narrowed = at.dataframe[0].value
+    assert 0 < len(narrowed) < len(table)
+    assert all("gifts" in name.lower() for name in narrowed["customer_name"])
+
+
+def test_grain_selector_changes_the_time_series(dashboard_env: LiveApi) -> None:
+    at = run_app()
+    monthly = figure(at, "chart-over-time")
+    at.segmented_control(key="overview_grain").set_value("quarter").run()
+    quarterly = figure(at, "chart-over-time")
+    expected = dashboard_env.get("/api/sales-over-time", period="quarterly")["data"]
+    assert quarterly["data"][1]["y"] == [r["revenue"] for r in expected]
+    assert len(quarterly["data"][1]["y"]) < len(monthly["data"][1]["y"])
+
+
+def test_choosing_a_country_on_the_geography_page_filters_every_page(dashboard_env: LiveApi) -> None:
+    at = run_app()
+    at.switch_page("views/geography.py").run()
+    at.selectbox(key="geo-focus").set_value("Japan").run()
+    assert at.multiselect(key="country").value == ["Japan"]
+    at.switch_page("views/overview.py").run()
+    japan = dashboard_env.get("/api/kpis", country="Japan")["data"]
+    assert cards(at)["Revenue"] == money(japan["revenue"])
+
+
+def test_refresh_keeps_the_selection(dashboard_env: LiveApi) -> None:
+    at = run_app()
+    at.multiselect(key="dealsize").set_value(["Small"]).run()
+    before = cards(at)
+    refresh = next(b for b in at.button if b.label == "Refresh data")
+    refresh.click().run()
+    assert not at.exception
+    assert at.multiselect(key="dealsize").value == ["Small"]
+    assert cards(at) == before
+
+
+def test_reversed_dates_warn_instead_of_failing(dashboard_env: LiveApi) -> None:
+    import datetime as dt
+
+    at = run_app()
+    at.date_input(key="start").set_value(dt.date(2005, 1, 1)).run()
+    at.date_input(key="end").set_value(dt.date(2004, 1, 1)).run()
+    assert not at.exception
+    assert not at.error
+    assert any("From" in w.value and "after" in w.value for w in at.warning)
+    assert cards(at)["Revenue"] == "$9,838,141.37"  # the date filter is not applied
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_api_down_shows_one_message_then_retry_recovers(
+    live_api: LiveApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SALESDASH_API_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("SALESDASH_REQUEST_TIMEOUT", "3")
+    at = run_app()
+    assert not at.exception
+    assert len(at.error) == 1
+    assert "Cannot reach the API" in at.error[0].value
+    assert "salesdash serve" in at.error[0].value
+    retry = next(b for b in at.button if b.label == "Retry")
+    # The API comes back: Retry works without restarting, because the failure was not cached.
+    monkeypatch.setenv("SALESDASH_API_URL", live_api.url)
+    retry.click().run()
+    assert not at.exception
+    assert not at.error
+    assert cards(at)["Revenue"] == "$9,838,141.37"
+
+
+def test_data_page_reload_needs_a_token_and_never_shows_it(dashboard_env: LiveApi) -> None:
+    at = run_app()
+    at.switch_page("views/data.py").run()
+    version = dashboard_env.get("/api/version")["data"]["data_version"]
+    assert version in all_text(at)
+    # The current load's quality report, from /api/data-versions.
+    (load,) = dashboard_env.get("/api/data-versions", limit=1)["data"]
+    labels = {m.label: m.value for m in at.metric}
+    assert labels["Rows read"] == f"{load['report']['rows_read']:,}"
+    assert labels["Order lines"] == f"{load['row_count']:,}"
+    # A wrong token: one clear error, nothing reloaded.
+    at.text_input(key="refresh_token").set_value("wrong-token-123")
+    next(b for b in at.button if b.label == "Reload data").click().run()
+    assert not at.exception
+    assert any("Reload failed" in e.value for e in at.error)
+    assert dashboard_env.get("/api/version")["data"]["data_version"] == version
+    # The admin token reloads the data: the new version and the quality report are shown.
+    at.text_input(key="refresh_token").set_value(dashboard_env.admin_token)
+    next(b for b in at.button if b.label == "Reload data").click().run()
+    assert not at.exception
+    new_version = dashboard_env.get("/api/version")["data"]["data_version"]
+    assert new_version != version
+    text = all_text(at)
+    assert new_version in text
+    assert "Rows loaded" in {m.label for m in at.metric}
+    assert dashboard_env.admin_token not in text
+    assert "wrong-token-123" not in text
