@@ -203,7 +203,7 @@ def data_response(
         meta: dict[str, Any] = {
             "data_version": seen,
             "filters": applied.to_params() if use_filters else {},
-            "definitions": definitions(list(metrics)),
+            "definitions": definitions(list(metrics)) if metrics else {},
             "generated_at": _now(),
         }
         meta.update(result.meta)
