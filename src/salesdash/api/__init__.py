@@ -42,7 +42,7 @@ DESCRIPTION = """Sales analytics over validated order lines: every number comes 
 def create_app(settings: Settings, *, engine: Engine | None = None) -> APIFlask:
     """Build the API for ``settings``. ``engine`` lets a caller share an existing engine (tests); by
     default one is made from ``settings.database_url``."""
-    from salesdash.api import auth, errors, http
+    from salesdash.api import auth, docs_ui, errors, http
     from salesdash.api.cache import LRUCache
     from salesdash.api.state import EXTENSION, ApiState
     from salesdash.errors import StoreUnavailable
@@ -95,6 +95,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> APIFlask:
     )
 
     errors.register(app)
+    docs_ui.setup(app)
     http.setup(app, settings)
     app.before_request(auth.check_auth)
     app.before_request(http.check_query)

@@ -1,0 +1,90 @@
+"""Shared by the reliability scripts (and tests/reliability): a real `salesdash serve` on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE_CSV = ROOT / "data" / "raw" / "sales_data_sample.csv"
+SMALL_CSV = ROOT / "tests" / "data" / "small.csv"
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A `salesdash serve` child process (gunicorn arbiter + worker, in its own process group)."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    def get(self, path: str, **kwargs: object) -> requests.Response:
+        return requests.get(self.url + path, timeout=30, **kwargs)  # type: ignore[arg-type]
+
+    def kill(self) -> None:
+        """SIGKILL the whole server (arbiter and worker), as a crash or the OOM killer would."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> int:
+        """Graceful stop (SIGTERM); returns the exit code."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        return int(self.process.returncode)
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
+
+
+def start_server(workdir: Path, database_url: str, timeout: float = 60.0, **settings: str) -> Server:
+    """Start `salesdash serve` against ``database_url`` (extra SALESDASH_* settings as keyword arguments)."""
+    port = free_port()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(workdir),
+        "SALESDASH_DATABASE_URL": database_url,
+        "SALESDASH_LOG_LEVEL": "WARNING",
+    } | {f"SALESDASH_{k.upper()}": v for k, v in settings.items()}
+    log = workdir / f"server-{port}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "salesdash", "serve", "--port", str(port)],
+            env=env,
+            cwd=workdir,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: kill() reaches gunicorn's worker too
+        )
+    server = Server(f"http://127.0.0.1:{port}", process, log, env)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early ({process.returncode}):\n{server.output()}")
+        try:
+            if server.get("/api/health").status_code in (200, 503):
+                return server
+        except requests.RequestException:
+            time.sleep(0.2)
+    server.kill()
+    raise RuntimeError(f"server did not answer within {timeout:.0f} s:\n{server.output()}")
