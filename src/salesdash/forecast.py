@@ -82,7 +82,15 @@ class Forecast:
 
     def records(self) -> list[dict[str, Any]]:
         """History and forecast as one table (for CSV/Excel exports): one row per month."""
-        rows = [{"period": h["period"], "kind": "actual", "revenue": h["revenue"]} for h in self.history]
+        rows = [
+            {
+                "period": h["period"],
+                "period_start": h["period_start"],
+                "kind": "actual",
+                "revenue": h["revenue"],
+            }
+            for h in self.history
+        ]
         rows += [{"period": f["period"], "kind": "forecast"} | f for f in self.forecast]
         return rows
 

@@ -25,6 +25,7 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "salesdash.api.system",
     "salesdash.api.routes",
     "salesdash.api.refresh",
+    "salesdash.api.analytics",
     "salesdash.api.versions",
 )
 

@@ -53,7 +53,7 @@ def check_format(fmt: str, view: str) -> None:
     if fmt == "png" and not get_view(view).has_chart:
         charted = [name for name, spec in VIEWS.items() if spec.has_chart]
         raise InvalidParameter(
-            f"view={view} has no chart to export as PNG; charts exist for {', '.join(charted)}.",
+            f"format=png: view={view} has no chart; charts exist for {', '.join(charted)}.",
             details=[{"parameter": "format", "value": "png", "message": f"no chart for view={view}"}],
         )
 

@@ -20,7 +20,7 @@ import pandas as pd
 from sqlalchemy import Engine, func, insert, select
 
 from salesdash.errors import SalesdashError, ValidationFailed
-from salesdash.store.engine import ensure_schema
+from salesdash.store.engine import ensure_schema, has_schema, snapshot
 from salesdash.store.load import BATCH_ROWS, DataVersion, _records, current_version
 from salesdash.store.lock import write_lock
 from salesdash.store.schema import ORDER_LINE_COLUMNS, data_versions, order_lines
@@ -52,38 +52,30 @@ def _stored_lines(conn: Any, order_numbers: list[int]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def _check(frame: pd.DataFrame, stored: pd.DataFrame) -> None:
-    if stored.empty:
-        return
+def conflicts(frame: pd.DataFrame, stored: pd.DataFrame) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(new lines already stored, new lines that contradict their stored order), each a list of details."""
+    if stored.empty or frame.empty:
+        return [], []
     new_keys = frame[["order_number", "order_line_number"]].astype("int64")
     old_keys = stored[["order_number", "order_line_number"]].astype("int64")
     dupes = new_keys.merge(old_keys, on=["order_number", "order_line_number"]).drop_duplicates()
-    if len(dupes):
-        dupes = dupes.sort_values(["order_number", "order_line_number"])
-        listed = [
-            {
-                "order_number": int(r.order_number),
-                "order_line_number": int(r.order_line_number),
-                "message": "already stored",
-            }
-            for r in dupes.head(LISTED).itertuples()
-        ]
-        sample = ", ".join(f"{d['order_number']}/{d['order_line_number']}" for d in listed[:5])
-        raise DuplicateOrderLines(
-            f"{len(dupes):,} order line(s) of the file are already stored (ORDERNUMBER/ORDERLINENUMBER "
-            f"{sample}{', ...' if len(dupes) > 5 else ''}). Remove them from the file, or replace the data "
-            "instead of appending.",
-            details=listed,
-        )
+    duplicates = [
+        {
+            "order_number": int(r.order_number),
+            "order_line_number": int(r.order_line_number),
+            "message": "already stored",
+        }
+        for r in dupes.sort_values(["order_number", "order_line_number"]).itertuples()
+    ]
     orders_new = frame[["order_number", *ORDER_FIELDS]].drop_duplicates("order_number")
     orders_old = stored[["order_number", *ORDER_FIELDS]].drop_duplicates("order_number")
     both = orders_new.merge(orders_old, on="order_number", suffixes=("", "_stored"))
-    problems = []
+    contradictions = []
     for row in both.itertuples():
         for name in ORDER_FIELDS:
             new, old = getattr(row, name), getattr(row, f"{name}_stored")
             if str(new) != str(old)[: 10 if name == "order_date" else None]:
-                problems.append(
+                contradictions.append(
                     {
                         "order_number": int(row.order_number),
                         "column": name,
@@ -92,12 +84,33 @@ def _check(frame: pd.DataFrame, stored: pd.DataFrame) -> None:
                         "message": f"the stored order has {name} {old}",
                     }
                 )
-    if problems:
-        raise ValidationFailed(
-            f"{len(problems):,} new line(s) belong to stored orders but disagree with them (an order has one "
-            "customer, date and status); nothing was appended.",
-            details=problems[:LISTED],
+    return duplicates, contradictions
+
+
+def _check(frame: pd.DataFrame, stored: pd.DataFrame) -> None:
+    duplicates, contradictions = conflicts(frame, stored)
+    if duplicates:
+        sample = ", ".join(f"{d['order_number']}/{d['order_line_number']}" for d in duplicates[:5])
+        raise DuplicateOrderLines(
+            f"{len(duplicates):,} order line(s) of the file are already stored (ORDERNUMBER/ORDERLINENUMBER "
+            f"{sample}{', ...' if len(duplicates) > 5 else ''}). Remove them from the file, or replace the data "
+            "instead of appending.",
+            details=duplicates[:LISTED],
         )
+    if contradictions:
+        raise ValidationFailed(
+            f"{len(contradictions):,} new line(s) belong to stored orders but disagree with them (an order has one "
+            "customer, date and status); nothing was appended.",
+            details=contradictions[:LISTED],
+        )
+
+
+def find_conflicts(engine: Engine, frame: pd.DataFrame) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """What :func:`append_data` would refuse, without writing: (duplicate lines, contradicting lines)."""
+    if not has_schema(engine):
+        return [], []
+    with snapshot(engine) as conn:
+        return conflicts(frame, _stored_lines(conn, sorted({int(n) for n in frame["order_number"]})))
 
 
 def append_data(

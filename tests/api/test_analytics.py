@@ -1,0 +1,329 @@
+"""The analytics endpoints in-process (Flask test client) on fresh databases: forecast, comparisons, RFM,
+data quality, exports (numbers equal the API's for the same filters) and the two-step upload."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from pathlib import Path
+
+import openpyxl
+import pytest
+from apiflask import APIFlask
+from flask.testing import FlaskClient
+from PIL import Image
+from pypdf import PdfReader
+from sqlalchemy import Engine
+
+from salesdash.dashboard.format import money
+from salesdash.forecast import forecast
+from salesdash.metrics import Filters
+from salesdash.store import snapshot
+from tests.api.conftest import app_for, assert_error, bearer, data_of
+from tests.conftest import SAMPLE_CSV
+from tests.orderlines import line, write_csv
+
+
+@pytest.fixture(scope="module")
+def sample_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """The bundled data in SQLite once for the export tests (exports call the metric layer, which the contract
+    suite checks on every engine; the file formats do not depend on the engine)."""
+    from salesdash.ingest import ingest_file
+    from salesdash.store import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('analytics') / 'sample.db'}")
+    ingest_file(engine, SAMPLE_CSV)
+    return engine
+
+
+@pytest.fixture
+def client(sample_sqlite: Engine) -> FlaskClient:
+    return app_for(sample_sqlite).test_client()
+
+
+# ---- forecast ---------------------------------------------------------------------------------------------------
+
+
+def test_forecast_rows_and_meta(sample_client: FlaskClient, sample_engine: Engine):
+    response = sample_client.get("/api/forecast?horizon=6&country=France")
+    rows = data_of(response)
+    meta = response.get_json()["meta"]
+    with snapshot(sample_engine) as conn:
+        expected = forecast(conn, Filters(countries=("France",)), 6)
+    assert [r["kind"] for r in rows].count("forecast") == 6
+    assert [r["kind"] for r in rows].count("actual") == expected.history_months
+    assert meta["model"] == expected.model == "holt_winters"
+    assert meta["mape"] == expected.backtest["mape"]
+    assert meta["intervals"] == [80, 95]
+    assert meta["filters"]["country"] == ["France"]
+    for r in rows[-6:]:
+        assert r["lower_95"] <= r["lower_80"] <= r["revenue"] <= r["upper_80"] <= r["upper_95"]
+    assert rows[-6]["period"] == "2005-06"
+
+
+def test_forecast_csv_and_bad_horizon(client: FlaskClient):
+    text = client.get("/api/forecast?format=csv&horizon=2").get_data(as_text=True)
+    header = text.splitlines()[0]
+    assert header == "period,period_start,kind,revenue,lower_80,upper_80,lower_95,upper_95"
+    assert text.strip().splitlines()[-1].startswith("2005-07,2005-07-01,forecast,")
+    for bad in ("0", "13", "soon"):
+        assert_error(client.get(f"/api/forecast?horizon={bad}"), 400, parameter="horizon")
+
+
+def test_forecast_with_too_little_history_is_a_422(client: FlaskClient):
+    error = assert_error(client.get("/api/forecast?start=2004-11-01"), 422, code="insufficient_data")
+    assert "at least 12 complete months" in error["message"]
+
+
+# ---- comparisons and RFM ---------------------------------------------------------------------------------------
+
+
+def test_comparisons_match_kpis_for_the_same_periods(sample_client: FlaskClient):
+    data = data_of(
+        sample_client.get("/api/comparisons?start=2004-01-01&end=2004-12-31&productline=Classic Cars")
+    )
+    year = data["year_earlier"]
+    assert year["label"] == "2004 vs 2003"
+    current = data_of(sample_client.get("/api/kpis?start=2004-01-01&end=2004-12-31&productline=Classic Cars"))
+    previous = data_of(
+        sample_client.get("/api/kpis?start=2003-01-01&end=2003-12-31&productline=Classic Cars")
+    )
+    assert year["metrics"]["revenue"]["current"] == current["revenue"]
+    assert year["metrics"]["revenue"]["previous"] == previous["revenue"]
+    assert year["metrics"]["order_count"]["previous"] == previous["order_count"]
+    assert data["growth"]["year_over_year"]["label"] == "2004 vs 2003"
+    assert data["growth"]["month_over_month"]["label"] == "Dec 2004 vs Nov 2004"
+
+
+def test_comparisons_without_a_comparable_period_say_why(client: FlaskClient):
+    data = data_of(client.get("/api/comparisons"))
+    assert data["previous_period"] is None and data["year_earlier"] is None
+    assert set(data["notes"]) == {"previous_period", "year_earlier"}
+    assert data["growth"]["year_over_year"]["label"] == "Jan-May 2005 vs Jan-May 2004"
+
+
+def test_rfm_covers_every_customer_in_view(sample_client: FlaskClient):
+    response = sample_client.get("/api/rfm")
+    rows = data_of(response)
+    meta = response.get_json()["meta"]
+    kpis = data_of(sample_client.get("/api/kpis"))
+    assert len(rows) == kpis["customer_count"] == 92
+    assert sum(s["customer_count"] for s in meta["segments"]) == 92
+    assert round(sum(s["revenue"] for s in meta["segments"]), 2) == kpis["revenue"]
+    assert meta["as_of"] == "2005-05-31"
+    assert {"recency_days", "r_score", "segment"} <= set(meta["definitions"])
+    champions = data_of(sample_client.get("/api/rfm?segment=Champions"))
+    assert champions and {r["segment"] for r in champions} == {"Champions"}
+    assert_error(sample_client.get("/api/rfm?segment=Royalty"), 400, parameter="segment")
+
+
+# ---- data quality -----------------------------------------------------------------------------------------------
+
+
+def test_data_quality_shows_the_current_report_and_history(client: FlaskClient):
+    data = data_of(client.get("/api/data-quality"))
+    report = data["report"]
+    assert (report["rows_read"], report["rows_loaded"], report["rows_rejected"]) == (2823, 2823, 0)
+    assert report["encoding"] == "cp437"
+    assert any(a["code"] == "price_each_capped" for a in report["anomalies"])
+    assert report["country_codes"]["UK"] == "GBR"
+    assert data["source"] == "sales_data_sample.csv"  # a file name, never a server path
+    assert data["history"][0]["version"] == data["data_version"]
+    assert data["history"][0]["rows_read"] == 2823
+
+
+# ---- exports: the same numbers as the API -----------------------------------------------------------------------
+
+
+def _xlsx_rows(content: bytes, sheet: int = 0) -> list[dict]:
+    ws = openpyxl.load_workbook(io.BytesIO(content)).worksheets[sheet]
+    rows = list(ws.iter_rows(values_only=True))
+    return [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+
+
+@pytest.mark.parametrize(
+    ("view", "endpoint", "key"),
+    [
+        ("sales-by-category", "/api/sales-by-category", "product_line"),
+        ("sales-by-country", "/api/sales-by-country", "country"),
+        ("top-customers", "/api/top-customers?limit=7", "customer_name"),
+        ("deal-sizes", "/api/deal-sizes", "deal_size"),
+        ("status-distribution", "/api/status-distribution", "status"),
+        ("product-performance", "/api/product-performance?level=product", "product_code"),
+    ],
+)
+def test_xlsx_export_numbers_equal_the_api(client: FlaskClient, view: str, endpoint: str, key: str):
+    filters = "country=France,Spain&start=2004-01-01"
+    sep = "&" if "?" in endpoint else "?"
+    api = data_of(client.get(f"{endpoint}{sep}{filters}"))
+    extra = (
+        "&limit=7" if view == "top-customers" else "&level=product" if view == "product-performance" else ""
+    )
+    response = client.get(f"/api/export?view={view}&format=xlsx&{filters}{extra}")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    exported = _xlsx_rows(response.data)
+    assert [r[key] for r in exported] == [r[key] for r in api]
+    for metric in ("revenue", "order_count", "units", "revenue_share"):
+        assert [r[metric] for r in exported] == [r[metric] for r in api], metric
+    assert response.headers["X-Data-Version"] == client.get("/api/version").get_json()["data"]["data_version"]
+
+
+def test_csv_export_equals_the_endpoints_csv(client: FlaskClient):
+    for view, endpoint in (
+        ("sales-over-time", "/api/sales-over-time?period=quarterly&customer=Euro Shopping Channel"),
+        ("monthly-trends", "/api/monthly-trends?customer=Euro Shopping Channel"),
+        ("heatmap", "/api/heatmap?metric=units&customer=Euro Shopping Channel"),
+    ):
+        params = (
+            "&period=quarterly" if view == "sales-over-time" else "&metric=units" if view == "heatmap" else ""
+        )
+        exported = client.get(f"/api/export?view={view}&format=csv&customer=Euro Shopping Channel{params}")
+        api = client.get(endpoint + "&format=csv")
+        assert exported.status_code == 200 and api.status_code == 200
+        assert list(csv.DictReader(io.StringIO(exported.get_data(as_text=True)))) == list(
+            csv.DictReader(io.StringIO(api.get_data(as_text=True)))
+        ), view
+        assert exported.headers["Content-Type"] == "text/csv; charset=utf-8"
+        assert exported.headers["Content-Disposition"].startswith(f'attachment; filename="salesdash-{view}-')
+
+
+def test_kpi_and_forecast_exports_equal_the_api(client: FlaskClient):
+    kpis = data_of(client.get("/api/kpis?dealsize=Large"))
+    rows = {r["metric"]: r for r in _xlsx_rows(client.get("/api/export?view=kpis&dealsize=Large").data)}
+    for name in ("revenue", "order_count", "average_order_value", "customer_count", "units"):
+        assert rows[name]["value"] == kpis[name]
+    assert (
+        rows["revenue"]["yoy_change_pct"]
+        == kpis["growth"]["year_over_year"]["metrics"]["revenue"]["change_pct"]
+    )
+    api = data_of(client.get("/api/forecast?horizon=4&dealsize=Large"))
+    exported = _xlsx_rows(client.get("/api/export?view=forecast&horizon=4&dealsize=Large").data)
+    assert [(r["period"], r["revenue"], r["upper_95"]) for r in exported] == [
+        (r["period"], r["revenue"], r["upper_95"]) for r in api
+    ]
+
+
+def test_export_parameters_are_validated(client: FlaskClient):
+    assert_error(client.get("/api/export?view=nope"), 400, parameter="view")
+    assert_error(client.get("/api/export"), 400, parameter="view")
+    assert_error(client.get("/api/export?view=kpis&format=docx"), 400, parameter="format")
+    assert_error(client.get("/api/export?view=kpis&format=png"), 400, parameter="format")
+    assert_error(client.get("/api/export?view=kpis&horizon=3"), 400, parameter="horizon")
+    assert_error(client.get("/api/export?view=top-customers&limit=500"), 400, parameter="limit")
+    assert_error(client.get("/api/export?view=kpis&country=Atlantis"), 400, parameter="country")
+    assert_error(client.get("/api/export?view=kpis&colour=red"), 400, parameter="colour")
+    assert_error(client.get("/api/export?view=forecast&start=2005-01-01"), 422, code="insufficient_data")
+
+
+def test_pdf_and_png_exports(client: FlaskClient):
+    kpis = data_of(client.get("/api/kpis?country=USA"))
+    version = client.get("/api/version").get_json()["data"]["data_version"]
+    pdf = client.get("/api/export?view=heatmap&format=pdf&country=USA")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert money(kpis["revenue"]) in text
+    assert version in text
+    assert "USA" in text and "Revenue by month and year" in text
+    png = client.get("/api/export?view=sales-by-country&format=png&country=USA,France")
+    assert png.mimetype == "image/png"
+    assert Image.open(io.BytesIO(png.data)).size == (2400, 1200)
+
+
+# ---- uploads ----------------------------------------------------------------------------------------------------
+
+
+def _csv(tmp_path: Path, name: str, rows: list[dict]) -> tuple[io.BytesIO, str]:
+    return io.BytesIO(write_csv(tmp_path / name, rows).read_bytes()), name
+
+
+def _upload(client: FlaskClient, token: str | None, file: tuple[io.BytesIO, str], query: str = ""):
+    headers = bearer(token) if token else {}
+    return client.post(
+        f"/api/uploads{query}", data={"file": file}, headers=headers, content_type="multipart/form-data"
+    )
+
+
+def created(response) -> dict:
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()["data"]
+
+
+NEW_ROWS = [
+    line(9001, date(2005, 2, 1), 1000.0),
+    line(9001, date(2005, 2, 1), 234.5, line_number=2),
+]
+
+
+def test_upload_needs_an_admin_token(small_app: APIFlask, tokens: dict[str, str], tmp_path: Path):
+    client = small_app.test_client()
+    assert_error(_upload(client, None, _csv(tmp_path, "a.csv", NEW_ROWS)), 401)
+    assert_error(_upload(client, tokens["viewer"], _csv(tmp_path, "a.csv", NEW_ROWS)), 403)
+    assert_error(client.post("/api/uploads/whatever123456789/confirm", json={"mode": "replace"}), 401)
+
+
+def test_upload_then_append_then_refuse_duplicates(
+    small_app: APIFlask, tokens: dict[str, str], tmp_path: Path
+):
+    client = small_app.test_client()
+    admin = bearer(tokens["admin"])
+    before = data_of(client.get("/api/kpis"))
+    version_before = client.get("/api/version").get_json()["data"]["data_version"]
+
+    upload = created(_upload(client, tokens["admin"], _csv(tmp_path, "more.csv", NEW_ROWS)))
+    assert upload["rows"] == 2
+    assert upload["report"]["rows_read"] == 2
+    assert upload["preview"][0]["sales"] == 1000.0
+    assert upload["append_check"] == {
+        "duplicate_lines": 0,
+        "contradicting_lines": 0,
+        "examples": [],
+        "can_append": True,
+    }
+    # nothing changes before the confirmation
+    assert client.get("/api/version").get_json()["data"]["data_version"] == version_before
+
+    loaded = data_of(client.post(upload["confirm"], json={"mode": "append"}, headers=admin))
+    assert loaded["previous_data_version"] == version_before
+    assert loaded["row_count"] == 8 + 2
+    assert client.get("/api/version").get_json()["data"]["data_version"] == loaded["data_version"]
+    after = data_of(client.get("/api/kpis"))
+    assert after["revenue"] == round(before["revenue"] + 1234.5, 2)
+    history = data_of(client.get("/api/data-quality"))["history"]
+    assert history[0]["load_mode"] == "append" and history[0]["source"] == "upload:more.csv"
+
+    # confirmed uploads are gone
+    assert_error(client.post(upload["confirm"], json={"mode": "append"}, headers=admin), 404)
+
+    # the same lines again: the preview warns, and the append is refused with the lines listed
+    again = created(_upload(client, tokens["admin"], _csv(tmp_path, "more.csv", NEW_ROWS)))
+    assert again["append_check"]["duplicate_lines"] == 2 and not again["append_check"]["can_append"]
+    error = assert_error(client.post(again["confirm"], json={"mode": "append"}, headers=admin), 409)
+    assert error["code"] == "duplicate_order_lines"
+    assert {(d["order_number"], d["order_line_number"]) for d in error["details"]} == {(9001, 1), (9001, 2)}
+    assert data_of(client.get("/api/kpis"))["revenue"] == after["revenue"]
+
+
+def test_upload_then_replace(small_app: APIFlask, tokens: dict[str, str], tmp_path: Path):
+    client = small_app.test_client()
+    upload = created(_upload(client, tokens["admin"], _csv(tmp_path, "new.csv", NEW_ROWS)))
+    loaded = data_of(
+        client.post(upload["confirm"], json={"mode": "replace"}, headers=bearer(tokens["admin"]))
+    )
+    assert loaded["row_count"] == 2 and loaded["mode"] == "replace"
+    assert data_of(client.get("/api/kpis"))["revenue"] == 1234.5
+
+
+def test_bad_uploads_and_confirmations(small_app: APIFlask, tokens: dict[str, str], tmp_path: Path):
+    client = small_app.test_client()
+    admin = bearer(tokens["admin"])
+    bad = [line(9001, date(2005, 2, 1), 1000.0) | {"STATUS": "Lost", "QUANTITYORDERED": "many"}]
+    error = assert_error(_upload(client, tokens["admin"], _csv(tmp_path, "bad.csv", bad)), 422)
+    assert {d["column"] for d in error["details"]} >= {"STATUS", "QUANTITYORDERED"}
+    upload = created(_upload(client, tokens["admin"], _csv(tmp_path, "ok.csv", NEW_ROWS)))
+    assert_error(client.post(upload["confirm"], json={"mode": "merge"}, headers=admin), 400)
+    assert_error(client.post(upload["confirm"], json={}, headers=admin), 400)
+    assert_error(
+        client.post("/api/uploads/not-a-real-upload-id/confirm", json={"mode": "replace"}, headers=admin), 404
+    )
+    assert_error(client.post("/api/uploads", headers=admin), 400)
