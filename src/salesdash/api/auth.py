@@ -22,7 +22,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 ROLE_ATTR = "_salesdash_role"
 PUBLIC = "public"
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="salesdash"'}
-ALWAYS_PUBLIC_ENDPOINTS = ("openapi.spec", "openapi.docs", "openapi.swagger_ui_oauth_redirect", "static")
+ALWAYS_PUBLIC_ENDPOINTS = ("openapi.spec", "openapi.docs", "static", "docs_assets.static")
 
 
 def requires(role: str) -> Callable[[F], F]:

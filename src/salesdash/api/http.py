@@ -12,24 +12,14 @@ from flask import Response, current_app, g, request
 from flask_cors import CORS
 from marshmallow import fields
 
+from salesdash.api import docs_ui
 from salesdash.api.errors import error_response
 from salesdash.config import Settings
 
 log = logging.getLogger("salesdash.api.access")
 
-DOCS_HOSTS = "https://cdn.jsdelivr.net"
-# JSON and CSV responses: nothing may load or frame them.
+# JSON and CSV responses: nothing may load or frame them. (The docs page gets its own, see docs_ui.)
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-# The Swagger UI page: its scripts/styles come from the CDN apiflask points at, plus one inline bootstrap
-# script; it fetches the spec from this origin only.
-DOCS_CSP = (
-    "default-src 'none'; "
-    f"script-src 'self' 'unsafe-inline' {DOCS_HOSTS}; "
-    f"style-src 'self' 'unsafe-inline' {DOCS_HOSTS}; "
-    f"img-src 'self' data: {DOCS_HOSTS} https://apiflask.com; "
-    "font-src 'self' data:; connect-src 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-)
 SKIP_QUERY_CHECK = ("openapi.", "static")
 
 
@@ -51,7 +41,12 @@ def check_query() -> Response | None:
     Runs for every API view (also blueprints added later); the OpenAPI document and docs are exempt.
     """
     endpoint = request.endpoint or ""
-    if not endpoint or endpoint.startswith(SKIP_QUERY_CHECK) or request.method == "OPTIONS":
+    if (
+        not endpoint
+        or endpoint.startswith(SKIP_QUERY_CHECK)
+        or endpoint.endswith(".static")
+        or request.method == "OPTIONS"
+    ):
         return None
     known = _query_fields(current_app.view_functions.get(endpoint))
     if known is None:
@@ -89,8 +84,9 @@ def security_headers(response: Response) -> Response:
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     headers.setdefault("Cross-Origin-Resource-Policy", "same-site")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    is_docs = request.endpoint in ("openapi.docs", "openapi.swagger_ui_oauth_redirect")
-    headers.setdefault("Content-Security-Policy", DOCS_CSP if is_docs else API_CSP)
+    if request.endpoint == "openapi.docs":
+        docs_ui.secure_docs_page(response)
+    headers.setdefault("Content-Security-Policy", API_CSP)
     if "Cache-Control" not in headers:
         headers["Cache-Control"] = "no-store"
     request_id = getattr(g, "request_id", None)
