@@ -129,7 +129,7 @@ def test_data_quality_shows_the_current_report_and_history(client: FlaskClient):
     assert any(a["code"] == "price_each_capped" for a in report["anomalies"])
     assert report["country_codes"]["UK"] == "GBR"
     assert data["source"] == "sales_data_sample.csv"  # a file name, never a server path
-    assert data["history"][0]["version"] == data["data_version"]
+    assert data["history"][0]["data_version"] == data["data_version"]
     assert data["history"][0]["rows_read"] == 2823
 
 

@@ -351,19 +351,19 @@ def get_data_quality(query: dict[str, Any]) -> Response:
                     "anomalies": len(report.get("anomalies", [])),
                 }
             )
-        return Result(
-            _public(current.to_dict())
-            | {"data_version": current.version, "report": current.report, "history": history}
-        )
+        return Result(_public(current.to_dict()) | {"report": current.report, "history": history})
 
     return data_response("data-quality", compute, params={"limit": limit}, use_filters=False)
 
 
 def _public(version: dict[str, Any]) -> dict[str, Any]:
-    """A data version for the outside: the source's file name, never a server path."""
-    source = str(version.get("source", ""))
+    """A data version for the outside: named ``data_version`` as everywhere in the API, and the source's file
+    name, never a server path."""
+    out = dict(version)
+    source = str(out.get("source", ""))
     prefix = "upload:" if source.startswith("upload:") else ""
-    return version | {"source": prefix + PurePath(source.removeprefix(prefix)).name}
+    out["source"] = prefix + PurePath(source.removeprefix(prefix)).name
+    return {"data_version": out.pop("version", None), **out}
 
 
 def _export_content() -> dict[str, Any]:
