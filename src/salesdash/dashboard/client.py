@@ -122,6 +122,10 @@ class ApiClient:
         url = self.url(path, query)
         return self._request("GET", url, accept="text/csv").content
 
+    def get_file(self, path: str, params: Query | None = None, *, timeout: float | None = None) -> bytes:
+        """A file the API answers (``/api/export``: CSV, Excel, PNG, PDF), as bytes."""
+        return self._request("GET", self.url(path, params), accept="*/*", timeout=timeout).content
+
     def post(
         self,
         path: str,
@@ -129,11 +133,14 @@ class ApiClient:
         token: str | None = None,
         files: Mapping[str, tuple[str, bytes, str]] | None = None,
         data: Mapping[str, str] | None = None,
+        json: Mapping[str, Any] | None = None,
         timeout: float | None = None,
     ) -> ApiResult:
         url = self.url(path)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = self._request("POST", url, headers=headers, files=files, data=data, timeout=timeout)
+        response = self._request(
+            "POST", url, headers=headers, files=files, data=data, json=json, timeout=timeout
+        )
         body = self._json(response, url)
         if not isinstance(body, dict):
             raise ApiRequestError("The API answered in an unexpected shape.", url=url)
@@ -149,6 +156,7 @@ class ApiClient:
         headers: Mapping[str, str] | None = None,
         files: Any = None,
         data: Any = None,
+        json: Any = None,
         timeout: float | None = None,
     ) -> requests.Response:
         all_headers = dict(headers or {})
@@ -157,7 +165,7 @@ class ApiClient:
         wait = timeout or self.timeout
         try:
             response = self._session().request(
-                method, url, headers=all_headers, files=files, data=data, timeout=wait
+                method, url, headers=all_headers, files=files, data=data, json=json, timeout=wait
             )
         except requests.Timeout:
             raise ApiUnavailable(
