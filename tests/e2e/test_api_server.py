@@ -197,3 +197,39 @@ def test_serve_starts_without_data_and_stops_on_sigint(tmp_path: Path):
     assert code == 0, output
     assert "Traceback" not in output
     assert "No data loaded yet" in output
+
+
+def test_docs_page_renders_in_a_real_browser(server: Server, tmp_path: Path):
+    """Swagger UI at /api/docs loads from the API itself under its strict CSP (no console errors, no CSP
+    violations) and lists the operations of the OpenAPI document."""
+    from playwright.sync_api import sync_playwright
+
+    spec = server.get("/api/openapi.json").json()
+    operations = sum(len(item) for item in spec["paths"].values())
+    problems: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
+            page.goto(server.url + "/api/docs", wait_until="networkidle")
+            page.wait_for_selector(".opblock", timeout=30_000)
+            shown = page.locator(".opblock").count()
+            title = page.locator(".title").first.inner_text()
+            page.screenshot(path=str(tmp_path / "api-docs.png"), full_page=False)
+        finally:
+            browser.close()
+    assert problems == []
+    assert "salesdash API" in title
+    assert shown == operations

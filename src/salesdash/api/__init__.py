@@ -78,11 +78,6 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> APIFlask:
         },
         SERVERS=None,
         AUTO_SERVERS=False,
-        TAGS=[
-            {"name": "Service", "description": "Index, health and data version."},
-            {"name": "Sales analytics", "description": "Metrics from the metric layer, filterable."},
-            {"name": "Administration", "description": "Data refresh (admin token)."},
-        ],
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
@@ -109,11 +104,21 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> APIFlask:
     def _spec(spec: dict[str, Any] | str) -> dict[str, Any] | str:
         if isinstance(spec, dict):
             document_csv(spec)
+            unique_tags(spec)
             if settings.require_auth:
                 spec["security"] = [{"BearerAuth": []}]
         return spec
 
     return app
+
+
+def unique_tags(spec: dict[str, Any]) -> None:
+    """One entry per tag name (several blueprints may share a tag), keeping a description when one has it."""
+    merged: dict[str, dict[str, Any]] = {}
+    for tag in spec.get("tags", []):
+        merged.setdefault(tag["name"], {}).update({k: v for k, v in tag.items() if v})
+    if merged:
+        spec["tags"] = list(merged.values())
 
 
 def document_csv(spec: dict[str, Any]) -> None:

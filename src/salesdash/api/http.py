@@ -115,6 +115,7 @@ def setup(app: APIFlask, settings: Settings) -> None:
         allow_headers=["Authorization", "Content-Type", "If-None-Match", "X-Request-ID"],
         expose_headers=["ETag", "X-Data-Version", "X-Cache", "X-Request-ID", "Retry-After"],
         supports_credentials=False,
+        always_send=False,  # CORS headers only in answer to a cross-origin request
         max_age=600,
         vary_header=True,
     )

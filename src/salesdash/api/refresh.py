@@ -28,7 +28,12 @@ from salesdash.ingest import load_prepared, prepare
 
 log = logging.getLogger(__name__)
 
-bp = APIBlueprint("admin", __name__, url_prefix="/api", tag="Administration")
+bp = APIBlueprint(
+    "admin",
+    __name__,
+    url_prefix="/api",
+    tag={"name": "Administration", "description": "Data refresh (admin token)."},
+)
 
 
 @bp.post("/data-refresh")

@@ -33,7 +33,15 @@ from salesdash.metrics import (
 from salesdash.metrics.definitions import BREAKDOWN_METRICS
 from salesdash.metrics.trends import trend
 
-bp = APIBlueprint("sales", __name__, url_prefix="/api", tag="Sales analytics")
+bp = APIBlueprint(
+    "sales",
+    __name__,
+    url_prefix="/api",
+    tag={
+        "name": "Sales analytics",
+        "description": "Metrics from the metric layer; every endpoint takes the filters.",
+    },
+)
 
 ERRORS = [400, 401, 403, 503]
 BREAKDOWN_DEFS = [*BREAKDOWN_METRICS, "average_order_value", "average_unit_price", "revenue_share"]

@@ -15,7 +15,9 @@ from salesdash.api.respond import simple_response
 from salesdash.api.state import NO_DATA_MESSAGE, state
 from salesdash.errors import StoreUnavailable
 
-bp = APIBlueprint("system", __name__, tag="Service")
+bp = APIBlueprint(
+    "system", __name__, tag={"name": "Service", "description": "Index, health and data version."}
+)
 
 NAME = "salesdash"
 
