@@ -4,14 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.support import write_big_csv
+from salesdash.generate import generate
+from tests.conftest import SAMPLE_CSV
 
-BIG_COPIES = 12_500  # x 8 lines of small.csv = 100,000 order lines (~16 MB): a load stage of a few seconds
+BIG_ROWS = 100_000  # ~19 MB: a load stage of a few seconds on every engine
 
 
 @pytest.fixture(scope="session")
 def big_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A valid 100,000-line CSV (small.csv's orders repeated with new order numbers)."""
-    path = tmp_path_factory.mktemp("big") / "big.csv"
-    write_big_csv(path, BIG_COPIES)
-    return path
+    """A valid 100,000-line CSV written by `salesdash generate` (whole orders resampled from the sample)."""
+    return generate(rows=BIG_ROWS, out=tmp_path_factory.mktemp("big") / "big.csv", seed=6, source=SAMPLE_CSV)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import queue
@@ -148,16 +147,20 @@ class Ingest:
             if m and m.group(1) == stage and int(m.group(3).replace(",", "")) >= min_done:
                 return int(m.group(3).replace(",", "")), int(m.group(4).replace(",", ""))
 
-    def kill_during_load(self, settle: float = 1.0) -> None:
-        """SIGKILL once the load stage has begun and rows are going in (a progress line with rows done, or
-        ``settle`` seconds into the load, whichever comes first). Asserts the kill landed mid-load."""
-        self.wait_for_stage("load")
-        with contextlib.suppress(AssertionError):
-            self.wait_for_stage("load", timeout=settle, min_done=1)
-        assert self.proc.poll() is None, "the load finished before the kill; use a bigger file"
+    def kill_during_load(self) -> None:
+        """SIGKILL the moment the load stage reports its start: the old rows are deleted and the new ones are
+        going in, inside one open transaction. Asserts the kill landed before the load finished."""
+        done, total = self.wait_for_stage("load")
+        assert done < total, "the first load progress line was already 100%: use a bigger file"
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=30)
-        assert self.proc.returncode == -signal.SIGKILL
+        assert self.proc.returncode == -signal.SIGKILL, "the ingest finished before the kill"
+        finished = [
+            ln
+            for ln in self.stderr
+            if (m := PROGRESS.match(ln)) and m.group(1) == "load" and m.group(2) == "100"
+        ]
+        assert not finished, "the load reached 100% before the kill"
 
     def finish(self, timeout: float = 120.0) -> int:
         self.proc.wait(timeout=timeout)
