@@ -7,11 +7,11 @@ STAMP := $(VENV)/.installed-stamp
 export SALESDASH_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 PYTEST_ARGS ?=
 
-.PHONY: run test bench lint install clean help
+.PHONY: run test bench lint security install clean help
 
 help:
 	@echo "make run    set up .venv, ingest the bundled data if needed, start the API (:5000) and dashboard (:8501)"
-	@echo "make test   set up .venv and run lint + the whole test suite"
+	@echo "make test   set up .venv and run lint + the security check + the whole test suite"
 	@echo "make bench  run the scale benchmarks (writes benchmarks/results and docs/performance.md)"
 
 $(STAMP): pyproject.toml
@@ -27,11 +27,15 @@ run: install
 	@$(VENV)/bin/salesdash run
 
 lint: install
-	@$(VENV)/bin/ruff check src tests benchmarks
-	@$(VENV)/bin/ruff format --check src tests benchmarks
+	@$(VENV)/bin/ruff check src tests benchmarks scripts
+	@$(VENV)/bin/ruff format --check src tests benchmarks scripts
 	@$(VENV)/bin/mypy src
 
-test: install lint
+# bandit (src/), pip check, pip-audit (warns, does not pass silently, when no vulnerability service is reachable)
+security: install
+	@$(PY) scripts/security_check.py
+
+test: install lint security
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install
