@@ -64,7 +64,6 @@ def test_every_write_endpoint_needs_an_admin_token(small_engine: Engine):
     viewer = create_token(small_engine, "viewer", "v")
     admin = create_token(small_engine, "admin", "a")
     client = app.test_client()
-    before = metric_outputs(small_engine)
     cases = {
         "no header": ({}, 401),
         "empty bearer": ({"Authorization": "Bearer "}, 401),
@@ -78,6 +77,7 @@ def test_every_write_endpoint_needs_an_admin_token(small_engine: Engine):
         "viewer token": ({"Authorization": f"Bearer {viewer}"}, 403),
     }
     for method, url in routes:
+        before = metric_outputs(small_engine)
         for label, (headers, status) in cases.items():
             response = client.open(url, method=method, headers=headers)
             assert response.status_code == status, f"{method} {url} with {label}: {response.status_code}"

@@ -16,6 +16,7 @@ ctx = context.current()
 page_header(ctx, "Data", "What the numbers are computed from, and how to reload it.", filtered=False)
 
 current: dict[str, Any] = {}
+rows: list[dict[str, Any]] = []
 history_error: ApiError | None = None
 try:
     history = ctx.fetch("/api/data-versions", {"limit": 10}, filtered=False)
