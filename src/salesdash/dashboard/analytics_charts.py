@@ -216,3 +216,28 @@ def comparison_bars(
     fig.update_yaxes(**_money_axis({"title": None, "range": [0, top * 1.2]}))
     fig.update_xaxes(type="category", title=None)
     return fig
+
+
+def empty_cells_chart(
+    empty_cells: Mapping[str, int], rows_read: int, *, height: int | None = None
+) -> go.Figure:
+    """Share of the rows read with an empty cell, per source column (most empty first)."""
+    shown = sorted(empty_cells.items(), key=lambda kv: (-kv[1], kv[0]))
+    if not shown or not rows_read:
+        return empty_figure("No quality report for this load", height=height or 260)
+    fig = go.Figure(
+        go.Bar(
+            x=[v / rows_read for _, v in shown],
+            y=[k for k, _ in shown],
+            orientation="h",
+            marker={"color": [PRIMARY if v else GREY for _, v in shown]},
+            text=[f"{v:,} ({percent(v / rows_read)})" if v else "0" for _, v in shown],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{y}: %{text}<extra></extra>",
+        )
+    )
+    _layout(fig, height=height or 24 * len(shown) + 60)
+    fig.update_yaxes(autorange="reversed", showgrid=False, title=None)
+    fig.update_xaxes(tickformat=".0%", range=[0, 1.18], title=None)
+    return fig

@@ -34,9 +34,11 @@ def pages() -> dict[str, list[st.Page]]:
             st.Page(HERE / "views" / "customers.py", title="Customers", icon=":material/groups:"),
             st.Page(HERE / "views" / "seasonality.py", title="Seasonality", icon=":material/calendar_month:"),
             st.Page(HERE / "views" / "orders.py", title="Orders", icon=":material/receipt_long:"),
+            st.Page(HERE / "views" / "forecast.py", title="Forecast", icon=":material/insights:"),
         ],
         "Data": [
             st.Page(HERE / "views" / "data.py", title="Data", icon=":material/database:"),
+            st.Page(HERE / "views" / "quality.py", title="Data quality", icon=":material/fact_check:"),
         ],
     }
 

@@ -10,6 +10,7 @@ import streamlit as st
 
 from salesdash.dashboard.client import Query
 from salesdash.dashboard.components.context import Context
+from salesdash.dashboard.components.exports import export_menu, view_of
 
 # Small CSS touches: card borders, tighter top padding, and no horizontal page scroll on phones.
 CSS = """
@@ -73,6 +74,8 @@ def page_header(
         st.caption(text)
     with tools, st.container(horizontal=True, horizontal_alignment="right"):
         api_call(ctx, path)
+        if view := view_of(path):
+            export_menu(ctx, view, key="page")
 
 
 def _slug(text: str) -> str:
@@ -108,9 +111,11 @@ def section(
     extra: Query | None = None,
     *,
     csv: bool = True,
+    exports: bool = True,
     help: str | None = None,
 ) -> None:
-    """A section title with the "API call" popover and a CSV download on the right."""
+    """A section title with the "API call" popover, a CSV download and (for views the API exports) an
+    "Export" menu (Excel, PNG, PDF) on the right."""
     head, tools = st.columns([3, 2], vertical_alignment="bottom")
     with head:
         st.subheader(title, anchor=False, help=help)
@@ -118,6 +123,8 @@ def section(
         api_call(ctx, path, extra)
         if csv:
             download_csv(ctx, path, extra, name=title)
+        if exports and (view := view_of(path)):
+            export_menu(ctx, view, extra, key=_slug(title))
 
 
 def chart(fig: go.Figure, *, key: str, **kwargs: Any) -> Any:

@@ -5,6 +5,7 @@ import streamlit as st
 from salesdash.dashboard import charts
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.layout import chart, page_header, section
+from salesdash.dashboard.components.rfm import rfm_section
 from salesdash.dashboard.components.tables import table
 
 TABLE_LIMIT = 100  # the API's largest page of top customers
@@ -67,3 +68,5 @@ with st.container(border=True):
         key="table-customers",
         height=420,
     )
+
+rfm_section(ctx)

@@ -9,6 +9,7 @@ from salesdash.dashboard.components import context
 from salesdash.dashboard.components.layout import api_call, page_header
 from salesdash.dashboard.components.quality import quality_report
 from salesdash.dashboard.components.refresh import loaded_at_text
+from salesdash.dashboard.components.upload import upload_flow
 
 RESULT_KEY = "_salesdash_refresh_result"
 
@@ -103,3 +104,5 @@ with st.container(border=True):
             icon=":material/check_circle:",
         )
         quality_report(outcome.get("report") or {}, key="refresh-report")
+
+upload_flow(ctx)

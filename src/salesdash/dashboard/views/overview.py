@@ -4,7 +4,7 @@ import streamlit as st
 
 from salesdash.dashboard import charts
 from salesdash.dashboard.components import context
-from salesdash.dashboard.components.kpis import kpi_cards
+from salesdash.dashboard.components.compare import comparison_kpi_cards
 from salesdash.dashboard.components.layout import chart, page_header, section
 
 PERIODS = {"day": "daily", "week": "weekly", "month": "monthly", "quarter": "quarterly", "year": "yearly"}
@@ -21,7 +21,7 @@ with st.spinner("Loading KPIs…"):
     kpi = ctx.fetch("/api/kpis")
 kpi_data = kpi.data if isinstance(kpi.data, dict) else {}
 growth = kpi_data.get("growth") or kpi.meta.get("growth")
-kpi_cards(kpi_data, growth, kpi.meta.get("definitions") or {})
+comparison_kpi_cards(ctx, kpi_data, growth, kpi.meta.get("definitions") or {})
 
 with st.container(border=True):
     grain = st.session_state.get("overview_grain") or "month"

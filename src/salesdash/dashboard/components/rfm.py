@@ -1,0 +1,80 @@
+"""The RFM view of the Customers page: segments (recency, frequency, monetary quintiles) from ``/api/rfm``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from salesdash.dashboard.analytics_charts import SEGMENT_COLORS, rfm_scatter, rfm_segments_chart
+from salesdash.dashboard.components.context import Context
+from salesdash.dashboard.components.layout import chart, section
+from salesdash.dashboard.components.tables import table
+from salesdash.dashboard.format import money, percent
+
+
+def rfm_section(ctx: Context) -> None:
+    with st.container(border=True):
+        section(
+            ctx,
+            "Customer segments (RFM)",
+            "/api/rfm",
+            help="Recency (days since the last order), frequency (orders) and monetary value (revenue), each "
+            "scored 1-5 by quintile of the customers in view, then named.",
+        )
+        with st.spinner("Scoring customers…"):
+            result = ctx.fetch("/api/rfm")
+        customers: list[dict[str, Any]] = list(result.data or [])
+        segments: list[dict[str, Any]] = list(result.meta.get("segments") or [])
+        definitions: dict[str, str] = dict(result.meta.get("segment_definitions") or {})
+        if not customers:
+            st.info("No customers for these filters.", icon=":material/groups:")
+            return
+        st.caption(f"Recency is counted to {result.meta.get('as_of')}, the last day the data covers.")
+        left, right = st.columns([2, 3])
+        with left:
+            chart(rfm_segments_chart(segments, height=300), key="chart-rfm-segments")
+        with right:
+            chart(rfm_scatter(customers, height=300), key="chart-rfm-scatter")
+        present = [s["segment"] for s in segments if s.get("customer_count")]
+        chosen = st.segmented_control(
+            "Segment",
+            present,
+            default=present[0] if present else None,
+            key="customers_rfm_segment",
+            format_func=lambda name: f"{name} ({_count(segments, name)})",
+        )
+        if chosen:
+            summary = next((s for s in segments if s["segment"] == chosen), {})
+            st.markdown(
+                f"**{chosen}**: {definitions.get(chosen, '')} "
+                f"{summary.get('customer_count', 0)} customers, {money(summary.get('revenue'))} "
+                f"({percent(summary.get('revenue_share'))} of revenue)."
+            )
+            # frequency IS order_count and monetary IS revenue: shown under those names and formats
+            rows = [
+                c | {"order_count": c.get("frequency"), "revenue": c.get("monetary")}
+                for c in customers
+                if c.get("segment") == chosen
+            ]
+            table(
+                rows,
+                [
+                    "customer_name",
+                    "country",
+                    "recency_days",
+                    "order_count",
+                    "revenue",
+                    "rfm",
+                    "last_order_date",
+                ],
+                key="table-rfm",
+                height=min(420, 38 + 35 * len(rows)),
+            )
+
+
+def _count(segments: list[dict[str, Any]], name: str) -> int:
+    return int(next((s.get("customer_count", 0) for s in segments if s["segment"] == name), 0))
+
+
+__all__ = ["SEGMENT_COLORS", "rfm_section"]

@@ -1,0 +1,140 @@
+"""Forecast: next months' revenue with 80% and 95% ranges, and how far off the model was on the last 6 known
+months (all from ``/api/forecast``)."""
+
+from typing import Any
+
+import streamlit as st
+
+from salesdash.dashboard.analytics_charts import forecast_chart
+from salesdash.dashboard.client import ApiRequestError
+from salesdash.dashboard.components import context
+from salesdash.dashboard.components.layout import chart, page_header, section
+from salesdash.dashboard.format import DASH, money, percent
+
+ctx = context.current()
+page_header(
+    ctx,
+    "Forecast",
+    "Monthly revenue ahead, with the range it will fall in 80% and 95% of the time, and how far off the same "
+    "model was on the last 6 months it had not seen.",
+)
+
+horizon = st.slider(
+    "Months ahead", min_value=1, max_value=12, value=3, key="forecast_horizon", persist_state="session"
+)
+extra = {"horizon": horizon}
+try:
+    with st.spinner("Fitting the forecast…"):
+        result = ctx.fetch("/api/forecast", extra)
+except ApiRequestError as err:
+    if err.code != "insufficient_data":
+        raise
+    st.info(f"**No forecast for this view.** {err.message}", icon=":material/insights:")
+    st.stop()
+
+rows: list[dict[str, Any]] = list(result.data or [])
+meta = result.meta
+backtest = meta.get("backtest") or {}
+history = [r for r in rows if r.get("kind") == "actual"]
+future = [r for r in rows if r.get("kind") == "forecast"]
+
+first = future[0] if future else {}
+cards = st.columns(4)
+cards[0].metric(
+    f"Forecast {first.get('period', '')}",
+    money(first.get("revenue"), decimals=0),
+    delta=f"80%: {money(first.get('lower_80'), decimals=0)} – {money(first.get('upper_80'), decimals=0)}",
+    delta_color="off",
+    delta_arrow="off",
+    border=True,
+    help="The most likely revenue of the next month, and the range it falls in 80% of the time.",
+)
+mape = meta.get("mape")
+cards[1].metric(
+    "Backtest error (MAPE)",
+    percent(mape) if mape is not None else DASH,
+    delta=f"last {backtest.get('months', 6)} months",
+    delta_color="off",
+    delta_arrow="off",
+    border=True,
+    help="The model refitted without the last 6 known months forecast them; this is its average percentage "
+    "error. Months with no revenue are left out.",
+)
+wape = meta.get("wape")
+cards[2].metric(
+    "Weighted error",
+    percent(wape) if wape is not None else DASH,
+    delta="errors / revenue",
+    delta_color="off",
+    delta_arrow="off",
+    border=True,
+    help="Sum of the backtest's absolute errors over the sum of revenue: one month with tiny revenue cannot "
+    "dominate it (unlike MAPE).",
+)
+cards[3].metric(
+    "Model",
+    "Holt-Winters" if meta.get("model") == "holt_winters" else "Holt",
+    delta=f"{meta.get('history_months', '?')} months of history",
+    delta_color="off",
+    delta_arrow="off",
+    border=True,
+    help=str(meta.get("model_label", "")) + ". " + str(meta.get("model_reason", "")),
+)
+
+with st.container(border=True):
+    section(ctx, "Monthly revenue and forecast", "/api/forecast", extra)
+    chart(
+        forecast_chart({"history": history, "forecast": future, "backtest": backtest}),
+        key="chart-forecast",
+    )
+    st.caption(
+        f"{meta.get('model_label', '')}. {meta.get('model_reason', '')} "
+        + " ".join(str(n) for n in meta.get("notes") or [])
+    )
+
+left, right = st.columns(2)
+with left, st.container(border=True):
+    st.subheader("Forecast by month", anchor=False)
+    st.dataframe(
+        [
+            {
+                "month": r["period"],
+                "forecast": r["revenue"],
+                "80% from": r["lower_80"],
+                "80% to": r["upper_80"],
+                "95% from": r["lower_95"],
+                "95% to": r["upper_95"],
+            }
+            for r in future
+        ],
+        hide_index=True,
+        width="stretch",
+        key="table-forecast",
+        column_config={
+            c: st.column_config.NumberColumn(format="dollar")
+            for c in ("forecast", "80% from", "80% to", "95% from", "95% to")
+        },
+    )
+with right, st.container(border=True):
+    st.subheader("Backtest: forecast vs what happened", anchor=False)
+    st.dataframe(
+        [
+            {
+                "month": p["period"],
+                "actual": p["actual"],
+                "forecast": p["forecast"],
+                "error": p["abs_pct_error"],
+            }
+            for p in backtest.get("points") or []
+        ],
+        hide_index=True,
+        width="stretch",
+        key="table-backtest",
+        column_config={
+            "actual": st.column_config.NumberColumn(format="dollar"),
+            "forecast": st.column_config.NumberColumn(format="dollar"),
+            "error": st.column_config.NumberColumn(format="percent"),
+        },
+    )
+    if backtest.get("note"):
+        st.caption(str(backtest["note"]))

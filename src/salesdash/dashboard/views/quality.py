@@ -1,0 +1,145 @@
+"""Data quality: what the last load read, loaded and rejected (and why), its encoding, empty cells per column,
+the known anomalies (the PRICEEACH cap, partial periods, cancelled orders), the country codes used by the map,
+and the history of loads. Everything from ``/api/data-quality``."""
+
+from typing import Any
+
+import streamlit as st
+
+from salesdash.dashboard.analytics_charts import empty_cells_chart
+from salesdash.dashboard.components import context
+from salesdash.dashboard.components.layout import api_call, chart, page_header
+from salesdash.dashboard.format import count, money, percent
+
+ANOMALY_TITLES = {
+    "price_each_capped": "PRICEEACH is capped at 100.00",
+    "sales_not_qty_times_price": "SALES differs from quantity x price",
+    "partial_year": "Partial year",
+    "cancelled_orders": "Cancelled orders",
+    "unmapped_countries": "Countries without an ISO code",
+}
+
+ctx = context.current()
+page_header(
+    ctx,
+    "Data quality",
+    "How trustworthy the loaded data is: what the last load read, kept and rejected, and what is odd about it.",
+    filtered=False,
+)
+
+result = ctx.fetch("/api/data-quality", {"limit": 50}, filtered=False)
+data: dict[str, Any] = result.data if isinstance(result.data, dict) else {}
+report: dict[str, Any] = data.get("report") or {}
+rows_read = report.get("rows_read") or 0
+
+with st.container(border=True):
+    head, tools = st.columns([3, 1], vertical_alignment="bottom")
+    head.subheader("Last load", anchor=False)
+    with tools, st.container(horizontal=True, horizontal_alignment="right"):
+        api_call(ctx, "/api/data-quality", {"limit": 50}, filtered=False)
+    st.markdown(
+        f"Data version `{data.get('data_version')}` · loaded {str(data.get('loaded_at', ''))[:19].replace('T', ' ')} "
+        f"UTC from `{data.get('source')}` · encoding `{report.get('encoding', '?')}`"
+    )
+    cols = st.columns(4)
+    cols[0].metric("Rows read", count(report.get("rows_read")), border=True)
+    cols[1].metric("Rows loaded", count(report.get("rows_loaded")), border=True)
+    cols[2].metric(
+        "Rows rejected",
+        count(report.get("rows_rejected")),
+        delta=percent(report.get("rows_rejected", 0) / rows_read) if rows_read else None,
+        delta_color="inverse",
+        delta_arrow="off",
+        border=True,
+    )
+    dates = report.get("date_range") or {}
+    cols[3].metric(
+        "Order dates",
+        f"{dates.get('start', '?')}",
+        delta=f"to {dates.get('end', '?')}",
+        delta_arrow="off",
+        delta_color="off",
+        border=True,
+    )
+    reasons = report.get("rejected_reasons") or {}
+    if reasons:
+        st.markdown("**Why rows were rejected**")
+        st.dataframe(
+            [{"problem": k, "rows": v} for k, v in reasons.items()],
+            hide_index=True,
+            width="stretch",
+            key="quality-reasons",
+        )
+    elif report:
+        st.caption("No row was rejected.")
+    for warning in report.get("warnings") or []:
+        st.warning(str(warning), icon=":material/warning:")
+
+with st.container(border=True):
+    st.subheader("Known anomalies", anchor=False)
+    anomalies = report.get("anomalies") or []
+    if not anomalies:
+        st.success("Nothing unusual was found in this load.", icon=":material/check_circle:")
+    for anomaly in anomalies:
+        code = anomaly.get("code", "")
+        title = ANOMALY_TITLES.get(code, code.replace("_", " ").capitalize())
+        text = f"**{title}.** {anomaly.get('message', '')}"
+        if code == "price_each_capped":
+            text += (
+                f" The difference is {money(anomaly.get('amount'))} of revenue; salesdash uses SALES, so revenue "
+                "is right, but QUANTITYORDERED x PRICEEACH would understate it."
+            )
+        if code == "partial_year":
+            months = anomaly.get("months") or []
+            text += f" Months present: {', '.join(str(m) for m in months)}."
+        (st.warning if code in ("price_each_capped", "unmapped_countries") else st.info)(
+            text, icon=":material/info:"
+        )
+
+left, right = st.columns([3, 2])
+with left, st.container(border=True):
+    st.subheader("Empty cells per column", anchor=False)
+    empty = report.get("empty_cells") or {}
+    if empty and rows_read:
+        chart(empty_cells_chart(empty, rows_read), key="chart-empty-cells")
+        st.caption(
+            "Share of the rows read with an empty cell. Optional columns (ADDRESSLINE2, STATE) are often empty."
+        )
+with right, st.container(border=True):
+    st.subheader("Country codes used by the map", anchor=False)
+    codes = report.get("country_codes") or {}
+    st.dataframe(
+        [{"country": k, "ISO-3": v or "not mapped"} for k, v in codes.items()],
+        hide_index=True,
+        width="stretch",
+        key="quality-country-codes",
+        height=min(420, 38 + 35 * max(len(codes), 1)),
+    )
+    unmapped = [k for k, v in codes.items() if not v]
+    st.caption(
+        f"{len(codes) - len(unmapped)} of {len(codes)} countries mapped"
+        + (f"; not on the map: {', '.join(unmapped)}." if unmapped else ".")
+    )
+
+with st.container(border=True):
+    st.subheader("Load history", anchor=False)
+    history = data.get("history") or []
+    st.dataframe(
+        [
+            {
+                "data version": h.get("data_version"),
+                "loaded (UTC)": str(h.get("loaded_at", ""))[:19].replace("T", " "),
+                "source": h.get("source"),
+                "mode": h.get("load_mode"),
+                "rows read": h.get("rows_read"),
+                "rows rejected": h.get("rows_rejected"),
+                "order lines stored": h.get("row_count"),
+                "encoding": h.get("encoding"),
+                "anomalies": h.get("anomalies"),
+            }
+            for h in history
+        ],
+        hide_index=True,
+        width="stretch",
+        key="quality-history",
+    )

@@ -1,0 +1,214 @@
+"""The analytics pages in AppTest against a real API over HTTP (no mocks): forecast, data quality, RFM on the
+Customers page, the KPI cards' period choice, the export buttons, and the upload flow on a fresh database."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from salesdash.auth import create_token
+from salesdash.config import Settings
+from salesdash.dashboard.client import ApiClient
+from salesdash.dashboard.components.compare import chosen_comparison
+from salesdash.dashboard.components.exports import fetcher, view_of
+from salesdash.dashboard.format import count, percent
+from salesdash.ingest import ingest_file
+from salesdash.store import make_engine
+from tests.conftest import SMALL_CSV
+from tests.dashboard.conftest import APP, LiveApi, serve
+from tests.orderlines import line, write_csv
+
+TIMEOUT = 90
+
+
+def run_app(query: dict[str, Any] | None = None, page: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    if query:
+        at.query_params.update(query)
+    at.run()
+    if page:
+        at.switch_page(f"views/{page}.py").run()
+    return at
+
+
+def text_of(at: AppTest) -> str:
+    parts = [str(e.value) for e in (*at.markdown, *at.caption, *at.error, *at.info, *at.success, *at.warning)]
+    return "\n".join(parts + [f"{m.label} {m.value}" for m in at.metric])
+
+
+def table_with(at: AppTest, *columns: str):
+    """The first table on the page that has ``columns`` (tables carry no key in AppTest)."""
+    for element in at.dataframe:
+        if set(columns) <= set(element.value.columns):
+            return element.value
+    raise AssertionError(f"no table with columns {columns}")
+
+
+def no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_forecast_page(dashboard_env: LiveApi) -> None:
+    at = run_app(page="forecast")
+    no_errors(at)
+    api = dashboard_env.get("/api/forecast", horizon=3)
+    cards = {m.label: m for m in at.metric}
+    assert cards["Backtest error (MAPE)"].value == percent(api["meta"]["mape"])
+    first = next(r for r in api["data"] if r["kind"] == "forecast")
+    assert f"Forecast {first['period']}" in cards
+    assert any(str(e.proto.id).endswith("chart-forecast") for e in at.get("plotly_chart"))
+    at.slider(key="forecast_horizon").set_value(6).run()
+    no_errors(at)
+    assert len(table_with(at, "month", "80% from")) == 6
+
+
+def test_forecast_page_explains_too_little_history(dashboard_env: LiveApi) -> None:
+    at = run_app({"start": "2005-01-01"}, page="forecast")
+    assert not at.exception
+    assert "at least 12 complete months" in text_of(at)
+
+
+def test_data_quality_page(dashboard_env: LiveApi) -> None:
+    at = run_app(page="quality")
+    no_errors(at)
+    report = dashboard_env.get("/api/data-quality")["data"]["report"]
+    cards = {m.label: m.value for m in at.metric}
+    assert cards["Rows read"] == count(report["rows_read"]) == "2,823"
+    assert cards["Rows rejected"] == "0"
+    shown = text_of(at)
+    assert "PRICEEACH is capped at 100.00" in shown
+    assert "Partial year" in shown
+    assert "cp437" in shown
+    codes = table_with(at, "country", "ISO-3")
+    assert dict(zip(codes["country"], codes["ISO-3"], strict=True))["UK"] == "GBR"
+    assert len(table_with(at, "data version", "mode")) >= 1
+
+
+def test_customers_page_shows_rfm_segments(dashboard_env: LiveApi) -> None:
+    at = run_app(page="customers")
+    no_errors(at)
+    segments = {s["segment"]: s for s in dashboard_env.get("/api/rfm")["meta"]["segments"]}
+    control = at.segmented_control(key="customers_rfm_segment")
+    assert control.value == "Champions"
+    assert len(table_with(at, "recency_days")) == segments["Champions"]["customer_count"]
+    control.set_value("Hibernating").run()
+    no_errors(at)
+    assert len(table_with(at, "recency_days")) == segments["Hibernating"]["customer_count"]
+
+
+def test_kpi_cards_can_compare_with_the_previous_period(dashboard_env: LiveApi) -> None:
+    at = run_app({"start": "2005-01-01", "end": "2005-05-31"})
+    no_errors(at)
+    revenue = next(m for m in at.metric if m.label == "Revenue")
+    assert revenue.proto.delta_description == "vs Jan-May 2004"
+    at.segmented_control(key="overview_compare").set_value("previous").run()
+    no_errors(at)
+    revenue = next(m for m in at.metric if m.label == "Revenue")
+    data = dashboard_env.get("/api/comparisons", start="2005-01-01", end="2005-05-31")["data"]
+    previous = data["previous_period"]
+    assert revenue.proto.delta_description == "vs Aug-Dec 2004"
+    assert revenue.delta == f"{previous['metrics']['revenue']['change_pct'] * 100:+.1f}%"
+
+
+def test_previous_period_without_a_date_range_says_what_to_do() -> None:
+    comparisons = {"previous_period": None, "notes": {"previous_period": "the data starts in Jan 2003"}}
+    shown, note = chosen_comparison("previous", {"year_over_year": {"label": "x"}}, comparisons)
+    assert shown is None
+    assert note is not None and "Pick a date range" in note and "Jan 2003" in note
+    shown, note = chosen_comparison("year", {"year_over_year": {"label": "x"}}, {})
+    assert shown == {"label": "x"} and note is None
+
+
+def test_export_buttons_download_what_the_api_exports(dashboard_env: LiveApi) -> None:
+    at = run_app({"country": "France"}, page="products")
+    no_errors(at)
+    keys = {str(b.proto.id) for b in at.get("download_button")}
+    assert any("export-product-lines-xlsx" in k for k in keys)
+    assert any("export-product-lines-pdf" in k for k in keys)
+    assert view_of("/api/sales-by-category") == "sales-by-category" and view_of("/api/filters") is None
+    content = fetcher(
+        ApiClient(dashboard_env.url), {"view": "sales-by-category", "format": "xlsx", "country": "France"}
+    )()
+    sheet = openpyxl.load_workbook(io.BytesIO(content)).worksheets[0]
+    api = dashboard_env.get("/api/sales-by-category", country="France")["data"]
+    assert [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)] == [r["revenue"] for r in api]
+    refused = fetcher(ApiClient(dashboard_env.url), {"view": "kpis", "format": "png"})()
+    assert refused.startswith(b"salesdash could not export this view: format=png")
+
+
+@pytest.fixture
+def fresh_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveApi]:
+    """An API over tests/data/small.csv in a new database (the upload flow writes to it)."""
+    url = f"sqlite:///{tmp_path / 'upload.db'}"
+    engine = make_engine(url)
+    ingest_file(engine, SMALL_CSV)
+    token = create_token(engine, "admin", "upload test")
+    server, thread = serve(Settings(database_url=url, source_path=SMALL_CSV), engine)
+    live = LiveApi(f"http://127.0.0.1:{server.server_port}", engine, token)
+    monkeypatch.setenv("SALESDASH_API_URL", live.url)
+    monkeypatch.setenv("SALESDASH_REQUEST_TIMEOUT", "30")
+    yield live
+    server.shutdown()
+    thread.join(timeout=10)
+    engine.dispose()
+
+
+def test_upload_flow_validate_preview_append(fresh_api: LiveApi, tmp_path: Path) -> None:
+    rows = [line(9001, date(2005, 2, 1), 1000.0), line(9001, date(2005, 2, 1), 234.5, line_number=2)]
+    content = write_csv(tmp_path / "more.csv", rows).read_bytes()
+    before = fresh_api.get("/api/version")["data"]["data_version"]
+
+    at = run_app(page="data")
+    no_errors(at)
+    assert at.button(key="upload_check").disabled  # nothing to validate yet
+    at.text_input(key="upload_token").set_value(fresh_api.admin_token)
+    at.file_uploader(key="upload_file").set_value(("more.csv", content, "text/csv"))
+    at.run()
+    at.button(key="upload_check").click().run()
+    no_errors(at)
+    assert "more.csv** passed validation: 2 order lines" in text_of(at)
+    assert len(table_with(at, "order_number", "sales")) == 2
+    assert fresh_api.get("/api/version")["data"]["data_version"] == before  # nothing loaded yet
+
+    at.radio(key="upload_mode").set_value("append")
+    at.button(key="upload_confirm").click().run()
+    no_errors(at)
+    after = fresh_api.get("/api/version")["data"]["data_version"]
+    assert after != before
+    message = "\n".join(str(s.value) for s in at.success)
+    assert f"New data version **{after}**" in message and "appended" in message
+    assert fresh_api.get("/api/kpis")["data"]["line_count"] == 7 + 2
+
+    # the same file again: the preview warns that an append is impossible, and the append is refused
+    at.file_uploader(key="upload_file").set_value(("more.csv", content, "text/csv"))
+    at.run()
+    at.button(key="upload_check").click().run()
+    assert "Appending is not possible: 2 line(s) are already stored" in text_of(at)
+    at.radio(key="upload_mode").set_value("append")
+    at.button(key="upload_confirm").click().run()
+    assert "already stored" in "\n".join(str(e.value) for e in at.error)
+    assert fresh_api.get("/api/version")["data"]["data_version"] == after
+
+
+def test_upload_needs_a_token_and_bad_files_are_explained(fresh_api: LiveApi, tmp_path: Path) -> None:
+    bad = write_csv(
+        tmp_path / "bad.csv", [line(9001, date(2005, 2, 1), 1000.0) | {"STATUS": "Lost"}]
+    ).read_bytes()
+    at = run_app(page="data")
+    at.file_uploader(key="upload_file").set_value(("bad.csv", bad, "text/csv"))
+    at.run()
+    at.button(key="upload_check").click().run()
+    assert "Enter an admin token first." in [str(e.value) for e in at.error]
+    at.text_input(key="upload_token").set_value(fresh_api.admin_token).run()
+    at.button(key="upload_check").click().run()
+    errors = "\n".join(str(e.value) for e in at.error)
+    assert "The file was not accepted." in errors and "STATUS" in errors
+    assert fresh_api.admin_token not in text_of(at) + errors
