@@ -5,8 +5,9 @@
 - whole orders are drawn (with replacement) from the source, so an order keeps its customer, status and its
   mix of product lines; only the last order is cut short when N falls inside it;
 - every drawn order gets a new, unique ORDERNUMBER (increasing with the order date, like the source);
-- dates are spread over the source's date range: the drawn order's date plus a uniform jitter of up to
-  +-``JITTER_DAYS`` days (reflected at the ends of the range), which keeps the seasonality;
+- dates are spread over the source's date range: the date of another randomly drawn source order plus a
+  uniform jitter of up to +-``JITTER_DAYS`` days (reflected at the ends of the range): the seasonality of the
+  source's dates stays, and every customer orders across the whole range;
 - QUANTITYORDERED varies by up to +-2 units; SALES keeps the line's unit revenue (so the PRICEEACH cap quirk of
   the sample survives), DEALSIZE is derived from SALES (Small < 3,000 <= Medium < 7,000 <= Large) and
   QTR_ID/MONTH_ID/YEAR_ID from ORDERDATE (M/D/YYYY H:MM);
@@ -135,7 +136,11 @@ def _draw_orders(src: _Source, rows: int, rng: np.random.Generator) -> tuple[np.
 
 
 def _spread_days(src: _Source, orders: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    days = src.order_days[orders] + rng.integers(-JITTER_DAYS, JITTER_DAYS + 1, size=len(orders))
+    """A date per drawn order: the date of another randomly drawn source order, plus a jitter. Drawing the
+    date apart from the order's contents keeps the seasonality of the source's dates without tying each
+    customer to the few dates it ordered on in the sample (every customer orders across the whole range)."""
+    when = rng.integers(0, len(src.order_days), size=len(orders))
+    days = src.order_days[when] + rng.integers(-JITTER_DAYS, JITTER_DAYS + 1, size=len(orders))
     lo, hi = src.first_day, src.last_day
     days = np.where(days < lo, 2 * lo - days, days)
     days = np.where(days > hi, 2 * hi - days, days)

@@ -17,17 +17,23 @@ def build_report(
     encoding: str,
     sha256: str,
     size_bytes: int,
-    raw: pd.DataFrame,
+    raw: pd.DataFrame | None,
     typed_valid: pd.DataFrame,
     clean: pd.DataFrame,
     warnings: list[str],
     failures: list[dict[str, Any]],
     rejected_lines: int,
+    rows_read: int | None = None,
+    empty_cells: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    rows_read = len(raw)
-    empty_cells = {
-        col: int((raw[col].str.strip() == "").sum()) if col in raw else rows_read for col in SOURCE_COLUMNS
-    }
+    """The report; the columnar path passes ``rows_read`` and ``empty_cells`` instead of the raw frame."""
+    if raw is not None:
+        rows_read = len(raw)
+        empty_cells = {
+            col: int((raw[col].str.strip() == "").sum()) if col in raw else rows_read
+            for col in SOURCE_COLUMNS
+        }
+    assert rows_read is not None and empty_cells is not None
     anomalies: list[dict[str, Any]] = []
     if len(clean):
         qty = typed_valid["QUANTITYORDERED"]

@@ -20,6 +20,7 @@ import pandas as pd
 from sqlalchemy import Engine, func, insert, select
 
 from salesdash.errors import SalesdashError, ValidationFailed
+from salesdash.store.aggregates import rebuild_rollups
 from salesdash.store.engine import ensure_schema, has_schema, snapshot
 from salesdash.store.load import BATCH_ROWS, DataVersion, _records, current_version
 from salesdash.store.lock import write_lock
@@ -134,6 +135,7 @@ def append_data(
             for start in range(0, len(frame), BATCH_ROWS):
                 conn.execute(insert(order_lines), _records(frame, start, min(start + BATCH_ROWS, len(frame))))
             total = int(conn.execute(select(func.count()).select_from(order_lines)).scalar_one())
+            rebuild_rollups(conn, version)  # the rollups follow the lines, in the same transaction
             conn.execute(
                 insert(data_versions).values(
                     version=version,

@@ -15,6 +15,8 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, Engine, delete, insert, select
 
+from salesdash.store.aggregates import rebuild_rollups
+from salesdash.store.bulk import insert_lines
 from salesdash.store.engine import ensure_schema
 from salesdash.store.lock import write_lock
 from salesdash.store.schema import ORDER_LINE_COLUMNS, data_versions, order_lines
@@ -79,7 +81,10 @@ def replace_data(
         frame = frame.loc[:, list(ORDER_LINE_COLUMNS)]
         with engine.begin() as conn:
             conn.execute(delete(order_lines))
-            _insert_rows(conn, frame, progress)
+            if progress:  # the load stage has begun (the old rows are already deleted in this transaction)
+                progress("load", 0, len(frame))
+            insert_lines(conn, frame, progress)
+            rebuild_rollups(conn, version, progress)
             conn.execute(
                 insert(data_versions).values(
                     version=version,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -24,6 +25,7 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
+INDEXED_DIALECTS = ("sqlite", "postgresql")
 
 order_lines = Table(
     "order_lines",
@@ -57,12 +59,12 @@ order_lines = Table(
     Column("day", SmallInteger, nullable=False),
     Column("iso_year", SmallInteger, nullable=False),
     Column("iso_week", SmallInteger, nullable=False),
-    Index("ix_order_lines_order_date", "order_date"),
-    Index("ix_order_lines_country", "country"),
-    Index("ix_order_lines_product_line", "product_line"),
-    Index("ix_order_lines_status", "status"),
-    Index("ix_order_lines_deal_size", "deal_size"),
-    Index("ix_order_lines_customer_name", "customer_name"),
+    # Row-store engines use these for selective filters and the order-line pages. DuckDB scans columns (and
+    # its ART indexes would slow every bulk load down), so it gets none.
+    *(
+        Index(f"ix_order_lines_{name}", name).ddl_if(dialect=INDEXED_DIALECTS)  # type: ignore[arg-type]
+        for name in ("order_date", "country", "product_line", "status", "deal_size", "customer_name")
+    ),
 )
 
 # One row per successful load. The row with the highest id is the current data version; it is written in
@@ -87,6 +89,55 @@ api_tokens = Table(
     Column("role", String(16), nullable=False),
     Column("token_hash", String(128), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=False), nullable=False),
+)
+
+# -- Rollups: the order lines pre-aggregated at load, in the load's transaction (store/aggregates.py) --------
+#
+# One row per (day, status, customer, country, territory) -- the attributes every line of an order shares --
+# plus, per table, the line attributes product_line and/or deal_size. Each row holds the sums of its lines
+# and ``order_count``, the number of distinct orders with a line in the row. Sums add up over any rows;
+# order_count adds up whenever every order falls in one row per answer (see metrics/queries.py).
+ORDER_KEYS: tuple[str, ...] = (
+    "order_date",
+    "year",
+    "quarter",
+    "month",
+    "iso_year",
+    "iso_week",
+    "status",
+    "customer_name",
+    "country",
+    "territory",
+)
+LINE_KEYS: tuple[str, ...] = ("product_line", "deal_size")
+ROLLUP_MEASURES: tuple[str, ...] = ("order_count", "line_count", "units", "revenue_cents")
+
+
+def _rollup(name: str, line_keys: tuple[str, ...]) -> Table:
+    keys = [
+        Column(k, order_lines.c[k].type, nullable=order_lines.c[k].nullable) for k in ORDER_KEYS + line_keys
+    ]
+    measures = [Column(m, BigInteger, nullable=False) for m in ROLLUP_MEASURES]
+    return Table(name, metadata, *keys, *measures)
+
+
+# line keys -> rollup table
+ROLLUPS: dict[tuple[str, ...], Table] = {
+    (): _rollup("agg_orders", ()),
+    ("product_line",): _rollup("agg_orders_pl", ("product_line",)),
+    ("deal_size",): _rollup("agg_orders_ds", ("deal_size",)),
+    ("product_line", "deal_size"): _rollup("agg_orders_pl_ds", ("product_line", "deal_size")),
+}
+
+# Which data version the rollups were built for (one row). A reader uses them only when this matches the
+# current data version, so rollups and lines always agree.
+rollup_state = Table(
+    "agg_state",
+    metadata,
+    Column("version", String(64), primary_key=True),
+    Column("orders_exact", Boolean, nullable=False),  # every order has one country/territory
+    Column("line_rows", BigInteger, nullable=False),
+    Column("built_at", DateTime(timezone=False), nullable=False),
 )
 
 # Column names of order_lines in table order (used by loaders and exports).
