@@ -25,6 +25,7 @@ from salesdash.api.respond import simple_response
 from salesdash.api.state import state
 from salesdash.errors import InputFileError, InvalidParameter, RefreshInProgress
 from salesdash.ingest import load_prepared, prepare
+from salesdash.store.lock import write_lock
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,11 @@ def data_refresh(query: dict[str, Any], files: dict[str, Any]) -> Response:
         raise RefreshInProgress("A data refresh is already running; try again when it has finished.")
     try:
         previous = st.version()
-        with tempfile.TemporaryDirectory(prefix="salesdash-upload-") as tmp:
+        # the database's write lock from the start: a concurrent CLI ingest or another server gets 409 at once
+        with (
+            write_lock(st.engine, "API data refresh"),
+            tempfile.TemporaryDirectory(prefix="salesdash-upload-") as tmp,
+        ):
             if upload is not None:
                 name = secure_filename(upload.filename or "") or "upload.csv"
                 path = Path(tmp) / name
