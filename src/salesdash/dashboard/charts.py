@@ -70,10 +70,19 @@ DEAL_SIZE_ORDER = ["Small", "Medium", "Large"]
 STATUS_ORDER = ["Shipped", "Resolved", "In Process", "On Hold", "Disputed", "Cancelled"]
 
 
-def _layout(fig: go.Figure, *, height: int, legend: bool = False, hovermode: str = "closest") -> go.Figure:
+def _layout(
+    fig: go.Figure,
+    *,
+    height: int,
+    legend: bool = False,
+    hovermode: str = "closest",
+    margin: dict[str, int] | None = None,
+) -> go.Figure:
+    """Shared look. Margins are fixed (no axis automargin): automargin makes Plotly measure and redraw
+    each chart several times, which is most of a chart's drawing time in the browser."""
     fig.update_layout(
         height=height,
-        margin={"l": 8, "r": 8, "t": 36 if legend else 12, "b": 8},
+        margin={"l": 60, "r": 16, "t": 36 if legend else 12, "b": 32, **(margin or {})},
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
         font={"family": "Source Sans Pro, Source Sans 3, sans-serif", "size": 13, "color": TEXT},
@@ -84,8 +93,8 @@ def _layout(fig: go.Figure, *, height: int, legend: bool = False, hovermode: str
         hoverlabel={"bgcolor": "white", "font_size": 13},
         dragmode=False,
     )
-    fig.update_xaxes(gridcolor=GRID, zeroline=False, automargin=True)
-    fig.update_yaxes(gridcolor=GRID, zeroline=False, automargin=True)
+    fig.update_xaxes(gridcolor=GRID, zeroline=False, automargin=False)
+    fig.update_yaxes(gridcolor=GRID, zeroline=False, automargin=False)
     return fig
 
 
@@ -168,7 +177,7 @@ def sales_over_time(records: Records, grain: str = "month", *, height: int = 360
             "tickfont": {"color": GREY},
         },
         bargap=0.25,
-        margin={"l": 8, "r": 56, "t": 36, "b": 8},
+        margin={"l": 60, "r": 62, "t": 36, "b": 32},
     )
     if grain in ("day", "week"):
         fig.update_xaxes(type="date")
@@ -222,7 +231,7 @@ def ranked_bars(
     _layout(fig, height=height or max(220, 34 * len(rows) + 40))
     # Reserve the label column up front (web fonts can load after Plotly measured the labels).
     longest = max(len(name) for name in names)
-    fig.update_layout(margin={"l": int(min(280, 7.4 * longest + 18)), "r": 12})
+    fig.update_layout(margin={"l": int(min(280, 7.4 * longest + 22)), "r": 12, "t": 8, "b": 28})
     fig.update_yaxes(autorange="reversed", showgrid=False, ticks="", ticksuffix="  ", title=None)
     xaxis = _money_axis() if metric in CURRENCY_METRICS else {"tickformat": "~s"}
     # Room on the right for the value labels, which sit just outside each bar.
@@ -233,7 +242,7 @@ def ranked_bars(
 
 
 def share_donut(
-    records: Records, category: str, *, height: int = 340, order: Sequence[str] = ()
+    records: Records, category: str, *, height: int = 380, order: Sequence[str] = ()
 ) -> go.Figure:
     """Share of revenue by ``category`` as a donut, the total in the middle."""
     rows = [r for r in records if r.get("revenue")]
@@ -250,7 +259,6 @@ def share_donut(
             labels=[str(r[category]) for r in rows],
             values=[r["revenue"] for r in rows],
             hole=0.58,
-            domain={"x": [0.0, 0.54]},
             sort=False,
             direction="clockwise",
             marker={"colors": PALETTE * 2, "line": {"color": "white", "width": 2}},
@@ -264,14 +272,15 @@ def share_donut(
         text=f"<b>{money_short(total)}</b><br><span style='font-size:12px;color:{GREY}'>revenue</span>",
         showarrow=False,
         font={"size": 18},
-        x=0.27,
+        x=0.5,
         y=0.5,
         xref="paper",
         yref="paper",
     )
     _layout(fig, height=height, legend=True)
     fig.update_layout(
-        legend={"orientation": "v", "yanchor": "middle", "y": 0.5, "xanchor": "left", "x": 0.57},
+        # Legend under the donut: it wraps on narrow screens instead of being cut off.
+        legend={"orientation": "h", "yanchor": "top", "y": -0.04, "xanchor": "center", "x": 0.5},
         margin={"l": 8, "r": 8, "t": 8, "b": 8},
         uniformtext={"minsize": 11, "mode": "hide"},
     )
@@ -293,10 +302,16 @@ def choropleth(records: Records, metric: str = "revenue", *, height: int = 460) 
             locationmode="ISO-3",
             colorscale=SEQUENTIAL_MAP,
             marker={"line": {"color": "white", "width": 0.6}},
+            # Horizontal colour bar under the map: the map keeps the full width (also on a phone).
             colorbar={
-                "title": {"text": hover, "side": "right"},
-                "thickness": 12,
-                "len": 0.75,
+                "title": {"text": hover, "side": "top"},
+                "orientation": "h",
+                "x": 0.5,
+                "xanchor": "center",
+                "y": -0.02,
+                "yanchor": "top",
+                "len": 0.6,
+                "thickness": 10,
                 **({"tickprefix": "$", "tickformat": "~s"} if metric in CURRENCY_METRICS else {}),
             },
             hovertemplate="%{text}<br>" + hover + ": " + fmt + "<extra></extra>",
@@ -304,7 +319,7 @@ def choropleth(records: Records, metric: str = "revenue", *, height: int = 460) 
     )
     _layout(fig, height=height)
     fig.update_layout(
-        margin={"l": 0, "r": 0, "t": 0, "b": 0},
+        margin={"l": 0, "r": 0, "t": 0, "b": 64},
         geo={
             "showframe": False,
             "showcoastlines": False,
@@ -361,7 +376,7 @@ def month_year_heatmap(
             hovertemplate="%{y} %{x}<br>" + label + ": " + fmt + "<extra></extra>",
         )
     )
-    _layout(fig, height=height)
+    _layout(fig, height=height, margin={"l": 44, "r": 8, "t": 30, "b": 8})
     fig.update_xaxes(type="category", side="top", showgrid=False, title=None)
     fig.update_yaxes(autorange="reversed", showgrid=False, title=None)
     return fig
@@ -397,20 +412,14 @@ def quarterly_comparison(records: Records, *, height: int = 340) -> go.Figure:
                     "solidity": 0.4,
                 },
             },
-            text=[money_short(r["revenue"]) for _, r in rows],
             customdata=["partial quarter" if p else "" for p in partial],
-            textposition="outside",
-            cliponaxis=False,
             hovertemplate=f"%{{x}} {year}<br>Revenue: $%{{y:,.2f}}<br>%{{customdata}}<extra></extra>",
         )
     _layout(fig, height=height, legend=True)
-    fig.update_layout(
-        barmode="group", bargap=0.2, bargroupgap=0.05, uniformtext={"minsize": 9, "mode": "show"}
-    )
+    fig.update_layout(barmode="group", bargap=0.2, bargroupgap=0.05)
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=["Q1", "Q2", "Q3", "Q4"])
     top = max(float(r["revenue"]) for r in records)
-    fig.update_yaxes(**_money_axis({"title": None, "range": [0, top * 1.18]}))
-    fig.update_traces(textfont={"size": 11})
+    fig.update_yaxes(**_money_axis({"title": None, "range": [0, top * 1.08]}))
     return fig
 
 
@@ -444,7 +453,7 @@ def yearly_revenue(records: Records, *, height: int = 340) -> go.Figure:
             hovertemplate="%{x}<br>Revenue: $%{y:,.2f}<extra></extra>",
         )
     )
-    _layout(fig, height=height)
+    _layout(fig, height=height, margin={"b": 48 if any(r.get("partial") for r in rows) else 32})
     fig.update_xaxes(type="category", title=None)
     top = max(r["revenue"] for r in rows)
     fig.update_yaxes(**_money_axis({"title": None, "range": [0, top * 1.25]}))
@@ -484,7 +493,7 @@ def category_bars(
             hovertemplate="%{x}<br>" + label + ": " + fmt + "<extra></extra>",
         )
     )
-    _layout(fig, height=height)
+    _layout(fig, height=height, margin={"l": 50 if metric in CURRENCY_METRICS else 44})
     fig.update_xaxes(type="category", title=None)
     top = max(float(r[metric]) for r in rows)
     axis = _money_axis() if metric in CURRENCY_METRICS else {"tickformat": "~s"}

@@ -27,8 +27,15 @@ h1 {font-size: 1.9rem !important; padding-bottom: 0.1rem !important;}
 h3 {font-size: 1.15rem !important;}
 [data-testid="stPlotlyChart"] {max-width: 100%; overflow: hidden;}
 @media (max-width: 640px) {
-  .block-container {padding-left: 0.8rem; padding-right: 0.8rem; padding-top: 1.2rem;}
-  [data-testid="stMetricValue"] {font-size: 1.4rem;}
+  .block-container {padding-left: 0.8rem; padding-right: 0.8rem; padding-top: 3.6rem;}
+  /* KPI cards two per row on phones instead of one long column */
+  [data-testid="stHorizontalBlock"]:has([data-testid="stMetric"]) {flex-wrap: wrap; gap: 0.5rem;}
+  [data-testid="stHorizontalBlock"]:has([data-testid="stMetric"]) > [data-testid="stColumn"] {
+    min-width: calc(50% - 0.25rem) !important; flex: 1 1 calc(50% - 0.25rem) !important;
+    width: calc(50% - 0.25rem) !important;
+  }
+  [data-testid="stMetric"] {padding: 0.6rem 0.7rem !important;}
+  [data-testid="stMetricValue"] {font-size: 1.15rem;}
   h1 {font-size: 1.5rem !important;}
 }
 </style>

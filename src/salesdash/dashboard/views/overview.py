@@ -50,4 +50,4 @@ with right, st.container(border=True):
     section(ctx, "Top countries", "/api/sales-by-country")
     with st.spinner("Loading countries…"):
         countries = ctx.fetch("/api/sales-by-country")
-    chart(charts.ranked_bars(countries.data, "country", limit=8, height=340), key="chart-top-countries")
+    chart(charts.ranked_bars(countries.data, "country", limit=8, height=380), key="chart-top-countries")
