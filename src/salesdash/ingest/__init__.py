@@ -5,7 +5,6 @@ Use :func:`ingest_file` from Python; ``salesdash ingest`` is a thin wrapper arou
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from salesdash.errors import InputFileError
+from salesdash.export_safety import to_csv
 from salesdash.ingest.clean import clean
 from salesdash.ingest.read import read_csv
 from salesdash.ingest.report import build_report, format_report
@@ -54,7 +54,8 @@ def _write_rejects(path: Path, raw: pd.DataFrame, failures: list[dict[str, Any]]
     rows = raw.loc[[ln - 2 for ln in sorted(by_line)]].copy()
     rows.insert(0, "REJECT_REASON", ["; ".join(by_line[ln]) for ln in sorted(by_line)])
     rows.insert(0, "LINE", sorted(by_line))
-    rows.to_csv(path, index=False, quoting=csv.QUOTE_MINIMAL)
+    # people open this file in a spreadsheet: formula-like cells are neutralised like every other export
+    path.write_text(to_csv(rows.to_dict("records"), [str(c) for c in rows.columns]), encoding="utf-8")
 
 
 def prepare(
