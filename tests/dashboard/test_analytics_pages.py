@@ -67,7 +67,7 @@ def test_forecast_page(dashboard_env: LiveApi) -> None:
     assert any(str(e.proto.id).endswith("chart-forecast") for e in at.get("plotly_chart"))
     at.slider(key="forecast_horizon").set_value(6).run()
     no_errors(at)
-    assert len(table_with(at, "month", "80% from")) == 6
+    assert len(table_with(at, "month", "80% range")) == 6
 
 
 def test_forecast_page_explains_too_little_history(dashboard_env: LiveApi) -> None:

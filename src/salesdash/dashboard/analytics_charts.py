@@ -41,9 +41,12 @@ def _months(rows: Records) -> list[str]:
     return [str(r.get("period_start") or f"{r['period']}-01") for r in rows]
 
 
-def forecast_chart(result: Mapping[str, Any], *, height: int = 420, show_backtest: bool = True) -> go.Figure:
+def forecast_chart(
+    result: Mapping[str, Any], *, height: int = 420, show_backtest: bool = True, error_note: bool = True
+) -> go.Figure:
     """Monthly revenue (actual), the forecast with its 80% and 95% prediction intervals as bands, and the
-    backtest's forecasts for the last 6 known months (what the model would have said without them)."""
+    backtest's forecasts for the last 6 known months (what the model would have said without them).
+    ``error_note`` writes the backtest error above the plot (for files; a page shows it in its cards)."""
     history: Records = result.get("history") or []
     future: Records = result.get("forecast") or []
     if not history or not future:
@@ -106,7 +109,7 @@ def forecast_chart(result: Mapping[str, Any], *, height: int = 420, show_backtes
     fig.update_xaxes(type="date", title=None)
     fig.update_yaxes(**_money_axis({"title": None, "rangemode": "tozero"}))
     error = backtest.get("mape")
-    if error is not None:
+    if error is not None and error_note:
         fig.add_annotation(
             text=f"Backtest error over the last {backtest.get('months', 6)} known months: MAPE {error * 100:.1f}%"
             + (f", weighted {backtest['wape'] * 100:.1f}%" if backtest.get("wape") is not None else ""),
@@ -148,7 +151,9 @@ def rfm_segments_chart(segments: Records, *, height: int = 320) -> go.Figure:
         )
     )
     _layout(fig, height=height)
-    fig.update_yaxes(autorange="reversed", showgrid=False, title=None)
+    # fixed room for the segment names (automargin gives up in narrow columns and cuts them)
+    fig.update_layout(margin={"l": 112, "r": 12, "t": 8, "b": 44})
+    fig.update_yaxes(autorange="reversed", showgrid=False, title=None, automargin=False)
     fig.update_xaxes(title="Customers", tickformat=",d")
     fig.update_traces(insidetextfont={"color": "white"}, outsidetextfont={"color": TEXT})
     return fig
@@ -221,23 +226,24 @@ def comparison_bars(
 def empty_cells_chart(
     empty_cells: Mapping[str, int], rows_read: int, *, height: int | None = None
 ) -> go.Figure:
-    """Share of the rows read with an empty cell, per source column (most empty first)."""
-    shown = sorted(empty_cells.items(), key=lambda kv: (-kv[1], kv[0]))
+    """Share of the rows read with an empty cell, for the columns that have any (most empty first)."""
+    shown = sorted(((k, v) for k, v in empty_cells.items() if v), key=lambda kv: (-kv[1], kv[0]))
     if not shown or not rows_read:
-        return empty_figure("No quality report for this load", height=height or 260)
+        return empty_figure("No empty cells: every column is filled", height=height or 160)
     fig = go.Figure(
         go.Bar(
             x=[v / rows_read for _, v in shown],
             y=[k for k, _ in shown],
             orientation="h",
-            marker={"color": [PRIMARY if v else GREY for _, v in shown]},
-            text=[f"{v:,} ({percent(v / rows_read)})" if v else "0" for _, v in shown],
+            marker={"color": PRIMARY},
+            text=[f"{v:,} ({percent(v / rows_read)})" for _, v in shown],
             textposition="outside",
             cliponaxis=False,
             hovertemplate="%{y}: %{text}<extra></extra>",
         )
     )
-    _layout(fig, height=height or 24 * len(shown) + 60)
-    fig.update_yaxes(autorange="reversed", showgrid=False, title=None)
-    fig.update_xaxes(tickformat=".0%", range=[0, 1.18], title=None)
+    _layout(fig, height=height or 34 * len(shown) + 70)
+    fig.update_layout(margin={"l": 130, "r": 16, "t": 12, "b": 32})
+    fig.update_yaxes(autorange="reversed", showgrid=False, title=None, automargin=False)
+    fig.update_xaxes(tickformat=".0%", range=[0, 1.25], title=None)
     return fig

@@ -9,7 +9,7 @@ import streamlit as st
 from salesdash.dashboard.analytics_charts import SEGMENT_COLORS, rfm_scatter, rfm_segments_chart
 from salesdash.dashboard.components.context import Context
 from salesdash.dashboard.components.layout import chart, section
-from salesdash.dashboard.components.tables import table
+from salesdash.dashboard.components.tables import column_config, frame
 from salesdash.dashboard.format import money, percent
 
 
@@ -57,19 +57,30 @@ def rfm_section(ctx: Context) -> None:
                 for c in customers
                 if c.get("segment") == chosen
             ]
-            table(
-                rows,
-                [
-                    "customer_name",
-                    "country",
-                    "recency_days",
-                    "order_count",
-                    "revenue",
-                    "rfm",
-                    "last_order_date",
-                ],
+            columns = [
+                "customer_name",
+                "country",
+                "recency_days",
+                "order_count",
+                "revenue",
+                "rfm",
+                "last_order_date",
+            ]
+            st.dataframe(
+                frame(rows, columns),
+                hide_index=True,
+                width="stretch",
                 key="table-rfm",
                 height=min(420, 38 + 35 * len(rows)),
+                column_config=column_config(columns)
+                | {
+                    "recency_days": st.column_config.NumberColumn(
+                        "Days since last order", format="localized"
+                    ),
+                    "rfm": st.column_config.TextColumn(
+                        "RFM", help="Recency, frequency, monetary scores (1-5)"
+                    ),
+                },
             )
 
 

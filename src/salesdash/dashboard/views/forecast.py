@@ -84,7 +84,7 @@ cards[3].metric(
 with st.container(border=True):
     section(ctx, "Monthly revenue and forecast", "/api/forecast", extra)
     chart(
-        forecast_chart({"history": history, "forecast": future, "backtest": backtest}),
+        forecast_chart({"history": history, "forecast": future, "backtest": backtest}, error_note=False),
         key="chart-forecast",
     )
     st.caption(
@@ -100,20 +100,15 @@ with left, st.container(border=True):
             {
                 "month": r["period"],
                 "forecast": r["revenue"],
-                "80% from": r["lower_80"],
-                "80% to": r["upper_80"],
-                "95% from": r["lower_95"],
-                "95% to": r["upper_95"],
+                "80% range": f"{money(r['lower_80'], decimals=0)} – {money(r['upper_80'], decimals=0)}",
+                "95% range": f"{money(r['lower_95'], decimals=0)} – {money(r['upper_95'], decimals=0)}",
             }
             for r in future
         ],
         hide_index=True,
         width="stretch",
         key="table-forecast",
-        column_config={
-            c: st.column_config.NumberColumn(format="dollar")
-            for c in ("forecast", "80% from", "80% to", "95% from", "95% to")
-        },
+        column_config={"forecast": st.column_config.NumberColumn(format="dollar")},
     )
 with right, st.container(border=True):
     st.subheader("Backtest: forecast vs what happened", anchor=False)

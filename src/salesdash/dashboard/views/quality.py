@@ -44,10 +44,11 @@ with st.container(border=True):
     cols = st.columns(4)
     cols[0].metric("Rows read", count(report.get("rows_read")), border=True)
     cols[1].metric("Rows loaded", count(report.get("rows_loaded")), border=True)
+    rejected = report.get("rows_rejected") or 0
     cols[2].metric(
         "Rows rejected",
-        count(report.get("rows_rejected")),
-        delta=percent(report.get("rows_rejected", 0) / rows_read) if rows_read else None,
+        count(rejected),
+        delta=f"{percent(rejected / rows_read)} of rows read" if rows_read and rejected else None,
         delta_color="inverse",
         delta_arrow="off",
         border=True,
@@ -83,7 +84,8 @@ with st.container(border=True):
     for anomaly in anomalies:
         code = anomaly.get("code", "")
         title = ANOMALY_TITLES.get(code, code.replace("_", " ").capitalize())
-        text = f"**{title}.** {anomaly.get('message', '')}"
+        message = str(anomaly.get("message", ""))
+        text = message if message.startswith(title) else f"**{title}.** {message}"
         if code == "price_each_capped":
             text += (
                 f" The difference is {money(anomaly.get('amount'))} of revenue; salesdash uses SALES, so revenue "
@@ -102,6 +104,9 @@ with left, st.container(border=True):
     empty = report.get("empty_cells") or {}
     if empty and rows_read:
         chart(empty_cells_chart(empty, rows_read), key="chart-empty-cells")
+        complete = sorted(k for k, v in empty.items() if not v)
+        if complete:
+            st.caption(f"No empty cells in the other {len(complete)} columns: {', '.join(complete)}.")
         st.caption(
             "Share of the rows read with an empty cell. Optional columns (ADDRESSLINE2, STATE) are often empty."
         )
