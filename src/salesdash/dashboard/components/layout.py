@@ -36,6 +36,7 @@ h3 {font-size: 1.15rem !important;}
   }
   [data-testid="stMetric"] {padding: 0.6rem 0.7rem !important;}
   [data-testid="stMetricValue"] {font-size: 1.15rem;}
+  [data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {white-space: normal !important; overflow: visible !important;}
   h1 {font-size: 1.5rem !important;}
 }
 </style>
@@ -75,14 +76,14 @@ def page_header(
         st.title(title, anchor=False)
         st.caption(text)
         return
-    head, tools = st.columns([5, 1], vertical_alignment="bottom")
-    with head:
-        st.title(title, anchor=False)
-        st.caption(text)
-    with tools, st.container(horizontal=True, horizontal_alignment="right"):
+    # One wrapping row: the title on the left, the tools pushed to the right (below it on a phone).
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.title(title, anchor=False, width="content")
+        st.space("stretch")
         api_call(ctx, path)
         if view := view_of(path):
             export_menu(ctx, view, key="page")
+    st.caption(text)
 
 
 def _slug(text: str) -> str:
@@ -123,10 +124,10 @@ def section(
 ) -> None:
     """A section title with the "API call" popover, a CSV download and (for views the API exports) an
     "Export" menu (Excel, PNG, PDF) on the right."""
-    head, tools = st.columns([3, 2], vertical_alignment="bottom")
-    with head:
-        st.subheader(title, anchor=False, help=help)
-    with tools, st.container(horizontal=True, horizontal_alignment="right", gap="small"):
+    # One wrapping row: the title, then the tools pushed right (they wrap under the title when narrow).
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.subheader(title, anchor=False, help=help, width="content")
+        st.space("stretch")
         api_call(ctx, path, extra)
         if csv:
             download_csv(ctx, path, extra, name=title)

@@ -42,7 +42,7 @@ with st.container(border=True):
 
 left, right = st.columns(2)
 with left, st.container(border=True):
-    section(ctx, "Revenue by product line", "/api/sales-by-category")
+    section(ctx, "Product-line share", "/api/sales-by-category")
     with st.spinner("Loading product lines…"):
         lines = ctx.fetch("/api/sales-by-category")
     chart(charts.share_donut(lines.data, "product_line"), key="chart-product-share")
