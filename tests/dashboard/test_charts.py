@@ -64,10 +64,10 @@ def test_ranked_bars_sorted_limited_and_labelled() -> None:
     (bar,) = fig.data
     assert list(bar.y) == ["Classic Cars", "Ships"]
     assert list(bar.x) == [600.0, 300.0]
-    assert list(bar.text) == ["$600 · 60.0%", "$300 · 30.0%"]
+    assert [t.strip() for t in bar.text] == ["$600 · 60.0%", "$300 · 30.0%"]
     units = charts.ranked_bars(LINES, "product_line", "units")
     assert list(units.data[0].y) == ["Trains", "Classic Cars", "Ships"]
-    assert list(units.data[0].text) == ["80", "50", "30"]
+    assert [t.strip() for t in units.data[0].text] == ["80", "50", "30"]
 
 
 def test_share_donut_uses_colour_blind_safe_palette() -> None:

@@ -211,7 +211,7 @@ def ranked_bars(
         text = _value_text(metric, r[metric])
         if show_share and metric == "revenue" and r.get("revenue_share") is not None:
             text += f" · {percent(r['revenue_share'])}"
-        labels.append(text)
+        labels.append("\u2002" + text)  # an en space between the bar's end and its label
     fig = go.Figure(
         go.Bar(
             x=values,
