@@ -6,16 +6,31 @@ always bound parameters.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Connection, Table, func, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    FromClause,
+    Select,
+    Table,
+    and_,
+    func,
+    inspect,
+    literal_column,
+    select,
+)
 
 from salesdash.errors import InvalidParameter
 from salesdash.metrics.definitions import BREAKDOWN_METRICS, METRICS, STORED, cents_to_money, finish
 from salesdash.metrics.filters import Filters
-from salesdash.store.schema import order_lines
+from salesdash.store.schema import LINE_KEYS, ROLLUPS, data_versions, order_lines, rollup_state
 
 Grain = Literal["day", "week", "month", "quarter", "year"]
 GRAINS: tuple[str, ...] = ("day", "week", "month", "quarter", "year")
@@ -48,6 +63,134 @@ ORDER_SORT_COLUMNS = (
 )
 
 
+# -- Rollups ---------------------------------------------------------------------------------------------------
+#
+# The same metrics, computed from the rollup tables built at load (store/aggregates.py) when that gives exactly
+# the order-line answer, and from order_lines otherwise. Each rollup row is one (day, status, customer, country,
+# territory[, product_line][, deal_size]) with its lines' sums and ``order_count`` (distinct orders with a line
+# in the row). So:
+#
+# - revenue, line_count and units are sums of sums: exact from any rollup that has the filtered columns;
+# - customer_count, country_count and product_line_count are distinct counts of key columns: exact likewise;
+# - order_count is a sum of per-row distinct counts: exact when every order of an answer lies in one row of
+#   it. An order has one day, status and customer (validated) and, when ``agg_state.orders_exact`` says so,
+#   one country and territory; a line attribute (product_line, deal_size) of the rollup must be grouped by or
+#   filtered to a single value, else an order with lines of two values would count twice. Otherwise the
+#   order lines answer.
+#
+# The tests compare every metric both ways on every engine (``raw_queries()`` turns rollups off).
+
+_USE_ROLLUPS: contextvars.ContextVar[bool] = contextvars.ContextVar("salesdash_use_rollups", default=True)
+_STATE_KEY = "salesdash.rollup_state"
+
+# stored metric -> its form over a rollup table (the same definition, summed from pre-aggregated rows)
+ROLLUP_SQL: dict[str, Callable[[FromClause], ColumnElement[Any]]] = {
+    "revenue": lambda r: func.coalesce(func.sum(r.c.revenue_cents), 0),
+    "order_count": lambda r: func.coalesce(func.sum(r.c.order_count), 0),
+    "line_count": lambda r: func.coalesce(func.sum(r.c.line_count), 0),
+    "units": lambda r: func.coalesce(func.sum(r.c.units), 0),
+    "customer_count": lambda r: func.count(func.distinct(r.c.customer_name)),
+    "country_count": lambda r: func.count(func.distinct(r.c.country)),
+    "product_line_count": lambda r: func.count(func.distinct(r.c.product_line)),
+}
+
+
+@contextlib.contextmanager
+def raw_queries() -> Iterator[None]:
+    """Within this block every metric is computed from order_lines (for tests and the benchmark baseline)."""
+    token = _USE_ROLLUPS.set(False)
+    try:
+        yield
+    finally:
+        _USE_ROLLUPS.reset(token)
+
+
+@dataclass(frozen=True)
+class _State:
+    orders_exact: bool
+
+
+def _rollup_state(conn: Connection) -> _State | None:
+    """The rollups' state when they belong to the data version this connection sees, else None.
+
+    Read once per transaction (cached on the connection with the transaction it was read in)."""
+    if not _USE_ROLLUPS.get():
+        return None
+    transaction = conn.get_transaction()
+    cached = conn.info.get(_STATE_KEY)
+    if cached is not None and transaction is not None and cached[0] is transaction:
+        return cached[1]
+    if not inspect(conn).has_table(rollup_state.name):
+        return None
+    current = select(data_versions.c.version).order_by(data_versions.c.id.desc()).limit(1).scalar_subquery()
+    row = conn.execute(select(rollup_state.c.orders_exact).where(rollup_state.c.version == current)).first()
+    state = _State(orders_exact=bool(row[0])) if row is not None else None
+    if transaction is not None:
+        conn.info[_STATE_KEY] = (transaction, state)
+    return state
+
+
+@dataclass(frozen=True)
+class _Plan:
+    table: Table
+    orders_exact: bool  # whether order_count summed over the table is the distinct count
+
+
+def _plan(conn: Connection, filters: Filters, grouped: tuple[str, ...] = ()) -> _Plan | None:
+    """The smallest rollup that has every column the filters and the grouping use (None: use order_lines)."""
+    state = _rollup_state(conn)
+    if state is None:
+        return None
+    chosen = {"product_line": len(filters.product_lines), "deal_size": len(filters.deal_sizes)}
+    need = tuple(k for k in LINE_KEYS if k in grouped or chosen[k])
+    exact = state.orders_exact and all(k in grouped or chosen[k] == 1 for k in need)
+    return _Plan(ROLLUPS[need], exact)
+
+
+def _rollup_columns(r: FromClause, names: tuple[str, ...]) -> list[ColumnElement[Any]]:
+    return [ROLLUP_SQL[name](r).label(name) for name in names]
+
+
+def _raw_order_count(filters: Filters, keys: tuple[str, ...] = ()) -> Select[Any]:
+    t = order_lines
+    return (
+        select(*(t.c[k] for k in keys), METRICS["order_count"].sql(t).label("order_count"))  # type: ignore[misc]
+        .where(filters.where(t))
+        .group_by(*(t.c[k] for k in keys))
+    )
+
+
+def _rollup_select(
+    plan: _Plan,
+    filters: Filters,
+    key_names: tuple[str, ...],
+    metric_names: tuple[str, ...],
+    extras: list[ColumnElement[Any]] | None = None,
+) -> Select[Any]:
+    """Metrics per group of ``key_names`` from the plan's rollup; order_count from order_lines (joined on the
+    keys) when the rollup cannot count orders exactly for this question."""
+    r = plan.table
+    keys = [r.c[k] for k in key_names]
+    from_rollup = tuple(m for m in metric_names if m != "order_count" or plan.orders_exact)
+    main = select(*keys, *_rollup_columns(r, from_rollup), *(extras or [])).where(filters.where(r))
+    if keys:
+        main = main.group_by(*keys)
+    if from_rollup == metric_names:
+        return main
+    if not keys:
+        return main.add_columns(_raw_order_count(filters).scalar_subquery().label("order_count"))
+    m = main.subquery("rolled")
+    o = _raw_order_count(filters, key_names).subquery("raw_orders")
+    on = and_(*(m.c[k].is_not_distinct_from(o.c[k]) for k in key_names))
+    return select(*m.c, o.c.order_count).select_from(m.outerjoin(o, on))
+
+
+def _ordered(stmt: Select[Any], names: list[tuple[str, bool]]) -> Select[Any]:
+    """ORDER BY the statement's own output columns (name, descending)."""
+    columns = stmt.selected_columns
+    return stmt.order_by(*(columns[n].desc() if desc else columns[n].asc() for n, desc in names))
+
+
 def _metric_columns(t: Table, names: tuple[str, ...]) -> list[ColumnElement[Any]]:
     cols: list[ColumnElement[Any]] = []
     for name in names:
@@ -78,14 +221,46 @@ def _extras(t: Table, dimension: str) -> list[ColumnElement[Any]]:
     return []
 
 
+def _rollup_extras(r: Table, dimension: str) -> list[ColumnElement[Any]]:
+    """_extras from a rollup (product_code_count, which needs product codes, is joined from order_lines)."""
+    if dimension == "product_line":
+        return [func.count(func.distinct(r.c.country)).label("country_count")]
+    return _extras(r, dimension)
+
+
+def _product_code_counts(filters: Filters) -> Select[Any]:
+    """Distinct product codes per product line in view (the distinct pairs, then counted)."""
+    t = order_lines
+    pairs = select(t.c.product_line, t.c.product_code).where(filters.where(t)).distinct().subquery("pairs")
+    return select(pairs.c.product_line, func.count().label("product_code_count")).group_by(
+        pairs.c.product_line
+    )
+
+
 def kpis(conn: Connection, filters: Filters) -> dict[str, Any]:
     """Headline metrics for the order lines in view."""
-    t = order_lines
-    row = conn.execute(select(*_metric_columns(t, STORED)).where(filters.where(t))).mappings().one()
-    return finish(row)
+    plan = _plan(conn, filters)
+    if plan is None:
+        t = order_lines
+        row = conn.execute(select(*_metric_columns(t, STORED)).where(filters.where(t))).mappings().one()
+        return finish(row)
+    stmt = _rollup_select(plan, filters, (), tuple(m for m in STORED if m != "product_line_count"))
+    if "product_line" not in plan.table.c:
+        lines = _plan(conn, filters, ("product_line",))
+        assert lines is not None
+        count = select(ROLLUP_SQL["product_line_count"](lines.table)).where(filters.where(lines.table))
+        stmt = stmt.add_columns(count.scalar_subquery().label("product_line_count"))
+    else:
+        stmt = stmt.add_columns(ROLLUP_SQL["product_line_count"](plan.table).label("product_line_count"))
+    row = conn.execute(stmt).mappings().one()
+    return finish({name: row[name] for name in STORED})
 
 
 def total_revenue(conn: Connection, filters: Filters) -> float:
+    plan = _plan(conn, filters)
+    if plan is not None:
+        value = conn.execute(select(ROLLUP_SQL["revenue"](plan.table)).where(filters.where(plan.table)))
+        return cents_to_money(value.scalar_one())
     t = order_lines
     value = conn.execute(select(METRICS["revenue"].sql(t)).where(filters.where(t))).scalar_one()  # type: ignore[misc]
     return cents_to_money(value)
@@ -106,16 +281,31 @@ def breakdown(
         raise InvalidParameter(f"unknown dimension {dimension!r}; use one of {', '.join(DIMENSIONS)}")
     if sort not in (*BREAKDOWN_METRICS, *DIMENSIONS[dimension]):
         raise InvalidParameter(f"cannot sort by {sort!r}")
-    t = order_lines
-    keys = [t.c[name] for name in DIMENSIONS[dimension]]
-    stmt = (
-        select(*keys, *_metric_columns(t, BREAKDOWN_METRICS), *_extras(t, dimension))
-        .where(filters.where(t))
-        .group_by(*keys)
-    )
-    sort_col = literal_column(sort) if sort in BREAKDOWN_METRICS else t.c[sort]
-    order = [sort_col.desc() if descending else sort_col.asc(), *[k.asc() for k in keys]]
-    stmt = stmt.order_by(*order)
+    key_names = DIMENSIONS[dimension]
+    grouped = tuple(k for k in LINE_KEYS if k in key_names)
+    plan = None if dimension == "product_code" else _plan(conn, filters, grouped)
+    if plan is None:
+        t = order_lines
+        keys = [t.c[name] for name in key_names]
+        stmt = (
+            select(*keys, *_metric_columns(t, BREAKDOWN_METRICS), *_extras(t, dimension))
+            .where(filters.where(t))
+            .group_by(*keys)
+        )
+        sort_col = literal_column(sort) if sort in BREAKDOWN_METRICS else t.c[sort]
+        order = [sort_col.desc() if descending else sort_col.asc(), *[k.asc() for k in keys]]
+        stmt = stmt.order_by(*order)
+    else:
+        stmt = _rollup_select(
+            plan, filters, key_names, BREAKDOWN_METRICS, _rollup_extras(plan.table, dimension)
+        )
+        if dimension == "product_line":
+            rolled = stmt.subquery("rolled")
+            codes = _product_code_counts(filters).subquery("codes")
+            stmt = select(*rolled.c, codes.c.product_code_count).select_from(
+                rolled.outerjoin(codes, rolled.c.product_line == codes.c.product_line)
+            )
+        stmt = _ordered(stmt, [(sort, descending), *((k, False) for k in key_names)])
     if limit is not None:
         stmt = stmt.limit(limit)
     rows = [finish(r) for r in conn.execute(stmt).mappings()]
@@ -123,7 +313,7 @@ def breakdown(
     for r in rows:
         r["revenue_share"] = round(r["revenue"] / total, 6) if total else None
     columns = [*DIMENSIONS[dimension], *BREAKDOWN_METRICS, "average_order_value", "average_unit_price"]
-    columns += [e.name for e in _extras(t, dimension)] + ["revenue_share"]
+    columns += [e.name for e in _extras(order_lines, dimension)] + ["revenue_share"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -170,14 +360,20 @@ def period_label(grain: str, start: date) -> str:
 
 def over_time(conn: Connection, filters: Filters, grain: str = "month") -> pd.DataFrame:
     """Metrics per period of ``grain`` (only periods with order lines in view), oldest first."""
-    t = order_lines
-    keys = _grain_keys(t, grain)
-    stmt = (
-        select(*keys, *_metric_columns(t, BREAKDOWN_METRICS))
-        .where(filters.where(t))
-        .group_by(*keys)
-        .order_by(*keys)
-    )
+    plan = _plan(conn, filters)
+    if plan is None:
+        t = order_lines
+        keys = _grain_keys(t, grain)
+        stmt = (
+            select(*keys, *_metric_columns(t, BREAKDOWN_METRICS))
+            .where(filters.where(t))
+            .group_by(*keys)
+            .order_by(*keys)
+        )
+    else:
+        key_names = tuple(k.name for k in _grain_keys(plan.table, grain))
+        stmt = _rollup_select(plan, filters, key_names, BREAKDOWN_METRICS)
+        stmt = _ordered(stmt, [(k, False) for k in key_names])
     rows = []
     for raw in conn.execute(stmt).mappings():
         r = finish(raw)
@@ -194,12 +390,16 @@ def month_year_matrix(conn: Connection, filters: Filters, metric: str = "revenue
     """Rows month 1-12, one column per year; months with no order lines in view are NaN (not 0)."""
     if metric not in BREAKDOWN_METRICS:
         raise InvalidParameter(f"unknown metric {metric!r} for the heatmap")
-    t = order_lines
-    stmt = (
-        select(t.c.year, t.c.month, *_metric_columns(t, (metric,)))
-        .where(filters.where(t))
-        .group_by(t.c.year, t.c.month)
-    )
+    plan = _plan(conn, filters)
+    if plan is None:
+        t = order_lines
+        stmt = (
+            select(t.c.year, t.c.month, *_metric_columns(t, (metric,)))
+            .where(filters.where(t))
+            .group_by(t.c.year, t.c.month)
+        )
+    else:
+        stmt = _rollup_select(plan, filters, ("year", "month"), (metric,))
     rows = [finish(r) for r in conn.execute(stmt).mappings()]
     frame = pd.DataFrame(rows, columns=["year", "month", metric])
     matrix = frame.pivot(index="month", columns="year", values=metric) if len(frame) else pd.DataFrame()
@@ -211,7 +411,8 @@ def month_year_matrix(conn: Connection, filters: Filters, metric: str = "revenue
 
 def data_date_range(conn: Connection, filters: Filters | None = None) -> tuple[date | None, date | None]:
     """First and last order date in view (all stored lines when ``filters`` is None)."""
-    t = order_lines
+    plan = _plan(conn, filters or Filters())
+    t: Table = order_lines if plan is None else plan.table
     stmt = select(func.min(t.c.order_date), func.max(t.c.order_date))
     if filters is not None:
         stmt = stmt.where(filters.where(t))
@@ -227,7 +428,7 @@ def _as_date(value: Any) -> date | None:
 
 def filter_options(conn: Connection) -> dict[str, Any]:
     """Every value each filter can take in the stored data (all statuses included)."""
-    t = order_lines
+    t: Table = order_lines if _rollup_state(conn) is None else ROLLUPS[LINE_KEYS]
 
     def distinct(column: ColumnElement[Any]) -> list[Any]:
         return [v for (v,) in conn.execute(select(column).distinct().order_by(column)) if v is not None]
@@ -262,7 +463,12 @@ def order_line_page(
         )
     t = order_lines
     where = filters.where(t)
-    total = int(conn.execute(select(func.count()).select_from(t).where(where)).scalar_one())
+    plan = _plan(conn, filters)
+    if plan is None:
+        total = int(conn.execute(select(func.count()).select_from(t).where(where)).scalar_one())
+    else:
+        lines = select(ROLLUP_SQL["line_count"](plan.table)).where(filters.where(plan.table))
+        total = int(conn.execute(lines).scalar_one())
     sort_col = t.c.sales_cents if sort == "sales" else t.c[sort]
     order = [
         sort_col.desc() if descending else sort_col.asc(),

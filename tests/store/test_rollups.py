@@ -1,0 +1,181 @@
+"""The rollups built at load answer exactly what the order lines answer, on every engine.
+
+Every metric function runs twice on the same snapshot: with the rollups (the default) and with
+``raw_queries()`` (straight from order_lines, the reference). The answers must be equal, value for value,
+for many filter shapes: none, dates, countries, one and several product lines and deal sizes (where order
+counts cannot be summed and come from the order lines), statuses, a customer, and combinations.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine, func, select, update
+
+from salesdash.generate import generate
+from salesdash.ingest import ingest_file
+from salesdash.metrics import (
+    DIMENSIONS,
+    GRAINS,
+    Filters,
+    breakdown,
+    comparisons,
+    data_date_range,
+    filter_options,
+    growth,
+    kpis,
+    month_year_matrix,
+    order_line_page,
+    over_time,
+)
+from salesdash.metrics.queries import _rollup_state, raw_queries, total_revenue
+from salesdash.store import snapshot
+from salesdash.store.schema import ROLLUPS, order_lines, rollup_state
+from tests.conftest import SAMPLE_CSV, SMALL_CSV
+
+ALL_STATUSES = ("Shipped", "Cancelled", "Resolved", "On Hold", "In Process", "Disputed")
+
+FILTERS = {
+    "default": Filters(),
+    "all-statuses": Filters(statuses=ALL_STATUSES),
+    "cancelled": Filters(statuses=("Cancelled",)),
+    "year-2004": Filters(start=date(2004, 1, 1), end=date(2004, 12, 31)),
+    "mid-month-range": Filters(start=date(2003, 11, 7), end=date(2004, 2, 20)),
+    "one-country": Filters(countries=("France",)),
+    "countries": Filters(countries=("USA", "Spain", "Germany")),
+    "one-line": Filters(product_lines=("Classic Cars",)),
+    "two-lines": Filters(product_lines=("Classic Cars", "Motorcycles", "Planes")),
+    "one-deal": Filters(deal_sizes=("Medium",)),
+    "two-deals": Filters(deal_sizes=("Small", "Large")),
+    "line-and-deal": Filters(product_lines=("Classic Cars",), deal_sizes=("Large",)),
+    "lines-and-deals": Filters(product_lines=("Ships", "Trains"), deal_sizes=("Small", "Medium")),
+    "customer": Filters(customer="Euro Shopping Channel"),
+    "customer-and-line": Filters(customer="Alpha Co", product_lines=("Planes",)),
+    "combined": Filters(
+        start=date(2004, 3, 1), countries=("USA", "France"), statuses=("Shipped", "On Hold", "Cancelled")
+    ),
+    "nothing": Filters(countries=("Nowhere",)),
+}
+# a few shapes for the smaller cases: plain sums, one and several line values, a customer, nothing in view
+SHAPES = ("default", "all-statuses", "one-line", "lines-and-deals", "customer-and-line", "nothing")
+
+
+def plain(value: Any) -> Any:
+    """Frames and nested values as plain comparable data (NaN -> None)."""
+    if isinstance(value, pd.DataFrame):
+        frame = value.astype(object).where(value.notna(), None)
+        return {
+            "columns": [str(c) for c in frame.columns],
+            "index": [str(i) for i in frame.index],
+            "rows": frame.to_numpy().tolist(),
+        }
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def answers(engine: Engine, filters: Filters) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    with snapshot(engine) as conn:
+        out["kpis"] = kpis(conn, filters)
+        out["total_revenue"] = total_revenue(conn, filters)
+        for dimension in DIMENSIONS:
+            out[f"breakdown/{dimension}"] = breakdown(conn, filters, dimension)
+        out["top-customers"] = breakdown(conn, filters, "customer", limit=5)
+        out["by-orders-asc"] = breakdown(conn, filters, "country", sort="order_count", descending=False)
+        out["by-name"] = breakdown(conn, filters, "product_line", sort="product_line", descending=True)
+        for grain in GRAINS:
+            out[f"over_time/{grain}"] = over_time(conn, filters, grain)
+        for metric in ("revenue", "order_count", "customer_count"):
+            out[f"matrix/{metric}"] = month_year_matrix(conn, filters, metric)
+        out["date_range"] = data_date_range(conn, filters)
+        out["date_range/all"] = data_date_range(conn)
+        out["growth"] = growth(conn, filters)
+        out["comparisons"] = comparisons(conn, filters)
+        out["filter_options"] = filter_options(conn)
+        page, total = order_line_page(conn, filters, limit=7, offset=3, sort="sales", descending=True)
+        out["orders"] = (page, total)
+    return plain(out)
+
+
+def assert_same_answers(engine: Engine, filters: Filters) -> None:
+    with snapshot(engine) as conn:
+        assert _rollup_state(conn) is not None, "the rollups should be current after a load"
+    rolled = answers(engine, filters)
+    with raw_queries():
+        reference = answers(engine, filters)
+    for key in reference:
+        assert rolled[key] == reference[key], key
+
+
+@pytest.mark.parametrize("name", list(FILTERS))
+def test_rollups_equal_order_lines_on_the_sample(sample_engine: Engine, name: str):
+    assert_same_answers(sample_engine, FILTERS[name])
+
+
+def test_rollups_equal_order_lines_on_the_small_file(small_engine: Engine):
+    for name in SHAPES:
+        assert_same_answers(small_engine, FILTERS[name])
+
+
+@pytest.fixture(scope="session")
+def generated_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("generated") / "generated.csv"
+    return generate(rows=20_000, out=path, seed=7, source=SAMPLE_CSV)
+
+
+def test_rollups_equal_order_lines_on_generated_data(fresh_engine: Engine, generated_csv: Path):
+    ingest_file(fresh_engine, generated_csv)
+    for name in (
+        "default",
+        "all-statuses",
+        "year-2004",
+        "one-line",
+        "two-lines",
+        "line-and-deal",
+        "customer",
+    ):
+        assert_same_answers(fresh_engine, FILTERS[name])
+
+
+def test_rollups_follow_every_load(small_engine: Engine):
+    with snapshot(small_engine) as conn:
+        assert conn.execute(select(func.sum(ROLLUPS[()].c.line_count))).scalar_one() == 8
+    ingest_file(small_engine, SAMPLE_CSV)
+    with snapshot(small_engine) as conn:
+        for table in ROLLUPS.values():
+            assert conn.execute(select(func.sum(table.c.line_count))).scalar_one() == 2823
+        assert conn.execute(select(func.count()).select_from(rollup_state)).scalar_one() == 1
+
+
+def test_stale_rollups_are_never_used(small_engine: Engine):
+    """Rollups written for another data version are ignored: the order lines answer."""
+    with small_engine.begin() as conn:
+        conn.execute(update(rollup_state).values(version="not-the-current-one"))
+        conn.execute(update(ROLLUPS[()]).values(revenue_cents=0))
+    with snapshot(small_engine) as conn:
+        assert _rollup_state(conn) is None
+        assert kpis(conn, Filters())["revenue"] == 14113.24
+
+
+def test_orders_with_two_countries_are_counted_from_the_order_lines(fresh_engine: Engine, tmp_path: Path):
+    """When an order's lines name two countries the rollups cannot count orders by summing; they say so and
+    order counts come from the order lines (the other metrics still come from the rollups)."""
+    lines = SMALL_CSV.read_text(encoding="utf-8").splitlines()
+    lines[2] = lines[2].replace(",USA,NA,", ",Canada,NA,")  # order 1001's second line: another country
+    path = tmp_path / "two_countries.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ingest_file(fresh_engine, path)
+    with snapshot(fresh_engine) as conn:
+        state = _rollup_state(conn)
+        assert state is not None and not state.orders_exact
+        assert conn.execute(select(func.count(func.distinct(order_lines.c.order_number)))).scalar_one() == 6
+        assert kpis(conn, Filters())["order_count"] == 5
+    for name in SHAPES:
+        assert_same_answers(fresh_engine, FILTERS[name])
