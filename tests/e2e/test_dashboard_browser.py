@@ -27,6 +27,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from salesdash.auth import create_token
 from salesdash.cli import dashboard_command
 from salesdash.config import load_settings
 from salesdash.dashboard.format import money
@@ -37,6 +38,7 @@ from tests.conftest import ROOT, SAMPLE_CSV
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 CHROMIUM = "/usr/bin/chromium"
+AUTO_REFRESH_SECONDS = 3  # the dashboard polls /api/version this often in this test
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--no-first-run"]  # fmt: skip
 ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
@@ -99,6 +101,7 @@ def wait_http(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -
 class Stack:
     api: str
     dashboard: str
+    admin_token: str
 
     def api_json(self, path: str, **params: object) -> dict:
         response = requests.get(f"{self.api}{path}", params=params, timeout=30)
@@ -114,6 +117,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     database_url = f"sqlite:///{tmp / 'salesdash.db'}"
     engine = make_engine(database_url)
     ingest_file(engine, SAMPLE_CSV)
+    token = create_token(engine, "admin", "dashboard e2e")
     engine.dispose()
     api_port, dashboard_port = free_port(), free_port()
     api_url = f"http://127.0.0.1:{api_port}"
@@ -124,6 +128,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "SALESDASH_SOURCE_PATH": str(SAMPLE_CSV),
         "SALESDASH_API_URL": api_url,
         "SALESDASH_API_THREADS": "8",
+        "SALESDASH_AUTO_REFRESH_SECONDS": str(AUTO_REFRESH_SECONDS),
         "SALESDASH_CORS_ORIGINS": f"http://127.0.0.1:{dashboard_port}",
     }
     settings = load_settings(dashboard_host="127.0.0.1", dashboard_port=dashboard_port, api_url=api_url)
@@ -146,7 +151,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     try:
         wait_http(f"{api_url}/api/health", processes[0])
         wait_http(f"http://127.0.0.1:{dashboard_port}/_stcore/health", processes[1])
-        yield Stack(api=api_url, dashboard=f"http://127.0.0.1:{dashboard_port}")
+        yield Stack(api=api_url, dashboard=f"http://127.0.0.1:{dashboard_port}", admin_token=token)
     finally:
         for process in processes:
             process.terminate()
@@ -287,6 +292,44 @@ def test_dashboard_in_a_real_browser(stack: Stack, browser: Browser) -> None:
             overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 1, f"{path or 'overview'} scrolls sideways at {width} px"
             full_screenshot(page, ARTIFACTS / f"{path or 'overview'}-{width}.png", width)
+    # 6. A shared link reproduces the view: the filters come from the URL.
+    page.set_viewport_size({"width": 1400, "height": 900})
+    goto_ready(page, f"{stack.dashboard}/?country=France", "Sales overview", charts=3, metrics=5)
+    assert card(page, "Revenue") == france
+    assert "France" in countries.inner_text()
+
+    # 7. CSV download of a table: the API's own CSV for the same filters.
+    section = (
+        page.locator('[data-testid="stVerticalBlock"]')
+        .filter(has=page.get_by_role("heading", name="Top countries"))
+        .last
+    )
+    with page.expect_download() as download:
+        section.get_by_role("button", name="CSV").first.click()
+    body = Path(download.value.path()).read_text()
+    expected_csv = requests.get(
+        f"{stack.api}/api/sales-by-country", params={"country": "France", "format": "csv"}, timeout=30
+    ).text
+    assert body.replace("\r\n", "\n") == expected_csv.replace("\r\n", "\n")
+    assert body.splitlines()[1].startswith("France,FRA")
+
+    # 8. Auto refresh: new data loaded behind the dashboard's back shows up without a reload.
+    before = stack.api_json("/api/version")["data"]["data_version"]
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    assert before in sidebar.inner_text()
+    refreshed = requests.post(
+        f"{stack.api}/api/data-refresh", headers={"Authorization": f"Bearer {stack.admin_token}"}, timeout=120
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    after = refreshed.json()["data"]["data_version"]
+    assert after != before
+    page.wait_for_function(
+        "(v) => document.querySelector('[data-testid=\"stSidebar\"]').innerText.includes(v)",
+        arg=after,
+        timeout=(AUTO_REFRESH_SECONDS * 4 + 20) * 1000,
+    )
+    assert card(page, "Revenue") == france  # the selection survived the refresh
+    assert_clean(page, "Overview after an automatic refresh")
     context.close()
     shots = sorted(p.name for p in ARTIFACTS.glob("*.png"))
     assert len(shots) == 2 * len(VIEWS), shots
