@@ -221,10 +221,19 @@ def test_analytics_views_in_a_real_browser(
     csv_path = write_csv(tmp / "new_orders.csv", rows)
     before = stack.api_json("/api/version")["data"]["data_version"]
     goto_ready(page, f"{stack.dashboard}/data", charts=0)
-    page.get_by_label("Admin token").last.fill(token)
+    field = page.get_by_label("Admin token").last
+    field.fill(token)
+    field.press("Enter")  # Streamlit takes a text input's value on Enter or blur
+    page.wait_for_timeout(500)
     page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(csv_path))
     page.get_by_role("button", name="Validate the file").click()
-    wait_text(page, "passed validation: 2 order lines")
+    try:
+        wait_text(page, "passed validation: 2 order lines")
+    except Exception:
+        full_screenshot(page, ARTIFACTS / "data-upload-failed.png", 1400)
+        print("ALERTS:", page.locator('[data-testid="stAlert"]').all_inner_texts())
+        print("UPLOADER:", page.locator('[data-testid="stFileUploader"]').all_inner_texts())
+        raise
     page.get_by_text("Append these lines to the data").click()
     full_screenshot(page, ARTIFACTS / "data-upload-preview-1400.png", 1400)
     page.set_viewport_size({"width": 1400, "height": 900})
