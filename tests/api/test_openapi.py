@@ -37,7 +37,7 @@ CHECKS = [
     response_headers_conformance,
     negative_data_rejection,
 ]
-EXAMPLES_PER_MODE = 30
+EXAMPLES_PER_MODE = 25
 
 
 @pytest.fixture(scope="module")

@@ -40,7 +40,7 @@ class Server:
         return requests.get(self.url + path, timeout=30, **kwargs)
 
 
-def start_server(tmp_path: Path, database_url: str) -> Server:
+def start_server(tmp_path: Path, database_url: str, **settings: str) -> Server:
     port = free_port()
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -48,7 +48,7 @@ def start_server(tmp_path: Path, database_url: str) -> Server:
         "SALESDASH_DATABASE_URL": database_url,
         "SALESDASH_SOURCE_PATH": str(SAMPLE_CSV),
         "SALESDASH_API_THREADS": "4",
-    }
+    } | {f"SALESDASH_{k.upper()}": v for k, v in settings.items()}
     process = subprocess.Popen(
         [sys.executable, "-m", "salesdash", "serve", "--port", str(port)],
         env=env,
@@ -181,6 +181,34 @@ def test_refresh_over_http_needs_admin_and_changes_the_version(server: Server):
     assert after != before
     assert server.get("/api/version").json()["data"]["data_version"] == after
     assert server.get("/api/kpis").json()["data"]["revenue"] == 9838141.37
+
+
+def test_upload_over_the_limit_is_a_413_envelope_over_http(tmp_path: Path):
+    """The server answers 413 in the envelope before reading a too-large body (the client is not cut off)."""
+    url = f"sqlite:///{tmp_path / 'limit.db'}"
+    running = start_server(tmp_path, url, max_upload_mb="1")
+    try:
+        token = subprocess.run(
+            [sys.executable, "-m", "salesdash", "token", "create", "--role", "admin"],
+            env=running.env,
+            cwd=running.cwd,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout.strip()
+        response = requests.post(
+            running.url + "/api/data-refresh",
+            headers={"Authorization": f"Bearer {token}"},
+            files={"file": ("big.csv", b"x" * (3 * 1024 * 1024))},
+            timeout=60,
+        )
+        assert response.status_code == 413
+        assert response.json()["error"]["code"] == "payload_too_large"
+        assert "1 MiB" in response.json()["error"]["message"]
+    finally:
+        code, output = stop_server(running)
+    assert code == 0, output
 
 
 def test_serve_starts_without_data_and_stops_on_sigint(tmp_path: Path):
