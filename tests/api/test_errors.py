@@ -120,3 +120,20 @@ def test_unexpected_errors_are_500_envelopes_without_details(make_app):
     error = assert_error(response, 500, "internal_error")
     assert "secret internal detail" not in response.get_data(as_text=True)
     assert "reference" in error["message"]
+
+
+def test_database_failing_mid_request_is_503(make_app, tmp_path):
+    from sqlalchemy import create_engine, text
+
+    app = make_app()
+    broken = create_engine(f"sqlite:///{tmp_path / 'missing-dir' / 'x.db'}")  # SQLite cannot open it
+
+    @app.get("/api/lost-connection")
+    def lost():  # a handler whose database goes away under it
+        with broken.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    response = app.test_client().get("/api/lost-connection")
+    error = assert_error(response, 503, "store_unavailable")
+    assert "unable to open" not in error["message"]  # no driver internals
+    assert response.headers["Retry-After"]

@@ -15,6 +15,7 @@ from typing import Any
 from apiflask import APIFlask
 from apiflask.exceptions import HTTPError
 from flask import Response, current_app, json, request
+from sqlalchemy.exc import OperationalError
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
 
@@ -131,6 +132,17 @@ def handle_salesdash_error(error: SalesdashError) -> Response:
     return error_response(error.http_status, error.code, error.message, error.details, headers)
 
 
+def handle_database_down(error: OperationalError) -> Response:
+    """The database stopped answering mid-request (connection lost, server restarting, file locked)."""
+    log.warning("database error on %s %s: %s", request.method, request.path, error.orig)
+    return error_response(
+        503,
+        "store_unavailable",
+        "The database did not answer; try again shortly (if it persists, check SALESDASH_DATABASE_URL).",
+        headers={"Retry-After": "5"},
+    )
+
+
 def handle_unexpected(error: Exception) -> Response:
     if isinstance(error, HTTPException):  # pragma: no cover - apiflask handles these first
         return handle_http_error(HTTPError(error.code or 500, message=error.name))
@@ -146,6 +158,7 @@ def handle_unexpected(error: Exception) -> Response:
 def register(app: APIFlask) -> None:
     app.error_processor(handle_http_error)
     app.register_error_handler(SalesdashError, handle_salesdash_error)
+    app.register_error_handler(OperationalError, handle_database_down)
     app.register_error_handler(Exception, handle_unexpected)
 
 
