@@ -33,7 +33,7 @@ from salesdash.metrics import (
     over_time,
 )
 from salesdash.metrics.queries import _rollup_state, raw_queries, total_revenue
-from salesdash.store import snapshot
+from salesdash.store import aggregates, snapshot
 from salesdash.store.schema import ROLLUPS, order_lines, rollup_state
 from tests.conftest import SAMPLE_CSV, SMALL_CSV
 
@@ -179,3 +179,39 @@ def test_orders_with_two_countries_are_counted_from_the_order_lines(fresh_engine
         assert kpis(conn, Filters())["order_count"] == 5
     for name in SHAPES:
         assert_same_answers(fresh_engine, FILTERS[name])
+
+
+def _rollup_rows(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    with snapshot(engine) as conn:
+        return {
+            table.name: sorted(
+                (tuple(row) for row in conn.execute(select(table))), key=lambda r: tuple(map(str, r))
+            )
+            for table in ROLLUPS.values()
+        }
+
+
+@pytest.mark.parametrize("source", ["sample", "two-countries"])
+def test_rollups_from_the_frame_equal_rollups_from_sql(
+    fresh_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str
+):
+    """A large replace rolls the lines up in memory; the rows are the ones SQL builds from order_lines."""
+    path = SAMPLE_CSV
+    if source == "two-countries":
+        lines = SMALL_CSV.read_text(encoding="utf-8").splitlines()
+        lines[2] = lines[2].replace(",USA,NA,", ",Canada,NA,")
+        path = tmp_path / "two_countries.csv"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setattr(aggregates, "FRAME_ROLLUP_ROWS", 0)
+    ingest_file(fresh_engine, path)
+    from_frame = _rollup_rows(fresh_engine)
+    with snapshot(fresh_engine) as conn:
+        exact_from_frame = _rollup_state(conn).orders_exact
+    assert_same_answers(fresh_engine, FILTERS["default"])
+    assert_same_answers(fresh_engine, FILTERS["two-lines"])
+    with fresh_engine.begin() as conn:
+        version = conn.execute(select(rollup_state.c.version)).scalar_one()
+        aggregates.rebuild_rollups(conn, version)  # from order_lines, with SQL
+    assert _rollup_rows(fresh_engine) == from_frame
+    with snapshot(fresh_engine) as conn:
+        assert _rollup_state(conn).orders_exact == exact_from_frame == (source == "sample")

@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from sqlalchemy import Connection, column, insert, select
+from sqlalchemy import Connection, Table, column, insert, select
 from sqlalchemy import table as sa_table
 
 from salesdash.store.schema import ORDER_LINE_COLUMNS, order_lines
@@ -76,22 +76,22 @@ def _batches(table: pa.Table, rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch
     yield from table.to_batches(max_chunksize=rows)
 
 
-def _insert_duckdb(conn: Connection, table: pa.Table, progress: Progress | None) -> None:
+def _insert_duckdb(conn: Connection, target: Table, table: pa.Table, progress: Progress | None) -> None:
     raw: Any = conn.connection.driver_connection
     name = f"salesdash_incoming_{uuid.uuid4().hex[:8]}"
     total = table.num_rows
-    incoming = sa_table(name, *(column(c) for c in ORDER_LINE_COLUMNS))
+    incoming = sa_table(name, *(column(c) for c in table.column_names))
     raw.register(name, table)
     try:
         # one statement: DuckDB parallelises it (progress shows its start and its end)
-        conn.execute(insert(order_lines).from_select(list(ORDER_LINE_COLUMNS), select(*incoming.c)))
+        conn.execute(insert(target).from_select(table.column_names, select(*incoming.c)))
     finally:
         raw.unregister(name)
     if progress:
         progress("load", total, total)
 
 
-def _insert_postgresql(conn: Connection, table: pa.Table, progress: Progress | None) -> None:
+def _insert_postgresql(conn: Connection, target: Table, table: pa.Table, progress: Progress | None) -> None:
     from psycopg import sql
 
     raw: Any = conn.connection.driver_connection
@@ -99,7 +99,7 @@ def _insert_postgresql(conn: Connection, table: pa.Table, progress: Progress | N
     done = 0
     options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
-        sql.Identifier(order_lines.name), sql.SQL(", ").join(sql.Identifier(c) for c in ORDER_LINE_COLUMNS)
+        sql.Identifier(target.name), sql.SQL(", ").join(sql.Identifier(c) for c in table.column_names)
     )
     with raw.cursor() as cur, cur.copy(statement) as copy:
         for batch in _batches(table):
@@ -113,18 +113,19 @@ def _insert_postgresql(conn: Connection, table: pa.Table, progress: Progress | N
 
 def _python_columns(batch: pa.RecordBatch) -> list[list[Any]]:
     columns: list[list[Any]] = []
-    for name, values in zip(batch.schema.names, batch.columns, strict=True):
-        if name in _DATE:
+    for values in batch.columns:
+        if pa.types.is_date32(values.type):
             values = pc.cast(values, pa.string())  # SQLite stores dates as ISO text (as SQLAlchemy does)
         columns.append(values.to_pylist())
     return columns
 
 
-def _insert_sqlite(conn: Connection, table: pa.Table, progress: Progress | None) -> None:
+def _insert_sqlite(conn: Connection, target: Table, table: pa.Table, progress: Progress | None) -> None:
     raw: Any = conn.connection.driver_connection
     total = table.num_rows
     done = 0
-    statement = str(insert(order_lines).compile(dialect=conn.dialect))  # INSERT ... VALUES (?, ?, ...)
+    columns = [target.c[name] for name in table.column_names]
+    statement = str(insert(target).compile(dialect=conn.dialect, column_keys=[c.key for c in columns]))
     cursor = raw.cursor()
     try:
         for batch in _batches(table):
@@ -136,24 +137,29 @@ def _insert_sqlite(conn: Connection, table: pa.Table, progress: Progress | None)
         cursor.close()
 
 
+def insert_arrow(conn: Connection, target: Table, table: pa.Table, progress: Progress | None = None) -> int:
+    """Insert ``table`` (columns named as ``target``'s) into ``target`` the fast way for the engine."""
+    if table.num_rows == 0:
+        return 0
+    dialect = conn.dialect.name
+    if dialect == "duckdb":
+        _insert_duckdb(conn, target, table, progress)
+    elif dialect == "postgresql":
+        _insert_postgresql(conn, target, table, progress)
+    elif dialect == "sqlite":
+        _insert_sqlite(conn, target, table, progress)
+    else:  # any other SQLAlchemy dialect: portable executemany
+        for batch in _batches(table):
+            conn.execute(insert(target), batch.to_pylist())
+    return table.num_rows
+
+
 def insert_lines(conn: Connection, frame: pd.DataFrame, progress: Progress | None = None) -> int:
     """Insert the order lines of ``frame`` on ``conn`` (inside the caller's transaction); returns the count."""
     table = to_arrow(frame)
     if progress:
         progress("load", 0, table.num_rows)
-    if table.num_rows == 0:
-        return 0
-    dialect = conn.dialect.name
-    if dialect == "duckdb":
-        _insert_duckdb(conn, table, progress)
-    elif dialect == "postgresql":
-        _insert_postgresql(conn, table, progress)
-    elif dialect == "sqlite":
-        _insert_sqlite(conn, table, progress)
-    else:  # any other SQLAlchemy dialect: portable executemany
-        for batch in _batches(table):
-            conn.execute(insert(order_lines), batch.to_pylist())
-    return table.num_rows
+    return insert_arrow(conn, order_lines, table, progress)
 
 
-__all__ = ["insert_lines", "to_arrow"]
+__all__ = ["insert_arrow", "insert_lines", "to_arrow"]

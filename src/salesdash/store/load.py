@@ -84,7 +84,7 @@ def replace_data(
             if progress:  # the load stage has begun (the old rows are already deleted in this transaction)
                 progress("load", 0, len(frame))
             insert_lines(conn, frame, progress)
-            rebuild_rollups(conn, version, progress)
+            rebuild_rollups(conn, version, progress, frame=frame)
             conn.execute(
                 insert(data_versions).values(
                     version=version,
