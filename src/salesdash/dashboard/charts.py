@@ -211,7 +211,7 @@ def ranked_bars(
         text = _value_text(metric, r[metric])
         if show_share and metric == "revenue" and r.get("revenue_share") is not None:
             text += f" · {percent(r['revenue_share'])}"
-        labels.append("\u2002" + text)  # an en space between the bar's end and its label
+        labels.append("\u2002" + text + "\u2002")  # en spaces: air between the label and the bar's end
     fig = go.Figure(
         go.Bar(
             x=values,
@@ -219,7 +219,13 @@ def ranked_bars(
             orientation="h",
             marker={"color": color},
             text=labels,
-            textposition="outside",
+            # Inside the bar (white) when the label fits there, else just outside it (dark): the longest
+            # bar never pushes its label off a narrow chart.
+            textposition="auto",
+            insidetextanchor="end",
+            insidetextfont={"color": "white", "size": 12},
+            outsidetextfont={"color": TEXT, "size": 12},
+            constraintext="none",
             cliponaxis=False,
             hovertemplate="%{y}<br>"
             + METRIC_LABELS.get(metric, metric)
@@ -237,7 +243,6 @@ def ranked_bars(
     # Room on the right for the value labels, which sit just outside each bar.
     top = max(float(v) for v in values)
     fig.update_xaxes(title=None, range=[0, top * 1.45 if top > 0 else 1], **xaxis)
-    fig.update_traces(textfont={"size": 12, "color": TEXT})
     return fig
 
 
