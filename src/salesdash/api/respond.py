@@ -51,9 +51,18 @@ class Result:
 
 @dataclass(frozen=True)
 class Cached:
-    body: dict[str, Any]
+    """A cached answer, kept as its JSON bytes only (a fraction of the memory of the Python objects)."""
+
     json: bytes
     columns: list[str] | None
+
+    def data(self) -> Any:
+        return json.loads(self.json)["data"]
+
+
+# Answers bigger than this are served but not cached, so the cache stays within
+# SALESDASH_CACHE_ENTRIES x this size even when clients page through large views.
+MAX_CACHED_BYTES = 2 * 1024 * 1024
 
 
 def jsonable(value: Any) -> Any:
@@ -208,8 +217,9 @@ def data_response(
         }
         meta.update(result.meta)
         body = jsonable({"data": result.data, "meta": meta})
-        cached = Cached(body, json.dumps(body, ensure_ascii=False).encode(), result.columns)
-        st.cache.put((seen, endpoint, key_text), cached)
+        cached = Cached(json.dumps(body, ensure_ascii=False).encode(), result.columns)
+        if len(cached.json) <= MAX_CACHED_BYTES:
+            st.cache.put((seen, endpoint, key_text), cached)
         if seen != version:  # a refresh landed between the version lookup and the snapshot
             version, etag = seen, _etag(seen, endpoint, key_params, fmt)
     if fmt == "csv":
@@ -234,7 +244,7 @@ def _not_modified(etag: str, version: str) -> Response:
 
 
 def csv_response(cached: Cached, name: str) -> Response:
-    data = cached.body["data"]
+    data = cached.data()
     rows = data if isinstance(data, list) else [data]
     columns = cached.columns or (list(rows[0]) if rows else [])
     text = to_csv(rows, columns)
