@@ -45,6 +45,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> APIFlask:
     default one is made from ``settings.database_url``."""
     from salesdash.api import auth, docs_ui, errors, http
     from salesdash.api.cache import LRUCache
+    from salesdash.api.respond import CACHE_BYTES
     from salesdash.api.state import EXTENSION, ApiState
     from salesdash.errors import StoreUnavailable
     from salesdash.store import ensure_schema, make_engine
@@ -87,7 +88,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> APIFlask:
     except StoreUnavailable as exc:  # serve anyway: /api/health reports it, data endpoints answer 503
         log.warning("%s", exc.message)
     app.extensions[EXTENSION] = ApiState(
-        settings=settings, engine=engine, cache=LRUCache(settings.cache_entries)
+        settings=settings, engine=engine, cache=LRUCache(settings.cache_entries, max_bytes=CACHE_BYTES)
     )
 
     errors.register(app)

@@ -13,11 +13,14 @@ from typing import Any
 
 
 class LRUCache:
-    """Least-recently-used cache of at most ``size`` entries (0 disables caching)."""
+    """Least-recently-used cache of at most ``size`` entries (0 disables caching) and, when ``max_bytes`` is
+    given, at most that many bytes in all (each ``put`` says how big its value is)."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, max_bytes: int | None = None) -> None:
         self.size = size
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -25,7 +28,7 @@ class LRUCache:
     def get(self, key: Hashable) -> Any | None:
         with self._lock:
             try:
-                value = self._items[key]
+                value, _ = self._items[key]
             except KeyError:
                 self.misses += 1
                 return None
@@ -33,18 +36,25 @@ class LRUCache:
             self.hits += 1
             return value
 
-    def put(self, key: Hashable, value: Any) -> None:
-        if self.size <= 0:
+    def put(self, key: Hashable, value: Any, nbytes: int = 0) -> None:
+        if self.size <= 0 or (self.max_bytes is not None and nbytes > self.max_bytes):
             return
         with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._bytes -= old[1]
+            self._items[key] = (value, nbytes)
+            self._bytes += nbytes
+            while len(self._items) > self.size or (
+                self.max_bytes is not None and self._bytes > self.max_bytes
+            ):
+                _, (_, freed) = self._items.popitem(last=False)
+                self._bytes -= freed
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._bytes = 0
 
     def __len__(self) -> int:
         with self._lock:
@@ -52,4 +62,10 @@ class LRUCache:
 
     def stats(self) -> dict[str, int]:
         with self._lock:
-            return {"entries": len(self._items), "size": self.size, "hits": self.hits, "misses": self.misses}
+            return {
+                "entries": len(self._items),
+                "size": self.size,
+                "bytes": self._bytes,
+                "hits": self.hits,
+                "misses": self.misses,
+            }

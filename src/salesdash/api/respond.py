@@ -60,9 +60,10 @@ class Cached:
         return json.loads(self.json)["data"]
 
 
-# Answers bigger than this are served but not cached, so the cache stays within
-# SALESDASH_CACHE_ENTRIES x this size even when clients page through large views.
-MAX_CACHED_BYTES = 2 * 1024 * 1024
+# The cache holds at most SALESDASH_CACHE_ENTRIES answers and at most CACHE_BYTES bytes of JSON in all
+# (least recently used first out); an answer bigger than MAX_CACHED_BYTES is served but not cached.
+CACHE_BYTES = 256 * 1024 * 1024
+MAX_CACHED_BYTES = 8 * 1024 * 1024
 
 
 def jsonable(value: Any) -> Any:
@@ -219,7 +220,7 @@ def data_response(
         body = jsonable({"data": result.data, "meta": meta})
         cached = Cached(json.dumps(body, ensure_ascii=False).encode(), result.columns)
         if len(cached.json) <= MAX_CACHED_BYTES:
-            st.cache.put((seen, endpoint, key_text), cached)
+            st.cache.put((seen, endpoint, key_text), cached, len(cached.json))
         if seen != version:  # a refresh landed between the version lookup and the snapshot
             version, etag = seen, _etag(seen, endpoint, key_params, fmt)
     if fmt == "csv":
