@@ -200,3 +200,13 @@ def test_missing_browser_is_a_clear_error(monkeypatch: pytest.MonkeyPatch):
         render_png([go.Figure(go.Bar(x=["a"], y=[1]))], renderer=Renderer())
     assert "Chrome or Chromium" in info.value.message
     assert info.value.http_status == 503
+
+
+def test_pdf_of_the_forecast_view_forecasts_the_requested_months(sample: Engine):
+    text = "\n".join(
+        p.extract_text()
+        for p in PdfReader(io.BytesIO(run(sample, "forecast", "pdf", horizon="5").content)).pages
+    )
+    for month in ("2005-06", "2005-07", "2005-08", "2005-09", "2005-10"):
+        assert month in text
+    assert "2005-11" not in text

@@ -129,6 +129,8 @@ class Renderer:
         loop.call_soon_threadsafe(loop.stop)
         if thread is not None:
             thread.join(10)
+        if not loop.is_running():
+            loop.close()
 
 
 _default = Renderer()

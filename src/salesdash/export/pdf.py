@@ -70,7 +70,8 @@ def build_report(
     }
     report = Report(context, views)
     try:
-        report.forecast = compute_view(conn, filters, "forecast", {"horizon": 3})
+        horizon = int((focus_params or {}).get("horizon", 3)) if focus == "forecast" else 3
+        report.forecast = compute_view(conn, filters, "forecast", {"horizon": horizon})
     except SalesdashError as exc:  # too little history: the report says so instead of failing
         report.forecast_problem = exc.message
     if focus and focus not in REPORT_VIEWS and focus != "forecast":
@@ -273,7 +274,9 @@ def _figures(report: Report) -> dict[str, go.Figure]:
         fig = report.forecast.figure()
         if fig is not None:
             figs["forecast"] = for_export(
-                fig, "Revenue forecast, next 3 months (80% and 95% intervals)", subtitle
+                fig,
+                f"Revenue forecast, next {report.forecast.params['horizon']} months (80% and 95% intervals)",
+                subtitle,
             )
     if report.focus is not None:
         fig = report.focus.figure()
