@@ -34,7 +34,7 @@ from salesdash.metrics import (
 )
 from salesdash.metrics.queries import _rollup_state, raw_queries, total_revenue
 from salesdash.store import aggregates, snapshot
-from salesdash.store.schema import ROLLUPS, order_lines, rollup_state
+from salesdash.store.schema import ROLLUPS, order_lines, rollup_codes, rollup_state
 from tests.conftest import SAMPLE_CSV, SMALL_CSV
 
 ALL_STATUSES = ("Shipped", "Cancelled", "Resolved", "On Hold", "In Process", "Disputed")
@@ -187,31 +187,55 @@ def _rollup_rows(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
             table.name: sorted(
                 (tuple(row) for row in conn.execute(select(table))), key=lambda r: tuple(map(str, r))
             )
-            for table in ROLLUPS.values()
+            for table in (*ROLLUPS.values(), rollup_codes)
         }
 
 
-@pytest.mark.parametrize("source", ["sample", "two-countries"])
-def test_rollups_from_the_frame_equal_rollups_from_sql(
-    fresh_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str
-):
-    """A large replace rolls the lines up in memory; the rows are the ones SQL builds from order_lines."""
-    path = SAMPLE_CSV
+def _variant(tmp_path: Path, source: str) -> Path:
+    """The sample, or small.csv with an order in two countries, or with one product code on two lines of
+    an order (in two deal sizes): then order counts do not add up in agg_orders / agg_codes."""
+    if source == "sample":
+        return SAMPLE_CSV
+    lines = SMALL_CSV.read_text(encoding="utf-8").splitlines()
     if source == "two-countries":
-        lines = SMALL_CSV.read_text(encoding="utf-8").splitlines()
         lines[2] = lines[2].replace(",USA,NA,", ",Canada,NA,")
-        path = tmp_path / "two_countries.csv"
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    else:  # order 1004: its Large line gets the product code of its Medium line
+        lines[6] = lines[6].replace(",S12_1108,", ",S18_1662,")
+    path = tmp_path / f"{source}.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("source", "orders_exact", "codes_exact"),
+    [("sample", True, True), ("two-countries", False, True), ("repeated-code", True, False)],
+)
+def test_rollups_from_the_frame_equal_rollups_from_sql(
+    fresh_engine: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+    orders_exact: bool,
+    codes_exact: bool,
+):
+    """A large replace rolls the lines up in memory; the rows are the ones SQL builds from order_lines, and
+    either way the answers are the order lines' answers."""
     monkeypatch.setattr(aggregates, "FRAME_ROLLUP_ROWS", 0)
-    ingest_file(fresh_engine, path)
+    ingest_file(fresh_engine, _variant(tmp_path, source))
     from_frame = _rollup_rows(fresh_engine)
     with snapshot(fresh_engine) as conn:
-        exact_from_frame = _rollup_state(conn).orders_exact
-    assert_same_answers(fresh_engine, FILTERS["default"])
-    assert_same_answers(fresh_engine, FILTERS["two-lines"])
+        state = _rollup_state(conn)
+        assert state is not None
+        assert (state.orders_exact, state.codes_exact) == (orders_exact, codes_exact)
+    for name in ("default", "two-lines", "line-and-deal"):
+        assert_same_answers(fresh_engine, FILTERS[name])
     with fresh_engine.begin() as conn:
         version = conn.execute(select(rollup_state.c.version)).scalar_one()
         aggregates.rebuild_rollups(conn, version)  # from order_lines, with SQL
     assert _rollup_rows(fresh_engine) == from_frame
     with snapshot(fresh_engine) as conn:
-        assert _rollup_state(conn).orders_exact == exact_from_frame == (source == "sample")
+        state = _rollup_state(conn)
+        assert state is not None
+        assert (state.orders_exact, state.codes_exact) == (orders_exact, codes_exact)
+    for name in ("default", "two-lines", "line-and-deal"):
+        assert_same_answers(fresh_engine, FILTERS[name])

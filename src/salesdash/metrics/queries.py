@@ -30,7 +30,14 @@ from sqlalchemy import (
 from salesdash.errors import InvalidParameter
 from salesdash.metrics.definitions import BREAKDOWN_METRICS, METRICS, STORED, cents_to_money, finish
 from salesdash.metrics.filters import Filters
-from salesdash.store.schema import LINE_KEYS, ROLLUPS, data_versions, order_lines, rollup_state
+from salesdash.store.schema import (
+    LINE_KEYS,
+    ROLLUPS,
+    data_versions,
+    order_lines,
+    rollup_codes,
+    rollup_state,
+)
 
 Grain = Literal["day", "week", "month", "quarter", "year"]
 GRAINS: tuple[str, ...] = ("day", "week", "month", "quarter", "year")
@@ -107,7 +114,8 @@ def raw_queries() -> Iterator[None]:
 
 @dataclass(frozen=True)
 class _State:
-    orders_exact: bool
+    orders_exact: bool  # order counts add up in agg_orders*
+    codes_exact: bool  # order counts add up in agg_codes
 
 
 def _rollup_state(conn: Connection) -> _State | None:
@@ -123,8 +131,12 @@ def _rollup_state(conn: Connection) -> _State | None:
     if not inspect(conn).has_table(rollup_state.name):
         return None
     current = select(data_versions.c.version).order_by(data_versions.c.id.desc()).limit(1).scalar_subquery()
-    row = conn.execute(select(rollup_state.c.orders_exact).where(rollup_state.c.version == current)).first()
-    state = _State(orders_exact=bool(row[0])) if row is not None else None
+    row = conn.execute(
+        select(rollup_state.c.orders_exact, rollup_state.c.codes_exact).where(
+            rollup_state.c.version == current
+        )
+    ).first()
+    state = _State(orders_exact=bool(row[0]), codes_exact=bool(row[1])) if row is not None else None
     if transaction is not None:
         conn.info[_STATE_KEY] = (transaction, state)
     return state
@@ -222,18 +234,21 @@ def _extras(t: Table, dimension: str) -> list[ColumnElement[Any]]:
 
 
 def _rollup_extras(r: Table, dimension: str) -> list[ColumnElement[Any]]:
-    """_extras from a rollup (product_code_count, which needs product codes, is joined from order_lines)."""
+    """_extras from a rollup (product_code_count is joined from agg_codes)."""
     if dimension == "product_line":
         return [func.count(func.distinct(r.c.country)).label("country_count")]
+    if dimension == "product_code":
+        return [func.max(r.c.product_line).label("product_line"), func.max(r.c.msrp_max).label("msrp")]
     return _extras(r, dimension)
 
 
 def _product_code_counts(filters: Filters) -> Select[Any]:
-    """Distinct product codes per product line in view (the distinct pairs, then counted)."""
-    t = order_lines
-    pairs = select(t.c.product_line, t.c.product_code).where(filters.where(t)).distinct().subquery("pairs")
-    return select(pairs.c.product_line, func.count().label("product_code_count")).group_by(
-        pairs.c.product_line
+    """Distinct product codes per product line in view (a distinct count of a key of agg_codes)."""
+    r = rollup_codes
+    return (
+        select(r.c.product_line, func.count(func.distinct(r.c.product_code)).label("product_code_count"))
+        .where(filters.where(r))
+        .group_by(r.c.product_line)
     )
 
 
@@ -283,7 +298,10 @@ def breakdown(
         raise InvalidParameter(f"cannot sort by {sort!r}")
     key_names = DIMENSIONS[dimension]
     grouped = tuple(k for k in LINE_KEYS if k in key_names)
-    plan = None if dimension == "product_code" else _plan(conn, filters, grouped)
+    plan = _plan(conn, filters, grouped)
+    if plan is not None and dimension == "product_code":
+        state = _rollup_state(conn)
+        plan = _Plan(rollup_codes, state is not None and state.codes_exact)
     if plan is None:
         t = order_lines
         keys = [t.c[name] for name in key_names]
@@ -428,7 +446,10 @@ def _as_date(value: Any) -> date | None:
 
 def filter_options(conn: Connection) -> dict[str, Any]:
     """Every value each filter can take in the stored data (all statuses included)."""
-    t: Table = order_lines if _rollup_state(conn) is None else ROLLUPS[LINE_KEYS]
+    rolled = _rollup_state(conn) is not None
+    t: Table = ROLLUPS[()] if rolled else order_lines
+    lines: Table = ROLLUPS[("product_line",)] if rolled else order_lines
+    deals: Table = ROLLUPS[("deal_size",)] if rolled else order_lines
 
     def distinct(column: ColumnElement[Any]) -> list[Any]:
         return [v for (v,) in conn.execute(select(column).distinct().order_by(column)) if v is not None]
@@ -436,9 +457,9 @@ def filter_options(conn: Connection) -> dict[str, Any]:
     first, last = data_date_range(conn)
     return {
         "countries": distinct(t.c.country),
-        "product_lines": distinct(t.c.product_line),
+        "product_lines": distinct(lines.c.product_line),
         "statuses": distinct(t.c.status),
-        "deal_sizes": distinct(t.c.deal_size),
+        "deal_sizes": distinct(deals.c.deal_size),
         "customers": distinct(t.c.customer_name),
         "date_range": {
             "start": first.isoformat() if first else None,

@@ -40,11 +40,13 @@ from sqlalchemy import (
 )
 
 from salesdash.store.schema import (
+    CODE_KEYS,
     LINE_KEYS,
     ORDER_KEYS,
     ROLLUP_MEASURES,
     ROLLUPS,
     order_lines,
+    rollup_codes,
     rollup_state,
 )
 
@@ -111,18 +113,48 @@ def _orders_exact(conn: Connection, parts: Table) -> bool:
     return int(combos) == int(orders)
 
 
+def _fill_codes(conn: Connection) -> bool:
+    """agg_codes from order_lines; returns whether every (order, product code) lies in one of its rows."""
+    ol = order_lines
+    keys = ORDER_KEYS + CODE_KEYS
+    grain = [ol.c.order_number, *(ol.c[k] for k in keys)]
+    per_order = (
+        select(
+            *grain,
+            func.count().label("line_count"),
+            func.sum(ol.c.quantity_ordered).label("units"),
+            func.sum(ol.c.sales_cents).label("revenue_cents"),
+            func.max(ol.c.msrp).label("msrp_max"),
+        )
+        .group_by(*grain)
+        .subquery("per_order")
+    )
+    rolled = select(
+        *(per_order.c[k] for k in keys),
+        func.count().label("order_count"),
+        *(func.sum(per_order.c[m]).label(m) for m in SUMS),
+        func.max(per_order.c.msrp_max).label("msrp_max"),
+    ).group_by(*(per_order.c[k] for k in keys))
+    conn.execute(insert(rollup_codes).from_select([*keys, *ROLLUP_MEASURES, "msrp_max"], rolled))
+    pairs = select(ol.c.order_number, ol.c.product_code).distinct().subquery()
+    distinct_pairs = conn.execute(select(func.count()).select_from(pairs)).scalar_one()
+    counted = conn.execute(select(func.coalesce(func.sum(rollup_codes.c.order_count), 0))).scalar_one()
+    return int(distinct_pairs) == int(counted)
+
+
 def clear_rollups(conn: Connection) -> None:
     conn.execute(delete(rollup_state))
-    for table in ROLLUPS.values():
+    for table in (*ROLLUPS.values(), rollup_codes):
         conn.execute(delete(table))
 
 
-def _record_state(conn: Connection, version: str, exact: bool) -> None:
+def _record_state(conn: Connection, version: str, exact: bool, codes_exact: bool) -> None:
     lines = int(conn.execute(select(func.count()).select_from(order_lines)).scalar_one())
     conn.execute(
         insert(rollup_state).values(
             version=version,
             orders_exact=exact,
+            codes_exact=codes_exact,
             line_rows=lines,
             built_at=datetime.now(UTC).replace(tzinfo=None),
         )
@@ -143,18 +175,18 @@ def rebuild_rollups(
         from salesdash.store.bulk import insert_arrow
 
         if progress:
-            progress("rollups", 0, len(ROLLUPS) + 1)
+            progress("rollups", 0, len(ROLLUPS) + 2)
         clear_rollups(conn)
-        tables, exact = frame_rollups(frame)
+        tables, exact, codes_exact = frame_rollups(frame)
         if progress:
-            progress("rollups", 1, len(ROLLUPS) + 1)
-        for done, (line_keys, rows) in enumerate(tables.items(), start=2):
-            insert_arrow(conn, ROLLUPS[line_keys], rows)
+            progress("rollups", 1, len(ROLLUPS) + 2)
+        for done, (target, rows) in enumerate(tables.items(), start=2):
+            insert_arrow(conn, target, rows)
             if progress:
-                progress("rollups", done, len(ROLLUPS) + 1)
-        _record_state(conn, version, exact)
+                progress("rollups", done, len(ROLLUPS) + 2)
+        _record_state(conn, version, exact, codes_exact)
         return
-    steps = len(ROLLUPS) + 2
+    steps = len(ROLLUPS) + 3
     if progress:
         progress("rollups", 0, steps)
     clear_rollups(conn)
@@ -171,7 +203,8 @@ def rebuild_rollups(
             progress("rollups", done, steps)
     exact = _orders_exact(conn, parts)
     parts.drop(conn)
-    _record_state(conn, version, exact)
+    codes_exact = _fill_codes(conn)
+    _record_state(conn, version, exact, codes_exact)
     if progress:
         progress("rollups", steps, steps)
 
@@ -232,38 +265,44 @@ def _arrow_values(codes: _Codes, rows: np.ndarray, column: Column) -> pa.Array:
     return values.take(pa.array(picked.astype(np.int32), mask=picked < 0))
 
 
-def frame_rollups(frame: pd.DataFrame) -> tuple[dict[tuple[str, ...], pa.Table], bool]:
-    """The rows of every rollup for the order lines in ``frame``, and whether order counts add up.
+def frame_rollups(frame: pd.DataFrame) -> tuple[dict[Table, pa.Table], bool, bool]:
+    """The rows of every rollup for the order lines in ``frame``, and whether order counts add up in
+    agg_orders and in agg_codes.
 
     The same GROUP BYs as the SQL build, on integer codes: a "cell" is a distinct combination of ORDER_KEYS,
-    a "part" a distinct (cell, product_line, deal_size, order); each rollup row gathers parts."""
-    columns = {name: _Codes(frame[name]) for name in ORDER_KEYS + LINE_KEYS}
+    a "part" a distinct (cell, line keys, order); each rollup row gathers parts."""
+    columns = {name: _Codes(frame[name]) for name in ORDER_KEYS + CODE_KEYS}
     order_ids, orders = pd.factorize(frame["order_number"].to_numpy())
+    order_ids = order_ids.astype(np.int64)
     n_orders = max(len(orders), 1)
     cell = _combine([(columns[k].shifted(), columns[k].radix) for k in ORDER_KEYS])
-    line_codes = [(columns[k].shifted(), columns[k].radix) for k in LINE_KEYS]
-    part = _combine(
-        [(cell, int(cell.max(initial=0)) + 1), *line_codes, (order_ids.astype(np.int64), n_orders)]
-    )
+    cells = int(cell.max(initial=0)) + 1
+    line_sums = {
+        "line_count": np.ones(len(frame), dtype=np.int64),
+        "units": frame["quantity_ordered"].to_numpy(np.int64),
+        "revenue_cents": frame["sales_cents"].to_numpy(np.int64),
+    }
+
+    def keyed(rows: np.ndarray, names: tuple[str, ...]) -> list[tuple[np.ndarray, int]]:
+        return [(columns[k].shifted()[rows], columns[k].radix) for k in names]
+
+    def table_of(
+        target: Table, keys: tuple[str, ...], row_of: np.ndarray, lines: np.ndarray, order_count: np.ndarray
+    ) -> dict[str, pa.Array]:
+        data = {k: _arrow_values(columns[k], lines, target.c[k]) for k in keys}
+        data["order_count"] = pa.array(order_count.astype(np.int64))
+        return data
+
+    out: dict[Table, pa.Table] = {}
+    # parts: one per (cell, product_line, deal_size, order)
+    every = np.arange(len(frame))
+    part = _combine([(cell, cells), *keyed(every, LINE_KEYS), (order_ids, n_orders)])
     part_rows = _first_rows(part)  # a representative line of each part
-    n_parts = len(part_rows)
-    sums = _sums(
-        part,
-        n_parts,
-        {
-            "line_count": np.ones(len(frame), dtype=np.int64),
-            "units": frame["quantity_ordered"].to_numpy(np.int64),
-            "revenue_cents": frame["sales_cents"].to_numpy(np.int64),
-        },
-    )
-    part_cell = cell[part_rows]
-    part_order = order_ids[part_rows].astype(np.int64)
-    out: dict[tuple[str, ...], pa.Table] = {}
+    part_sums = _sums(part, len(part_rows), line_sums)
+    part_cell, part_order = cell[part_rows], order_ids[part_rows]
     exact = True
-    for line_keys, table in ROLLUPS.items():
-        keyed = [(part_cell, int(part_cell.max(initial=0)) + 1)]
-        keyed += [(columns[k].shifted()[part_rows], columns[k].radix) for k in line_keys]
-        row_of_part = _combine(keyed)
+    for line_keys, target in ROLLUPS.items():
+        row_of_part = _combine([(part_cell, cells), *keyed(part_rows, line_keys)])
         row_parts = _first_rows(row_of_part)
         n_rows = len(row_parts)
         if line_keys == LINE_KEYS:  # parts are distinct (row, order) already
@@ -273,13 +312,29 @@ def frame_rollups(frame: pd.DataFrame) -> tuple[dict[tuple[str, ...], pa.Table],
             order_count = np.bincount(row_of_part[_first_rows(pairs)], minlength=n_rows)
         if not line_keys:
             exact = int(order_count.sum()) == len(orders)
-        rolled = _sums(row_of_part, n_rows, sums)
-        lines = part_rows[row_parts]  # a representative line of each rollup row
-        data = {k: _arrow_values(columns[k], lines, table.c[k]) for k in ORDER_KEYS + line_keys}
-        data["order_count"] = pa.array(order_count.astype(np.int64))
+        data = table_of(target, ORDER_KEYS + line_keys, row_of_part, part_rows[row_parts], order_count)
+        rolled = _sums(row_of_part, n_rows, part_sums)
         data.update({m: pa.array(rolled[m]) for m in SUMS})
-        out[line_keys] = pa.table(data)
-    return out, exact
+        out[target] = pa.table(data)
+    # product codes: rows per (cell, product_line, deal_size, product_code); parts add the order
+    row_of_line = _combine([(cell, cells), *keyed(every, CODE_KEYS)])
+    code_rows = _first_rows(row_of_line)
+    n_rows = len(code_rows)
+    code_parts = _combine([(row_of_line, n_rows), (order_ids, n_orders)])
+    order_count = np.bincount(row_of_line[_first_rows(code_parts)], minlength=n_rows)
+    pairs = _combine(
+        [(order_ids, n_orders), (columns["product_code"].shifted(), columns["product_code"].radix)]
+    )
+    codes_exact = int(order_count.sum()) == int(pairs.max(initial=-1)) + 1
+    data = table_of(rollup_codes, ORDER_KEYS + CODE_KEYS, row_of_line, code_rows, order_count)
+    rolled = _sums(row_of_line, n_rows, line_sums)
+    data.update({m: pa.array(rolled[m]) for m in SUMS})
+    msrp = frame["msrp"].astype("Int64").groupby(row_of_line, sort=True).max()
+    data["msrp_max"] = pa.array(
+        msrp.to_numpy(dtype="float64", na_value=np.nan)[:n_rows], from_pandas=True
+    ).cast(pa.int32())
+    out[rollup_codes] = pa.table(data)
+    return out, exact, codes_exact
 
 
 __all__ = ["clear_rollups", "frame_rollups", "rebuild_rollups"]

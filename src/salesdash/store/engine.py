@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from salesdash.errors import StoreUnavailable
-from salesdash.store.schema import metadata
+from salesdash.store.schema import OUTDATED_TABLES, metadata
 
 # How long SQLite's busy handler retries a locked database before giving up (then: StoreUnavailable, 503).
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -68,9 +68,13 @@ def make_engine(url: str) -> Engine:
 
 
 def ensure_schema(engine: Engine) -> None:
-    """Create the tables that do not exist yet (idempotent)."""
+    """Create the tables that do not exist yet (idempotent); drop derived tables of earlier versions."""
     try:
         metadata.create_all(engine)
+        if any(inspect(engine).has_table(name) for name in OUTDATED_TABLES):
+            with engine.begin() as conn:
+                for name in OUTDATED_TABLES:
+                    Table(name, MetaData()).drop(conn, checkfirst=True)
     except OperationalError as exc:
         raise StoreUnavailable(f"Cannot open the database at {engine.url!r}: {exc.orig}") from None
 

@@ -129,16 +129,30 @@ ROLLUPS: dict[tuple[str, ...], Table] = {
     ("product_line", "deal_size"): _rollup("agg_orders_pl_ds", ("product_line", "deal_size")),
 }
 
+# Product codes: the line attributes down to the product code (for product rankings and product_code_count).
+CODE_KEYS: tuple[str, ...] = (*LINE_KEYS, "product_code")
+rollup_codes = Table(
+    "agg_codes",
+    metadata,
+    *(Column(k, order_lines.c[k].type, nullable=order_lines.c[k].nullable) for k in ORDER_KEYS + CODE_KEYS),
+    *(Column(m, BigInteger, nullable=False) for m in ROLLUP_MEASURES),
+    Column("msrp_max", Integer),
+)
+
 # Which data version the rollups were built for (one row). A reader uses them only when this matches the
 # current data version, so rollups and lines always agree.
 rollup_state = Table(
-    "agg_state",
+    "rollup_state",
     metadata,
     Column("version", String(64), primary_key=True),
-    Column("orders_exact", Boolean, nullable=False),  # every order has one country/territory
+    Column("orders_exact", Boolean, nullable=False),  # every order lies in one row of agg_orders
+    Column(
+        "codes_exact", Boolean, nullable=False
+    ),  # every (order, product code) lies in one row of agg_codes
     Column("line_rows", BigInteger, nullable=False),
     Column("built_at", DateTime(timezone=False), nullable=False),
 )
+OUTDATED_TABLES = ("agg_state",)  # derived tables of earlier versions, dropped by ensure_schema
 
 # Column names of order_lines in table order (used by loaders and exports).
 ORDER_LINE_COLUMNS: tuple[str, ...] = tuple(c.name for c in order_lines.columns)
