@@ -11,7 +11,7 @@ import ipaddress
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from salesdash.errors import ConfigError
@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     dashboard_port: int = Field(default=8501, ge=1, le=65535, description="Port of the dashboard.")
     api_url: str = Field(
         default="http://127.0.0.1:5000", description="Where the dashboard finds the API (base URL, no /api)."
+    )
+    api_token: SecretStr | None = Field(
+        default=None,
+        description="Token the dashboard sends to the API: a viewer token, needed when the API has "
+        "SALESDASH_REQUIRE_AUTH on. Never shown.",
     )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["http://127.0.0.1:8501", "http://localhost:8501"],
