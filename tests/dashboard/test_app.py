@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from salesdash.auth import create_token
+from salesdash.config import Settings
 from salesdash.dashboard.format import count, money
-from tests.dashboard.conftest import APP, LiveApi
+from salesdash.ingest import ingest_file
+from salesdash.store import make_engine
+from tests.conftest import SAMPLE_CSV
+from tests.dashboard.conftest import APP, LiveApi, serve
 
 VIEWS = ["overview", "geography", "products", "customers", "seasonality", "orders", "data"]
 TIMEOUT = 60
@@ -239,3 +245,34 @@ def test_data_page_reload_needs_a_token_and_never_shows_it(dashboard_env: LiveAp
     assert "Rows loaded" in {m.label for m in at.metric}
     assert dashboard_env.admin_token not in text
     assert "wrong-token-123" not in text
+
+
+@pytest.fixture(scope="module")
+def locked_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """An API with SALESDASH_REQUIRE_AUTH on, and a viewer token for it."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('locked') / 'salesdash.db'}"
+    engine = make_engine(url)
+    ingest_file(engine, SAMPLE_CSV)
+    viewer = create_token(engine, "viewer", "dashboard")
+    server, thread = serve(Settings(database_url=url, require_auth=True), engine)
+    yield f"http://127.0.0.1:{server.server_port}", viewer
+    server.shutdown()
+    thread.join(timeout=10)
+    engine.dispose()
+
+
+def test_an_api_that_requires_auth_gets_the_configured_viewer_token(
+    locked_api: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, viewer = locked_api
+    monkeypatch.setenv("SALESDASH_API_URL", url)
+    monkeypatch.delenv("SALESDASH_API_TOKEN", raising=False)
+    at = run_app()
+    assert not at.exception
+    assert len(at.error) == 1
+    assert "SALESDASH_API_TOKEN" in at.error[0].value
+    monkeypatch.setenv("SALESDASH_API_TOKEN", viewer)
+    at = run_app()
+    assert not at.exception and not at.error
+    assert cards(at)["Revenue"] == "$9,838,141.37"
+    assert viewer not in all_text(at)

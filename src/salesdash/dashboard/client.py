@@ -79,11 +79,13 @@ def build_query(params: Query | None) -> str:
 
 
 class ApiClient:
-    """Thin, typed access to the API. Thread-safe: one ``requests.Session`` per thread (keep-alive)."""
+    """Thin, typed access to the API. Thread-safe: one ``requests.Session`` per thread (keep-alive).
+    ``token`` (a viewer token) is sent with every call; it is needed when the API requires auth."""
 
-    def __init__(self, base_url: str, *, timeout: float = 15.0) -> None:
+    def __init__(self, base_url: str, *, timeout: float = 15.0, token: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self._auth = {"Authorization": f"Bearer {token}"} if token else {}
         self._local = threading.local()
 
     def _session(self) -> requests.Session:
@@ -91,6 +93,7 @@ class ApiClient:
         if session is None:
             session = requests.Session()
             session.headers["Accept"] = "application/json"
+            session.headers.update(self._auth)
             self._local.session = session
         return session
 
@@ -225,7 +228,10 @@ def _hint_for(status: int, code: str | None) -> str:
     if code == "no_data":
         return "Load data first: `salesdash ingest` (or the Data page's refresh), then retry."
     if status in (401, 403):
-        return "Check the token: this action needs an admin token (`salesdash token create --role admin`)."
+        return (
+            "Check the token. Reading from an API that requires auth needs SALESDASH_API_TOKEN set to a viewer "
+            "token for the dashboard; reloading data needs an admin token (`salesdash token create --role ...`)."
+        )
     if status == 409:
         return "Another refresh is running; wait for it to finish and retry."
     if status in (400, 404, 422):

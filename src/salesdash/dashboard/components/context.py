@@ -7,6 +7,7 @@ different filter is a different key, and a failed call raises instead of returni
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,8 +24,9 @@ VERSION_CHECKED_KEY = "_salesdash_version_checked"
 
 
 @st.cache_resource(show_spinner=False)
-def _client(base_url: str, timeout: float) -> ApiClient:
-    return ApiClient(base_url, timeout=timeout)
+def _client(base_url: str, timeout: float, _secret: str | None, secret_id: str) -> ApiClient:
+    # ``_secret`` is not hashed into the cache key; ``secret_id`` (a digest) tells clients apart instead.
+    return ApiClient(base_url, timeout=timeout, token=_secret)
 
 
 @st.cache_data(show_spinner=False, max_entries=512, ttl=24 * 3600)
@@ -94,7 +96,9 @@ def settings() -> Settings:
 
 def client() -> ApiClient:
     s = settings()
-    return _client(s.api_url, s.request_timeout)
+    secret = s.api_token.get_secret_value() if s.api_token else None
+    secret_id = hashlib.sha256(secret.encode()).hexdigest()[:16] if secret else ""
+    return _client(s.api_url, s.request_timeout, secret, secret_id)
 
 
 def check_version() -> dict[str, Any]:
