@@ -221,7 +221,21 @@ def small_reference(engine_kind: str, scratch: ScratchDatabases) -> dict[str, An
     return _REFERENCE[engine_kind]
 
 
-@pytest.mark.parametrize("case", ACCEPTED, ids=_ids(ACCEPTED))
+ENGINE_DEPENDENT = {"only_cancelled.csv", "formula_names.csv"}  # the other accepted files differ only in form
+
+
+def _accepted_params() -> list[Any]:
+    params = []
+    for engine in ENGINE_PARAMS:
+        kind = engine.values[0]
+        for case in ACCEPTED:
+            if kind == "sqlite" or case["file"] in ENGINE_DEPENDENT:
+                name = case["file"].removesuffix(".csv")
+                params.append(pytest.param(kind, case, marks=engine.marks, id=f"{kind}-{name}"))
+    return params
+
+
+@pytest.mark.parametrize(("engine_kind", "case"), _accepted_params(), indirect=["engine_kind"])
 def test_accepted_file_loads(
     case: dict[str, Any],
     engine_kind: str,
@@ -276,7 +290,7 @@ def check_formulas_stored_as_written(engine: Engine) -> None:
 # -- as a user runs it: a real process ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["huge_field.csv", "binary_garbage.csv", "unbalanced_quotes.csv"])
+@pytest.mark.parametrize("name", ["huge_field.csv", "unbalanced_quotes.csv"])
 def test_real_process_exits_2_with_one_line(name: str, tmp_path: Path):
     result = subprocess.run(
         [sys.executable, "-m", "salesdash", "ingest", str(BAD / name)],

@@ -65,10 +65,14 @@ def test_every_rejected_file_is_a_clear_4xx_and_changes_nothing(small_engine: En
     assert metric_outputs(small_engine) == before
 
 
-def test_every_accepted_file_loads_through_the_api(small_engine: Engine):
+def test_every_accepted_file_loads_through_the_api(small_engine: Engine, engine_kind: str):
     client = app_over(small_engine).test_client()
     admin = create_token(small_engine, "admin", "corpus")
-    for case in ACCEPTED:
+    # the format variants are engine-independent; the all-cancelled data set runs the metric SQL on each engine
+    cases = (
+        ACCEPTED if engine_kind == "sqlite" else [c for c in ACCEPTED if c["file"] == "only_cancelled.csv"]
+    )
+    for case in cases:
         response = upload(client, admin, "/api/data-refresh", case["file"])
         assert response.status_code == 200, (case["file"], response.get_data(as_text=True)[:300])
         data = response.get_json()["data"]

@@ -57,6 +57,7 @@ def write_routes(app: APIFlask) -> list[tuple[str, str]]:
 # -- roles ----------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("engine_kind", ["sqlite"], indirect=True)  # the auth layer is engine-independent
 def test_every_write_endpoint_needs_an_admin_token(small_engine: Engine):
     app = app_over(small_engine)
     routes = write_routes(app)
@@ -90,6 +91,7 @@ def test_every_write_endpoint_needs_an_admin_token(small_engine: Engine):
         assert response.status_code not in (401, 403), f"{method} {url}: admin refused"
 
 
+@pytest.mark.parametrize("engine_kind", ["sqlite"], indirect=True)
 def test_require_auth_covers_reads_but_never_lets_a_viewer_write(small_engine: Engine):
     app = app_over(small_engine, require_auth=True)
     viewer = create_token(small_engine, "viewer", "v")
