@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -112,6 +114,17 @@ def raw_queries() -> Iterator[None]:
         _USE_ROLLUPS.reset(token)
 
 
+_ENGINES_WITH_ROLLUPS: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+@functools.cache
+def _state_statement() -> Select[Any]:
+    current = select(data_versions.c.version).order_by(data_versions.c.id.desc()).limit(1).scalar_subquery()
+    return select(rollup_state.c.orders_exact, rollup_state.c.codes_exact).where(
+        rollup_state.c.version == current
+    )
+
+
 @dataclass(frozen=True)
 class _State:
     orders_exact: bool  # order counts add up in agg_orders*
@@ -128,14 +141,11 @@ def _rollup_state(conn: Connection) -> _State | None:
     cached = conn.info.get(_STATE_KEY)
     if cached is not None and transaction is not None and cached[0] is transaction:
         return cached[1]
-    if not inspect(conn).has_table(rollup_state.name):
-        return None
-    current = select(data_versions.c.version).order_by(data_versions.c.id.desc()).limit(1).scalar_subquery()
-    row = conn.execute(
-        select(rollup_state.c.orders_exact, rollup_state.c.codes_exact).where(
-            rollup_state.c.version == current
-        )
-    ).first()
+    if conn.engine not in _ENGINES_WITH_ROLLUPS:
+        if not inspect(conn).has_table(rollup_state.name):
+            return None
+        _ENGINES_WITH_ROLLUPS.add(conn.engine)
+    row = conn.execute(_state_statement()).first()
     state = _State(orders_exact=bool(row[0]), codes_exact=bool(row[1])) if row is not None else None
     if transaction is not None:
         conn.info[_STATE_KEY] = (transaction, state)
@@ -252,56 +262,47 @@ def _product_code_counts(filters: Filters) -> Select[Any]:
     )
 
 
-def kpis(conn: Connection, filters: Filters) -> dict[str, Any]:
-    """Headline metrics for the order lines in view."""
-    plan = _plan(conn, filters)
+# Statements are built once per (plan, filters, arguments) and reused: building SQLAlchemy expressions costs
+# more than running them on small data. Every argument is hashable (Filters is frozen).
+_statement_cache = functools.lru_cache(maxsize=4096)
+
+
+@_statement_cache
+def _kpis_statement(plan: _Plan | None, filters: Filters) -> Select[Any]:
     if plan is None:
         t = order_lines
-        row = conn.execute(select(*_metric_columns(t, STORED)).where(filters.where(t))).mappings().one()
-        return finish(row)
+        return select(*_metric_columns(t, STORED)).where(filters.where(t))
     stmt = _rollup_select(plan, filters, (), tuple(m for m in STORED if m != "product_line_count"))
-    if "product_line" not in plan.table.c:
-        lines = _plan(conn, filters, ("product_line",))
-        assert lines is not None
-        count = select(ROLLUP_SQL["product_line_count"](lines.table)).where(filters.where(lines.table))
-        stmt = stmt.add_columns(count.scalar_subquery().label("product_line_count"))
-    else:
-        stmt = stmt.add_columns(ROLLUP_SQL["product_line_count"](plan.table).label("product_line_count"))
-    row = conn.execute(stmt).mappings().one()
+    if "product_line" in plan.table.c:
+        return stmt.add_columns(ROLLUP_SQL["product_line_count"](plan.table).label("product_line_count"))
+    lines = ROLLUPS[tuple(k for k in LINE_KEYS if k == "product_line" or k in plan.table.c)]
+    count = select(ROLLUP_SQL["product_line_count"](lines)).where(filters.where(lines))
+    return stmt.add_columns(count.scalar_subquery().label("product_line_count"))
+
+
+def kpis(conn: Connection, filters: Filters) -> dict[str, Any]:
+    """Headline metrics for the order lines in view."""
+    row = conn.execute(_kpis_statement(_plan(conn, filters), filters)).mappings().one()
     return finish({name: row[name] for name in STORED})
 
 
-def total_revenue(conn: Connection, filters: Filters) -> float:
-    plan = _plan(conn, filters)
+@_statement_cache
+def _total_revenue_statement(plan: _Plan | None, filters: Filters) -> Select[Any]:
     if plan is not None:
-        value = conn.execute(select(ROLLUP_SQL["revenue"](plan.table)).where(filters.where(plan.table)))
-        return cents_to_money(value.scalar_one())
+        return select(ROLLUP_SQL["revenue"](plan.table)).where(filters.where(plan.table))
     t = order_lines
-    value = conn.execute(select(METRICS["revenue"].sql(t)).where(filters.where(t))).scalar_one()  # type: ignore[misc]
-    return cents_to_money(value)
+    return select(METRICS["revenue"].sql(t)).where(filters.where(t))  # type: ignore[misc]
 
 
-def breakdown(
-    conn: Connection,
-    filters: Filters,
-    dimension: str,
-    *,
-    limit: int | None = None,
-    sort: str = "revenue",
-    descending: bool = True,
-) -> pd.DataFrame:
-    """Metrics per value of ``dimension``: revenue, order_count, line_count, units, customer_count,
-    average_order_value, average_unit_price, revenue_share (plus the dimension's descriptive columns)."""
-    if dimension not in DIMENSIONS:
-        raise InvalidParameter(f"unknown dimension {dimension!r}; use one of {', '.join(DIMENSIONS)}")
-    if sort not in (*BREAKDOWN_METRICS, *DIMENSIONS[dimension]):
-        raise InvalidParameter(f"cannot sort by {sort!r}")
+def total_revenue(conn: Connection, filters: Filters) -> float:
+    return cents_to_money(conn.execute(_total_revenue_statement(_plan(conn, filters), filters)).scalar_one())
+
+
+@_statement_cache
+def _breakdown_statement(
+    plan: _Plan | None, filters: Filters, dimension: str, limit: int | None, sort: str, descending: bool
+) -> Select[Any]:
     key_names = DIMENSIONS[dimension]
-    grouped = tuple(k for k in LINE_KEYS if k in key_names)
-    plan = _plan(conn, filters, grouped)
-    if plan is not None and dimension == "product_code":
-        state = _rollup_state(conn)
-        plan = _Plan(rollup_codes, state is not None and state.codes_exact)
     if plan is None:
         t = order_lines
         keys = [t.c[name] for name in key_names]
@@ -324,8 +325,30 @@ def breakdown(
                 rolled.outerjoin(codes, rolled.c.product_line == codes.c.product_line)
             )
         stmt = _ordered(stmt, [(sort, descending), *((k, False) for k in key_names)])
-    if limit is not None:
-        stmt = stmt.limit(limit)
+    return stmt if limit is None else stmt.limit(limit)
+
+
+def breakdown(
+    conn: Connection,
+    filters: Filters,
+    dimension: str,
+    *,
+    limit: int | None = None,
+    sort: str = "revenue",
+    descending: bool = True,
+) -> pd.DataFrame:
+    """Metrics per value of ``dimension``: revenue, order_count, line_count, units, customer_count,
+    average_order_value, average_unit_price, revenue_share (plus the dimension's descriptive columns)."""
+    if dimension not in DIMENSIONS:
+        raise InvalidParameter(f"unknown dimension {dimension!r}; use one of {', '.join(DIMENSIONS)}")
+    if sort not in (*BREAKDOWN_METRICS, *DIMENSIONS[dimension]):
+        raise InvalidParameter(f"cannot sort by {sort!r}")
+    grouped = tuple(k for k in LINE_KEYS if k in DIMENSIONS[dimension])
+    plan = _plan(conn, filters, grouped)
+    if plan is not None and dimension == "product_code":
+        state = _rollup_state(conn)
+        plan = _Plan(rollup_codes, state is not None and state.codes_exact)
+    stmt = _breakdown_statement(plan, filters, dimension, limit, sort, descending)
     rows = [finish(r) for r in conn.execute(stmt).mappings()]
     total = total_revenue(conn, filters) if limit is not None else sum(r["revenue"] for r in rows)
     for r in rows:
@@ -376,22 +399,25 @@ def period_label(grain: str, start: date) -> str:
     return str(start.year)
 
 
-def over_time(conn: Connection, filters: Filters, grain: str = "month") -> pd.DataFrame:
-    """Metrics per period of ``grain`` (only periods with order lines in view), oldest first."""
-    plan = _plan(conn, filters)
+@_statement_cache
+def _over_time_statement(plan: _Plan | None, filters: Filters, grain: str) -> Select[Any]:
     if plan is None:
         t = order_lines
         keys = _grain_keys(t, grain)
-        stmt = (
+        return (
             select(*keys, *_metric_columns(t, BREAKDOWN_METRICS))
             .where(filters.where(t))
             .group_by(*keys)
             .order_by(*keys)
         )
-    else:
-        key_names = tuple(k.name for k in _grain_keys(plan.table, grain))
-        stmt = _rollup_select(plan, filters, key_names, BREAKDOWN_METRICS)
-        stmt = _ordered(stmt, [(k, False) for k in key_names])
+    key_names = tuple(str(k.name) for k in _grain_keys(plan.table, grain))
+    stmt = _rollup_select(plan, filters, key_names, BREAKDOWN_METRICS)
+    return _ordered(stmt, [(k, False) for k in key_names])
+
+
+def over_time(conn: Connection, filters: Filters, grain: str = "month") -> pd.DataFrame:
+    """Metrics per period of ``grain`` (only periods with order lines in view), oldest first."""
+    stmt = _over_time_statement(_plan(conn, filters), filters, grain)
     rows = []
     for raw in conn.execute(stmt).mappings():
         r = finish(raw)
@@ -404,20 +430,23 @@ def over_time(conn: Connection, filters: Filters, grain: str = "month") -> pd.Da
     return pd.DataFrame(rows, columns=columns)
 
 
-def month_year_matrix(conn: Connection, filters: Filters, metric: str = "revenue") -> pd.DataFrame:
-    """Rows month 1-12, one column per year; months with no order lines in view are NaN (not 0)."""
-    if metric not in BREAKDOWN_METRICS:
-        raise InvalidParameter(f"unknown metric {metric!r} for the heatmap")
-    plan = _plan(conn, filters)
+@_statement_cache
+def _matrix_statement(plan: _Plan | None, filters: Filters, metric: str) -> Select[Any]:
     if plan is None:
         t = order_lines
-        stmt = (
+        return (
             select(t.c.year, t.c.month, *_metric_columns(t, (metric,)))
             .where(filters.where(t))
             .group_by(t.c.year, t.c.month)
         )
-    else:
-        stmt = _rollup_select(plan, filters, ("year", "month"), (metric,))
+    return _rollup_select(plan, filters, ("year", "month"), (metric,))
+
+
+def month_year_matrix(conn: Connection, filters: Filters, metric: str = "revenue") -> pd.DataFrame:
+    """Rows month 1-12, one column per year; months with no order lines in view are NaN (not 0)."""
+    if metric not in BREAKDOWN_METRICS:
+        raise InvalidParameter(f"unknown metric {metric!r} for the heatmap")
+    stmt = _matrix_statement(_plan(conn, filters), filters, metric)
     rows = [finish(r) for r in conn.execute(stmt).mappings()]
     frame = pd.DataFrame(rows, columns=["year", "month", metric])
     matrix = frame.pivot(index="month", columns="year", values=metric) if len(frame) else pd.DataFrame()
@@ -427,14 +456,16 @@ def month_year_matrix(conn: Connection, filters: Filters, metric: str = "revenue
     return matrix.astype("float64")
 
 
-def data_date_range(conn: Connection, filters: Filters | None = None) -> tuple[date | None, date | None]:
-    """First and last order date in view (all stored lines when ``filters`` is None)."""
-    plan = _plan(conn, filters or Filters())
+@_statement_cache
+def _date_range_statement(plan: _Plan | None, filters: Filters | None) -> Select[Any]:
     t: Table = order_lines if plan is None else plan.table
     stmt = select(func.min(t.c.order_date), func.max(t.c.order_date))
-    if filters is not None:
-        stmt = stmt.where(filters.where(t))
-    first, last = conn.execute(stmt).one()
+    return stmt if filters is None else stmt.where(filters.where(t))
+
+
+def data_date_range(conn: Connection, filters: Filters | None = None) -> tuple[date | None, date | None]:
+    """First and last order date in view (all stored lines when ``filters`` is None)."""
+    first, last = conn.execute(_date_range_statement(_plan(conn, filters or Filters()), filters)).one()
     return _as_date(first), _as_date(last)
 
 
