@@ -10,7 +10,7 @@ installed dependencies.
    pip-audit needs a vulnerability service (PyPI's JSON API or OSV). Where neither is reachable (an offline
    machine, or a registry mirror that serves only the simple index) every dependency comes back "not audited";
    that is reported loudly as a warning, never as "no vulnerabilities", and the step passes on the offline
-   checks (1, 2 and the exact pins in pyproject.toml). Set SALESDASH_REQUIRE_AUDIT=1 to make it fail instead.
+   checks (1, 2 and the exact pins in pyproject.toml). Set SECURITY_CHECK_REQUIRE_AUDIT=1 to make it fail instead.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def pip_audit() -> bool:
         report = json.loads(result.stdout)
     except json.JSONDecodeError:
         print(f"pip-audit did not run: {result.stderr.strip()[-500:]}", file=sys.stderr)
-        return os.environ.get("SALESDASH_REQUIRE_AUDIT") != "1"
+        return os.environ.get("SECURITY_CHECK_REQUIRE_AUDIT") != "1"
     deps = report.get("dependencies", [])
     skipped = [d for d in deps if "skip_reason" in d]
     audited = [d for d in deps if "skip_reason" not in d]
@@ -81,7 +81,7 @@ def pip_audit() -> bool:
             f"{len(skipped)} dependencies could NOT be audited (not the same as 'no vulnerabilities').",
             file=sys.stderr,
         )
-        return os.environ.get("SALESDASH_REQUIRE_AUDIT") != "1"
+        return os.environ.get("SECURITY_CHECK_REQUIRE_AUDIT") != "1"
     return not vulnerable
 
 
