@@ -169,7 +169,8 @@ def _format_failures(exc: pa_errors.SchemaErrors, raw: pd.DataFrame) -> list[dic
                 "problem": _problem(check, column, raw_value),
             }
         )
-    failures.sort(key=lambda f: (f["line"], str(f["column"])))
+    # a total order (pandera lists failures in no fixed order): by line, column, then the problem
+    failures.sort(key=lambda f: (f["line"], str(f["column"]), str(f["problem"])))
     return failures
 
 
