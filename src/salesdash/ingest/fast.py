@@ -495,9 +495,10 @@ def clean_columnar(typed: dict[str, TypedColumn], keep: np.ndarray | None) -> pd
             out[dst] = per_row(col.uniques.to_numpy(dtype="float64"), src)
         else:
             out[dst] = _categorical(col, rows)
-    sales = typed["SALES"].uniques.to_numpy(dtype="float64")
-    cents = np.round(sales * 100)
-    out["sales_cents"] = per_row(np.where(np.isfinite(cents), cents, 0).astype("int64"), "SALES")
+    cents = np.round(typed["SALES"].uniques.to_numpy(dtype="float64", na_value=np.nan) * 100)
+    # values that are not finite or too large for cents belong to invalid rows only
+    cents = np.where(np.isfinite(cents) & (np.abs(cents) < 2.0**62), cents, 0)
+    out["sales_cents"] = per_row(cents.astype("int64"), "SALES")
     dates = typed["ORDERDATE"]
     date_ids, distinct = pd.factorize(dates.uniques, sort=True, use_na_sentinel=True)
     stamps = pd.DatetimeIndex(distinct)
