@@ -76,7 +76,18 @@ def ensure_schema(engine: Engine) -> None:
                 for name in OUTDATED_TABLES:
                     Table(name, MetaData()).drop(conn, checkfirst=True)
     except OperationalError as exc:
-        raise StoreUnavailable(f"Cannot open the database at {engine.url!r}: {exc.orig}") from None
+        raise StoreUnavailable(
+            f"Cannot open the database at {engine.url!r}: {exc.orig}{_hint(engine, exc)}"
+        ) from None
+
+
+def _hint(engine: Engine, exc: OperationalError) -> str:
+    if engine.dialect.name == "duckdb" and "lock" in str(exc.orig).lower():
+        return (
+            ". A DuckDB file can be open in one process at a time: stop the process holding it (the API server?)"
+            " or load through the running API (POST /api/data-refresh)."
+        )
+    return ""
 
 
 def has_schema(engine: Engine) -> bool:

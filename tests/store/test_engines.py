@@ -1,0 +1,41 @@
+"""Engines by URL: what a user sees when a store cannot be opened."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from salesdash.errors import StoreUnavailable
+from salesdash.store import ensure_schema, make_engine
+
+
+def test_a_duckdb_file_held_by_another_process_gets_a_clear_message(tmp_path: Path):
+    path = tmp_path / "held.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys, time; c = duckdb.connect({str(path)!r}); print('ready', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        engine = make_engine(f"duckdb:///{path}")
+        with pytest.raises(StoreUnavailable) as info:
+            ensure_schema(engine)
+        assert "one process at a time" in info.value.message
+        assert "POST /api/data-refresh" in info.value.message
+        engine.dispose()
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    time.sleep(0.1)
+    engine = make_engine(f"duckdb:///{path}")
+    ensure_schema(engine)  # free again once the other process is gone
+    engine.dispose()
