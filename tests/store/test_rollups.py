@@ -45,6 +45,10 @@ FILTERS = {
     "cancelled": Filters(statuses=("Cancelled",)),
     "year-2004": Filters(start=date(2004, 1, 1), end=date(2004, 12, 31)),
     "mid-month-range": Filters(start=date(2003, 11, 7), end=date(2004, 2, 20)),
+    "within-a-month": Filters(start=date(2004, 2, 3), end=date(2004, 2, 20)),
+    "up-to-mid-month": Filters(end=date(2004, 6, 15)),
+    "from-a-month-end": Filters(start=date(2004, 12, 31)),
+    "across-a-month-end": Filters(start=date(2003, 1, 15), end=date(2003, 2, 10)),
     "one-country": Filters(countries=("France",)),
     "countries": Filters(countries=("USA", "Spain", "Germany")),
     "one-line": Filters(product_lines=("Classic Cars",)),
@@ -61,7 +65,17 @@ FILTERS = {
     "nothing": Filters(countries=("Nowhere",)),
 }
 # a few shapes for the smaller cases: plain sums, one and several line values, a customer, nothing in view
-SHAPES = ("default", "all-statuses", "one-line", "lines-and-deals", "customer-and-line", "nothing")
+SHAPES = (
+    "default",
+    "all-statuses",
+    "mid-month-range",
+    "from-a-month-end",
+    "across-a-month-end",
+    "one-line",
+    "lines-and-deals",
+    "customer-and-line",
+    "nothing",
+)
 
 
 def plain(value: Any) -> Any:

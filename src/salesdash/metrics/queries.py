@@ -12,7 +12,7 @@ import functools
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Literal
 
 import pandas as pd
@@ -27,6 +27,7 @@ from sqlalchemy import (
     inspect,
     literal_column,
     select,
+    union_all,
 )
 
 from salesdash.errors import InvalidParameter
@@ -34,6 +35,7 @@ from salesdash.metrics.definitions import BREAKDOWN_METRICS, METRICS, STORED, ce
 from salesdash.metrics.filters import Filters
 from salesdash.store.schema import (
     LINE_KEYS,
+    MONTHLY,
     ROLLUPS,
     data_versions,
     order_lines,
@@ -182,19 +184,84 @@ def _raw_order_count(filters: Filters, keys: tuple[str, ...] = ()) -> Select[Any
     )
 
 
+DAY_COLUMNS = ("order_date", "iso_year", "iso_week")  # in the daily rollups only
+
+
+def _month_index(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def _first_of(index: int) -> date:
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _split_dates(filters: Filters) -> tuple[tuple[int | None, int | None] | None, list[tuple[date, date]]]:
+    """The date filter as whole months (month indexes lo..hi, None = open) plus the days of partial months."""
+    start, end = filters.start, filters.end
+    lo = None if start is None else _month_index(start) + (start.day != 1)
+    hi = None if end is None else _month_index(end) - ((end + timedelta(days=1)).day != 1)
+    if lo is not None and hi is not None and lo > hi:
+        assert start is not None and end is not None
+        return None, [(start, end)]
+    days = []
+    if start is not None and lo is not None and start.day != 1:
+        days.append((start, _first_of(lo) - timedelta(days=1)))
+    if end is not None and hi is not None and (end + timedelta(days=1)).day != 1:
+        days.append((_first_of(hi + 1), end))
+    return (lo, hi), days
+
+
+def _source(table: Table, filters: Filters | None, by_day: bool = False) -> FromClause:
+    """The rollup rows of ``table`` in view: whole months from its monthly rollup and partial months' days
+    from the daily one (every day from the daily one when ``by_day``), with the same columns either way
+    (``first_date``/``last_date`` = the rows' first and last order date). ``filters`` None: every row."""
+    daily, monthly = table, MONTHLY[table]
+    shared = [c.name for c in monthly.c if c.name not in ("first_date", "last_date")]
+    names = [*shared, *(DAY_COLUMNS if by_day else ())]
+
+    def from_days(where: list[ColumnElement[bool]]) -> Select[Any]:
+        dates = [daily.c.order_date.label("first_date"), daily.c.order_date.label("last_date")]
+        return select(*(daily.c[n] for n in names), *dates).where(*where)
+
+    if filters is None:
+        return (from_days([]) if by_day else select(monthly)).subquery("rolled_rows")
+    if by_day:
+        return from_days([filters.where(daily)]).subquery("rolled_rows")
+    undated = filters.with_dates(None, None)
+    months, days = _split_dates(filters)
+    parts: list[Select[Any]] = []
+    if months is not None:
+        index = monthly.c.year * 12 + monthly.c.month - 1
+        where = [undated.where(monthly)]
+        if months[0] is not None:
+            where.append(index >= months[0])
+        if months[1] is not None:
+            where.append(index <= months[1])
+        parts.append(
+            select(*(monthly.c[n] for n in names), monthly.c.first_date, monthly.c.last_date).where(*where)
+        )
+    for first, last in days:
+        parts.append(
+            from_days([undated.where(daily), daily.c.order_date >= first, daily.c.order_date <= last])
+        )
+    if len(parts) == 1:
+        return parts[0].subquery("rolled_rows")
+    return union_all(*parts).subquery("rolled_rows")
+
+
 def _rollup_select(
     plan: _Plan,
     filters: Filters,
     key_names: tuple[str, ...],
     metric_names: tuple[str, ...],
-    extras: list[ColumnElement[Any]] | None = None,
+    extras: Callable[[FromClause], list[ColumnElement[Any]]] | None = None,
 ) -> Select[Any]:
     """Metrics per group of ``key_names`` from the plan's rollup; order_count from order_lines (joined on the
     keys) when the rollup cannot count orders exactly for this question."""
-    r = plan.table
+    r = _source(plan.table, filters, by_day=any(k in DAY_COLUMNS for k in key_names))
     keys = [r.c[k] for k in key_names]
     from_rollup = tuple(m for m in metric_names if m != "order_count" or plan.orders_exact)
-    main = select(*keys, *_rollup_columns(r, from_rollup), *(extras or [])).where(filters.where(r))
+    main = select(*keys, *_rollup_columns(r, from_rollup), *(extras(r) if extras else []))
     if keys:
         main = main.group_by(*keys)
     if from_rollup == metric_names:
@@ -243,23 +310,34 @@ def _extras(t: Table, dimension: str) -> list[ColumnElement[Any]]:
     return []
 
 
-def _rollup_extras(r: Table, dimension: str) -> list[ColumnElement[Any]]:
-    """_extras from a rollup (product_code_count is joined from agg_codes)."""
-    if dimension == "product_line":
-        return [func.count(func.distinct(r.c.country)).label("country_count")]
-    if dimension == "product_code":
-        return [func.max(r.c.product_line).label("product_line"), func.max(r.c.msrp_max).label("msrp")]
-    return _extras(r, dimension)
+def _rollup_extras(dimension: str) -> Callable[[FromClause], list[ColumnElement[Any]]]:
+    """_extras from rollup rows (product_code_count is joined from agg_codes)."""
+
+    def extras(r: FromClause) -> list[ColumnElement[Any]]:
+        c = r.c
+        if dimension == "customer":
+            return [
+                func.max(c.country).label("country"),
+                func.min(c.first_date).label("first_order_date"),
+                func.max(c.last_date).label("last_order_date"),
+            ]
+        if dimension == "product_code":
+            return [func.max(c.product_line).label("product_line"), func.max(c.msrp_max).label("msrp")]
+        if dimension == "product_line":
+            return [func.count(func.distinct(c.country)).label("country_count")]
+        if dimension == "country":
+            return [func.max(c.territory).label("territory")]
+        return []
+
+    return extras
 
 
 def _product_code_counts(filters: Filters) -> Select[Any]:
     """Distinct product codes per product line in view (a distinct count of a key of agg_codes)."""
-    r = rollup_codes
-    return (
-        select(r.c.product_line, func.count(func.distinct(r.c.product_code)).label("product_code_count"))
-        .where(filters.where(r))
-        .group_by(r.c.product_line)
-    )
+    r = _source(rollup_codes, filters)
+    return select(
+        r.c.product_line, func.count(func.distinct(r.c.product_code)).label("product_code_count")
+    ).group_by(r.c.product_line)
 
 
 # Statements are built once per (plan, filters, arguments) and reused: building SQLAlchemy expressions costs
@@ -273,10 +351,8 @@ def _kpis_statement(plan: _Plan | None, filters: Filters) -> Select[Any]:
         t = order_lines
         return select(*_metric_columns(t, STORED)).where(filters.where(t))
     stmt = _rollup_select(plan, filters, (), tuple(m for m in STORED if m != "product_line_count"))
-    if "product_line" in plan.table.c:
-        return stmt.add_columns(ROLLUP_SQL["product_line_count"](plan.table).label("product_line_count"))
-    lines = ROLLUPS[tuple(k for k in LINE_KEYS if k == "product_line" or k in plan.table.c)]
-    count = select(ROLLUP_SQL["product_line_count"](lines)).where(filters.where(lines))
+    lines = _source(ROLLUPS[tuple(k for k in LINE_KEYS if k == "product_line" or k in plan.table.c)], filters)
+    count = select(ROLLUP_SQL["product_line_count"](lines))
     return stmt.add_columns(count.scalar_subquery().label("product_line_count"))
 
 
@@ -289,7 +365,7 @@ def kpis(conn: Connection, filters: Filters) -> dict[str, Any]:
 @_statement_cache
 def _total_revenue_statement(plan: _Plan | None, filters: Filters) -> Select[Any]:
     if plan is not None:
-        return select(ROLLUP_SQL["revenue"](plan.table)).where(filters.where(plan.table))
+        return select(ROLLUP_SQL["revenue"](_source(plan.table, filters)))
     t = order_lines
     return select(METRICS["revenue"].sql(t)).where(filters.where(t))  # type: ignore[misc]
 
@@ -315,9 +391,7 @@ def _breakdown_statement(
         order = [sort_col.desc() if descending else sort_col.asc(), *[k.asc() for k in keys]]
         stmt = stmt.order_by(*order)
     else:
-        stmt = _rollup_select(
-            plan, filters, key_names, BREAKDOWN_METRICS, _rollup_extras(plan.table, dimension)
-        )
+        stmt = _rollup_select(plan, filters, key_names, BREAKDOWN_METRICS, _rollup_extras(dimension))
         if dimension == "product_line":
             rolled = stmt.subquery("rolled")
             codes = _product_code_counts(filters).subquery("codes")
@@ -410,7 +484,7 @@ def _over_time_statement(plan: _Plan | None, filters: Filters, grain: str) -> Se
             .group_by(*keys)
             .order_by(*keys)
         )
-    key_names = tuple(str(k.name) for k in _grain_keys(plan.table, grain))
+    key_names = tuple(str(k.name) for k in _grain_keys(order_lines, grain))
     stmt = _rollup_select(plan, filters, key_names, BREAKDOWN_METRICS)
     return _ordered(stmt, [(k, False) for k in key_names])
 
@@ -458,7 +532,10 @@ def month_year_matrix(conn: Connection, filters: Filters, metric: str = "revenue
 
 @_statement_cache
 def _date_range_statement(plan: _Plan | None, filters: Filters | None) -> Select[Any]:
-    t: Table = order_lines if plan is None else plan.table
+    if plan is not None:
+        r = _source(plan.table, filters)
+        return select(func.min(r.c.first_date), func.max(r.c.last_date))
+    t = order_lines
     stmt = select(func.min(t.c.order_date), func.max(t.c.order_date))
     return stmt if filters is None else stmt.where(filters.where(t))
 
@@ -478,9 +555,9 @@ def _as_date(value: Any) -> date | None:
 def filter_options(conn: Connection) -> dict[str, Any]:
     """Every value each filter can take in the stored data (all statuses included)."""
     rolled = _rollup_state(conn) is not None
-    t: Table = ROLLUPS[()] if rolled else order_lines
-    lines: Table = ROLLUPS[("product_line",)] if rolled else order_lines
-    deals: Table = ROLLUPS[("deal_size",)] if rolled else order_lines
+    t: Table = MONTHLY[ROLLUPS[()]] if rolled else order_lines
+    lines: Table = MONTHLY[ROLLUPS[("product_line",)]] if rolled else order_lines
+    deals: Table = MONTHLY[ROLLUPS[("deal_size",)]] if rolled else order_lines
 
     def distinct(column: ColumnElement[Any]) -> list[Any]:
         return [v for (v,) in conn.execute(select(column).distinct().order_by(column)) if v is not None]
@@ -519,7 +596,7 @@ def order_line_page(
     if plan is None:
         total = int(conn.execute(select(func.count()).select_from(t).where(where)).scalar_one())
     else:
-        lines = select(ROLLUP_SQL["line_count"](plan.table)).where(filters.where(plan.table))
+        lines = select(ROLLUP_SQL["line_count"](_source(plan.table, filters)))
         total = int(conn.execute(lines).scalar_one())
     sort_col = t.c.sales_cents if sort == "sales" else t.c[sort]
     order = [

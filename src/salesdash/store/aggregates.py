@@ -42,6 +42,7 @@ from sqlalchemy import (
 from salesdash.store.schema import (
     CODE_KEYS,
     LINE_KEYS,
+    MONTHLY,
     ORDER_KEYS,
     ROLLUP_MEASURES,
     ROLLUPS,
@@ -52,6 +53,7 @@ from salesdash.store.schema import (
 
 Progress = Callable[[str, int, int], None]
 SUMS = ("line_count", "units", "revenue_cents")
+MEASURES_OF_MONTH = (*ROLLUP_MEASURES, "msrp_max", "first_date", "last_date")
 # replaces of at least this many lines build the rollups from the frame in memory
 FRAME_ROLLUP_ROWS = 100_000
 _MAX_KEY = 1 << 62
@@ -144,8 +146,29 @@ def _fill_codes(conn: Connection) -> bool:
 
 def clear_rollups(conn: Connection) -> None:
     conn.execute(delete(rollup_state))
-    for table in (*ROLLUPS.values(), rollup_codes):
+    for table in (*ROLLUPS.values(), rollup_codes, *MONTHLY.values()):
         conn.execute(delete(table))
+
+
+def _fill_monthly(conn: Connection) -> None:
+    """Each monthly rollup from its daily one: sums add up over the days of a month, and so does order_count
+    (an order has one date, so the orders of a month's row are those of its days' rows, disjoint)."""
+    for daily, monthly in MONTHLY.items():
+        keys = [daily.c[c.name] for c in monthly.c if c.name in daily.c and c.name not in MEASURES_OF_MONTH]
+        sums = [func.sum(daily.c[m]).label(m) for m in ROLLUP_MEASURES]
+        extra = [func.max(daily.c.msrp_max).label("msrp_max")] if "msrp_max" in daily.c else []
+        dates = [
+            func.min(daily.c.order_date).label("first_date"),
+            func.max(daily.c.order_date).label("last_date"),
+        ]
+        rolled = select(*keys, *sums, *extra, *dates).group_by(*keys)
+        names = (
+            [c.name for c in keys]
+            + list(ROLLUP_MEASURES)
+            + [e.name for e in extra]
+            + ["first_date", "last_date"]
+        )
+        conn.execute(insert(monthly).from_select(names, rolled))
 
 
 def _record_state(conn: Connection, version: str, exact: bool, codes_exact: bool) -> None:
@@ -184,6 +207,7 @@ def rebuild_rollups(
             insert_arrow(conn, target, rows)
             if progress:
                 progress("rollups", done, len(ROLLUPS) + 2)
+        _fill_monthly(conn)
         _record_state(conn, version, exact, codes_exact)
         return
     steps = len(ROLLUPS) + 3
@@ -204,6 +228,7 @@ def rebuild_rollups(
     exact = _orders_exact(conn, parts)
     parts.drop(conn)
     codes_exact = _fill_codes(conn)
+    _fill_monthly(conn)
     _record_state(conn, version, exact, codes_exact)
     if progress:
         progress("rollups", steps, steps)

@@ -139,6 +139,21 @@ rollup_codes = Table(
     Column("msrp_max", Integer),
 )
 
+# The same rollups per calendar month (built from the daily ones): a date range answers its whole months from
+# these (tens of times fewer rows) and only its partial months' days from the daily rollups. ``first_date`` and
+# ``last_date`` keep the first and last order date of each row.
+MONTH_KEYS: tuple[str, ...] = ("year", "quarter", "month", "status", "customer_name", "country", "territory")
+
+
+def _monthly(daily: Table) -> Table:
+    keys = [c.name for c in daily.c if c.name not in ORDER_KEYS or c.name in MONTH_KEYS]
+    columns = [Column(k, daily.c[k].type, nullable=daily.c[k].nullable) for k in keys]
+    dates = [Column(name, Date, nullable=False) for name in ("first_date", "last_date")]
+    return Table(f"{daily.name}_m", metadata, *columns, *dates)
+
+
+MONTHLY: dict[Table, Table] = {daily: _monthly(daily) for daily in (*ROLLUPS.values(), rollup_codes)}
+
 # Which data version the rollups were built for (one row). A reader uses them only when this matches the
 # current data version, so rollups and lines always agree.
 rollup_state = Table(
