@@ -88,7 +88,7 @@ def wait_http(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -
 
 def goto_ready(page: Page, url: str, charts: int, metrics: int = 0) -> None:
     page.goto(url, wait_until="commit")
-    page.wait_for_function(READY_JS, arg=[charts, metrics], polling="raf", timeout=60_000)
+    page.wait_for_function(READY_JS, arg=[charts, metrics], polling="raf", timeout=120_000)
 
 
 def card(page: Page, label: str) -> str:
@@ -156,7 +156,7 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-def wait_text(page: Page, text: str, timeout: float = 60_000) -> None:
+def wait_text(page: Page, text: str, timeout: float = 120_000) -> None:
     page.get_by_text(text, exact=False).first.wait_for(timeout=timeout)
 
 

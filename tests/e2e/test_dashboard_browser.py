@@ -201,7 +201,7 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-def wait_ready(page: Page, title: str, charts: int, metrics: int = 0, timeout: float = 60_000) -> float:
+def wait_ready(page: Page, title: str, charts: int, metrics: int = 0, timeout: float = 120_000) -> float:
     """Wait until the page is fully drawn; return the ms since navigation start when it first was."""
     page.evaluate("() => { delete window.__salesdashReady; }")
     page.wait_for_function(READY_JS, arg=[charts, metrics, title], polling="raf", timeout=timeout)
@@ -210,7 +210,7 @@ def wait_ready(page: Page, title: str, charts: int, metrics: int = 0, timeout: f
 
 def goto_ready(page: Page, url: str, title: str, charts: int, metrics: int = 0) -> float:
     page.goto(url, wait_until="commit")
-    page.wait_for_function(READY_JS, arg=[charts, metrics, title], polling="raf", timeout=60_000)
+    page.wait_for_function(READY_JS, arg=[charts, metrics, title], polling="raf", timeout=120_000)
     return float(page.evaluate("() => window.__salesdashReady"))
 
 
