@@ -7,20 +7,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-COLUMNS = (
-    "ORDERNUMBER",
-    "QUANTITYORDERED",
-    "PRICEEACH",
-    "ORDERLINENUMBER",
-    "SALES",
-    "ORDERDATE",
-    "STATUS",
-    "PRODUCTLINE",
-    "PRODUCTCODE",
-    "CUSTOMERNAME",
-    "COUNTRY",
-    "DEALSIZE",
-)
+from salesdash.ingest.schema import REQUIRED_COLUMNS
+
+COLUMNS = REQUIRED_COLUMNS  # the columns a valid file must have; every other column is optional
 
 
 def line(

@@ -34,6 +34,10 @@ class Server:
     log: Path
     env: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def workdir(self) -> Path:
+        return self.log.parent
+
     def get(self, path: str, **kwargs: object) -> requests.Response:
         return requests.get(self.url + path, timeout=30, **kwargs)  # type: ignore[arg-type]
 

@@ -14,29 +14,14 @@ from apiflask import APIFlask
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    negative_data_rejection,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
+from benchmarks.reliability.fuzz_api import CHECKS
 from salesdash.auth import create_token
 from salesdash.ingest import ingest_file
 from salesdash.store import make_engine
 from tests.api.conftest import app_for, bearer
 from tests.conftest import SAMPLE_CSV, SMALL_CSV
 
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-    response_headers_conformance,
-    negative_data_rejection,
-]
 EXAMPLES_PER_MODE = 25
 
 

@@ -4,13 +4,13 @@ filters across pages and links, refresh, and the API-down path. No mocks: the ap
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from benchmarks.reliability.common import free_port
 from salesdash.auth import create_token
 from salesdash.config import Settings
 from salesdash.dashboard.format import count, money
@@ -191,12 +191,6 @@ def test_reversed_dates_warn_instead_of_failing(dashboard_env: LiveApi) -> None:
     assert not at.error
     assert any("From" in w.value and "after" in w.value for w in at.warning)
     assert cards(at)["Revenue"] == "$9,838,141.37"  # the date filter is not applied
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_api_down_shows_one_message_then_retry_recovers(

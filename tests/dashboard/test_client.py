@@ -8,14 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from benchmarks.reliability.common import free_port
 from salesdash.dashboard.client import ApiClient, ApiRequestError, ApiUnavailable
 from tests.dashboard.conftest import LiveApi
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

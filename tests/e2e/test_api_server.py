@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
+from playwright.sync_api import Browser
 
+from benchmarks.reliability.common import Server, start_server
 from salesdash.ingest import ingest_file
 from salesdash.store import make_engine
 from tests.conftest import SAMPLE_CSV
@@ -23,64 +21,15 @@ from tests.conftest import SAMPLE_CSV
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen[str]
-    env: dict[str, str]
-    cwd: Path
-
-    def get(self, path: str, **kwargs) -> requests.Response:
-        return requests.get(self.url + path, timeout=30, **kwargs)
-
-
-def start_server(tmp_path: Path, database_url: str, **settings: str) -> Server:
-    port = free_port()
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        "SALESDASH_DATABASE_URL": database_url,
-        "SALESDASH_SOURCE_PATH": str(SAMPLE_CSV),
-        "SALESDASH_API_THREADS": "4",
-    } | {f"SALESDASH_{k.upper()}": v for k, v in settings.items()}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "salesdash", "serve", "--port", str(port)],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    server = Server(f"http://127.0.0.1:{port}", process, env, tmp_path)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited early:\n{process.stdout.read() if process.stdout else ''}")
-        try:
-            if server.get("/api/health").status_code in (200, 503):
-                return server
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    process.kill()
-    raise AssertionError("server did not start within 60 s")
+def start(workdir: Path, database_url: str, **settings: str) -> Server:
+    """`salesdash serve` as a user starts it, logging at INFO (the start-up notices are checked)."""
+    defaults = {"source_path": str(SAMPLE_CSV), "api_threads": "4", "log_level": "INFO"}
+    return start_server(workdir, database_url, **(defaults | settings))
 
 
 def stop_server(server: Server) -> tuple[int, str]:
-    if server.process.poll() is None:
-        server.process.send_signal(signal.SIGTERM)
-    try:
-        out, _ = server.process.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        out, _ = server.process.communicate()
-        raise AssertionError(f"server did not stop on SIGTERM within 30 s:\n{out}") from None
-    return server.process.returncode, out
+    """SIGTERM, as Ctrl-C or a service manager would; the exit code and everything the server printed."""
+    return server.stop(), server.output()
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +39,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     engine = make_engine(url)
     ingest_file(engine, SAMPLE_CSV)
     engine.dispose()
-    running = start_server(tmp, url)
+    running = start(tmp, url)
     yield running
     code, output = stop_server(running)
     assert code == 0, output
@@ -165,7 +114,7 @@ def test_refresh_over_http_needs_admin_and_changes_the_version(server: Server):
     token = subprocess.run(
         [sys.executable, "-m", "salesdash", "token", "create", "--role", "admin"],
         env=server.env,
-        cwd=server.cwd,
+        cwd=server.workdir,
         capture_output=True,
         text=True,
         timeout=60,
@@ -186,12 +135,12 @@ def test_refresh_over_http_needs_admin_and_changes_the_version(server: Server):
 def test_upload_over_the_limit_is_a_413_envelope_over_http(tmp_path: Path):
     """The server answers 413 in the envelope before reading a too-large body (the client is not cut off)."""
     url = f"sqlite:///{tmp_path / 'limit.db'}"
-    running = start_server(tmp_path, url, max_upload_mb="1")
+    running = start(tmp_path, url, max_upload_mb="1")
     try:
         token = subprocess.run(
             [sys.executable, "-m", "salesdash", "token", "create", "--role", "admin"],
             env=running.env,
-            cwd=running.cwd,
+            cwd=running.workdir,
             capture_output=True,
             text=True,
             timeout=60,
@@ -212,7 +161,7 @@ def test_upload_over_the_limit_is_a_413_envelope_over_http(tmp_path: Path):
 
 
 def test_serve_starts_without_data_and_stops_on_sigint(tmp_path: Path):
-    running = start_server(tmp_path, f"sqlite:///{tmp_path / 'empty.db'}")
+    running = start(tmp_path, f"sqlite:///{tmp_path / 'empty.db'}")
     try:
         health = running.get("/api/health")
         assert health.status_code == 200 and health.json()["data"]["data_loaded"] is False
@@ -227,37 +176,24 @@ def test_serve_starts_without_data_and_stops_on_sigint(tmp_path: Path):
     assert "No data loaded yet" in output
 
 
-def test_docs_page_renders_in_a_real_browser(server: Server, tmp_path: Path):
+def test_docs_page_renders_in_a_real_browser(server: Server, browser: Browser, tmp_path: Path):
     """Swagger UI at /api/docs loads from the API itself under its strict CSP (no console errors, no CSP
     violations) and lists the operations of the OpenAPI document."""
-    from playwright.sync_api import sync_playwright
-
     spec = server.get("/api/openapi.json").json()
     operations = sum(len(item) for item in spec["paths"].values())
     problems: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: problems.append(str(e)))
-            page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
-            page.goto(server.url + "/api/docs", wait_until="networkidle")
-            page.wait_for_selector(".opblock", timeout=30_000)
-            shown = page.locator(".opblock").count()
-            title = page.locator(".title").first.inner_text()
-            page.screenshot(path=str(tmp_path / "api-docs.png"), full_page=False)
-        finally:
-            browser.close()
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
+        page.goto(server.url + "/api/docs", wait_until="networkidle")
+        page.wait_for_selector(".opblock", timeout=30_000)
+        shown = page.locator(".opblock").count()
+        title = page.locator(".title").first.inner_text()
+        page.screenshot(path=str(tmp_path / "api-docs.png"), full_page=False)
+    finally:
+        page.close()
     assert problems == []
     assert "salesdash API" in title
     assert shown == operations

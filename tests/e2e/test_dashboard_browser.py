@@ -13,34 +13,31 @@ import json
 import os
 import platform
 import shutil
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from statistics import median
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser
 
-from salesdash.auth import create_token
-from salesdash.cli import dashboard_command
-from salesdash.config import load_settings
 from salesdash.dashboard.format import money
-from salesdash.ingest import ingest_file
-from salesdash.store import make_engine
-from tests.conftest import ROOT, SAMPLE_CSV
+from tests.conftest import ROOT
+from tests.e2e.browser import (
+    Stack,
+    api_and_dashboard,
+    assert_clean,
+    card,
+    full_screenshot,
+    goto_ready,
+    wait_ready,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
 AUTO_REFRESH_SECONDS = 3  # the dashboard polls /api/version this often in this test
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run"]  # fmt: skip
 ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
 RESULT = ROOT / "benchmarks" / "results" / "dashboard_render.json"
 VIEWS = {
@@ -52,50 +49,6 @@ VIEWS = {
     "orders": ("Orders", 2),
     "data": ("Data", 0),
 }
-
-# True when every chart on the page has drawn its traces, the KPI/metric values are there and nothing is
-# still loading; records the time of that moment (ms since navigation start) in window.__salesdashReady.
-READY_JS = """
-([charts, metrics, title]) => {
-  const plots = Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot'));
-  const drawn = plots.filter(p => p.querySelector("g.trace, g.hm, .choroplethlayer path.choroplethlocation"));
-  const values = document.querySelectorAll('[data-testid="stMetricValue"]');
-  const busy = document.querySelector('[data-testid="stSpinner"], [data-testid="stSkeleton"]');
-  const heading = Array.from(document.querySelectorAll('[data-testid="stMain"] h1')).some(
-    h => h.innerText.trim() === title);
-  const ready = heading && plots.length >= charts && drawn.length === plots.length
-    && values.length >= metrics && !busy;
-  if (ready && window.__salesdashReady === undefined) { window.__salesdashReady = performance.now(); }
-  return ready;
-}
-"""
-# Tallest scrolling area (Streamlit scrolls inside its main container, not the document).
-FULL_HEIGHT_JS = """
-() => Math.max(document.documentElement.scrollHeight, ...Array.from(document.querySelectorAll(
-  '[data-testid="stMain"], [data-testid="stMainBlockContainer"], [data-testid="stAppViewContainer"]'
-)).map(e => e.scrollHeight))
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_http(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"{process.args} exited with {process.returncode}")
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} did not come up in {seconds} s")
-
 
 # The floor any Streamlit + Plotly page pays on this machine (JS bundles, websocket, Plotly): one metric and
 # three small charts, no API. Measured beside the dashboard so the render time can be read against it.
@@ -110,125 +63,14 @@ for i in range(3):
 """
 
 
-@dataclass
-class Stack:
-    api: str
-    dashboard: str
-    admin_token: str
-    baseline: str
-
-    def api_json(self, path: str, **params: object) -> dict:
-        response = requests.get(f"{self.api}{path}", params=params, timeout=30)
-        response.raise_for_status()
-        return response.json()
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` (.ci/run does)")
     tmp = tmp_path_factory.mktemp("dashboard-e2e")
-    database_url = f"sqlite:///{tmp / 'salesdash.db'}"
-    engine = make_engine(database_url)
-    ingest_file(engine, SAMPLE_CSV)
-    token = create_token(engine, "admin", "dashboard e2e")
-    engine.dispose()
-    api_port, dashboard_port, baseline_port = free_port(), free_port(), free_port()
     baseline_app = tmp / "baseline.py"
     baseline_app.write_text(BASELINE_APP)
-    api_url = f"http://127.0.0.1:{api_port}"
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp),
-        "SALESDASH_DATABASE_URL": database_url,
-        "SALESDASH_SOURCE_PATH": str(SAMPLE_CSV),
-        "SALESDASH_API_URL": api_url,
-        "SALESDASH_API_THREADS": "8",
-        "SALESDASH_AUTO_REFRESH_SECONDS": str(AUTO_REFRESH_SECONDS),
-        "SALESDASH_CORS_ORIGINS": f"http://127.0.0.1:{dashboard_port}",
-    }
-    settings = load_settings(dashboard_host="127.0.0.1", dashboard_port=dashboard_port, api_url=api_url)
-    baseline_command = dashboard_command(settings.model_copy(update={"dashboard_port": baseline_port}))
-    baseline_command[baseline_command.index("run") + 1] = str(baseline_app)  # same flags, other script
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "salesdash", "serve", "--port", str(api_port)],
-            env=env,
-            cwd=tmp,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        ),
-        subprocess.Popen(
-            dashboard_command(settings),
-            env=env,
-            cwd=tmp,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        ),
-        subprocess.Popen(
-            baseline_command,
-            env=env,
-            cwd=tmp,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        ),
-    ]
-    try:
-        wait_http(f"{api_url}/api/health", processes[0])
-        wait_http(f"http://127.0.0.1:{dashboard_port}/_stcore/health", processes[1])
-        wait_http(f"http://127.0.0.1:{baseline_port}/_stcore/health", processes[2])
-        yield Stack(
-            api=api_url,
-            dashboard=f"http://127.0.0.1:{dashboard_port}",
-            admin_token=token,
-            baseline=f"http://127.0.0.1:{baseline_port}",
-        )
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-def wait_ready(page: Page, title: str, charts: int, metrics: int = 0, timeout: float = 120_000) -> float:
-    """Wait until the page is fully drawn; return the ms since navigation start when it first was."""
-    page.evaluate("() => { delete window.__salesdashReady; }")
-    page.wait_for_function(READY_JS, arg=[charts, metrics, title], polling="raf", timeout=timeout)
-    return float(page.evaluate("() => window.__salesdashReady"))
-
-
-def goto_ready(page: Page, url: str, title: str, charts: int, metrics: int = 0) -> float:
-    page.goto(url, wait_until="commit")
-    page.wait_for_function(READY_JS, arg=[charts, metrics, title], polling="raf", timeout=120_000)
-    return float(page.evaluate("() => window.__salesdashReady"))
-
-
-def card(page: Page, label: str) -> str:
-    metric = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
-    return str(metric.locator('[data-testid="stMetricValue"]').inner_text()).strip()
-
-
-def assert_clean(page: Page, where: str) -> None:
-    assert page.locator('[data-testid="stException"]').count() == 0, f"Streamlit exception on {where}"
-    assert page.locator('[data-testid="stAlertContentError"]').count() == 0, f"error notice on {where}"
-
-
-def full_screenshot(page: Page, path: Path, width: int) -> None:
-    height = int(page.evaluate(FULL_HEIGHT_JS))
-    page.set_viewport_size({"width": width, "height": min(height + 40, 8000)})
-    page.wait_for_timeout(600)  # the charts re-layout to the new size
-    page.screenshot(path=str(path), full_page=True)
+    env = {"SALESDASH_API_THREADS": "8", "SALESDASH_AUTO_REFRESH_SECONDS": str(AUTO_REFRESH_SECONDS)}
+    with api_and_dashboard(tmp, env, others={"baseline": baseline_app}) as running:
+        yield running
 
 
 def test_dashboard_in_a_real_browser(stack: Stack, browser: Browser) -> None:
@@ -241,7 +83,9 @@ def test_dashboard_in_a_real_browser(stack: Stack, browser: Browser) -> None:
     #    caches), then a new user's first visit (fresh browser profile: nothing cached in the browser), then
     #    repeat visits.
     cold = goto_ready(page, stack.dashboard + "/", "Sales overview", charts=3, metrics=5)
-    goto_ready(page, stack.baseline + "/", "Baseline", charts=3, metrics=1)  # the floor's cold start
+    goto_ready(
+        page, stack.others["baseline"] + "/", "Baseline", charts=3, metrics=1
+    )  # the floor's cold start
 
     def visit(url: str, title: str, metrics: int, fresh: bool) -> float:
         if not fresh:
@@ -257,7 +101,7 @@ def test_dashboard_in_a_real_browser(stack: Stack, browser: Browser) -> None:
     for fresh, ours, floor in ((True, first_visits, floor_first), (False, repeat, floor_repeat)):
         for _ in range(3):
             ours.append(visit(stack.dashboard + "/", "Sales overview", 5, fresh))
-            floor.append(visit(stack.baseline + "/", "Baseline", 1, fresh))
+            floor.append(visit(stack.others["baseline"] + "/", "Baseline", 1, fresh))
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     RESULT.write_text(
         json.dumps(

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 import requests
-from benchmarks.reliability.common import Server, start_server
 from sqlalchemy import Engine, text
 
+from benchmarks.reliability.common import Server, start_server
 from salesdash.auth import create_token
 from salesdash.ingest import ingest_file
 from salesdash.store import make_engine

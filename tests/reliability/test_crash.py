@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from benchmarks.reliability.common import Server, start_server
 from sqlalchemy import func, select
 
+from benchmarks.reliability.common import Server, start_server
 from salesdash.ingest import ingest_file
 from salesdash.store import current_version, make_engine, snapshot
 from salesdash.store.lock import is_locked, wait_unlocked

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from benchmarks.reliability.common import Server, start_server
 
+from benchmarks.reliability.common import Server, start_server
 from salesdash.auth import create_token
 from salesdash.ingest import ingest_file
 from salesdash.store import make_engine

@@ -234,22 +234,21 @@ def test_rollups_from_the_frame_equal_rollups_from_sql(
 ):
     """A large replace rolls the lines up in memory; the rows are the ones SQL builds from order_lines, and
     either way the answers are the order lines' answers."""
+
+    def assert_rollups_right() -> None:
+        with snapshot(fresh_engine) as conn:
+            state = _rollup_state(conn)
+            assert state is not None
+            assert (state.orders_exact, state.codes_exact) == (orders_exact, codes_exact)
+        for name in ("default", "two-lines", "line-and-deal"):
+            assert_same_answers(fresh_engine, FILTERS[name])
+
     monkeypatch.setattr(aggregates, "FRAME_ROLLUP_ROWS", 0)
     ingest_file(fresh_engine, _variant(tmp_path, source))
     from_frame = _rollup_rows(fresh_engine)
-    with snapshot(fresh_engine) as conn:
-        state = _rollup_state(conn)
-        assert state is not None
-        assert (state.orders_exact, state.codes_exact) == (orders_exact, codes_exact)
-    for name in ("default", "two-lines", "line-and-deal"):
-        assert_same_answers(fresh_engine, FILTERS[name])
+    assert_rollups_right()
     with fresh_engine.begin() as conn:
         version = conn.execute(select(rollup_state.c.version)).scalar_one()
         aggregates.rebuild_rollups(conn, version)  # from order_lines, with SQL
     assert _rollup_rows(fresh_engine) == from_frame
-    with snapshot(fresh_engine) as conn:
-        state = _rollup_state(conn)
-        assert state is not None
-        assert (state.orders_exact, state.codes_exact) == (orders_exact, codes_exact)
-    for name in ("default", "two-lines", "line-and-deal"):
-        assert_same_answers(fresh_engine, FILTERS[name])
+    assert_rollups_right()

@@ -1,0 +1,164 @@
+"""What the browser tests share: the real API (`salesdash serve`) and the real dashboard (the command
+`salesdash dashboard` runs) on free loopback ports over the bundled data, and the page helpers Playwright +
+Chromium need (drawn charts, KPI cards, exception blocks, full-page screenshots)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import Page
+
+from benchmarks.reliability.common import free_port
+from salesdash.auth import create_token
+from salesdash.cli import dashboard_command
+from salesdash.config import load_settings
+from salesdash.ingest import ingest_file
+from salesdash.store import make_engine
+from tests.conftest import SAMPLE_CSV
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run"]  # fmt: skip
+# Tallest scrolling area (Streamlit scrolls inside its main container, not the document).
+FULL_HEIGHT_JS = """
+() => Math.max(document.documentElement.scrollHeight, ...Array.from(document.querySelectorAll(
+  '[data-testid="stMain"], [data-testid="stMainBlockContainer"], [data-testid="stAppViewContainer"]'
+)).map(e => e.scrollHeight))
+"""
+
+# True when every chart on the page has drawn its traces, the KPI/metric values are there, the page's title
+# (when given) is shown and nothing is still loading; records the time of that moment (ms since navigation start) in window.__salesdashReady.
+READY_JS = """
+([charts, metrics, title]) => {
+  const plots = Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot'));
+  const drawn = plots.filter(p => p.querySelector("g.trace, g.hm, .choroplethlayer path.choroplethlocation"));
+  const values = document.querySelectorAll('[data-testid="stMetricValue"]');
+  const busy = document.querySelector('[data-testid="stSpinner"], [data-testid="stSkeleton"]');
+  const heading = Array.from(document.querySelectorAll('[data-testid="stMain"] h1')).some(
+    h => h.innerText.trim() === title);
+  const ready = (title === null || heading) && plots.length >= charts && drawn.length === plots.length
+    && values.length >= metrics && !busy;
+  if (ready && window.__salesdashReady === undefined) { window.__salesdashReady = performance.now(); }
+  return ready;
+}
+"""
+
+
+@dataclass
+class Stack:
+    api: str
+    dashboard: str
+    admin_token: str
+    workdir: Path
+    others: dict[str, str] = field(default_factory=dict)  # name -> url of the extra Streamlit apps
+
+    def api_json(self, path: str, **params: object) -> dict:
+        response = requests.get(f"{self.api}{path}", params=params, timeout=60)
+        response.raise_for_status()
+        return response.json()
+
+
+def wait_http(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"{process.args} exited with {process.returncode}")
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not come up in {seconds} s")
+
+
+@contextmanager
+def api_and_dashboard(
+    workdir: Path, env: dict[str, str] | None = None, others: dict[str, Path] | None = None
+) -> Iterator[Stack]:
+    """The API and the dashboard over a fresh SQLite store holding the bundled data (plus an admin token),
+    and any ``others`` Streamlit scripts started with the dashboard's own flags; all stopped on exit."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` (.ci/run does)")
+    database_url = f"sqlite:///{workdir / 'salesdash.db'}"
+    engine = make_engine(database_url)
+    ingest_file(engine, SAMPLE_CSV)
+    token = create_token(engine, "admin", "browser test")
+    engine.dispose()
+    api_port, dashboard_port = free_port(), free_port()
+    api_url = f"http://127.0.0.1:{api_port}"
+    environment = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(workdir),
+        "SALESDASH_DATABASE_URL": database_url,
+        "SALESDASH_SOURCE_PATH": str(SAMPLE_CSV),
+        "SALESDASH_API_URL": api_url,
+        "SALESDASH_CORS_ORIGINS": f"http://127.0.0.1:{dashboard_port}",
+    } | (env or {})
+    settings = load_settings(dashboard_host="127.0.0.1", dashboard_port=dashboard_port, api_url=api_url)
+    commands = {
+        f"{api_url}/api/health": [sys.executable, "-m", "salesdash", "serve", "--port", str(api_port)],
+        f"http://127.0.0.1:{dashboard_port}/_stcore/health": dashboard_command(settings),
+    }
+    other_urls = {}
+    for name, script in (others or {}).items():
+        port = free_port()
+        command = dashboard_command(settings.model_copy(update={"dashboard_port": port}))
+        command[command.index("run") + 1] = str(script)  # same flags, other script
+        commands[f"http://127.0.0.1:{port}/_stcore/health"] = command
+        other_urls[name] = f"http://127.0.0.1:{port}"
+    quiet = {"env": environment, "cwd": workdir, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    processes = {health: subprocess.Popen(command, **quiet) for health, command in commands.items()}  # type: ignore[call-overload]
+    try:
+        for health, process in processes.items():
+            wait_http(health, process)
+        yield Stack(api_url, f"http://127.0.0.1:{dashboard_port}", token, workdir, other_urls)
+    finally:
+        for process in processes.values():
+            process.terminate()
+        for process in processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def wait_ready(
+    page: Page, title: str | None, charts: int, metrics: int = 0, timeout: float = 120_000
+) -> float:
+    """Wait until the page is fully drawn; return the ms since navigation start when it first was."""
+    page.evaluate("() => { delete window.__salesdashReady; }")
+    page.wait_for_function(READY_JS, arg=[charts, metrics, title], polling="raf", timeout=timeout)
+    return float(page.evaluate("() => window.__salesdashReady"))
+
+
+def goto_ready(page: Page, url: str, title: str | None, charts: int, metrics: int = 0) -> float:
+    page.goto(url, wait_until="commit")
+    page.wait_for_function(READY_JS, arg=[charts, metrics, title], polling="raf", timeout=120_000)
+    return float(page.evaluate("() => window.__salesdashReady"))
+
+
+def card(page: Page, label: str) -> str:
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
+    return str(metric.locator('[data-testid="stMetricValue"]').inner_text()).strip()
+
+
+def assert_clean(page: Page, where: str) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0, f"Streamlit exception on {where}"
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 0, f"error notice on {where}"
+
+
+def full_screenshot(page: Page, path: Path, width: int) -> None:
+    height = int(page.evaluate(FULL_HEIGHT_JS))
+    page.set_viewport_size({"width": width, "height": min(height + 40, 8000)})
+    page.wait_for_timeout(600)  # the charts re-layout to the new size
+    page.screenshot(path=str(path), full_page=True)
