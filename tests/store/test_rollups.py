@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, delete, func, select, update
 
 from salesdash.generate import generate
 from salesdash.ingest import ingest_file
@@ -34,7 +34,7 @@ from salesdash.metrics import (
 )
 from salesdash.metrics.queries import _rollup_state, raw_queries, total_revenue
 from salesdash.store import aggregates, snapshot
-from salesdash.store.schema import ROLLUPS, order_lines, rollup_codes, rollup_state
+from salesdash.store.schema import ROLLUPS, order_lines, order_masks, pair_bits, rollup_codes, rollup_state
 from tests.conftest import SAMPLE_CSV, SMALL_CSV
 
 ALL_STATUSES = ("Shipped", "Cancelled", "Resolved", "On Hold", "In Process", "Disputed")
@@ -63,6 +63,7 @@ FILTERS = {
         start=date(2004, 3, 1), countries=("USA", "France"), statuses=("Shipped", "On Hold", "Cancelled")
     ),
     "nothing": Filters(countries=("Nowhere",)),
+    "a-line-not-in-the-data": Filters(product_lines=("Boats", "Classic Cars")),
 }
 # a few shapes for the smaller cases: plain sums, one and several line values, a customer, nothing in view
 SHAPES = (
@@ -158,6 +159,47 @@ def test_rollups_equal_order_lines_on_generated_data(fresh_engine: Engine, gener
         assert_same_answers(fresh_engine, FILTERS[name])
 
 
+MASKED = ("two-lines", "two-deals", "lines-and-deals", "a-line-not-in-the-data")
+
+
+def test_orders_of_several_lines_are_counted_from_the_order_masks(sample_engine: Engine):
+    """Several product lines or deal sizes: distinct orders come from agg_order_masks, not the order lines
+    (shown by answering with the order lines deleted inside a transaction that is rolled back)."""
+    with raw_queries(), snapshot(sample_engine) as conn:
+        expected = {n: (kpis(conn, FILTERS[n]), breakdown(conn, FILTERS[n], "product_line")) for n in MASKED}
+    with sample_engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            state = _rollup_state(conn)
+            assert state is not None and state.masks_built
+            conn.execute(delete(order_lines))
+            for name in MASKED:
+                assert kpis(conn, FILTERS[name])["order_count"] == expected[name][0]["order_count"], name
+                got = breakdown(conn, FILTERS[name], "product_line")
+                assert got["order_count"].tolist() == expected[name][1]["order_count"].tolist(), name
+        finally:
+            transaction.rollback()
+    assert expected["two-lines"][0]["order_count"] < sum(expected["two-lines"][1]["order_count"]), (
+        "the sample has orders with lines of two of these product lines (what the masks are for)"
+    )
+
+
+@pytest.mark.parametrize("frame_build", [False, True], ids=["sql", "frame"])
+def test_past_max_pairs_there_are_no_masks_and_the_order_lines_count(
+    fresh_engine: Engine, monkeypatch: pytest.MonkeyPatch, frame_build: bool
+):
+    monkeypatch.setattr(aggregates, "MAX_PAIRS", 3)
+    if frame_build:
+        monkeypatch.setattr(aggregates, "FRAME_ROLLUP_ROWS", 0)
+    ingest_file(fresh_engine, SAMPLE_CSV)
+    with snapshot(fresh_engine) as conn:
+        state = _rollup_state(conn)
+        assert state is not None and not state.masks_built
+        assert conn.execute(select(func.count()).select_from(order_masks)).scalar_one() == 0
+    for name in MASKED:
+        assert_same_answers(fresh_engine, FILTERS[name])
+
+
 def test_rollups_follow_every_load(small_engine: Engine):
     with snapshot(small_engine) as conn:
         assert conn.execute(select(func.sum(ROLLUPS[()].c.line_count))).scalar_one() == 8
@@ -201,7 +243,7 @@ def _rollup_rows(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
             table.name: sorted(
                 (tuple(row) for row in conn.execute(select(table))), key=lambda r: tuple(map(str, r))
             )
-            for table in (*ROLLUPS.values(), rollup_codes)
+            for table in (*ROLLUPS.values(), rollup_codes, order_masks, pair_bits)
         }
 
 

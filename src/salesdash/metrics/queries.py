@@ -11,18 +11,20 @@ import contextvars
 import functools
 import weakref
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any, Literal
 
 import pandas as pd
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Connection,
     FromClause,
     Select,
     Table,
     and_,
+    cast,
     func,
     inspect,
     literal_column,
@@ -36,9 +38,12 @@ from salesdash.metrics.filters import Filters
 from salesdash.store.schema import (
     LINE_KEYS,
     MONTHLY,
+    ORDER_KEYS,
     ROLLUPS,
     data_versions,
     order_lines,
+    order_masks,
+    pair_bits,
     rollup_codes,
     rollup_state,
 )
@@ -87,7 +92,8 @@ ORDER_SORT_COLUMNS = (
 #   it. An order has one day, status and customer (validated) and, when ``agg_state.orders_exact`` says so,
 #   one country and territory; a line attribute (product_line, deal_size) of the rollup must be grouped by or
 #   filtered to a single value, else an order with lines of two values would count twice. Otherwise the
-#   order lines answer.
+#   order masks answer (agg_order_masks: one row per order with a bit per (product line, deal size) pair its
+#   lines have; "a line of the chosen pairs" is a bitwise AND), and the order lines when there are none.
 #
 # The tests compare every metric both ways on every engine (``raw_queries()`` turns rollups off).
 
@@ -122,7 +128,7 @@ _ENGINES_WITH_ROLLUPS: weakref.WeakSet[Any] = weakref.WeakSet()
 @functools.cache
 def _state_statement() -> Select[Any]:
     current = select(data_versions.c.version).order_by(data_versions.c.id.desc()).limit(1).scalar_subquery()
-    return select(rollup_state.c.orders_exact, rollup_state.c.codes_exact).where(
+    return select(rollup_state.c.orders_exact, rollup_state.c.codes_exact, rollup_state.c.masks_built).where(
         rollup_state.c.version == current
     )
 
@@ -131,6 +137,7 @@ def _state_statement() -> Select[Any]:
 class _State:
     orders_exact: bool  # order counts add up in agg_orders*
     codes_exact: bool  # order counts add up in agg_codes
+    masks_built: bool  # agg_order_masks can count orders of several product lines / deal sizes
 
 
 def _rollup_state(conn: Connection) -> _State | None:
@@ -148,7 +155,7 @@ def _rollup_state(conn: Connection) -> _State | None:
             return None
         _ENGINES_WITH_ROLLUPS.add(conn.engine)
     row = conn.execute(_state_statement()).first()
-    state = _State(orders_exact=bool(row[0]), codes_exact=bool(row[1])) if row is not None else None
+    state = _State(*(bool(v) for v in row)) if row is not None else None
     if transaction is not None:
         conn.info[_STATE_KEY] = (transaction, state)
     return state
@@ -158,6 +165,7 @@ def _rollup_state(conn: Connection) -> _State | None:
 class _Plan:
     table: Table
     orders_exact: bool  # whether order_count summed over the table is the distinct count
+    state: _State  # of the rollups: how orders are counted when orders_exact is False
 
 
 def _plan(conn: Connection, filters: Filters, grouped: tuple[str, ...] = ()) -> _Plan | None:
@@ -168,20 +176,54 @@ def _plan(conn: Connection, filters: Filters, grouped: tuple[str, ...] = ()) -> 
     chosen = {"product_line": len(filters.product_lines), "deal_size": len(filters.deal_sizes)}
     need = tuple(k for k in LINE_KEYS if k in grouped or chosen[k])
     exact = state.orders_exact and all(k in grouped or chosen[k] == 1 for k in need)
-    return _Plan(ROLLUPS[need], exact)
+    return _Plan(ROLLUPS[need], exact, state)
 
 
 def _rollup_columns(r: FromClause, names: tuple[str, ...]) -> list[ColumnElement[Any]]:
     return [ROLLUP_SQL[name](r).label(name) for name in names]
 
 
-def _raw_order_count(filters: Filters, keys: tuple[str, ...] = ()) -> Select[Any]:
+def _order_count(plan: _Plan, filters: Filters, keys: tuple[str, ...] = ()) -> Select[Any]:
+    """Distinct orders per group of ``keys`` where the rollup rows cannot be added up: from the order masks
+    when they exist and hold the keys, else from the order lines."""
+    if plan.state.masks_built and all(k in ORDER_KEYS or k in LINE_KEYS for k in keys):
+        return _masked_order_count(filters, keys, one_row_per_order=plan.state.orders_exact)
     t = order_lines
     return (
         select(*(t.c[k] for k in keys), METRICS["order_count"].sql(t).label("order_count"))  # type: ignore[misc]
         .where(filters.where(t))
         .group_by(*(t.c[k] for k in keys))
     )
+
+
+def _masked_order_count(filters: Filters, keys: tuple[str, ...], one_row_per_order: bool) -> Select[Any]:
+    """Orders with a line in view, from agg_order_masks: the product-line and deal-size filters become the bits
+    of the chosen pairs. Grouped by a line key, each group's bits (its chosen pairs) are ORed first, and an
+    order counts in every group whose bits its mask shares."""
+    m, p = order_masks, pair_bits
+    chosen = [
+        p.c[k].in_(v)
+        for k, v in (("product_line", filters.product_lines), ("deal_size", filters.deal_sizes))
+        if v
+    ]
+    where = [replace(filters, product_lines=(), deal_sizes=()).where(m)]
+    count = func.count() if one_row_per_order else func.count(func.distinct(m.c.order_number))
+    line_keys = [k for k in keys if k in LINE_KEYS]
+    bits_of = cast(func.sum(p.c.bit_value), BigInteger)
+    if line_keys:
+        groups = (
+            select(*(p.c[k] for k in line_keys), bits_of.label("bits")).where(*chosen).group_by(*line_keys)
+        )
+        g = groups.subquery("chosen_groups")
+        columns = [g.c[k] if k in LINE_KEYS else m.c[k] for k in keys]
+        source = m.join(g, m.c.pair_mask.op("&")(g.c.bits) != 0)
+        return (
+            select(*columns, count.label("order_count")).select_from(source).where(*where).group_by(*columns)
+        )
+    if chosen:
+        where.append(m.c.pair_mask.op("&")(select(bits_of).where(*chosen).scalar_subquery()) != 0)
+    columns = [m.c[k] for k in keys]
+    return select(*columns, count.label("order_count")).where(*where).group_by(*columns)
 
 
 DAY_COLUMNS = ("order_date", "iso_year", "iso_week")  # in the daily rollups only
@@ -256,8 +298,8 @@ def _rollup_select(
     metric_names: tuple[str, ...],
     extras: Callable[[FromClause], list[ColumnElement[Any]]] | None = None,
 ) -> Select[Any]:
-    """Metrics per group of ``key_names`` from the plan's rollup; order_count from order_lines (joined on the
-    keys) when the rollup cannot count orders exactly for this question."""
+    """Metrics per group of ``key_names`` from the plan's rollup; order_count from the order masks or lines
+    (joined on the keys) when the rollup cannot count orders exactly for this question."""
     r = _source(plan.table, filters, by_day=any(k in DAY_COLUMNS for k in key_names))
     keys = [r.c[k] for k in key_names]
     from_rollup = tuple(m for m in metric_names if m != "order_count" or plan.orders_exact)
@@ -267,9 +309,9 @@ def _rollup_select(
     if from_rollup == metric_names:
         return main
     if not keys:
-        return main.add_columns(_raw_order_count(filters).scalar_subquery().label("order_count"))
+        return main.add_columns(_order_count(plan, filters).scalar_subquery().label("order_count"))
     m = main.subquery("rolled")
-    o = _raw_order_count(filters, key_names).subquery("raw_orders")
+    o = _order_count(plan, filters, key_names).subquery("raw_orders")
     on = and_(*(m.c[k].is_not_distinct_from(o.c[k]) for k in key_names))
     return select(*m.c, o.c.order_count).select_from(m.outerjoin(o, on))
 
@@ -420,8 +462,7 @@ def breakdown(
     grouped = tuple(k for k in LINE_KEYS if k in DIMENSIONS[dimension])
     plan = _plan(conn, filters, grouped)
     if plan is not None and dimension == "product_code":
-        state = _rollup_state(conn)
-        plan = _Plan(rollup_codes, state is not None and state.codes_exact)
+        plan = _Plan(rollup_codes, plan.state.codes_exact, plan.state)
     stmt = _breakdown_statement(plan, filters, dimension, limit, sort, descending)
     rows = [finish(r) for r in conn.execute(stmt).mappings()]
     total = total_revenue(conn, filters) if limit is not None else sum(r["revenue"] for r in rows)

@@ -9,9 +9,13 @@ How they are built, in portable SQL (INSERT ... SELECT ... GROUP BY, the same on
    sums of its lines (a temporary table: the lines grouped once);
 2. for each rollup, ``parts`` grouped by the order plus the rollup's keys (one row per order and key), then by
    the keys alone: ``order_count`` = the number of those rows = distinct orders with a line in the row;
-3. ``agg_state`` records the data version the rollups belong to, and whether every order has one country and
-   territory (validation guarantees one day, status and customer). When that fails, order counts come from the
-   order lines; sums and distinct counts of keys still come from the rollups.
+3. ``agg_pairs`` numbers the (product line, deal size) pairs (one bit each) and ``agg_order_masks`` holds, per
+   order and ORDER_KEYS, the OR of its pairs' bits (``parts`` joined to the pairs and summed: each pair occurs
+   once per order row, so the sum is the OR); the metric layer counts orders of several product lines or deal
+   sizes from it;
+4. ``agg_rollup_state`` records the data version the rollups belong to, and whether every order has one country
+   and territory (validation guarantees one day, status and customer). When that fails, order counts come from
+   the order lines or the masks; sums and distinct counts of keys still come from the rollups.
 
 A replace of many lines computes the very same rows from the lines in memory instead (``frame_rollups``:
 integer codes and numpy, a few seconds for 10M lines where string GROUP BYs take tens of seconds) and inserts
@@ -33,6 +37,7 @@ from sqlalchemy import (
     FromClause,
     MetaData,
     Table,
+    cast,
     delete,
     func,
     insert,
@@ -42,11 +47,14 @@ from sqlalchemy import (
 from salesdash.store.schema import (
     CODE_KEYS,
     LINE_KEYS,
+    MAX_PAIRS,
     MONTHLY,
     ORDER_KEYS,
     ROLLUP_MEASURES,
     ROLLUPS,
     order_lines,
+    order_masks,
+    pair_bits,
     rollup_codes,
     rollup_state,
 )
@@ -105,6 +113,36 @@ def _fill_rollup(conn: Connection, parts: Table, line_keys: tuple[str, ...], tar
     conn.execute(insert(target).from_select([*keys, *ROLLUP_MEASURES], rolled))
 
 
+def _sorted_pairs(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The pairs in the order their bits are given (the same in the SQL and the in-memory build)."""
+    return sorted(pairs)
+
+
+def _fill_masks(conn: Connection, parts: Table) -> bool:
+    """agg_pairs and agg_order_masks from ``parts``; False (and nothing written) past MAX_PAIRS pairs."""
+    found = conn.execute(select(parts.c.product_line, parts.c.deal_size).distinct()).all()
+    pairs = _sorted_pairs([(str(pl), str(ds)) for pl, ds in found])
+    if len(pairs) > MAX_PAIRS:
+        return False
+    if pairs:
+        rows = [
+            {"bit_value": 1 << i, "product_line": pl, "deal_size": ds} for i, (pl, ds) in enumerate(pairs)
+        ]
+        conn.execute(insert(pair_bits), rows)
+    keys = [parts.c.order_number, *(parts.c[k] for k in ORDER_KEYS)]
+    joined = parts.join(
+        pair_bits,
+        (parts.c.product_line == pair_bits.c.product_line) & (parts.c.deal_size == pair_bits.c.deal_size),
+    )
+    masks = (
+        select(*keys, cast(func.sum(pair_bits.c.bit_value), BigInteger).label("pair_mask"))
+        .select_from(joined)
+        .group_by(*keys)
+    )
+    conn.execute(insert(order_masks).from_select(["order_number", *ORDER_KEYS, "pair_mask"], masks))
+    return True
+
+
 def _orders_exact(conn: Connection, parts: Table) -> bool:
     """Whether every order has one (day, status, customer, country, territory): then an order lies in one row
     of agg_orders and order counts add up."""
@@ -146,7 +184,7 @@ def _fill_codes(conn: Connection) -> bool:
 
 def clear_rollups(conn: Connection) -> None:
     conn.execute(delete(rollup_state))
-    for table in (*ROLLUPS.values(), rollup_codes, *MONTHLY.values()):
+    for table in (*ROLLUPS.values(), rollup_codes, *MONTHLY.values(), order_masks, pair_bits):
         conn.execute(delete(table))
 
 
@@ -171,13 +209,14 @@ def _fill_monthly(conn: Connection) -> None:
         conn.execute(insert(monthly).from_select(names, rolled))
 
 
-def _record_state(conn: Connection, version: str, exact: bool, codes_exact: bool) -> None:
+def _record_state(conn: Connection, version: str, exact: bool, codes_exact: bool, masks_built: bool) -> None:
     lines = int(conn.execute(select(func.count()).select_from(order_lines)).scalar_one())
     conn.execute(
         insert(rollup_state).values(
             version=version,
             orders_exact=exact,
             codes_exact=codes_exact,
+            masks_built=masks_built,
             line_rows=lines,
             built_at=datetime.now(UTC).replace(tzinfo=None),
         )
@@ -198,17 +237,17 @@ def rebuild_rollups(
         from salesdash.store.bulk import insert_arrow
 
         if progress:
-            progress("rollups", 0, len(ROLLUPS) + 2)
+            progress("rollups", 0, 1)
         clear_rollups(conn)
-        tables, exact, codes_exact = frame_rollups(frame)
+        tables, exact, codes_exact, masks_built = frame_rollups(frame)
         if progress:
-            progress("rollups", 1, len(ROLLUPS) + 2)
+            progress("rollups", 1, len(tables) + 1)
         for done, (target, rows) in enumerate(tables.items(), start=2):
             insert_arrow(conn, target, rows)
             if progress:
-                progress("rollups", done, len(ROLLUPS) + 2)
+                progress("rollups", done, len(tables) + 1)
         _fill_monthly(conn)
-        _record_state(conn, version, exact, codes_exact)
+        _record_state(conn, version, exact, codes_exact, masks_built)
         return
     steps = len(ROLLUPS) + 3
     if progress:
@@ -226,10 +265,11 @@ def rebuild_rollups(
         if progress:
             progress("rollups", done, steps)
     exact = _orders_exact(conn, parts)
+    masks_built = _fill_masks(conn, parts)
     parts.drop(conn)
     codes_exact = _fill_codes(conn)
     _fill_monthly(conn)
-    _record_state(conn, version, exact, codes_exact)
+    _record_state(conn, version, exact, codes_exact, masks_built)
     if progress:
         progress("rollups", steps, steps)
 
@@ -290,9 +330,9 @@ def _arrow_values(codes: _Codes, rows: np.ndarray, column: Column) -> pa.Array:
     return values.take(pa.array(picked.astype(np.int32), mask=picked < 0))
 
 
-def frame_rollups(frame: pd.DataFrame) -> tuple[dict[Table, pa.Table], bool, bool]:
-    """The rows of every rollup for the order lines in ``frame``, and whether order counts add up in
-    agg_orders and in agg_codes.
+def frame_rollups(frame: pd.DataFrame) -> tuple[dict[Table, pa.Table], bool, bool, bool]:
+    """The rows of every rollup for the order lines in ``frame``, whether order counts add up in agg_orders
+    and in agg_codes, and whether the order masks were built (at most MAX_PAIRS pairs).
 
     The same GROUP BYs as the SQL build, on integer codes: a "cell" is a distinct combination of ORDER_KEYS,
     a "part" a distinct (cell, line keys, order); each rollup row gathers parts."""
@@ -341,6 +381,7 @@ def frame_rollups(frame: pd.DataFrame) -> tuple[dict[Table, pa.Table], bool, boo
         rolled = _sums(row_of_part, n_rows, part_sums)
         data.update({m: pa.array(rolled[m]) for m in SUMS})
         out[target] = pa.table(data)
+    masks_built = _frame_masks(out, columns, part_rows, part_cell, cells, part_order, orders)
     # product codes: rows per (cell, product_line, deal_size, product_code); parts add the order
     row_of_line = _combine([(cell, cells), *keyed(every, CODE_KEYS)])
     code_rows = _first_rows(row_of_line)
@@ -359,7 +400,47 @@ def frame_rollups(frame: pd.DataFrame) -> tuple[dict[Table, pa.Table], bool, boo
         msrp.to_numpy(dtype="float64", na_value=np.nan)[:n_rows], from_pandas=True
     ).cast(pa.int32())
     out[rollup_codes] = pa.table(data)
-    return out, exact, codes_exact
+    return out, exact, codes_exact, masks_built
+
+
+def _frame_masks(
+    out: dict[Table, pa.Table],
+    columns: dict[str, _Codes],
+    part_rows: np.ndarray,
+    part_cell: np.ndarray,
+    cells: int,
+    part_order: np.ndarray,
+    orders: np.ndarray,
+) -> bool:
+    """agg_pairs and agg_order_masks rows from the parts (as _fill_masks does in SQL) into ``out``."""
+    line = {k: columns[k] for k in LINE_KEYS}
+    pair = _combine([(line[k].shifted()[part_rows], line[k].radix) for k in LINE_KEYS])
+    first_of_pair = part_rows[_first_rows(pair)]
+    pl, ds = (line[k] for k in LINE_KEYS)
+    found = [(str(pl.values[pl.codes[row]]), str(ds.values[ds.codes[row]])) for row in first_of_pair]
+    if len(found) > MAX_PAIRS:
+        return False
+    ordered = _sorted_pairs(found)
+    bit_of_pair = np.array([1 << ordered.index(p) for p in found], dtype=np.int64)
+    n_orders = max(len(orders), 1)
+    group = _combine([(part_cell, cells), (part_order, n_orders)])
+    first = _first_rows(group)
+    masks = np.zeros(len(first), dtype=np.int64)
+    if len(pair):
+        np.add.at(masks, group, bit_of_pair[pair])  # each pair once per group: the sum is the OR
+    rows = part_rows[first]
+    data = {"order_number": pa.array(np.asarray(orders)[part_order[first]].astype(np.int64))}
+    data.update({k: _arrow_values(columns[k], rows, order_masks.c[k]) for k in ORDER_KEYS})
+    data["pair_mask"] = pa.array(masks)
+    out[order_masks] = pa.table(data)
+    out[pair_bits] = pa.table(
+        {
+            "bit_value": pa.array([1 << i for i in range(len(ordered))], type=pa.int64()),
+            "product_line": pa.array([p[0] for p in ordered], type=pa.string()),
+            "deal_size": pa.array([p[1] for p in ordered], type=pa.string()),
+        }
+    )
+    return True
 
 
 __all__ = ["clear_rollups", "frame_rollups", "rebuild_rollups"]

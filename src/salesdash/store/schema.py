@@ -154,20 +154,45 @@ def _monthly(daily: Table) -> Table:
 
 MONTHLY: dict[Table, Table] = {daily: _monthly(daily) for daily in (*ROLLUPS.values(), rollup_codes)}
 
+# Distinct orders under filters on several product lines or deal sizes, where rollup rows cannot be added up
+# (an order with lines of two chosen product lines is one order): each (product line, deal size) pair that
+# occurs gets one bit (agg_pairs.bit_value = 2**i, at most MAX_PAIRS pairs), and agg_order_masks holds one row
+# per order and ORDER_KEYS with the OR of its lines' pair bits. "Orders with a line of these pairs" is then
+# (pair_mask & chosen bits) != 0 over about a ninth of the rows of order_lines, with no product-line index.
+MAX_PAIRS = 62  # bits of a signed 64-bit integer, the sign bit left alone
+pair_bits = Table(
+    "agg_pairs",
+    metadata,
+    Column("bit_value", BigInteger, primary_key=True, autoincrement=False),
+    Column("product_line", order_lines.c.product_line.type, nullable=order_lines.c.product_line.nullable),
+    Column("deal_size", order_lines.c.deal_size.type, nullable=order_lines.c.deal_size.nullable),
+)
+order_masks = Table(
+    "agg_order_masks",
+    metadata,
+    Column("order_number", BigInteger, nullable=False),
+    *(Column(k, order_lines.c[k].type, nullable=order_lines.c[k].nullable) for k in ORDER_KEYS),
+    Column("pair_mask", BigInteger, nullable=False),
+)
+
 # Which data version the rollups were built for (one row). A reader uses them only when this matches the
 # current data version, so rollups and lines always agree.
 rollup_state = Table(
-    "rollup_state",
+    "agg_rollup_state",
     metadata,
     Column("version", String(64), primary_key=True),
     Column("orders_exact", Boolean, nullable=False),  # every order lies in one row of agg_orders
     Column(
         "codes_exact", Boolean, nullable=False
     ),  # every (order, product code) lies in one row of agg_codes
+    Column(
+        "masks_built", Boolean, nullable=False
+    ),  # agg_pairs/agg_order_masks hold every pair (<= MAX_PAIRS)
     Column("line_rows", BigInteger, nullable=False),
     Column("built_at", DateTime(timezone=False), nullable=False),
 )
-OUTDATED_TABLES = ("agg_state",)  # derived tables of earlier versions, dropped by ensure_schema
+# derived tables of earlier versions, dropped by ensure_schema (the next load rebuilds the rollups)
+OUTDATED_TABLES = ("agg_state", "rollup_state")
 
 # Column names of order_lines in table order (used by loaders and exports).
 ORDER_LINE_COLUMNS: tuple[str, ...] = tuple(c.name for c in order_lines.columns)
