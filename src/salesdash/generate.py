@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from salesdash.errors import InputFileError
-from salesdash.ingest.schema import SOURCE_COLUMNS
+from salesdash.ingest.schema import COLUMN_MAP, SOURCE_COLUMNS, TEXT_COLUMNS
 
 Progress = Callable[[str, int, int], None]
 
@@ -44,23 +44,8 @@ SMALL_BELOW_CENTS = 300_000
 LARGE_FROM_CENTS = 700_000
 FORMATS = (".csv", ".csv.gz", ".parquet")
 
-# source column -> order_lines column holding its text in the cleaned source
-_TEXT_FROM_CLEAN = {
-    "STATUS": "status",
-    "PRODUCTLINE": "product_line",
-    "PRODUCTCODE": "product_code",
-    "CUSTOMERNAME": "customer_name",
-    "PHONE": "phone",
-    "ADDRESSLINE1": "address_line1",
-    "ADDRESSLINE2": "address_line2",
-    "CITY": "city",
-    "STATE": "state",
-    "POSTALCODE": "postal_code",
-    "COUNTRY": "country",
-    "TERRITORY": "territory",
-    "CONTACTLASTNAME": "contact_last_name",
-    "CONTACTFIRSTNAME": "contact_first_name",
-}
+# source column -> order_lines column holding its text in the cleaned source (DEALSIZE is derived from SALES)
+_TEXT_FROM_CLEAN = {name: COLUMN_MAP[name] for name in TEXT_COLUMNS if name != "DEALSIZE"}
 
 
 def output_format(out: Path) -> str:
