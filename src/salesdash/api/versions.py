@@ -5,6 +5,7 @@ The dashboard's Data page shows the current load's time, source and quality repo
 
 from __future__ import annotations
 
+import json
 from datetime import UTC
 from pathlib import PurePath
 from typing import Any
@@ -73,8 +74,16 @@ def data_versions(query: dict[str, Any]) -> Response:
     """The latest data loads, newest first: version, source file, load time, row count and quality report."""
     from salesdash.api.state import state
 
-    try:
-        history = version_history(state().engine, limit=query["limit"])
-    except SQLAlchemyError:
-        raise StoreUnavailable("The database does not answer; check SALESDASH_DATABASE_URL.") from None
-    return simple_response([_record(v) for v in history])
+    st = state()
+    current = st.version()  # the history changes only with a load, which changes the version
+    key = (current, "data-versions", query["limit"])
+    records = st.cache.get(key) if current is not None else None
+    if records is None:
+        try:
+            history = version_history(st.engine, limit=query["limit"])
+        except SQLAlchemyError:
+            raise StoreUnavailable("The database does not answer; check SALESDASH_DATABASE_URL.") from None
+        records = [_record(v) for v in history]
+        if current is not None and history and history[0].version == current:
+            st.cache.put(key, records, len(json.dumps(records, default=str)))
+    return simple_response(records)
