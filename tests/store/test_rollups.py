@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import Engine, delete, func, select, update
@@ -294,3 +295,12 @@ def test_rollups_from_the_frame_equal_rollups_from_sql(
         aggregates.rebuild_rollups(conn, version)  # from order_lines, with SQL
     assert _rollup_rows(fresh_engine) == from_frame
     assert_rollups_right()
+
+
+@pytest.mark.parametrize("bitmap", [True, False], ids=["bitmap", "hash"])
+def test_distinct_pair_count_both_ways(monkeypatch: pytest.MonkeyPatch, bitmap: bool):
+    rng = np.random.default_rng(3)
+    a, b = rng.integers(0, 500, 20_000), rng.integers(0, 40, 20_000)
+    if not bitmap:
+        monkeypatch.setattr(aggregates, "_BITMAP_PAIRS", 0)
+    assert aggregates._distinct_count(a, 500, b, 40) == len(set(zip(a.tolist(), b.tolist(), strict=True)))

@@ -65,6 +65,7 @@ MEASURES_OF_MONTH = (*ROLLUP_MEASURES, "msrp_max", "first_date", "last_date")
 # replaces of at least this many lines build the rollups from the frame in memory
 FRAME_ROLLUP_ROWS = 100_000
 _MAX_KEY = 1 << 62
+_BITMAP_PAIRS = 1 << 28  # 256 MB of bytes at most for a distinct count by bitmap
 
 
 def _parts_table() -> Table:
@@ -316,6 +317,17 @@ def _combine(parts: list[tuple[np.ndarray, int]]) -> np.ndarray:
     return ids.astype(np.int64)
 
 
+def _distinct_count(a: np.ndarray, a_radix: int, b: np.ndarray, b_radix: int) -> int:
+    """How many distinct (a, b) pairs: a bitmap over the pair space when it is small enough (a fraction of a
+    second for 10M pairs), else a hash of the combined keys."""
+    span = a_radix * b_radix
+    if span <= _BITMAP_PAIRS:
+        seen = np.zeros(span, dtype=bool)
+        seen[a * b_radix + b] = True
+        return int(np.count_nonzero(seen))
+    return int(_combine([(a, a_radix), (b, b_radix)]).max(initial=-1)) + 1
+
+
 def _sums(ids: np.ndarray, count: int, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     frame = pd.DataFrame(values).groupby(ids, sort=True).sum()
     return {name: frame[name].to_numpy(np.int64)[:count] for name in values}
@@ -386,12 +398,17 @@ def frame_rollups(frame: pd.DataFrame) -> tuple[dict[Table, pa.Table], bool, boo
     row_of_line = _combine([(cell, cells), *keyed(every, CODE_KEYS)])
     code_rows = _first_rows(row_of_line)
     n_rows = len(code_rows)
-    code_parts = _combine([(row_of_line, n_rows), (order_ids, n_orders)])
-    order_count = np.bincount(row_of_line[_first_rows(code_parts)], minlength=n_rows)
-    pairs = _combine(
-        [(order_ids, n_orders), (columns["product_code"].shifted(), columns["product_code"].radix)]
-    )
-    codes_exact = int(order_count.sum()) == int(pairs.max(initial=-1)) + 1
+    code = columns["product_code"]
+    order_codes = _distinct_count(order_ids, n_orders, code.shifted(), code.radix)  # distinct (order, code)
+    if order_codes == len(frame):
+        # no order has one product code on two lines, so every (row, order) is a single line: a row's orders
+        # are its lines, and every (order, code) lies in one row
+        order_count = np.bincount(row_of_line, minlength=n_rows)
+        codes_exact = True
+    else:
+        code_parts = _combine([(row_of_line, n_rows), (order_ids, n_orders)])
+        order_count = np.bincount(row_of_line[_first_rows(code_parts)], minlength=n_rows)
+        codes_exact = int(order_count.sum()) == order_codes
     data = table_of(rollup_codes, ORDER_KEYS + CODE_KEYS, row_of_line, code_rows, order_count)
     rolled = _sums(row_of_line, n_rows, line_sums)
     data.update({m: pa.array(rolled[m]) for m in SUMS})
