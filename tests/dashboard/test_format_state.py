@@ -41,6 +41,23 @@ def test_money_short(value: float, expected: str) -> None:
     assert fmt.money_short(value) == expected
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (9838141.37, "$9,838,141.37"),  # fits a card: exact
+        (32469.11, "$32,469.11"),
+        (10_000_000.0, "$10.00M"),  # "$10,000,000.00" would be cut off
+        (999999999.99, "$1.00B"),
+        (123456789.5, "$123.46M"),
+        (34859185003.0, "$34.86B"),
+        (-2.5e12, "-$2.50T"),
+        (None, "–"),
+    ],
+)
+def test_card_money_is_exact_when_it_fits(value: float | None, expected: str) -> None:
+    assert fmt.card_money(value) == expected
+
+
 def test_counts_and_percentages() -> None:
     assert fmt.count(2823) == "2,823"
     assert fmt.count(None) == fmt.DASH

@@ -186,7 +186,7 @@ def rfm_scatter(customers: Records, *, height: int = 420) -> go.Figure:
         )
     _layout(fig, height=height, legend=True)
     fig.update_xaxes(title="Days since the last order", rangemode="tozero")
-    fig.update_yaxes(**_money_axis({"title": None, "type": "log", "tickformat": "$~s", "tickprefix": ""}))
+    fig.update_yaxes(**_money_axis({"title": None, "type": "log"}))
     return fig
 
 

@@ -98,8 +98,12 @@ def _layout(
     return fig
 
 
+# Money ticks as finance writes them: $500M, $3B (Plotly's "B" exponent format; d3's SI "~s" would say $3G).
+MONEY_TICKS: dict[str, Any] = {"tickprefix": "$", "exponentformat": "B"}
+
+
 def _money_axis(axis: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"tickprefix": "$", "tickformat": "~s", **(axis or {})}
+    return {**MONEY_TICKS, **(axis or {})}
 
 
 def empty_figure(message: str = "No data for these filters", *, height: int = 260) -> go.Figure:
@@ -239,7 +243,7 @@ def ranked_bars(
     longest = max(len(name) for name in names)
     fig.update_layout(margin={"l": int(min(280, 7.4 * longest + 22)), "r": 12, "t": 8, "b": 28})
     fig.update_yaxes(autorange="reversed", showgrid=False, ticks="", ticksuffix="  ", title=None)
-    xaxis = _money_axis() if metric in CURRENCY_METRICS else {"tickformat": "~s"}
+    xaxis = _money_axis() if metric in CURRENCY_METRICS else {"exponentformat": "B"}
     # Room on the right for the value labels, which sit just outside each bar.
     top = max(float(v) for v in values)
     fig.update_xaxes(title=None, range=[0, top * 1.45 if top > 0 else 1], **xaxis)
@@ -317,7 +321,7 @@ def choropleth(records: Records, metric: str = "revenue", *, height: int = 460) 
                 "yanchor": "top",
                 "len": 0.6,
                 "thickness": 10,
-                **({"tickprefix": "$", "tickformat": "~s"} if metric in CURRENCY_METRICS else {}),
+                **(MONEY_TICKS if metric in CURRENCY_METRICS else {}),
             },
             hovertemplate="%{text}<br>" + hover + ": " + fmt + "<extra></extra>",
         )
@@ -364,7 +368,7 @@ def month_year_heatmap(
     fmt = "$%{z:,.2f}" if metric in CURRENCY_METRICS else "%{z:,}"
     colorbar: dict[str, Any] = {"thickness": 12}
     if metric in CURRENCY_METRICS:
-        colorbar |= {"tickprefix": "$", "tickformat": "~s"}
+        colorbar |= MONEY_TICKS
     fig = go.Figure(
         go.Heatmap(
             z=z,
@@ -501,6 +505,6 @@ def category_bars(
     _layout(fig, height=height, margin={"l": 50 if metric in CURRENCY_METRICS else 44})
     fig.update_xaxes(type="category", title=None)
     top = max(float(r[metric]) for r in rows)
-    axis = _money_axis() if metric in CURRENCY_METRICS else {"tickformat": "~s"}
+    axis = _money_axis() if metric in CURRENCY_METRICS else {"exponentformat": "B"}
     fig.update_yaxes(title=None, range=[0, top * 1.2], **axis)
     return fig

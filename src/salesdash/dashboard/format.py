@@ -36,6 +36,24 @@ def money_short(value: Any) -> str:
     return f"{sign}${size:,.0f}"
 
 
+CARD_WIDTH = 13  # characters a KPI card shows in full at desktop width ("$9,838,141.37")
+
+
+def card_money(value: Any) -> str:
+    """Money for a KPI card: the exact figure when it fits (``$9,838,141.37``), else compact with three
+    significant digits or more (``$34.86B``, ``$123.46M``) so the card never cuts the number off."""
+    text = money(value)
+    if len(text) <= CARD_WIDTH or _missing(value):
+        return text
+    number = float(value)
+    sign = "-" if number < 0 else ""
+    size = abs(number)
+    for limit, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M")):
+        if round(size / limit, 2) >= 1:  # $999,999,999.99 is $1.00B, not $1,000.00M
+            return f"{sign}${size / limit:,.2f}{suffix}"
+    return text
+
+
 def count(value: Any) -> str:
     """``1234`` -> ``1,234``."""
     if _missing(value):

@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from salesdash.dashboard.format import DASH, count, money, signed_percent
+from salesdash.dashboard.format import DASH, card_money, count, money, signed_percent
 
 
 @dataclass(frozen=True)
@@ -55,18 +55,19 @@ def build_cards(
     yoy_label = str(yoy.get("label")) if yoy else ""
     cards = []
     for metric, label, fmt in (
-        ("revenue", "Revenue", money),
+        ("revenue", "Revenue", card_money),
         ("order_count", "Orders", count),
-        ("average_order_value", "Average order value", money),
+        ("average_order_value", "Average order value", card_money),
         ("customer_count", "Customers", count),
     ):
         delta = _change(yoy, metric)
         explain = definitions.get(metric, "")
+        shown = fmt(kpis.get(metric))
+        if fmt is card_money and shown != money(kpis.get(metric)):
+            explain += f" Exactly {money(kpis.get(metric))}."
         if delta:
             explain += f" The change is year over year, like-for-like: {yoy_label}."
-        cards.append(
-            Card(label, fmt(kpis.get(metric)), delta, _versus(yoy) if delta else None, explain.strip())
-        )
+        cards.append(Card(label, shown, delta, _versus(yoy) if delta else None, explain.strip()))
     mom_change = _change(mom, "revenue")
     if mom_change is not None and mom:
         explain = f"Revenue of the last complete month vs the month before: {mom.get('label')}."
