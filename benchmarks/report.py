@@ -120,7 +120,7 @@ def _worst(run: dict[str, Any], kind: str, stat: str = "p50_ms") -> tuple[str, f
 def growth_table(report: dict[str, Any]) -> list[str]:
     runs = _runs(report)
     lines = [
-        "| engine | ingest 1M -> 10M | median endpoint p50 1M -> 10M | slowest endpoint p50 1M -> 10M |",
+        "| engine | ingest 1M -> 10M | median endpoint p50 (ms) 1M -> 10M | slowest endpoint p50 (ms) 1M -> 10M |",
         "|---|---|---|---|",
     ]
     for e in (*ENGINES, NAIVE):
@@ -130,8 +130,8 @@ def growth_table(report: dict[str, Any]) -> list[str]:
         m1, m10 = _median_p50(small), _median_p50(big)
         w1, w10 = _worst(small, "uncached"), _worst(big, "uncached")
         ingest = f"{small['ingest']['seconds']:.1f} s -> {big['ingest']['seconds']:.1f} s (×{big['ingest']['seconds'] / small['ingest']['seconds']:.1f})"
-        median = f"{_ms(m1)} -> {_ms(m10)} ms (×{(m10 or 0) / (m1 or 1):.1f})"
-        worst = f"{_ms(w1[1])} -> {_ms(w10[1])} ms" if w1 and w10 else "-"
+        median = f"{_ms(m1)} -> {_ms(m10)} (×{(m10 or 0) / (m1 or 1):.1f})"
+        worst = f"{_ms(w1[1])} -> {_ms(w10[1])}" if w1 and w10 else "-"
         lines.append(f"| {e} | {ingest} | {median} | {worst} |")
     return lines
 
