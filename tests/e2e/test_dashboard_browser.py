@@ -224,3 +224,33 @@ def test_dashboard_in_a_real_browser(stack: Stack, browser: Browser) -> None:
     context.close()
     shots = sorted(p.name for p in ARTIFACTS.glob("*.png"))
     assert len(shots) == 2 * len(VIEWS), shots
+
+
+def test_clicking_a_country_on_the_map_filters_every_page(stack: Stack, browser: Browser) -> None:
+    """Geography: a click on Australia in the choropleth sets the Countries filter (URL included), and the
+    Overview then shows the API's figure for Australia."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    goto_ready(page, f"{stack.dashboard}/geography", "Geography", charts=2)
+    box = page.evaluate(
+        """() => {
+          const path = Array.from(document.querySelectorAll('path.choroplethlocation'))
+            .find(p => p.__data__ && p.__data__.loc === 'AUS');
+          if (!path) { return null; }
+          path.scrollIntoView({block: 'center'});
+          const r = path.getBoundingClientRect();
+          return {x: r.x + r.width / 2, y: r.y + r.height / 2};
+        }"""
+    )
+    assert box is not None, "Australia is not drawn on the map"
+    page.mouse.move(box["x"], box["y"])
+    page.mouse.click(box["x"], box["y"])
+    page.wait_for_function("() => window.location.search.includes('country=Australia')", timeout=60_000)
+    page.get_by_text("Every page shows Australia").first.wait_for(timeout=60_000)
+    assert_clean(page, "Geography after a map click")
+    expected = money(stack.api_json("/api/kpis", country="Australia")["data"]["revenue"])
+    page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Overview").click()
+    wait_ready(page, "Sales overview", charts=3, metrics=5)
+    assert card(page, "Revenue") == expected
+    assert "country=Australia" in page.url
+    context.close()
