@@ -27,6 +27,19 @@ def start(workdir: Path, database_url: str, **settings: str) -> Server:
     return start_server(workdir, database_url, **(defaults | settings))
 
 
+def admin_token(server: Server) -> str:
+    """An admin token made the way a user makes one: `salesdash token create --role admin` on the server's store."""
+    return subprocess.run(
+        [sys.executable, "-m", "salesdash", "token", "create", "--role", "admin"],
+        env=server.env,
+        cwd=server.workdir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.strip()
+
+
 def stop_server(server: Server) -> tuple[int, str]:
     """SIGTERM, as Ctrl-C or a service manager would; the exit code and everything the server printed."""
     return server.stop(), server.output()
@@ -111,15 +124,7 @@ def test_concurrent_requests_agree(server: Server):
 
 
 def test_refresh_over_http_needs_admin_and_changes_the_version(server: Server):
-    token = subprocess.run(
-        [sys.executable, "-m", "salesdash", "token", "create", "--role", "admin"],
-        env=server.env,
-        cwd=server.workdir,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout.strip()
+    token = admin_token(server)
     assert requests.post(server.url + "/api/data-refresh", timeout=30).status_code == 401
     before = server.get("/api/version").json()["data"]["data_version"]
     response = requests.post(
@@ -137,15 +142,7 @@ def test_upload_over_the_limit_is_a_413_envelope_over_http(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'limit.db'}"
     running = start(tmp_path, url, max_upload_mb="1")
     try:
-        token = subprocess.run(
-            [sys.executable, "-m", "salesdash", "token", "create", "--role", "admin"],
-            env=running.env,
-            cwd=running.workdir,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        ).stdout.strip()
+        token = admin_token(running)
         response = requests.post(
             running.url + "/api/data-refresh",
             headers={"Authorization": f"Bearer {token}"},

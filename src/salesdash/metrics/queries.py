@@ -89,7 +89,7 @@ ORDER_SORT_COLUMNS = (
 # - revenue, line_count and units are sums of sums: exact from any rollup that has the filtered columns;
 # - customer_count, country_count and product_line_count are distinct counts of key columns: exact likewise;
 # - order_count is a sum of per-row distinct counts: exact when every order of an answer lies in one row of
-#   it. An order has one day, status and customer (validated) and, when ``agg_state.orders_exact`` says so,
+#   it. An order has one day, status and customer (validated) and, when ``agg_rollup_state.orders_exact`` says so,
 #   one country and territory; a line attribute (product_line, deal_size) of the rollup must be grouped by or
 #   filtered to a single value, else an order with lines of two values would count twice. Otherwise the
 #   order masks answer (agg_order_masks: one row per order with a bit per (product line, deal size) pair its
