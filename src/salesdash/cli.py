@@ -67,6 +67,22 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     print(f"data version:  {result.version.version}")
     if args.on_error == "skip" and result.report["rows_rejected"] and args.rejects:
         print(f"rejected rows written to {args.rejects}")
+    if args.write_processed:
+        _write_processed(settings, Path(args.write_processed), args.quiet)
+    return 0
+
+
+def _write_processed(settings: Settings, directory: Path, quiet: bool) -> None:
+    from salesdash.processed import write_processed
+
+    written = write_processed(_engine(settings), directory, progress=None if quiet else Progress())
+    print(f"processed data ({written.line_count:,} lines, data version {written.data_version}):")
+    for path in written.files.values():
+        print(f"  {path}")
+
+
+def cmd_export_processed(args: argparse.Namespace, settings: Settings) -> int:
+    _write_processed(settings, Path(args.directory), args.quiet)
     return 0
 
 
@@ -221,8 +237,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="strict (default): refuse the file on any bad row; skip: load the good rows, report the rest",
     )
     p.add_argument("--rejects", help="with --on-error skip: write rejected rows and reasons to this CSV")
+    p.add_argument(
+        "--write-processed",
+        metavar="DIR",
+        help="after the load, write the processed lines (CSV, Parquet) and the quality report (text, JSON) to DIR",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser(
+        "export-processed",
+        help="write the stored data's processed lines (CSV, Parquet) and quality report (text, JSON) to a folder",
+    )
+    p.add_argument("directory", metavar="DIR", help="output folder (created if needed)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_export_processed)
 
     p = sub.add_parser("serve", help="start the REST API")
     p.add_argument("--host", help="interface (default 127.0.0.1)")
