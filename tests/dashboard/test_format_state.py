@@ -88,7 +88,7 @@ def test_filter_state_from_widget_values_uses_api_names() -> None:
     }
     assert not state.is_default()
     assert "France, USA" in state.summary()
-    assert "all statuses but Cancelled" in state.summary()
+    assert "all except Cancelled" in state.summary()
 
 
 def test_default_filter_state_sends_nothing() -> None:
@@ -106,7 +106,7 @@ def test_reversed_dates_are_not_sent() -> None:
 
 
 def test_bad_date_text_is_no_restriction() -> None:
-    assert FilterState.from_values({"start": "yesterday"}).start is None
+    assert FilterState.from_values({"start": "yesterday"}).filters.start is None
 
 
 def test_query_string_is_canonical_and_repeats_lists() -> None:

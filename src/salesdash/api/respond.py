@@ -8,7 +8,6 @@ success envelope, caches it per (data version, endpoint, normalised parameters) 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import json
 import math
@@ -24,18 +23,12 @@ from flask import Response, g, request
 from sqlalchemy import Connection
 
 from salesdash.api.state import NO_DATA_MESSAGE, state
-from salesdash.errors import InvalidParameter, NoData
+from salesdash.errors import NoData
 from salesdash.export_safety import to_csv
-from salesdash.metrics import CANCELLED, PARAMETERS, Filters, definitions, parse_filters
+from salesdash.filters import FILTERS, Filters
+from salesdash.metrics import definitions
 from salesdash.store import current_version_label_in, snapshot
 
-# API parameter -> (Filters attribute, key in filter_options)
-VALUE_CHECKED = {
-    "country": ("countries", "countries"),
-    "productline": ("product_lines", "product_lines"),
-    "status": ("statuses", "statuses"),
-    "dealsize": ("deal_sizes", "deal_sizes"),
-}
 DATA_CACHE_CONTROL = "private, no-cache"  # always revalidate; the ETag makes that a cheap 304
 
 
@@ -47,6 +40,10 @@ class Result:
     meta: dict[str, Any] = field(default_factory=dict)
     columns: list[str] | None = None  # CSV column order (tabular endpoints)
     filters: Filters | None = None  # the filters actually applied, when the handler changed them
+    metrics: list[str] | None = None  # whose definitions meta carries (else data_response's ``metrics``)
+    definitions: dict[str, str] = field(
+        default_factory=dict
+    )  # more definitions (columns that are not metrics)
 
 
 @dataclass(frozen=True)
@@ -99,58 +96,10 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-def _casefold_index(values: Iterable[str]) -> dict[str, str]:
-    return {v.casefold(): v for v in values}
-
-
-def check_values(filters: Filters, options: Mapping[str, Any]) -> Filters:
-    """Filters whose values all exist in the data (matched case-insensitively, returned as stored).
-
-    Unknown values -> 400 naming the parameter and the values, with close matches as suggestions.
-    """
-    details: list[dict[str, Any]] = []
-    changes: dict[str, Any] = {}
-    for param, (attr, key) in VALUE_CHECKED.items():
-        given: tuple[str, ...] = getattr(filters, attr)
-        if not given:
-            continue
-        index = _casefold_index(options.get(key, []))
-        canonical = []
-        for value in given:
-            match = index.get(value.casefold())
-            if match is None:
-                suggestions = difflib.get_close_matches(value, list(index.values()), n=3, cutoff=0.6)
-                entry: dict[str, Any] = {"parameter": param, "value": value, "message": "not in the data"}
-                if suggestions:
-                    entry["did_you_mean"] = suggestions
-                details.append(entry)
-            else:
-                canonical.append(match)
-        changes[attr] = tuple(canonical)
-    if filters.customer:
-        match = _casefold_index(options.get("customers", [])).get(filters.customer.casefold())
-        if match is None:
-            names = options.get("customers", [])
-            entry = {"parameter": "customer", "value": filters.customer, "message": "not in the data"}
-            suggestions = difflib.get_close_matches(filters.customer, names, n=3, cutoff=0.6)
-            if suggestions:
-                entry["did_you_mean"] = suggestions
-            details.append(entry)
-        else:
-            changes["customer"] = match
-    if details:
-        parts = [f"{d['parameter']}={d['value']!r}" for d in details]
-        raise InvalidParameter(
-            f"Unknown filter value(s): {', '.join(parts)}. GET /api/filters lists the values in the data.",
-            details=details,
-        )
-    return dataclasses.replace(filters, **changes) if changes else filters
-
-
 def request_filters(options: Mapping[str, Any]) -> Filters:
-    """The filters of the current request: form checked by the metric layer, values against the data."""
-    raw = {name: request.args.getlist(name) for name in PARAMETERS if name in request.args}
-    return check_values(parse_filters(raw), options)
+    """The filters of the current request, parsed once from the declared filters (form) and checked against
+    the data (values)."""
+    return Filters.parse({f.param: request.args.getlist(f.param) for f in FILTERS}).checked(options)
 
 
 def all_statuses(filters: Filters, options: Mapping[str, Any]) -> tuple[Filters, bool]:
@@ -158,12 +107,6 @@ def all_statuses(filters: Filters, options: Mapping[str, Any]) -> tuple[Filters,
     if filters.statuses:
         return filters, False
     return dataclasses.replace(filters, statuses=tuple(options.get("statuses", []))), True
-
-
-ALL_STATUSES_NOTE = (
-    "No status filter was given, so every status is shown, "
-    f"{CANCELLED} included (other endpoints exclude {CANCELLED} by default)."
-)
 
 
 def _etag(version: str, endpoint: str, params: Mapping[str, Any], fmt: str) -> str:
@@ -210,10 +153,11 @@ def data_response(
                 raise NoData(NO_DATA_MESSAGE)
             result = compute(conn, filters)
         applied = result.filters or filters
+        chosen = result.metrics if result.metrics is not None else list(metrics)
         meta: dict[str, Any] = {
             "data_version": seen,
             "filters": applied.to_params() if use_filters else {},
-            "definitions": definitions(list(metrics)) if metrics else {},
+            "definitions": definitions(chosen) | result.definitions if chosen else dict(result.definitions),
             "generated_at": _now(),
         }
         meta.update(result.meta)

@@ -8,17 +8,21 @@ refused for every endpoint by :func:`salesdash.api.http.check_query`.
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 from apiflask import Schema
 from apiflask.fields import Boolean, Dict, File, Float, Integer, List, Nested, String
 from apiflask.validators import OneOf, Range, Regexp
 from marshmallow import EXCLUDE, INCLUDE
 
-from salesdash.metrics.definitions import BREAKDOWN_METRICS
+from salesdash.export import FORMATS as EXPORT_FORMATS
+from salesdash.filters import FILTERS, DateBound, Filter
 from salesdash.metrics.queries import ORDER_SORT_COLUMNS
+from salesdash.uploads import MODES
+from salesdash.views import VIEWS, Param, export_parameters
+from salesdash.vocabulary import BREAKDOWN_METRICS, PERIODS
 
 ISO_DATE = Regexp(r"^\d{4}-\d{2}-\d{2}$", error="not an ISO date (YYYY-MM-DD)")
-PERIODS = {"daily": "day", "weekly": "week", "monthly": "month", "quarterly": "quarter", "yearly": "year"}
 FORMATS = ("json", "csv")
 SORT_ORDERS = ("asc", "desc")
 
@@ -39,23 +43,19 @@ class NoQuery(QuerySchema):
     """Endpoints without parameters (still refuse unknown ones)."""
 
 
-class FilterQuery(QuerySchema):
-    start = String(
-        validate=ISO_DATE,
-        metadata={
-            "description": "First order date included (YYYY-MM-DD), e.g. 2004-01-01.",
-            "format": "date",
-        },
-    )
-    end = String(
-        validate=ISO_DATE,
-        metadata={"description": "Last order date included (YYYY-MM-DD), e.g. 2004-12-31.", "format": "date"},
-    )
-    country = _list("COUNTRY values, e.g. France (GET /api/filters lists them).")
-    productline = _list("PRODUCTLINE values, e.g. Classic Cars.")
-    status = _list("STATUS values. Not given = every status except Cancelled (name Cancelled to include it).")
-    dealsize = _list("DEALSIZE values (Small, Medium, Large).")
-    customer = String(metadata={"description": "One exact CUSTOMERNAME, e.g. Euro Shopping Channel."})
+def _filter_field(f: Filter) -> String | List:
+    if isinstance(f, DateBound):
+        return String(validate=ISO_DATE, metadata={"description": f.description, "format": "date"})
+    if f.many:
+        return _list(f.description)
+    return String(metadata={"description": f.description})
+
+
+# The filters every data endpoint takes, one query field per declared filter (salesdash.filters.FILTERS).
+if TYPE_CHECKING:
+    FilterQuery = QuerySchema
+else:
+    FilterQuery = type("FilterQuery", (QuerySchema,), {f.param: _filter_field(f) for f in FILTERS})
 
 
 class TabularQuery(FilterQuery):
@@ -351,6 +351,146 @@ class PageMeta(Meta):
 
 class SimpleMeta(Open):
     generated_at = String(required=True, metadata={"format": "date-time"})
+
+
+# ---- analytics, exports and uploads ----
+
+
+class DataQualityQuery(QuerySchema):
+    limit = Integer(
+        load_default=20,
+        validate=Range(min=1, max=200),
+        metadata={"description": "How many loads of the history to list, newest first (1-200, default 20)."},
+    )
+
+
+class ConfirmBody(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    mode = String(
+        required=True,
+        validate=OneOf(MODES),
+        metadata={
+            "description": "replace: the file becomes the data; append: its lines are added to the stored ones "
+            "(refused with 409 if any (ORDERNUMBER, ORDERLINENUMBER) is already stored)."
+        },
+    )
+
+
+class DataQuality(Open):
+    data_version = String(required=True)
+    source = String(required=True)
+    loaded_at = String(required=True)
+    row_count = Integer(required=True)
+    report = Dict(required=True)
+    history = List(Dict(), required=True)
+
+
+class UploadPreview(Open):
+    upload_id = String(required=True)
+    expires_at = String(required=True, metadata={"format": "date-time"})
+    source = String(required=True)
+    rows = Integer(required=True)
+    report = Dict(required=True)
+    preview_columns = List(String(), required=True)
+    preview = List(Dict(), required=True)
+    append_check = Dict(required=True)
+    confirm = String(required=True)
+
+
+class UploadLoaded(Open):
+    data_version = String(required=True)
+    previous_data_version = String(required=True, allow_none=True)
+    mode = String(required=True)
+    source = String(required=True)
+    rows_loaded = Integer(required=True)
+    row_count = Integer(required=True)
+    report = Dict(required=True)
+
+
+class ForecastRow(Open):
+    period = String(required=True, metadata={"example": "2005-06"})
+    period_start = String(required=True, metadata={"format": "date"})
+    kind = String(required=True, metadata={"description": "actual or forecast"})
+    revenue = Float(required=True)
+    lower_80 = Float(allow_none=True)
+    upper_80 = Float(allow_none=True)
+    lower_95 = Float(allow_none=True)
+    upper_95 = Float(allow_none=True)
+
+
+class ForecastMeta(Meta):
+    model = String(required=True)
+    model_label = String(required=True)
+    model_reason = String(required=True)
+    horizon = Integer(required=True)
+    history_months = Integer(required=True)
+    mape = Float(required=True, allow_none=True)
+    wape = Float(required=True, allow_none=True)
+    backtest = Dict(required=True)
+    intervals = List(Integer(), required=True)
+    notes = List(String(), required=True)
+
+
+class ComparisonsData(Open):
+    current_period = Nested(Period, required=True, allow_none=True)
+    previous_period = Nested(Comparison, required=True, allow_none=True)
+    year_earlier = Nested(Comparison, required=True, allow_none=True)
+    notes = Dict(keys=String(), values=String(), required=True)
+    growth = Nested(Growth, required=True)
+
+
+class RfmCustomer(Open):
+    customer_name = String(required=True)
+    country = String(required=True, allow_none=True)
+    first_order_date = String(required=True, metadata={"format": "date"})
+    last_order_date = String(required=True, metadata={"format": "date"})
+    recency_days = Integer(required=True)
+    frequency = Integer(required=True)
+    monetary = Float(required=True)
+    r_score = Integer(required=True)
+    f_score = Integer(required=True)
+    m_score = Integer(required=True)
+    rfm = String(required=True, metadata={"example": "545"})
+    segment = String(required=True)
+
+
+class RfmMeta(Meta):
+    as_of = String(required=True, allow_none=True, metadata={"format": "date"})
+    segments = List(Dict(), required=True)
+    segment_definitions = Dict(keys=String(), values=String(), required=True)
+
+
+def _export_field(name: str, params: list[Param]) -> Integer | String:
+    views = ", ".join(
+        f"view={v.name}: {p.description}" for v in VIEWS.values() for p in v.export_params if p.name == name
+    )
+    if all(p.is_int for p in params):
+        low = min(p.low for p in params if p.low is not None)
+        high = max(p.high for p in params if p.high is not None)
+        return Integer(validate=Range(min=low, max=high), metadata={"description": views})
+    return String(metadata={"description": views})
+
+
+EXPORT_FIELDS = {
+    "view": String(
+        required=True,
+        validate=OneOf(tuple(VIEWS)),
+        metadata={"description": "What to export: " + ", ".join(VIEWS) + "."},
+    ),
+    "format": String(
+        load_default="xlsx",
+        validate=OneOf(tuple(EXPORT_FORMATS)),
+        metadata={
+            "description": "csv, xlsx (default; data + About sheet), png (the view's chart) or pdf (the report, "
+            "with the view's chart and table when the report does not already hold it)."
+        },
+    ),
+    # every parameter a view takes, checked per view (a parameter the view does not take is refused)
+    **{name: _export_field(name, params) for name, params in export_parameters().items()},
+}
+ExportQuery: type[QuerySchema] = type("ExportQuery", (FilterQuery,), EXPORT_FIELDS)
 
 
 @functools.cache

@@ -18,8 +18,8 @@ from salesdash.errors import InvalidParameter
 from salesdash.export.files import ExportContext, describe_filters, to_csv_bytes, to_xlsx
 from salesdash.export.images import ExportUnavailable, for_export, render_png
 from salesdash.export.pdf import Report, build_report, to_pdf
-from salesdash.export.views import VIEWS, ViewData, compute_view, get_view, view_params
 from salesdash.metrics import Filters
+from salesdash.views import VIEWS, ViewData, compute_view, get_view, view_params
 
 FORMATS: dict[str, tuple[str, str]] = {
     "csv": ("text/csv; charset=utf-8", "csv"),
@@ -50,8 +50,8 @@ def check_format(fmt: str, view: str) -> None:
             f"format={fmt!r} is not an export format; use one of {', '.join(FORMATS)}.",
             details=[{"parameter": "format", "value": fmt, "message": f"one of {', '.join(FORMATS)}"}],
         )
-    if fmt == "png" and not get_view(view).has_chart:
-        charted = [name for name, spec in VIEWS.items() if spec.has_chart]
+    if fmt == "png" and get_view(view).chart is None:
+        charted = [name for name, spec in VIEWS.items() if spec.chart is not None]
         raise InvalidParameter(
             f"format=png: view={view} has no chart; charts exist for {', '.join(charted)}.",
             details=[{"parameter": "format", "value": "png", "message": f"no chart for view={view}"}],
@@ -95,10 +95,12 @@ def render(prepared: Prepared) -> ExportFile:
     if prepared.fmt == "xlsx":
         return ExportFile(to_xlsx(view, ctx), media_type, filename)
     fig = view.figure()
-    assert fig is not None  # check_format refused views without a chart
-    subtitle = "; ".join(
-        f"{k}: {v}" for k, v in describe_filters(view.filters or ctx.filters) if v not in ("all", "all dates")
-    )
+    if fig is None:  # a chart that needs data these filters do not have (comparisons without a comparison)
+        raise InvalidParameter(
+            f"format=png: view={view.name} has nothing to draw for these filters.",
+            details=[{"parameter": "format", "value": "png", "message": "nothing to draw for these filters"}],
+        )
+    subtitle = (view.filters or ctx.filters).applied_text()
     subtitle = (subtitle + " · " if subtitle else "") + f"data version {ctx.data_version}"
     (png,) = render_png([for_export(fig, view.title, subtitle)])
     return ExportFile(png, media_type, filename)

@@ -15,9 +15,10 @@ import pandas as pd
 import xlsxwriter
 
 from salesdash import __version__
-from salesdash.export.views import ViewData
 from salesdash.export_safety import neutralise, to_csv
-from salesdash.metrics import CANCELLED, Filters, definitions
+from salesdash.filters import Filters
+from salesdash.metrics import definitions
+from salesdash.views import ViewData
 
 MONEY_COLUMNS = {
     "revenue",
@@ -52,27 +53,8 @@ class ExportContext:
 
 
 def describe_filters(filters: Filters) -> list[tuple[str, str]]:
-    """The filters in words, one (name, value) pair per filter, for the About sheet and the PDF."""
-    if filters.start and filters.end:
-        dates = f"{filters.start.isoformat()} to {filters.end.isoformat()}"
-    elif filters.start:
-        dates = f"from {filters.start.isoformat()}"
-    elif filters.end:
-        dates = f"up to {filters.end.isoformat()}"
-    else:
-        dates = "all dates"
-
-    def listed(values: tuple[str, ...]) -> str:
-        return ", ".join(values) if values else "all"
-
-    return [
-        ("Order dates", dates),
-        ("Countries", listed(filters.countries)),
-        ("Product lines", listed(filters.product_lines)),
-        ("Statuses", listed(filters.statuses) if filters.statuses else f"all except {CANCELLED}"),
-        ("Deal sizes", listed(filters.deal_sizes)),
-        ("Customer", filters.customer or "all"),
-    ]
+    """The filters in words, one (label, words) pair per declared filter, for the About sheet and the PDF."""
+    return filters.describe()
 
 
 def view_definitions(view: ViewData) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """The one-click PDF report (fpdf2): KPIs with like-for-like growth, the main charts, the top tables, a
 forecast, the filters applied and the data version on every page, and the metric definitions.
 
-Every number comes from the same views as the API and the Excel export (:mod:`salesdash.export.views`); the
+Every number comes from the same views as the API and the Excel export (:mod:`salesdash.views`); the
 charts are the dashboard's pure Plotly figures rendered by kaleido.
 """
 
@@ -29,9 +29,9 @@ from salesdash.export.files import (
     view_definitions,
 )
 from salesdash.export.images import for_export, render_png
-from salesdash.export.views import ViewData, compute_view, records_of
 from salesdash.export_safety import neutralise
-from salesdash.metrics import Filters
+from salesdash.filters import Filters
+from salesdash.views import ViewData, compute_view, records_of
 
 FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu", "/usr/local/share/fonts")
 INK = (49, 51, 63)
@@ -190,7 +190,7 @@ class _Writer:
 
 def _kpi_cards(w: _Writer, kpis: ViewData) -> None:
     rows = {r["metric"]: r for r in kpis.records()}
-    growth = kpis.meta.get("growth") or {}
+    growth = (kpis.data or {}).get("growth") or {}
     yoy = growth.get("year_over_year")
     label = f"vs {yoy['comparison_period']['label']}" if yoy else "no like-for-like year earlier"
     cards = [
@@ -258,9 +258,7 @@ def _breakdown_rows(view: ViewData, name_col: str, limit: int = 10) -> list[list
 
 
 def _figures(report: Report) -> dict[str, go.Figure]:
-    subtitle = "; ".join(
-        f"{k}: {v}" for k, v in describe_filters(report.context.filters) if v not in ("all", "all dates")
-    )
+    subtitle = report.context.filters.applied_text()
     figs: dict[str, go.Figure] = {}
     for key, title in (
         ("sales-over-time", "Monthly revenue and orders"),

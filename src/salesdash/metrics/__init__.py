@@ -1,8 +1,8 @@
-"""The metric layer: one filter model and one definition of every metric (no HTTP, no UI)."""
+"""The metric layer: one definition of every metric over the one filter model (no HTTP, no UI)."""
 
+from salesdash.filters import PARAMETERS, Filters, parse_filters
 from salesdash.metrics.compare import comparisons, growth
 from salesdash.metrics.definitions import METRICS, Metric, definitions
-from salesdash.metrics.filters import CANCELLED, PARAMETERS, Filters, parse_filters
 from salesdash.metrics.queries import (
     DIMENSIONS,
     GRAINS,
@@ -14,6 +14,7 @@ from salesdash.metrics.queries import (
     order_line_page,
     over_time,
 )
+from salesdash.vocabulary import CANCELLED
 
 __all__ = [
     "CANCELLED",

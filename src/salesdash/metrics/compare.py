@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from salesdash.metrics.filters import Filters
+from salesdash.filters import Filters
 from salesdash.metrics.queries import data_date_range, kpis
 
 COMPARED = ("revenue", "order_count", "average_order_value", "customer_count", "units", "line_count")

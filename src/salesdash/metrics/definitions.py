@@ -1,107 +1,35 @@
 """ONE definition of every metric. The API, the dashboard and the exports all use these.
 
-Each stored metric is an SQL aggregate over order lines (portable SQLAlchemy Core, no engine-specific SQL);
-derived metrics are computed from stored ones in Python, once, in :func:`finish`.
+Each metric's name, label, unit and definition is a :class:`salesdash.vocabulary.Metric`; each stored metric's
+SQL aggregate over order lines (portable SQLAlchemy Core, no engine-specific SQL) is in :data:`SQL`; derived
+metrics are computed from stored ones in Python, once, in :func:`finish`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, func
 
-
-@dataclass(frozen=True)
-class Metric:
-    name: str
-    label: str
-    unit: str  # "currency" | "count" | "ratio"
-    description: str
-    sql: Callable[[Table], ColumnElement[Any]] | None = None
+from salesdash.vocabulary import BREAKDOWN_METRICS, METRICS, Metric
 
 
 def _revenue_cents(t: Table) -> ColumnElement[Any]:
     return func.coalesce(func.sum(t.c.sales_cents), 0)
 
 
-METRICS: dict[str, Metric] = {
-    m.name: m
-    for m in (
-        Metric(
-            "revenue",
-            "Revenue",
-            "currency",
-            "Sum of SALES over the order lines in view; Cancelled orders are excluded unless the status "
-            "filter names them.",
-            _revenue_cents,
-        ),
-        Metric(
-            "order_count",
-            "Orders",
-            "count",
-            "Number of distinct ORDERNUMBERs among the order lines in view.",
-            lambda t: func.count(func.distinct(t.c.order_number)),
-        ),
-        Metric(
-            "line_count",
-            "Order lines",
-            "count",
-            "Number of order lines (rows) in view.",
-            lambda t: func.count(),
-        ),
-        Metric(
-            "units",
-            "Units",
-            "count",
-            "Sum of QUANTITYORDERED over the order lines in view.",
-            lambda t: func.coalesce(func.sum(t.c.quantity_ordered), 0),
-        ),
-        Metric(
-            "customer_count",
-            "Customers",
-            "count",
-            "Number of distinct CUSTOMERNAMEs among the order lines in view.",
-            lambda t: func.count(func.distinct(t.c.customer_name)),
-        ),
-        Metric(
-            "country_count",
-            "Countries",
-            "count",
-            "Number of distinct COUNTRY values among the order lines in view.",
-            lambda t: func.count(func.distinct(t.c.country)),
-        ),
-        Metric(
-            "product_line_count",
-            "Product lines",
-            "count",
-            "Number of distinct PRODUCTLINE values among the order lines in view.",
-            lambda t: func.count(func.distinct(t.c.product_line)),
-        ),
-        Metric(
-            "average_order_value",
-            "Average order value",
-            "currency",
-            "revenue / order_count (null when there are no orders).",
-        ),
-        Metric(
-            "average_unit_price",
-            "Average unit price",
-            "currency",
-            "revenue / units (null when there are no units).",
-        ),
-        Metric(
-            "revenue_share",
-            "Share of revenue",
-            "ratio",
-            "A group's revenue / the revenue of all groups in view (0-1).",
-        ),
-    )
+# The SQL aggregate of every stored metric (their labels, units and definitions: salesdash.vocabulary.METRICS).
+SQL: dict[str, Callable[[Table], ColumnElement[Any]]] = {
+    "revenue": _revenue_cents,
+    "order_count": lambda t: func.count(func.distinct(t.c.order_number)),
+    "line_count": lambda t: func.count(),
+    "units": lambda t: func.coalesce(func.sum(t.c.quantity_ordered), 0),
+    "customer_count": lambda t: func.count(func.distinct(t.c.customer_name)),
+    "country_count": lambda t: func.count(func.distinct(t.c.country)),
+    "product_line_count": lambda t: func.count(func.distinct(t.c.product_line)),
 }
-
-STORED = tuple(name for name, m in METRICS.items() if m.sql is not None)
-BREAKDOWN_METRICS = ("revenue", "order_count", "line_count", "units", "customer_count")
+STORED = tuple(SQL)
 
 
 def cents_to_money(cents: Any) -> float:
@@ -133,3 +61,15 @@ def definitions(names: tuple[str, ...] | list[str] | None = None) -> dict[str, s
     """{metric name: one-line definition}, for `meta.definitions`, exports and docs."""
     chosen = names or list(METRICS)
     return {n: METRICS[n].description for n in chosen if n in METRICS}
+
+
+__all__ = [
+    "BREAKDOWN_METRICS",
+    "METRICS",
+    "SQL",
+    "STORED",
+    "Metric",
+    "cents_to_money",
+    "definitions",
+    "finish",
+]

@@ -33,8 +33,8 @@ from sqlalchemy import (
 )
 
 from salesdash.errors import InvalidParameter
-from salesdash.metrics.definitions import BREAKDOWN_METRICS, METRICS, STORED, cents_to_money, finish
-from salesdash.metrics.filters import Filters
+from salesdash.filters import FILTERS, Filters
+from salesdash.metrics.definitions import BREAKDOWN_METRICS, SQL, STORED, cents_to_money, finish
 from salesdash.store.schema import (
     LINE_KEYS,
     MONTHLY,
@@ -190,7 +190,7 @@ def _order_count(plan: _Plan, filters: Filters, keys: tuple[str, ...] = ()) -> S
         return _masked_order_count(filters, keys, one_row_per_order=plan.state.orders_exact)
     t = order_lines
     return (
-        select(*(t.c[k] for k in keys), METRICS["order_count"].sql(t).label("order_count"))  # type: ignore[misc]
+        select(*(t.c[k] for k in keys), SQL["order_count"](t).label("order_count"))
         .where(filters.where(t))
         .group_by(*(t.c[k] for k in keys))
     )
@@ -325,9 +325,8 @@ def _ordered(stmt: Select[Any], names: list[tuple[str, bool]]) -> Select[Any]:
 def _metric_columns(t: Table, names: tuple[str, ...]) -> list[ColumnElement[Any]]:
     cols: list[ColumnElement[Any]] = []
     for name in names:
-        sql = METRICS[name].sql
-        assert sql is not None, f"{name} is derived, not stored"
-        cols.append(sql(t).label(name))
+        assert name in SQL, f"{name} is derived, not stored"
+        cols.append(SQL[name](t).label(name))
     return cols
 
 
@@ -409,7 +408,7 @@ def _total_revenue_statement(plan: _Plan | None, filters: Filters) -> Select[Any
     if plan is not None:
         return select(ROLLUP_SQL["revenue"](_source(plan.table, filters)))
     t = order_lines
-    return select(METRICS["revenue"].sql(t)).where(filters.where(t))  # type: ignore[misc]
+    return select(SQL["revenue"](t)).where(filters.where(t))
 
 
 def total_revenue(conn: Connection, filters: Filters) -> float:
@@ -594,27 +593,29 @@ def _as_date(value: Any) -> date | None:
 
 
 def filter_options(conn: Connection) -> dict[str, Any]:
-    """Every value each filter can take in the stored data (all statuses included)."""
+    """Every value each declared filter can take in the stored data (all statuses included), under the filter's
+    ``options_key``; read from the smallest rollup that holds the filter's column, else from the order lines."""
     rolled = _rollup_state(conn) is not None
-    t: Table = MONTHLY[ROLLUPS[()]] if rolled else order_lines
-    lines: Table = MONTHLY[ROLLUPS[("product_line",)]] if rolled else order_lines
-    deals: Table = MONTHLY[ROLLUPS[("deal_size",)]] if rolled else order_lines
+    sources: list[Table] = (
+        [MONTHLY[ROLLUPS[keys]] for keys in ((), ("product_line",), ("deal_size",))] if rolled else []
+    )
 
-    def distinct(column: ColumnElement[Any]) -> list[Any]:
+    def distinct(column_name: str) -> list[Any]:
+        table = next((t for t in sources if column_name in t.c), order_lines)
+        column = table.c[column_name]
         return [v for (v,) in conn.execute(select(column).distinct().order_by(column)) if v is not None]
 
     first, last = data_date_range(conn)
-    return {
-        "countries": distinct(t.c.country),
-        "product_lines": distinct(lines.c.product_line),
-        "statuses": distinct(t.c.status),
-        "deal_sizes": distinct(deals.c.deal_size),
-        "customers": distinct(t.c.customer_name),
-        "date_range": {
-            "start": first.isoformat() if first else None,
-            "end": last.isoformat() if last else None,
-        },
+    options: dict[str, Any] = {
+        f.options_key: distinct(f.column)
+        for f in FILTERS
+        if f.options_key is not None and f.column is not None
     }
+    options["date_range"] = {
+        "start": first.isoformat() if first else None,
+        "end": last.isoformat() if last else None,
+    }
+    return options
 
 
 def order_line_page(

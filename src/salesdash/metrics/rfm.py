@@ -19,8 +19,8 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection
 
+from salesdash.filters import Filters
 from salesdash.metrics.compare import coverage
-from salesdash.metrics.filters import Filters
 from salesdash.metrics.queries import breakdown
 
 # Evaluated in order; R = recency score, F = frequency score, FM = (frequency score + monetary score) / 2.

@@ -11,8 +11,8 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from salesdash.errors import InvalidParameter
+from salesdash.filters import Filters
 from salesdash.metrics.compare import add_months, change, data_coverage, month_end
-from salesdash.metrics.filters import Filters
 from salesdash.metrics.queries import over_time
 
 TREND_GRAINS = {"month": 1, "quarter": 3}

@@ -13,15 +13,13 @@ from typing import Any
 
 import streamlit as st
 
-from salesdash.dashboard.charts import DEAL_SIZE_ORDER, STATUS_ORDER
-from salesdash.dashboard.state import CANCELLED, FILTER_PARAMS, LIST_PARAMS, FilterState
+from salesdash.dashboard.state import FilterState
+from salesdash.filters import FILTERS, DateBound, Filter, OneOf
+from salesdash.vocabulary import ordered
 
-DEFAULTS: dict[str, Any] = {"start": None, "end": None, **{name: [] for name in LIST_PARAMS}}
-
-
-def _ordered(values: list[str], order: list[str]) -> list[str]:
-    rank = {name: i for i, name in enumerate(order)}
-    return sorted(values, key=lambda v: (rank.get(v, len(rank)), v))
+# The declared filters that have a sidebar widget, and their "no restriction" values.
+SIDEBAR = tuple(f for f in FILTERS if f.sidebar)
+DEFAULTS: dict[str, Any] = {f.param: (None if isinstance(f, DateBound | OneOf) else []) for f in SIDEBAR}
 
 
 def _date(value: Any) -> date | None:
@@ -41,66 +39,44 @@ def reset_filters() -> None:
         st.session_state[name] = value
 
 
+def _widget(f: Filter, options: dict[str, Any], first: date | None, last: date | None) -> None:
+    if isinstance(f, DateBound):
+        st.date_input(
+            f.label,
+            value=None,
+            min_value=first,
+            max_value=last,
+            key=f.param,
+            format="YYYY-MM-DD",
+            bind="query-params",
+            help=f.help or None,
+        )
+        return
+    values = list(options.get(f.options_key or "", []))
+    st.sidebar.multiselect(
+        f.label,
+        ordered(values, f.order) if f.order else values,
+        key=f.param,
+        placeholder=f.everything[:1].upper() + f.everything[1:],
+        bind="query-params",
+        help=f.help or None,
+    )
+
+
 def sidebar_filters(options: dict[str, Any]) -> FilterState:
-    """Draw the filters in the sidebar and return what is selected."""
+    """Draw the declared filters in the sidebar and return what is selected."""
     date_range = options.get("date_range") or {}
     first, last = _date(date_range.get("start")), _date(date_range.get("end"))
     sidebar = st.sidebar
     sidebar.markdown("#### Filters")
-    left, right = sidebar.columns(2)
-    with left:
-        st.date_input(
-            FILTER_PARAMS["start"],
-            value=None,
-            min_value=first,
-            max_value=last,
-            key="start",
-            format="YYYY-MM-DD",
-            bind="query-params",
-            help="First order date to include (empty = from the first order).",
-        )
-    with right:
-        st.date_input(
-            FILTER_PARAMS["end"],
-            value=None,
-            min_value=first,
-            max_value=last,
-            key="end",
-            format="YYYY-MM-DD",
-            bind="query-params",
-            help="Last order date to include (empty = up to the last order).",
-        )
-    sidebar.multiselect(
-        FILTER_PARAMS["country"],
-        options.get("countries", []),
-        key="country",
-        placeholder="All countries",
-        bind="query-params",
-    )
-    sidebar.multiselect(
-        FILTER_PARAMS["productline"],
-        options.get("product_lines", []),
-        key="productline",
-        placeholder="All product lines",
-        bind="query-params",
-    )
-    sidebar.multiselect(
-        FILTER_PARAMS["status"],
-        _ordered(list(options.get("statuses", [])), STATUS_ORDER),
-        key="status",
-        placeholder=f"All except {CANCELLED}",
-        bind="query-params",
-        help=f"Empty = every status except {CANCELLED} (revenue leaves cancelled orders out). "
-        f"Pick statuses to see exactly those, {CANCELLED} included.",
-    )
-    sidebar.multiselect(
-        FILTER_PARAMS["dealsize"],
-        _ordered(list(options.get("deal_sizes", [])), DEAL_SIZE_ORDER),
-        key="dealsize",
-        placeholder="All deal sizes",
-        bind="query-params",
-    )
-    filters = FilterState.from_values({name: st.session_state.get(name) for name in FILTER_PARAMS})
+    dates: list[Filter] = [f for f in SIDEBAR if isinstance(f, DateBound)]
+    for column, bound in zip(sidebar.columns(len(dates)), dates, strict=True):
+        with column:
+            _widget(bound, options, first, last)
+    for other in SIDEBAR:
+        if not isinstance(other, DateBound):
+            _widget(other, options, first, last)
+    filters = FilterState.from_values({f.param: st.session_state.get(f.param) for f in FILTERS})
     if filters.dates_reversed:
         sidebar.warning("**From** is after **To**: the date filter is ignored until you fix it.")
     sidebar.button(

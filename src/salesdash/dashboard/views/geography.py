@@ -67,7 +67,7 @@ with side, st.container(border=True):
         on_change=_from_select,
         help="Sets the Countries filter in the sidebar: every page then shows this country only.",
     )
-    selected = ctx.filters.country
+    selected = ctx.filters.filters.countries
     if selected:
         st.info(f"Every page shows **{', '.join(selected)}**. Clear it under Countries in the sidebar.")
     chart(charts.ranked_bars(records, "country", limit=8, height=330), key="geo-top")

@@ -43,8 +43,16 @@ with right, st.container(border=True):
     notes: list[str] = []
     for row in years:
         year = int(str(row["period"])[:4])
-        start = max(ctx.filters.start.isoformat(), f"{year}-01-01") if ctx.filters.start else f"{year}-01-01"
-        end = min(ctx.filters.end.isoformat(), f"{year}-12-31") if ctx.filters.end else f"{year}-12-31"
+        start = (
+            max(ctx.filters.filters.start.isoformat(), f"{year}-01-01")
+            if ctx.filters.filters.start
+            else f"{year}-01-01"
+        )
+        end = (
+            min(ctx.filters.filters.end.isoformat(), f"{year}-12-31")
+            if ctx.filters.filters.end
+            else f"{year}-12-31"
+        )
         kpi = ctx.fetch("/api/kpis", {"start": start, "end": end})
         yoy = ((kpi.data or {}).get("growth") or {}).get("year_over_year") or {}
         change = (yoy.get("metrics") or {}).get("revenue") or {}

@@ -1,0 +1,421 @@
+"""The filter registry and the one filter value, :class:`Filters`.
+
+Each filter is declared ONCE in :data:`FILTERS` (in the style of datasette's ``filters.py``): its URL/API name,
+the :class:`Filters` attribute, its type, how its text is parsed, how it is checked against the values in the
+data, its SQL predicate (bound parameters only), its words for people ("Countries: France, Spain") and the key of
+its values in ``GET /api/filters``. Everything else is generated from the registry: the API's query schema,
+``meta.filters`` and the cache key, the value check, the PDF/Excel "filters applied" text, the dashboard's URL
+state, its summary line and its sidebar widgets.
+
+Adding a filter: one declaration in :data:`FILTERS` plus its typed field on :class:`Filters` (a test checks the
+two agree).
+
+No HTTP, no UI and no store access here (the dashboard imports this module to build its URL state).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, and_
+
+from salesdash.errors import InvalidParameter
+from salesdash.vocabulary import CANCELLED, DEAL_SIZE_ORDER, DEFAULT_STATUS_TEXT, STATUS_ORDER
+
+
+def _split(values: Iterable[str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for value in values:
+        out.extend(part.strip() for part in str(value).split(",") if part.strip())
+    return tuple(out)
+
+
+def _once(param: str, values: list[str]) -> str | None:
+    texts = [v.strip() for v in values if v.strip()]
+    if len(texts) > 1:
+        raise InvalidParameter(
+            f"{param} may be given once.", details=[{"parameter": param, "message": "given more than once"}]
+        )
+    return texts[0] if texts else None
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One filter. Subclasses say how its value is parsed, matched and described."""
+
+    param: str  # the name in URLs, the API and meta.filters
+    attr: str  # the Filters attribute
+    label: str  # what people read ("Countries")
+    description: str  # the API parameter's description (OpenAPI)
+    column: str | None = None  # the order_lines column it restricts
+    options_key: str | None = None  # its values in GET /api/filters (None: not checked against the data)
+    everything: str = "all"  # the words for "no restriction"
+    order: tuple[str, ...] = ()  # display order of its values (else alphabetical)
+    help: str = ""  # the sidebar's help text
+    sidebar: bool = True  # drawn in the dashboard's sidebar
+    many = False  # several values (repeat or comma-separate)
+
+    def parse(self, values: list[str]) -> Any:
+        """The value from query-string texts (form only), or raise InvalidParameter naming the parameter."""
+        raise NotImplementedError
+
+    def lenient(self, value: Any) -> Any:
+        """The value from a dashboard widget or URL (unreadable -> no restriction), never raising."""
+        raise NotImplementedError
+
+    def empty(self, value: Any) -> bool:
+        return value is None or value == ()
+
+    def check(self, value: Any, options: Mapping[str, Any]) -> tuple[Any, list[dict[str, Any]]]:
+        """The value as stored in the data (case-insensitive match) and the problems found."""
+        if self.options_key is None or self.empty(value):
+            return value, []
+        known = list(options.get(self.options_key, []))
+        index = {str(v).casefold(): v for v in known}
+        matched, problems = [], []
+        for one in value if self.many else (value,):
+            match = index.get(str(one).casefold())
+            if match is None:
+                entry: dict[str, Any] = {"parameter": self.param, "value": one, "message": "not in the data"}
+                suggestions = difflib.get_close_matches(str(one), [str(v) for v in known], n=3, cutoff=0.6)
+                if suggestions:
+                    entry["did_you_mean"] = suggestions
+                problems.append(entry)
+            else:
+                matched.append(match)
+        return (tuple(matched) if self.many else (matched[0] if matched else value)), problems
+
+    def predicate(self, table: Table, value: Any) -> ColumnElement[bool] | None:
+        raise NotImplementedError
+
+    def to_param(self, value: Any) -> Any:
+        """The normalised value under the parameter name (meta.filters and the cache key)."""
+        return value
+
+    def to_query(self, value: Any) -> str | list[str] | None:
+        """The value as a query-string value (lists as repeated parameters), None when not restricting."""
+        raise NotImplementedError
+
+    def describe(self, value: Any) -> str:
+        """The value in words ("France, Spain"; ``everything`` when not restricting)."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class DateBound(Filter):
+    """A first or last order date (inclusive)."""
+
+    last: bool = False  # False: >= (start), True: <= (end)
+
+    def parse(self, values: list[str]) -> date | None:
+        text = _once(self.param, values)
+        if text is None:
+            return None
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise InvalidParameter(
+                f"{self.param}={text!r} is not a date; use YYYY-MM-DD.",
+                details=[{"parameter": self.param, "message": "not an ISO date (YYYY-MM-DD)", "value": text}],
+            ) from None
+
+    def lenient(self, value: Any) -> date | None:
+        if value is None or value == "":
+            return None
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value)[:10])
+        except ValueError:
+            return None
+
+    def predicate(self, table: Table, value: Any) -> ColumnElement[bool] | None:
+        if value is None:
+            return None
+        column = table.c[self.column or "order_date"]
+        return column <= value if self.last else column >= value
+
+    def to_param(self, value: Any) -> str | None:
+        return value.isoformat() if value else None
+
+    def to_query(self, value: Any) -> str | None:
+        return value.isoformat() if value else None
+
+    def describe(self, value: Any) -> str:
+        return value.isoformat() if value else self.everything
+
+
+@dataclass(frozen=True)
+class OneOf(Filter):
+    """One exact value (e.g. one customer)."""
+
+    def parse(self, values: list[str]) -> str | None:
+        return _once(self.param, values)
+
+    def lenient(self, value: Any) -> str | None:
+        if isinstance(value, list | tuple):
+            value = value[0] if value else None
+        text = str(value).strip() if value is not None else ""
+        return text or None
+
+    def predicate(self, table: Table, value: Any) -> ColumnElement[bool] | None:
+        return table.c[self.column or self.attr] == value if value else None
+
+    def to_query(self, value: Any) -> str | None:
+        return value or None
+
+    def describe(self, value: Any) -> str:
+        return value or self.everything
+
+
+@dataclass(frozen=True)
+class AnyOf(Filter):
+    """Any of several values (repeat the parameter or comma-separate)."""
+
+    many = True
+
+    def parse(self, values: list[str]) -> tuple[str, ...]:
+        return tuple(sorted(set(_split(values))))
+
+    def lenient(self, value: Any) -> tuple[str, ...]:
+        if value is None or value == "":
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        return tuple(sorted({str(v) for v in value if str(v)}))
+
+    def predicate(self, table: Table, value: Any) -> ColumnElement[bool] | None:
+        return table.c[self.column or self.attr].in_(value) if value else None
+
+    def to_param(self, value: Any) -> list[str]:
+        return list(value)
+
+    def to_query(self, value: Any) -> list[str] | None:
+        return list(value) if value else None
+
+    def describe(self, value: Any, most: int | None = None) -> str:
+        items = list(value)
+        if not items:
+            return self.everything
+        if most is not None and len(items) > most:
+            return f"{', '.join(items[:most])} +{len(items) - most} more"
+        return ", ".join(items)
+
+
+@dataclass(frozen=True)
+class Statuses(AnyOf):
+    """Order statuses: no restriction means every status except Cancelled (the Cancelled rule)."""
+
+    def predicate(self, table: Table, value: Any) -> ColumnElement[bool]:
+        column = table.c[self.column or "status"]
+        return column.in_(value) if value else column != CANCELLED
+
+    def to_param(self, value: Any) -> list[str]:
+        return list(value) if value else [self.everything]
+
+
+FILTERS: tuple[Filter, ...] = (
+    DateBound(
+        "start",
+        "start",
+        "From",
+        "First order date included (YYYY-MM-DD), e.g. 2004-01-01.",
+        column="order_date",
+        everything="first order",
+        help="First order date to include (empty = from the first order).",
+    ),
+    DateBound(
+        "end",
+        "end",
+        "To",
+        "Last order date included (YYYY-MM-DD), e.g. 2004-12-31.",
+        column="order_date",
+        everything="last order",
+        help="Last order date to include (empty = up to the last order).",
+        last=True,
+    ),
+    AnyOf(
+        "country",
+        "countries",
+        "Countries",
+        "COUNTRY values, e.g. France (GET /api/filters lists them).",
+        column="country",
+        options_key="countries",
+        everything="all countries",
+    ),
+    AnyOf(
+        "productline",
+        "product_lines",
+        "Product lines",
+        "PRODUCTLINE values, e.g. Classic Cars.",
+        column="product_line",
+        options_key="product_lines",
+        everything="all product lines",
+    ),
+    Statuses(
+        "status",
+        "statuses",
+        "Statuses",
+        f"STATUS values. Not given = every status except {CANCELLED} (name {CANCELLED} to include it).",
+        column="status",
+        options_key="statuses",
+        everything=DEFAULT_STATUS_TEXT,
+        order=STATUS_ORDER,
+        help=f"Empty = every status except {CANCELLED} (revenue leaves cancelled orders out). "
+        f"Pick statuses to see exactly those, {CANCELLED} included.",
+    ),
+    AnyOf(
+        "dealsize",
+        "deal_sizes",
+        "Deal sizes",
+        "DEALSIZE values (Small, Medium, Large).",
+        column="deal_size",
+        options_key="deal_sizes",
+        everything="all deal sizes",
+        order=DEAL_SIZE_ORDER,
+    ),
+    OneOf(
+        "customer",
+        "customer",
+        "Customer",
+        "One exact CUSTOMERNAME, e.g. Euro Shopping Channel.",
+        column="customer_name",
+        options_key="customers",
+        everything="all customers",
+        sidebar=False,
+    ),
+)
+BY_PARAM: dict[str, Filter] = {f.param: f for f in FILTERS}
+BY_ATTR: dict[str, Filter] = {f.attr: f for f in FILTERS}
+PARAMETERS: tuple[str, ...] = tuple(BY_PARAM)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which order lines a view looks at; one field per declared filter. Empty means "no restriction", except
+    ``statuses``: empty statuses means every status except Cancelled (revenue excludes cancelled orders by
+    default); name statuses explicitly (Cancelled included) to change that."""
+
+    start: date | None = None
+    end: date | None = None
+    countries: tuple[str, ...] = field(default=())
+    product_lines: tuple[str, ...] = field(default=())
+    statuses: tuple[str, ...] = field(default=())
+    deal_sizes: tuple[str, ...] = field(default=())
+    customer: str | None = None
+
+    def __post_init__(self) -> None:
+        for f in FILTERS:
+            if f.many:
+                object.__setattr__(self, f.attr, tuple(sorted(set(getattr(self, f.attr)))))
+        if self.start and self.end and self.start > self.end:
+            raise InvalidParameter(
+                f"start ({self.start.isoformat()}) is after end ({self.end.isoformat()}).",
+                details=[{"parameter": "start", "message": "must not be after end"}],
+            )
+
+    # ---- at the door ----
+
+    @classmethod
+    def parse(cls, params: Mapping[str, list[str]]) -> Filters:
+        """From query parameters (each a list of texts): the form of every value is checked."""
+        return cls(**{f.attr: f.parse(list(params.get(f.param, []))) for f in FILTERS})
+
+    def checked(self, options: Mapping[str, Any]) -> Filters:
+        """The same filters with every value matched against the data (case-insensitively, returned as
+        stored); unknown values -> one 400 naming every parameter and value, with close matches."""
+        changes: dict[str, Any] = {}
+        details: list[dict[str, Any]] = []
+        for f in FILTERS:
+            value, problems = f.check(getattr(self, f.attr), options)
+            changes[f.attr] = value
+            details.extend(problems)
+        if details:
+            parts = [f"{d['parameter']}={d['value']!r}" for d in details]
+            raise InvalidParameter(
+                f"Unknown filter value(s): {', '.join(parts)}. GET /api/filters lists the values in the data.",
+                details=details,
+            )
+        return replace(self, **changes)
+
+    # ---- uses ----
+
+    def where(self, table: Table) -> ColumnElement[bool]:
+        """The WHERE clause for ``table`` (values are bound parameters, never SQL text)."""
+        clauses = [f.predicate(table, getattr(self, f.attr)) for f in FILTERS]
+        return and_(*(c for c in clauses if c is not None))
+
+    def with_dates(self, start: date | None, end: date | None) -> Filters:
+        return replace(self, start=start, end=end)
+
+    def to_params(self) -> dict[str, Any]:
+        """Normalised filters under their API parameter names (``meta.filters`` and the cache key)."""
+        return {f.param: f.to_param(getattr(self, f.attr)) for f in FILTERS}
+
+    def to_query(self) -> dict[str, str | list[str]]:
+        """The restricting filters as query parameters (lists as repeated parameters), for links and calls."""
+        out: dict[str, str | list[str]] = {}
+        for f in FILTERS:
+            value = f.to_query(getattr(self, f.attr))
+            if value:
+                out[f.param] = value
+        return out
+
+    def describe(self) -> list[tuple[str, str]]:
+        """(label, words) per filter, the dates as one range: the "filters applied" of the PDF and Excel."""
+        out = [("Order dates", self.date_range_text())]
+        out.extend(
+            (f.label, f.describe(getattr(self, f.attr))) for f in FILTERS if not isinstance(f, DateBound)
+        )
+        return out
+
+    def date_range_text(self) -> str:
+        if self.start and self.end:
+            return f"{self.start.isoformat()} to {self.end.isoformat()}"
+        if self.start:
+            return f"from {self.start.isoformat()}"
+        if self.end:
+            return f"up to {self.end.isoformat()}"
+        return "all dates"
+
+    def applied_text(self) -> str:
+        """Only the filters that restrict the view, in words ("Order dates: up to 2004-12-31; Countries:
+        France"): the subtitle of exported charts. Empty when nothing restricts."""
+        shown = {f.label for f in self.restricting()} | ({"Order dates"} if self.start or self.end else set())
+        return "; ".join(f"{k}: {v}" for k, v in self.describe() if k in shown)
+
+    def restricting(self) -> list[Filter]:
+        """The filters that restrict the view (the status default counts as no restriction)."""
+        return [f for f in FILTERS if not f.empty(getattr(self, f.attr))]
+
+
+def parse_filters(params: Mapping[str, list[str]]) -> Filters:
+    """Build Filters from query parameters (each a list of values; lists may also be comma-separated).
+
+    Checks form only; :meth:`Filters.checked` checks the values against the data."""
+    return Filters.parse(params)
+
+
+def filter_fields() -> list[str]:
+    """The attributes of :class:`Filters` (a test checks they are exactly the declared filters')."""
+    return [f.name for f in fields(Filters)]
+
+
+__all__ = [
+    "BY_ATTR",
+    "BY_PARAM",
+    "CANCELLED",
+    "FILTERS",
+    "PARAMETERS",
+    "AnyOf",
+    "DateBound",
+    "Filter",
+    "Filters",
+    "OneOf",
+    "Statuses",
+    "parse_filters",
+]

@@ -1,0 +1,651 @@
+"""Every view, declared once: its parameters, its metric-layer call, its table, its chart and its notes.
+
+Adding a view is one :class:`~salesdash.views.base.View` in :data:`CATALOG` (plus its chart and its response
+schema in :mod:`salesdash.api.schemas`): it then has an API route with its OpenAPI document, ``?format=csv``,
+CSV/Excel/PNG/PDF exports and a line in docs/api.md (a test checks every surface).
+"""
+
+from __future__ import annotations
+
+import calendar
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+from sqlalchemy import Connection
+
+from salesdash.errors import InvalidParameter
+from salesdash.filters import Filters
+from salesdash.forecast import MAX_HORIZON, forecast
+from salesdash.geo import iso3
+from salesdash.metrics import (
+    METRICS,
+    breakdown,
+    comparisons,
+    data_date_range,
+    growth,
+    kpis,
+    month_year_matrix,
+    order_line_page,
+    over_time,
+)
+from salesdash.metrics.queries import ORDER_SORT_COLUMNS
+from salesdash.metrics.rfm import DEFINITIONS as RFM_DEFINITIONS
+from salesdash.metrics.rfm import SEGMENTS, rfm, summarise
+from salesdash.metrics.trends import trend
+from salesdash.views.base import Param, View, ViewData, records_of
+from salesdash.vocabulary import (
+    ALL_STATUSES_NOTE,
+    BREAKDOWN_DEFINITIONS,
+    BREAKDOWN_METRICS,
+    DEAL_SIZE_ORDER,
+    KPI_ORDER,
+    PERIODS,
+    STATUS_ORDER,
+)
+
+MAX_EXPORT_LINES = 100_000
+STATUS_COLUMNS = ["status", *BREAKDOWN_DEFINITIONS]
+Options = Mapping[str, Any]
+
+# ---- charts (pure Plotly, from the chart functions) ------------------------------------------------------------
+
+
+def _chart_over_time(view: ViewData) -> go.Figure:
+    from salesdash.dashboard.charts import sales_over_time
+
+    return sales_over_time(view.records(), PERIODS.get(view.params.get("period", "monthly"), "month"))
+
+
+def _chart_ranked(category: str, limit: int | None = None) -> Any:
+    def draw(view: ViewData) -> go.Figure:
+        from salesdash.dashboard.charts import ranked_bars
+
+        return ranked_bars(view.records(), category, "revenue", limit=limit)
+
+    return draw
+
+
+def _chart_products(view: ViewData) -> go.Figure:
+    dimension = "product_code" if view.params.get("level") == "product" else "product_line"
+    return _chart_ranked(dimension, limit=20)(view)
+
+
+def _chart_quarterly(view: ViewData) -> go.Figure:
+    from salesdash.dashboard.charts import quarterly_comparison
+
+    return quarterly_comparison(view.records())
+
+
+def _chart_heatmap(view: ViewData) -> go.Figure:
+    from salesdash.dashboard.charts import month_year_heatmap
+
+    return month_year_heatmap(view.records(), view.meta.get("years"), view.params.get("metric", "revenue"))
+
+
+def _chart_category(category: str, metric: str, order: tuple[str, ...]) -> Any:
+    def draw(view: ViewData) -> go.Figure:
+        from salesdash.dashboard.charts import category_bars
+
+        return category_bars(view.records(), category, metric, order=list(order))
+
+    return draw
+
+
+def _chart_forecast(view: ViewData) -> go.Figure:
+    from salesdash.dashboard.analytics_charts import forecast_chart
+
+    return forecast_chart(view.chart_input["forecast"])
+
+
+def _chart_rfm(view: ViewData) -> go.Figure:
+    from salesdash.dashboard.analytics_charts import rfm_segments_chart
+
+    return rfm_segments_chart(records_of(view.extra["Segments"]))
+
+
+def _chart_comparison(view: ViewData) -> go.Figure | None:
+    from salesdash.dashboard.analytics_charts import comparison_bars
+
+    data = view.data or {}
+    chosen = data.get("year_earlier") or data.get("previous_period")
+    return comparison_bars(chosen) if chosen else None
+
+
+# ---- computations ------------------------------------------------------------------------------------------------
+
+
+def _table(name: str, title: str, frame: pd.DataFrame, **extra: Any) -> ViewData:
+    meta = {"row_count": len(frame), **extra.pop("meta", {})}
+    return ViewData(name, title, frame, meta=meta, **extra)
+
+
+def _kpis(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
+    values = kpis(conn, f)
+    g = growth(conn, f)
+    first, last = data_date_range(conn, f)
+    everything = not f.statuses
+    status_filters = dataclasses.replace(f, statuses=tuple(options.get("statuses", []))) if everything else f
+    distribution = breakdown(conn, status_filters, "status")[STATUS_COLUMNS]
+    yoy, mom = g["year_over_year"], g["month_over_month"]
+    rows = []
+    for name in KPI_ORDER:
+        metric = METRICS[name]
+        row: dict[str, Any] = {
+            "metric": name,
+            "label": metric.label,
+            "unit": metric.unit,
+            "value": values[name],
+        }
+        for key, cmp in (("yoy", yoy), ("mom", mom)):
+            change = cmp["metrics"].get(name) if cmp else None
+            row[f"{key}_previous"] = change["previous"] if change else None
+            row[f"{key}_change_pct"] = change["change_pct"] if change else None
+        rows.append(row)
+    notes = []
+    if yoy:
+        notes.append(f"yoy = year over year like-for-like: {yoy['label']}.")
+    if mom:
+        notes.append(f"mom = month over month (last complete month): {mom['label']}.")
+    data = values | {
+        "date_range": {"start": first, "end": last},
+        "growth": g,
+        "status_distribution": records_of(distribution),
+    }
+    return ViewData(
+        "kpis",
+        "Headline KPIs",
+        pd.DataFrame(rows),
+        notes=notes,
+        data=data,
+        meta={"status_distribution_note": ALL_STATUSES_NOTE} if everything else {},
+    )
+
+
+def _sales_over_time(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
+    period = p["period"]
+    frame = over_time(conn, f, PERIODS[period])
+    return _table("sales-over-time", f"Sales over time ({period})", frame, meta={"period": period})
+
+
+def _sales_by_category(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
+    return _table("sales-by-category", "Sales by product line", breakdown(conn, f, "product_line"))
+
+
+def _product_performance(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
+    level, sort, order = p["level"], p["sort"], p["order"]
+    dimension = "product_code" if level == "product" else "product_line"
+    frame = breakdown(conn, f, dimension, limit=p.get("limit"), sort=sort, descending=order == "desc")
+    frame.insert(0, "rank", range(1, len(frame) + 1))
+    title = "Product codes by revenue" if level == "product" else "Product lines by revenue"
+    return _table("product-performance", title, frame, meta={"level": level, "sort": sort, "order": order})
+
+
+def _sales_by_country(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
+    frame = breakdown(conn, f, "country")
+    frame.insert(1, "iso3", [iso3(c) for c in frame["country"]])
+    return _table("sales-by-country", "Sales by country", frame)
+
+
+def _top_customers(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
+    limit = p["limit"]
+    frame = breakdown(conn, f, "customer", limit=limit)
+    frame.insert(0, "rank", range(1, len(frame) + 1))
+    return _table("top-customers", f"Top {limit} customers", frame, meta={"limit": limit})
+
+
+def _trend(name: str, title: str, grain: str) -> Any:
+    def compute(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
+        period = {"month": "monthly", "quarter": "quarterly"}[grain]
+        return _table(name, title, trend(conn, f, grain), meta={"period": period}, params={"period": period})
+
+    return compute
+
+
+def _heatmap(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
+    metric = p["metric"]
+    matrix = month_year_matrix(conn, f, metric)
+    years = [int(y) for y in matrix.columns]
+    frame = pd.DataFrame(
+        [
+            {"month": int(m), "month_name": calendar.month_name[int(m)]} | {str(y): values[y] for y in years}
+            for m, values in matrix.iterrows()
+        ],
+        columns=["month", "month_name", *[str(y) for y in years]],
+    )
+    return ViewData(
+        "heatmap",
+        f"{METRICS[metric].label} by month and year",
+        frame,
+        metrics=[metric],
+        notes=["A month without order lines in view is empty, not 0."],
+        meta={"metric": metric, "years": years},
+    )
+
+
+def _status_distribution(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
+    return _table("status-distribution", "Orders by status", breakdown(conn, f, "status")[STATUS_COLUMNS])
+
+
+def _deal_sizes(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
+    frame = breakdown(conn, f, "deal_size")
+    rank = {name: i for i, name in enumerate(DEAL_SIZE_ORDER)}
+    frame = frame.sort_values("deal_size", key=lambda c: c.map(lambda v: rank.get(v, 99)), kind="stable")
+    return _table("deal-sizes", "Sales by deal size", frame.reset_index(drop=True))
+
+
+def _orders(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
+    sort, order = p["sort"], p["order"]
+    if p.get("limit") is None:  # an export: every line, up to MAX_EXPORT_LINES
+        frame, total = order_line_page(conn, f, limit=MAX_EXPORT_LINES + 1, offset=0, sort=sort)
+        if total > MAX_EXPORT_LINES:
+            raise InvalidParameter(
+                f"{total:,} order lines match these filters; an export holds at most {MAX_EXPORT_LINES:,}. "
+                "Narrow the filters, or page through GET /api/orders.",
+                details=[
+                    {
+                        "parameter": "view",
+                        "value": "orders",
+                        "message": f"more than {MAX_EXPORT_LINES:,} lines",
+                    }
+                ],
+            )
+        return ViewData("orders", "Order lines", frame, meta={"total": total})
+    limit, offset = p["limit"], p["offset"]
+    frame, total = order_line_page(conn, f, limit=limit, offset=offset, sort=sort, descending=order == "desc")
+    following = offset + len(frame)
+    meta = {
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "returned": len(frame),
+        "next_offset": following if following < total else None,
+        "sort": sort,
+        "order": order,
+    }
+    return ViewData("orders", "Order lines", frame, meta=meta)
+
+
+FORECAST_COLUMNS = [
+    "period",
+    "period_start",
+    "kind",
+    "revenue",
+    "lower_80",
+    "upper_80",
+    "lower_95",
+    "upper_95",
+]
+
+
+def _forecast(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
+    result = forecast(conn, f, p["horizon"])
+    frame = pd.DataFrame(
+        [{c: r.get(c) for c in FORECAST_COLUMNS} for r in result.records()], columns=FORECAST_COLUMNS
+    )
+    backtest = pd.DataFrame(
+        result.backtest["points"], columns=["period", "actual", "forecast", "abs_pct_error"]
+    )
+    mape = result.backtest["mape"]
+    notes = [
+        f"Model: {result.model_label}. {result.model_reason}",
+        f"Backtest: refitted on the first {result.backtest['train_months']} months, the model's forecasts of the "
+        f"last {result.backtest['months']} months were off by "
+        + (
+            f"{mape * 100:.1f}% on average (MAPE); weighted by revenue {result.backtest['wape'] * 100:.1f}%."
+            if mape is not None
+            else "an unmeasurable amount (no revenue)."
+        ),
+        *result.notes,
+    ]
+    meta = {
+        "model": result.model,
+        "model_label": result.model_label,
+        "model_reason": result.model_reason,
+        "horizon": result.horizon,
+        "history_months": result.history_months,
+        "history_start": result.history_start,
+        "history_end": result.history_end,
+        "mape": result.backtest["mape"],
+        "wape": result.backtest["wape"],
+        "backtest": result.backtest,
+        "intervals": list(result.intervals),
+        "notes": result.notes,
+    }
+    return ViewData(
+        "forecast",
+        f"Revenue forecast, next {result.horizon} month(s)",
+        frame,
+        params={"horizon": result.horizon},
+        definitions={
+            "lower_80/upper_80": "80% prediction interval of the month's revenue.",
+            "lower_95/upper_95": "95% prediction interval of the month's revenue.",
+            "mape": "Mean absolute percentage error of the backtest (0.2 = 20%).",
+            "wape": "Backtest: sum of absolute errors / sum of actual revenue (0.2 = 20%).",
+        },
+        notes=notes,
+        extra={"Backtest": backtest},
+        meta=meta,
+        chart_input={"forecast": result.to_dict()},
+    )
+
+
+def _comparisons(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
+    data = comparisons(conn, f) | {"growth": growth(conn, f)}
+    rows = []
+    for key in ("previous_period", "year_earlier"):
+        cmp = data.get(key)
+        if not cmp:
+            continue
+        for metric, values in cmp["metrics"].items():
+            rows.append({"comparison": key, "label": cmp["label"], "metric": metric, **values})
+    notes = [f"{k}: {v}" for k, v in data.get("notes", {}).items()]
+    frame = pd.DataFrame(
+        rows, columns=["comparison", "label", "metric", "current", "previous", "change", "change_pct"]
+    )
+    return ViewData("comparisons", "Period comparisons", frame, notes=notes, data=data)
+
+
+def _rfm(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
+    scored, as_of = rfm(conn, f)
+    summary = summarise(scored)
+    segment = p.get("segment")
+    if segment:
+        scored = scored[scored["segment"] == segment].reset_index(drop=True)
+    return ViewData(
+        "rfm",
+        "Customer RFM segments",
+        scored,
+        definitions=dict(RFM_DEFINITIONS),
+        notes=[f"Recency is counted to {as_of.isoformat()}, the last day the data covers."] if as_of else [],
+        extra={"Segments": summary},
+        meta={
+            "as_of": as_of.isoformat() if as_of else None,
+            "segments": records_of(summary),
+            "segment_definitions": dict(SEGMENTS),
+        },
+        summary_columns=[
+            "customer_name",
+            "country",
+            "recency_days",
+            "frequency",
+            "monetary",
+            "rfm",
+            "segment",
+        ],
+    )
+
+
+# ---- the declarations --------------------------------------------------------------------------------------------
+
+FORMAT_NOTE = "json (default) or csv (the `data` records as text/csv)."
+TREND_DEFS = (*BREAKDOWN_METRICS, "average_order_value")
+
+CATALOG: tuple[View, ...] = (
+    View(
+        "kpis",
+        "Headline KPIs",
+        "Headline KPIs",
+        "Revenue, orders, average order value, customers, countries, order lines and units for the filters; "
+        "growth (month over month of the last complete month; year over year like-for-like, with labels); and "
+        "the status distribution (every status, Cancelled included, unless a status filter is given).",
+        _kpis,
+        "Kpis",
+        "Headline metrics, growth and status distribution.",
+        many=False,
+        metrics=(*KPI_ORDER, "revenue_share"),
+        tabular=False,
+    ),
+    View(
+        "sales-over-time",
+        "Sales over time",
+        "Sales over time",
+        "Revenue, orders, lines, units, customers and average order value per day, ISO week (Monday start), "
+        "month, quarter or year. Periods without order lines are absent (not zero).",
+        _sales_over_time,
+        "PeriodRow",
+        "One row per period with order lines, oldest first.",
+        params=(
+            Param(
+                "period",
+                "Time grain: " + ", ".join(PERIODS) + " (default monthly).",
+                "monthly",
+                choices=tuple(PERIODS),
+            ),
+        ),
+        metrics=TREND_DEFS,
+        filename=lambda p: f"sales-over-time-{p['period']}",
+        chart=_chart_over_time,
+    ),
+    View(
+        "sales-by-category",
+        "Sales by product line",
+        "Sales by product line",
+        "Metrics per product line (PRODUCTLINE), highest revenue first, with each line's revenue share.",
+        _sales_by_category,
+        "ProductLineRow",
+        "One row per product line, by revenue.",
+        metrics=BREAKDOWN_DEFINITIONS,
+        chart=_chart_ranked("product_line"),
+    ),
+    View(
+        "product-performance",
+        "Product performance",
+        "Product performance",
+        "Units, revenue, average unit price, orders, customers and (per product line) countries and product "
+        "codes; `level=product` ranks the product codes instead. Rows are ranked by `sort` (default revenue).",
+        _product_performance,
+        "BreakdownRow",
+        "Product lines (level=product_line) or product codes (level=product), ranked.",
+        params=(
+            Param(
+                "level",
+                "product_line (default) or product (one row per PRODUCTCODE).",
+                "product_line",
+                choices=("product_line", "product"),
+            ),
+            Param(
+                "sort",
+                "Metric to rank by: " + ", ".join(BREAKDOWN_METRICS) + ".",
+                "revenue",
+                choices=BREAKDOWN_METRICS,
+            ),
+            Param("order", "asc or desc.", "desc", choices=("asc", "desc")),
+            Param("limit", "At most this many rows (1-1000; default all).", low=1, high=1000),
+        ),
+        metrics=BREAKDOWN_DEFINITIONS,
+        filename=lambda p: f"product-performance-{p['level']}",
+        chart=_chart_products,
+    ),
+    View(
+        "sales-by-country",
+        "Sales by country",
+        "Sales by country",
+        "Metrics per country, highest revenue first, with the ISO 3166 alpha-3 code (`iso3`, for maps; null "
+        "when the name is not a known country) and the sales territory.",
+        _sales_by_country,
+        "CountryRow",
+        "One row per country, with its ISO-3 code.",
+        metrics=BREAKDOWN_DEFINITIONS,
+        chart=_chart_ranked("country", limit=20),
+    ),
+    View(
+        "top-customers",
+        "Top customers",
+        "Top customers",
+        "The `limit` customers (1-100, default 10) with the highest revenue, with their country and first and "
+        "last order dates; `revenue_share` is their share of all revenue in view.",
+        _top_customers,
+        "CustomerRow",
+        "The top customers by revenue.",
+        params=(Param("limit", "Number of customers, 1-100 (default 10).", 10, low=1, high=100),),
+        metrics=BREAKDOWN_DEFINITIONS,
+        chart=_chart_ranked("customer_name"),
+    ),
+    View(
+        "monthly-trends",
+        "Monthly trends",
+        "Monthly trends",
+        "Metrics per month, with the revenue change vs the previous month and vs the same month a year "
+        "earlier (null when that month has no data in view).",
+        _trend("monthly-trends", "Monthly trends", "month"),
+        "TrendRow",
+        "One row per month with data, with changes.",
+        metrics=TREND_DEFS,
+        chart=_chart_over_time,
+    ),
+    View(
+        "quarterly-analysis",
+        "Quarterly analysis",
+        "Quarterly analysis",
+        "Metrics per quarter, with the revenue change vs the previous quarter and vs the same quarter a year "
+        "earlier (null when that quarter has no data in view). A quarter the data covers only partly is "
+        "flagged with `complete: false`.",
+        _trend("quarterly-analysis", "Quarterly analysis", "quarter"),
+        "TrendRow",
+        "One row per quarter with data, with changes.",
+        metrics=TREND_DEFS,
+        chart=_chart_quarterly,
+    ),
+    View(
+        "heatmap",
+        "Month x year heatmap",
+        "Month x year heatmap",
+        '`metric` (default revenue) per month (rows 1-12) and year (one key per year, e.g. "2004"). A month '
+        "without order lines in view is null, not 0. `meta.years` lists the year keys in order.",
+        _heatmap,
+        "HeatmapRow",
+        "Rows = months 1-12; one column per year (null where the month has no data).",
+        params=(
+            Param(
+                "metric",
+                "Metric in the cells: " + ", ".join(BREAKDOWN_METRICS) + " (default revenue).",
+                "revenue",
+                choices=BREAKDOWN_METRICS,
+            ),
+        ),
+        chart=_chart_heatmap,
+    ),
+    View(
+        "status-distribution",
+        "Orders by status",
+        "Order status distribution",
+        "Metrics per order status. Without a status filter EVERY status is shown, Cancelled included (unlike "
+        "the other endpoints, which leave Cancelled out by default); `meta.all_statuses` says so.",
+        _status_distribution,
+        "StatusRow",
+        "One row per order status.",
+        metrics=BREAKDOWN_DEFINITIONS,
+        all_statuses=True,
+        chart=_chart_category("status", "order_count", STATUS_ORDER),
+    ),
+    View(
+        "deal-sizes",
+        "Sales by deal size",
+        "Sales by deal size",
+        "Metrics per DEALSIZE, in the order Small, Medium, Large.",
+        _deal_sizes,
+        "DealSizeRow",
+        "One row per deal size (Small, Medium, Large).",
+        metrics=BREAKDOWN_DEFINITIONS,
+        chart=_chart_category("deal_size", "revenue", DEAL_SIZE_ORDER),
+    ),
+    View(
+        "orders",
+        "Order lines",
+        "Order lines",
+        "The order lines behind any view (same filters), one page at a time: `limit` (1-1000, default 100), "
+        "`offset`, `sort` (a column) and `order` (asc/desc). `meta.total` counts every matching line and "
+        "`meta.next_offset` is the offset of the next page (null on the last page). An export holds every "
+        f"line (at most {MAX_EXPORT_LINES:,}).",
+        _orders,
+        "OrderLineRow",
+        "One page of order lines.",
+        meta_schema="PageMeta",
+        params=(
+            Param("limit", "Page size, 1-1000 (default 100).", 100, low=1, high=1000, export=False),
+            Param(
+                "offset",
+                "Lines to skip (default 0); use meta.next_offset for the next page.",
+                0,
+                low=0,
+                high=2**53,
+                export=False,
+            ),
+            Param(
+                "sort",
+                "Column to sort by: " + ", ".join(ORDER_SORT_COLUMNS) + ".",
+                "order_date",
+                choices=ORDER_SORT_COLUMNS,
+            ),
+            Param("order", "asc or desc.", "asc", choices=("asc", "desc")),
+        ),
+        metrics=("revenue",),
+    ),
+    View(
+        "forecast",
+        "Revenue forecast",
+        "Revenue forecast",
+        f"Monthly revenue for the filters, forecast `horizon` (1-{MAX_HORIZON}) months past the last complete "
+        "month, with 80% and 95% prediction intervals; `meta` names the model (Holt-Winters with 24+ months of "
+        "history, else Holt), why, and its backtest error (MAPE and weighted error over the last 6 known "
+        "months). 422 when the view has fewer than 12 complete months.",
+        _forecast,
+        "ForecastRow",
+        "Monthly revenue: the history (kind=actual) then the forecast with 80% and 95% intervals.",
+        meta_schema="ForecastMeta",
+        params=(
+            Param(
+                "horizon",
+                f"Months to forecast, 1-{MAX_HORIZON} (default 3).",
+                3,
+                low=1,
+                high=MAX_HORIZON,
+            ),
+        ),
+        metrics=("revenue",),
+        errors=(400, 401, 403, 503, 422),
+        filename=lambda p: f"forecast-{p['horizon']}m",
+        chart=_chart_forecast,
+    ),
+    View(
+        "comparisons",
+        "Period comparisons",
+        "Period comparisons",
+        "The filtered date range (clipped to the data) vs the previous period of the same length and vs the "
+        "same dates a year earlier, for every KPI, aligned like-for-like; null (with `notes` saying why) when "
+        "the other period is not covered by the data or overlaps. `growth` holds the headline "
+        "month-over-month and year-over-year (like-for-like) comparisons.",
+        _comparisons,
+        "ComparisonsData",
+        "Every KPI vs the previous period and vs a year earlier.",
+        many=False,
+        metrics=KPI_ORDER,
+        tabular=False,
+        chart=_chart_comparison,
+    ),
+    View(
+        "rfm",
+        "Customer RFM segments",
+        "Customer RFM segments",
+        "RFM per customer in view: recency (days from the last order to the end of the data), frequency "
+        "(order_count) and monetary value (revenue), each scored 1-5 by quintile (ties share a score), and a "
+        "named segment. `meta.segments` summarises the segments; `segment` keeps one segment's customers.",
+        _rfm,
+        "RfmCustomer",
+        "One row per customer, scored.",
+        meta_schema="RfmMeta",
+        params=(
+            Param(
+                "segment",
+                "Only the customers of this segment: " + ", ".join(SEGMENTS) + ".",
+                choices=tuple(SEGMENTS),
+            ),
+        ),
+        metrics=("revenue", "order_count"),
+        filename=lambda p: "rfm-segments",
+        chart=_chart_rfm,
+    ),
+)

@@ -1,0 +1,229 @@
+"""The words of salesdash, written once: metric and column labels, units, the orders of statuses, deal sizes
+and time grains, the Cancelled rule and territory names.
+
+Pure data (no SQL, no HTTP, no UI), so the metric layer, the API, the charts, the dashboard tables, the PDF and
+the Excel export all import the same definitions instead of keeping copies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# ---- the Cancelled rule ---------------------------------------------------------------------------------------
+
+CANCELLED = "Cancelled"
+DEFAULT_STATUS_TEXT = f"all except {CANCELLED}"
+ALL_STATUSES_NOTE = (
+    "No status filter was given, so every status is shown, "
+    f"{CANCELLED} included (other endpoints exclude {CANCELLED} by default)."
+)
+
+# ---- orders of categories -------------------------------------------------------------------------------------
+
+STATUS_ORDER: tuple[str, ...] = ("Shipped", "Resolved", "In Process", "On Hold", "Disputed", CANCELLED)
+DEAL_SIZE_ORDER: tuple[str, ...] = ("Small", "Medium", "Large")
+# API name of a time grain -> the metric layer's grain, in display order.
+PERIODS: dict[str, str] = {
+    "daily": "day",
+    "weekly": "week",
+    "monthly": "month",
+    "quarterly": "quarter",
+    "yearly": "year",
+}
+PERIOD_OF_GRAIN: dict[str, str] = {grain: period for period, grain in PERIODS.items()}
+GRAIN_LABELS: dict[str, str] = {
+    "day": "Day",
+    "week": "Week",
+    "month": "Month",
+    "quarter": "Quarter",
+    "year": "Year",
+}
+
+
+def ordered(values: list[str] | tuple[str, ...], order: tuple[str, ...]) -> list[str]:
+    """``values`` in the order of ``order`` (unknown values last, alphabetically)."""
+    rank = {name: i for i, name in enumerate(order)}
+    return sorted(values, key=lambda v: (rank.get(v, len(rank)), v))
+
+
+# ---- territories ----------------------------------------------------------------------------------------------
+
+TERRITORY_NAMES: dict[str, str] = {"NA": "North America", "EMEA": "EMEA", "APAC": "APAC", "Japan": "Japan"}
+
+
+def territory_name(code: str | None) -> str | None:
+    """The name people read for a stored TERRITORY code ("NA" -> "North America")."""
+    if code is None:
+        return None
+    return TERRITORY_NAMES.get(code, code)
+
+
+# ---- metrics --------------------------------------------------------------------------------------------------
+
+UNITS = ("currency", "count", "ratio")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric's words: its name (API field and column), label (what people read), unit and definition.
+    The SQL of the stored metrics lives in :mod:`salesdash.metrics.definitions`."""
+
+    name: str
+    label: str
+    unit: str  # "currency" | "count" | "ratio"
+    description: str
+
+
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric(
+            "revenue",
+            "Revenue",
+            "currency",
+            f"Sum of SALES over the order lines in view; {CANCELLED} orders are excluded unless the status "
+            "filter names them.",
+        ),
+        Metric(
+            "order_count", "Orders", "count", "Number of distinct ORDERNUMBERs among the order lines in view."
+        ),
+        Metric("line_count", "Order lines", "count", "Number of order lines (rows) in view."),
+        Metric("units", "Units", "count", "Sum of QUANTITYORDERED over the order lines in view."),
+        Metric(
+            "customer_count",
+            "Customers",
+            "count",
+            "Number of distinct CUSTOMERNAMEs among the order lines in view.",
+        ),
+        Metric(
+            "country_count",
+            "Countries",
+            "count",
+            "Number of distinct COUNTRY values among the order lines in view.",
+        ),
+        Metric(
+            "product_line_count",
+            "Product lines",
+            "count",
+            "Number of distinct PRODUCTLINE values among the order lines in view.",
+        ),
+        Metric(
+            "average_order_value",
+            "Average order value",
+            "currency",
+            "revenue / order_count (null when there are no orders).",
+        ),
+        Metric(
+            "average_unit_price",
+            "Average unit price",
+            "currency",
+            "revenue / units (null when there are no units).",
+        ),
+        Metric(
+            "revenue_share",
+            "Share of revenue",
+            "ratio",
+            "A group's revenue / the revenue of all groups in view (0-1).",
+        ),
+    )
+}
+# The stored metrics every breakdown returns (the derived ones follow from them).
+BREAKDOWN_METRICS: tuple[str, ...] = ("revenue", "order_count", "line_count", "units", "customer_count")
+BREAKDOWN_DEFINITIONS: tuple[str, ...] = (
+    *BREAKDOWN_METRICS,
+    "average_order_value",
+    "average_unit_price",
+    "revenue_share",
+)
+# The headline KPIs in the order people read them (cards, Excel, PDF).
+KPI_ORDER: tuple[str, ...] = (
+    "revenue",
+    "order_count",
+    "average_order_value",
+    "customer_count",
+    "units",
+    "line_count",
+    "country_count",
+    "product_line_count",
+    "average_unit_price",
+)
+
+# ---- columns (labels and units of every table column that is not a metric) ------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    label: str
+    unit: str = "text"  # "currency" | "count" | "ratio" | "date" | "text" | "plain" (a number shown as is)
+
+
+COLUMNS: dict[str, Column] = {
+    c.name: c
+    for c in (
+        *(Column(m.name, m.label, m.unit) for m in METRICS.values()),
+        Column("country", "Country"),
+        Column("territory", "Territory"),
+        Column("iso3", "ISO-3"),
+        Column("product_line", "Product line"),
+        Column("product_code", "Product code"),
+        Column("customer", "Customer"),
+        Column("customer_name", "Customer"),
+        Column("status", "Status"),
+        Column("deal_size", "Deal size"),
+        Column("year", "Year", "plain"),
+        Column("month", "Month", "plain"),
+        Column("month_name", "Month"),
+        Column("period", "Period"),
+        Column("period_start", "Period start", "date"),
+        Column("first_order_date", "First order", "date"),
+        Column("last_order_date", "Last order", "date"),
+        Column("order_date", "Order date", "date"),
+        Column("msrp", "MSRP", "currency"),
+        Column("product_code_count", "Products", "count"),
+        Column("rank", "#", "plain"),
+        Column("order_number", "Order", "plain"),
+        Column("order_line_number", "Line", "plain"),
+        Column("quantity_ordered", "Quantity", "count"),
+        Column("price_each", "Price each", "currency"),
+        Column("sales", "Sales", "currency"),
+        Column("revenue_change", "Revenue change", "currency"),
+        Column("revenue_change_pct", "Revenue change %", "ratio"),
+        Column("revenue_yoy_change", "Revenue change vs a year earlier", "currency"),
+        Column("revenue_yoy_change_pct", "Revenue change % vs a year earlier", "ratio"),
+        Column("kind", "Kind"),
+        Column("lower_80", "80% low", "currency"),
+        Column("upper_80", "80% high", "currency"),
+        Column("lower_95", "95% low", "currency"),
+        Column("upper_95", "95% high", "currency"),
+        Column("actual", "Actual", "currency"),
+        Column("forecast", "Forecast", "currency"),
+        Column("abs_pct_error", "Error", "ratio"),
+        Column("mape", "MAPE", "ratio"),
+        Column("wape", "WAPE", "ratio"),
+        Column("monetary", "Monetary", "currency"),
+        Column("average_monetary", "Average monetary", "currency"),
+        Column("frequency", "Frequency", "count"),
+        Column("recency_days", "Recency (days)", "count"),
+        Column("segment", "Segment"),
+    )
+}
+
+
+def label(name: str) -> str:
+    """The label people read for a metric or column name (a readable fallback for the others)."""
+    column = COLUMNS.get(name)
+    return column.label if column else name.replace("_", " ").capitalize()
+
+
+def unit(name: str) -> str:
+    """The unit of a metric or column name ("text" when unknown; names ending in _pct are ratios)."""
+    column = COLUMNS.get(name)
+    if column is not None:
+        return column.unit
+    return "ratio" if name.endswith("_pct") else "text"
+
+
+def columns_of(unit_name: str) -> frozenset[str]:
+    """Every known column of one unit (e.g. all money columns)."""
+    return frozenset(name for name, c in COLUMNS.items() if c.unit == unit_name)
