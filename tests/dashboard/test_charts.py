@@ -8,6 +8,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 
 from salesdash.dashboard import charts
+from salesdash.vocabulary import DEAL_SIZE_ORDER
 
 MONTHLY = [
     {"period": "2004-01", "period_start": "2004-01-01", "revenue": 1000.0, "order_count": 3},
@@ -146,6 +147,6 @@ def test_category_bars_follow_the_given_order() -> None:
         {"deal_size": "Small", "revenue": 1.0},
         {"deal_size": "Medium", "revenue": 3.0},
     ]
-    fig = charts.category_bars(records, "deal_size", "revenue", order=charts.DEAL_SIZE_ORDER)
+    fig = charts.category_bars(records, "deal_size", "revenue", order=DEAL_SIZE_ORDER)
     assert list(fig.data[0].x) == ["Small", "Medium", "Large"]
     assert list(fig.data[0].text) == ["$1", "$3", "$5"]

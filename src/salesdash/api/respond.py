@@ -7,7 +7,6 @@ success envelope, caches it per (data version, endpoint, normalised parameters) 
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import math
@@ -100,13 +99,6 @@ def request_filters(options: Mapping[str, Any]) -> Filters:
     """The filters of the current request, parsed once from the declared filters (form) and checked against
     the data (values)."""
     return Filters.parse({f.param: request.args.getlist(f.param) for f in FILTERS}).checked(options)
-
-
-def all_statuses(filters: Filters, options: Mapping[str, Any]) -> tuple[Filters, bool]:
-    """For status views: with no status filter, every status (Cancelled included) instead of the default."""
-    if filters.statuses:
-        return filters, False
-    return dataclasses.replace(filters, statuses=tuple(options.get("statuses", []))), True
 
 
 def _etag(version: str, endpoint: str, params: Mapping[str, Any], fmt: str) -> str:

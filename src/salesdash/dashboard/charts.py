@@ -14,6 +14,8 @@ from typing import Any
 import plotly.graph_objects as go
 
 from salesdash.dashboard.format import money_short, percent
+from salesdash.vocabulary import columns_of
+from salesdash.vocabulary import label as label_of
 
 Records = Sequence[Mapping[str, Any]]
 
@@ -54,20 +56,8 @@ SEQUENTIAL_MAP = [
     [1.0, "#08427A"],
 ]
 
-METRIC_LABELS = {
-    "revenue": "Revenue",
-    "order_count": "Orders",
-    "line_count": "Order lines",
-    "units": "Units",
-    "customer_count": "Customers",
-    "average_order_value": "Average order value",
-    "revenue_share": "Share of revenue",
-}
-CURRENCY_METRICS = {"revenue", "average_order_value", "average_unit_price"}
-GRAIN_LABELS = {"day": "Day", "week": "Week", "month": "Month", "quarter": "Quarter", "year": "Year"}
+CURRENCY_METRICS = columns_of("currency")
 MONTHS = [calendar.month_abbr[m] for m in range(1, 13)]
-DEAL_SIZE_ORDER = ["Small", "Medium", "Large"]
-STATUS_ORDER = ["Shipped", "Resolved", "In Process", "On Hold", "Disputed", "Cancelled"]
 
 
 def _layout(
@@ -231,11 +221,7 @@ def ranked_bars(
             outsidetextfont={"color": TEXT, "size": 12},
             constraintext="none",
             cliponaxis=False,
-            hovertemplate="%{y}<br>"
-            + METRIC_LABELS.get(metric, metric)
-            + ": "
-            + _hover_value(metric)
-            + "<extra></extra>",
+            hovertemplate="%{y}<br>" + label_of(metric) + ": " + _hover_value(metric) + "<extra></extra>",
         )
     )
     _layout(fig, height=height or max(220, 34 * len(rows) + 40))
@@ -301,7 +287,7 @@ def choropleth(records: Records, metric: str = "revenue", *, height: int = 460) 
     rows = [r for r in records if r.get("iso3")]
     if not rows:
         return empty_figure("No countries to map for these filters", height=height)
-    hover = METRIC_LABELS.get(metric, metric)
+    hover = label_of(metric)
     fmt = "$%{z:,.2f}" if metric in CURRENCY_METRICS else "%{z:,}"
     fig = go.Figure(
         go.Choropleth(
@@ -364,7 +350,7 @@ def month_year_heatmap(
         text.append([_value_text(metric, v) if v is not None else "" for v in values])
     if not keys or all(v is None for line in z for v in line):
         return empty_figure(height=height)
-    label = METRIC_LABELS.get(metric, metric)
+    label = label_of(metric)
     fmt = "$%{z:,.2f}" if metric in CURRENCY_METRICS else "%{z:,}"
     colorbar: dict[str, Any] = {"thickness": 12}
     if metric in CURRENCY_METRICS:
@@ -489,7 +475,7 @@ def category_bars(
         (GREY if highlight and name == highlight else PALETTE[i % len(PALETTE)])
         for i, name in enumerate(names)
     ]
-    label = METRIC_LABELS.get(metric, metric)
+    label = label_of(metric)
     fmt = "$%{y:,.2f}" if metric in CURRENCY_METRICS else "%{y:,}"
     fig = go.Figure(
         go.Bar(

@@ -19,28 +19,7 @@ from salesdash.export_safety import neutralise, to_csv
 from salesdash.filters import Filters
 from salesdash.metrics import definitions
 from salesdash.views import ViewData
-
-MONEY_COLUMNS = {
-    "revenue",
-    "average_order_value",
-    "average_unit_price",
-    "sales",
-    "price_each",
-    "monetary",
-    "actual",
-    "forecast",
-    "lower_80",
-    "upper_80",
-    "lower_95",
-    "upper_95",
-    "revenue_change",
-    "revenue_yoy_change",
-    "average_monetary",
-    "msrp",
-}
-RATIO_COLUMNS = {"revenue_share", "abs_pct_error", "mape", "wape"}
-COUNT_COLUMNS = {"order_count", "line_count", "units", "customer_count", "quantity_ordered", "frequency"}
-RATIO_SUFFIXES = ("_pct", "_change_pct")
+from salesdash.vocabulary import unit
 
 
 @dataclass(frozen=True)
@@ -75,10 +54,6 @@ def _sheet_name(text: str, taken: set[str]) -> str:
         n += 1
     taken.add(name.lower())
     return name
-
-
-def _is_ratio(column: str) -> bool:
-    return column in RATIO_COLUMNS or column.endswith(RATIO_SUFFIXES)
 
 
 class _Writer:
@@ -116,11 +91,11 @@ class _Writer:
         elif isinstance(value, int | float):
             if isinstance(value, float) and not math.isfinite(value):
                 sheet.write_blank(row, col, None)
-            elif _is_ratio(column):
+            elif unit(column) == "ratio":
                 sheet.write_number(row, col, value, self.ratio)
-            elif column in MONEY_COLUMNS or isinstance(value, float):
+            elif unit(column) == "currency" or isinstance(value, float):
                 sheet.write_number(row, col, value, self.money)
-            elif column in COUNT_COLUMNS:
+            elif unit(column) == "count":
                 sheet.write_number(row, col, value, self.count)
             else:  # years, months, ranks, order numbers: no thousands separator
                 sheet.write_number(row, col, value)

@@ -22,8 +22,6 @@ from salesdash import __version__
 from salesdash.dashboard.format import count, money, percent, signed_percent
 from salesdash.errors import SalesdashError
 from salesdash.export.files import (
-    COUNT_COLUMNS,
-    MONEY_COLUMNS,
     ExportContext,
     describe_filters,
     view_definitions,
@@ -32,6 +30,7 @@ from salesdash.export.images import for_export, render_png
 from salesdash.export_safety import neutralise
 from salesdash.filters import Filters
 from salesdash.views import ViewData, compute_view, records_of
+from salesdash.vocabulary import METRICS, unit
 
 FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu", "/usr/local/share/fonts")
 INK = (49, 51, 63)
@@ -193,17 +192,14 @@ def _kpi_cards(w: _Writer, kpis: ViewData) -> None:
     growth = (kpis.data or {}).get("growth") or {}
     yoy = growth.get("year_over_year")
     label = f"vs {yoy['comparison_period']['label']}" if yoy else "no like-for-like year earlier"
+    shown = ("revenue", "order_count", "average_order_value", "customer_count", "units", "country_count")
     cards = [
-        ("Revenue", money(rows["revenue"]["value"]), rows["revenue"]["yoy_change_pct"]),
-        ("Orders", count(rows["order_count"]["value"]), rows["order_count"]["yoy_change_pct"]),
         (
-            "Average order value",
-            money(rows["average_order_value"]["value"]),
-            rows["average_order_value"]["yoy_change_pct"],
-        ),
-        ("Customers", count(rows["customer_count"]["value"]), rows["customer_count"]["yoy_change_pct"]),
-        ("Units", count(rows["units"]["value"]), rows["units"]["yoy_change_pct"]),
-        ("Countries", count(rows["country_count"]["value"]), rows["country_count"]["yoy_change_pct"]),
+            METRICS[name].label,
+            (money if METRICS[name].unit == "currency" else count)(rows[name]["value"]),
+            rows[name]["yoy_change_pct"],
+        )
+        for name in shown
     ]
     pdf = w.pdf
     gap = 4.0
@@ -385,13 +381,13 @@ def to_pdf(report: Report) -> bytes:
 def _cell(value: Any, column: str) -> str:
     if value is None:
         return "–"
-    if isinstance(value, float) and column.endswith(("_pct", "share", "error", "mape", "wape")):
+    if isinstance(value, float) and unit(column) == "ratio":
         return percent(value)
-    if column in MONEY_COLUMNS and isinstance(value, int | float):
+    if unit(column) == "currency" and isinstance(value, int | float):
         return money(value)
     if isinstance(value, float):
         return f"{value:,.2f}"
-    if isinstance(value, int) and not isinstance(value, bool) and column in COUNT_COLUMNS:
+    if isinstance(value, int) and not isinstance(value, bool) and unit(column) == "count":
         return f"{value:,}"
     return str(value)
 

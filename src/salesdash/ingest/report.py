@@ -9,6 +9,7 @@ import pandas as pd
 
 from salesdash.geo import iso3
 from salesdash.ingest.schema import SOURCE_COLUMNS
+from salesdash.vocabulary import CANCELLED
 
 
 def build_report(
@@ -75,7 +76,7 @@ def build_report(
                         "compare it like-for-like.",
                     }
                 )
-        cancelled = clean.loc[clean["status"] == "Cancelled", "order_number"].nunique()
+        cancelled = clean.loc[clean["status"] == CANCELLED, "order_number"].nunique()
         if cancelled:
             anomalies.append(
                 {

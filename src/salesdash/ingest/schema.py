@@ -7,8 +7,8 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
-STATUSES = ("Shipped", "Cancelled", "Resolved", "On Hold", "In Process", "Disputed")
-DEAL_SIZES = ("Small", "Medium", "Large")
+from salesdash.vocabulary import DEAL_SIZE_ORDER, STATUS_ORDER
+
 DATE_FORMAT = "%m/%d/%Y %H:%M"
 MAX_TEXT = 255
 # Upper bounds keep every value inside its column type on every engine: 32-bit INTEGER columns, order numbers
@@ -153,8 +153,8 @@ def build_schema() -> pa.DataFrameSchema:
             "datetime64[ns]",
             checks=pa.Check.in_range(pd.Timestamp("1900-01-01"), pd.Timestamp("2100-12-31")),
         ),
-        "STATUS": _text_column(False, STATUSES),
-        "DEALSIZE": _text_column(False, DEAL_SIZES),
+        "STATUS": _text_column(False, STATUS_ORDER),
+        "DEALSIZE": _text_column(False, DEAL_SIZE_ORDER),
     }
     for name in TEXT_COLUMNS:
         if name not in columns:

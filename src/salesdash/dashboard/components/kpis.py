@@ -13,6 +13,7 @@ from typing import Any
 import streamlit as st
 
 from salesdash.dashboard.format import DASH, card_money, count, money, signed_percent
+from salesdash.vocabulary import METRICS
 
 
 @dataclass(frozen=True)
@@ -54,12 +55,13 @@ def build_cards(
     mom = _comparison(growth, "month_over_month")
     yoy_label = str(yoy.get("label")) if yoy else ""
     cards = []
-    for metric, label, fmt in (
-        ("revenue", "Revenue", card_money),
-        ("order_count", "Orders", count),
-        ("average_order_value", "Average order value", card_money),
-        ("customer_count", "Customers", count),
+    for metric, fmt in (
+        ("revenue", card_money),
+        ("order_count", count),
+        ("average_order_value", card_money),
+        ("customer_count", count),
     ):
+        label = METRICS[metric].label
         delta = _change(yoy, metric)
         explain = definitions.get(metric, "")
         shown = fmt(kpis.get(metric))

@@ -6,6 +6,7 @@ from salesdash.dashboard import charts
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.layout import chart, page_header, section
 from salesdash.dashboard.components.tables import table
+from salesdash.vocabulary import CANCELLED, DEAL_SIZE_ORDER, STATUS_ORDER
 
 MEASURES = {"order_count": "Orders", "revenue": "Revenue"}
 
@@ -31,9 +32,7 @@ with left, st.container(border=True):
     with st.spinner("Loading statuses…"):
         statuses = ctx.fetch("/api/status-distribution")
     chart(
-        charts.category_bars(
-            statuses.data or [], "status", measure, order=charts.STATUS_ORDER, highlight="Cancelled"
-        ),
+        charts.category_bars(statuses.data or [], "status", measure, order=STATUS_ORDER, highlight=CANCELLED),
         key="chart-status",
     )
     if statuses.meta.get("all_statuses"):
@@ -45,7 +44,7 @@ with right, st.container(border=True):
     with st.spinner("Loading deal sizes…"):
         deals = ctx.fetch("/api/deal-sizes")
     chart(
-        charts.category_bars(deals.data or [], "deal_size", measure, order=charts.DEAL_SIZE_ORDER),
+        charts.category_bars(deals.data or [], "deal_size", measure, order=DEAL_SIZE_ORDER),
         key="chart-deals",
     )
 

@@ -6,8 +6,7 @@ from salesdash.dashboard import charts
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.compare import comparison_kpi_cards
 from salesdash.dashboard.components.layout import chart, page_header, section
-
-PERIODS = {"day": "daily", "week": "weekly", "month": "monthly", "quarter": "quarterly", "year": "yearly"}
+from salesdash.vocabulary import GRAIN_LABELS, PERIOD_OF_GRAIN
 
 ctx = context.current()
 page_header(
@@ -25,13 +24,13 @@ comparison_kpi_cards(ctx, kpi_data, growth, kpi.meta.get("definitions") or {})
 
 with st.container(border=True):
     grain = st.session_state.get("overview_grain") or "month"
-    period = {"period": PERIODS[grain]}
+    period = {"period": PERIOD_OF_GRAIN[grain]}
     section(ctx, "Sales over time", "/api/sales-over-time", period)
     st.segmented_control(
         "Time grain",
-        list(PERIODS),
+        list(PERIOD_OF_GRAIN),
         default="month",
-        format_func=lambda g: charts.GRAIN_LABELS[g],
+        format_func=lambda g: GRAIN_LABELS[g],
         key="overview_grain",
         label_visibility="collapsed",
         required=True,
