@@ -3,7 +3,6 @@ data quality, exports (numbers equal the API's for the same filters) and the two
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date
 from pathlib import Path
@@ -133,59 +132,13 @@ def test_data_quality_shows_the_current_report_and_history(client: FlaskClient):
     assert data["history"][0]["rows_read"] == 2823
 
 
-# ---- exports: the same numbers as the API -----------------------------------------------------------------------
+# ---- exports (the CSV of every view equals its endpoint's: tests/api/test_registry.py) -----------------------------------------------------------------------
 
 
 def _xlsx_rows(content: bytes, sheet: int = 0) -> list[dict]:
     ws = openpyxl.load_workbook(io.BytesIO(content)).worksheets[sheet]
     rows = list(ws.iter_rows(values_only=True))
     return [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
-
-
-@pytest.mark.parametrize(
-    ("view", "endpoint", "key"),
-    [
-        ("sales-by-category", "/api/sales-by-category", "product_line"),
-        ("sales-by-country", "/api/sales-by-country", "country"),
-        ("top-customers", "/api/top-customers?limit=7", "customer_name"),
-        ("deal-sizes", "/api/deal-sizes", "deal_size"),
-        ("status-distribution", "/api/status-distribution", "status"),
-        ("product-performance", "/api/product-performance?level=product", "product_code"),
-    ],
-)
-def test_xlsx_export_numbers_equal_the_api(client: FlaskClient, view: str, endpoint: str, key: str):
-    filters = "country=France,Spain&start=2004-01-01"
-    sep = "&" if "?" in endpoint else "?"
-    api = data_of(client.get(f"{endpoint}{sep}{filters}"))
-    extra = (
-        "&limit=7" if view == "top-customers" else "&level=product" if view == "product-performance" else ""
-    )
-    response = client.get(f"/api/export?view={view}&format=xlsx&{filters}{extra}")
-    assert response.status_code == 200, response.get_data(as_text=True)
-    exported = _xlsx_rows(response.data)
-    assert [r[key] for r in exported] == [r[key] for r in api]
-    for metric in ("revenue", "order_count", "units", "revenue_share"):
-        assert [r[metric] for r in exported] == [r[metric] for r in api], metric
-    assert response.headers["X-Data-Version"] == client.get("/api/version").get_json()["data"]["data_version"]
-
-
-def test_csv_export_equals_the_endpoints_csv(client: FlaskClient):
-    for view, endpoint in (
-        ("sales-over-time", "/api/sales-over-time?period=quarterly&customer=Euro Shopping Channel"),
-        ("monthly-trends", "/api/monthly-trends?customer=Euro Shopping Channel"),
-        ("heatmap", "/api/heatmap?metric=units&customer=Euro Shopping Channel"),
-    ):
-        params = (
-            "&period=quarterly" if view == "sales-over-time" else "&metric=units" if view == "heatmap" else ""
-        )
-        exported = client.get(f"/api/export?view={view}&format=csv&customer=Euro Shopping Channel{params}")
-        api = client.get(endpoint + "&format=csv")
-        assert exported.status_code == 200 and api.status_code == 200
-        assert list(csv.DictReader(io.StringIO(exported.get_data(as_text=True)))) == list(
-            csv.DictReader(io.StringIO(api.get_data(as_text=True)))
-        ), view
-        assert exported.headers["Content-Type"] == "text/csv; charset=utf-8"
-        assert exported.headers["Content-Disposition"].startswith(f'attachment; filename="salesdash-{view}-')
 
 
 def test_kpi_and_forecast_exports_equal_the_api(client: FlaskClient):
