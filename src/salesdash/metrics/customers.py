@@ -23,6 +23,7 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Connection, FromClause, Select, case, func, select
 
 from salesdash.errors import InvalidParameter
+from salesdash.filters import Filters
 from salesdash.metrics.compare import (
     Period,
     add_months,
@@ -33,7 +34,6 @@ from salesdash.metrics.compare import (
     year_to_date,
 )
 from salesdash.metrics.definitions import cents_to_money
-from salesdash.metrics.filters import Filters
 from salesdash.metrics.queries import GRAINS, _plan, _source, breakdown, kpis, period_label, period_start
 from salesdash.store.schema import order_lines
 
