@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from salesdash.session import Session
 
 
-def open(database_url: str | None = None) -> Session:  # noqa: A001 (the documented name)
+def open(database_url: str | None = None) -> Session:
     """The views of the store at ``database_url`` as DataFrames (default: ``SALESDASH_DATABASE_URL``)."""
     from salesdash.session import open as open_session
 

@@ -205,7 +205,7 @@ class Session:
         return self.view("rfm", segment=segment, **filters)
 
 
-def open(database_url: str | None = None) -> Session:  # noqa: A001 (the documented name: salesdash.open)
+def open(database_url: str | None = None) -> Session:
     """A :class:`Session` over the store at ``database_url`` (default: ``SALESDASH_DATABASE_URL``, else the
     default SQLite file)."""
     if database_url is None:
