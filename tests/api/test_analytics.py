@@ -15,7 +15,7 @@ from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import Engine
 
-from salesdash.dashboard.format import money
+from salesdash.charts.format import money
 from salesdash.forecast import forecast
 from salesdash.metrics import Filters
 from salesdash.store import snapshot

@@ -14,11 +14,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from salesdash.auth import create_token
+from salesdash.charts.format import count, percent
 from salesdash.config import Settings
 from salesdash.dashboard.client import ApiClient
 from salesdash.dashboard.components.compare import chosen_comparison
 from salesdash.dashboard.components.exports import fetcher, view_of
-from salesdash.dashboard.format import count, percent
 from salesdash.ingest import ingest_file
 from salesdash.store import make_engine
 from tests.conftest import SMALL_CSV

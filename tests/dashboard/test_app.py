@@ -12,8 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from benchmarks.reliability.common import free_port
 from salesdash.auth import create_token
+from salesdash.charts.format import count, money
 from salesdash.config import Settings
-from salesdash.dashboard.format import count, money
 from salesdash.ingest import ingest_file
 from salesdash.store import make_engine
 from tests.conftest import SAMPLE_CSV

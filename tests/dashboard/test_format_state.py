@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from salesdash.dashboard import format as fmt
+from salesdash.charts import format as fmt
 from salesdash.dashboard.client import build_query
 from salesdash.dashboard.state import FilterState
 

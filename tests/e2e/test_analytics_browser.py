@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 from playwright.sync_api import Browser, Page
 
-from salesdash.dashboard.format import percent
+from salesdash.charts.format import percent
 from tests.conftest import ROOT
 from tests.e2e.browser import Stack, api_and_dashboard, assert_clean, card, full_screenshot, goto_ready
 from tests.orderlines import line, write_csv

@@ -23,7 +23,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser
 
-from salesdash.dashboard.format import money
+from salesdash.charts.format import money
 from tests.conftest import ROOT
 from tests.e2e.browser import (
     Stack,

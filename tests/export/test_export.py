@@ -13,7 +13,7 @@ from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import Engine
 
-from salesdash.dashboard.format import money
+from salesdash.charts.format import money
 from salesdash.errors import InsufficientData, InvalidParameter
 from salesdash.export import ExportContext, export, view_params
 from salesdash.export.images import ExportUnavailable, Renderer, render_png

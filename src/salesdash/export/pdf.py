@@ -19,7 +19,7 @@ from fpdf.fonts import FontFace
 from sqlalchemy import Connection
 
 from salesdash import __version__
-from salesdash.dashboard.format import count, money, percent, signed_percent
+from salesdash.charts.format import count, money, percent, signed_percent
 from salesdash.errors import SalesdashError
 from salesdash.export.files import (
     ExportContext,

@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from sqlalchemy import Connection
 
+from salesdash.charts import analytics, figures
 from salesdash.errors import InvalidParameter
 from salesdash.filters import Filters
 from salesdash.forecast import MAX_HORIZON, forecast
@@ -50,20 +51,16 @@ MAX_EXPORT_LINES = 100_000
 STATUS_COLUMNS = ["status", *BREAKDOWN_DEFINITIONS]
 Options = Mapping[str, Any]
 
-# ---- charts (pure Plotly, from the chart functions) ------------------------------------------------------------
+# ---- charts (pure Plotly figures of salesdash.charts) ------------------------------------------------------------
 
 
 def _chart_over_time(view: ViewData) -> go.Figure:
-    from salesdash.dashboard.charts import sales_over_time
-
-    return sales_over_time(view.records(), PERIODS.get(view.params.get("period", "monthly"), "month"))
+    return figures.sales_over_time(view.records(), PERIODS.get(view.params.get("period", "monthly"), "month"))
 
 
 def _chart_ranked(category: str, limit: int | None = None) -> Any:
     def draw(view: ViewData) -> go.Figure:
-        from salesdash.dashboard.charts import ranked_bars
-
-        return ranked_bars(view.records(), category, "revenue", limit=limit)
+        return figures.ranked_bars(view.records(), category, "revenue", limit=limit)
 
     return draw
 
@@ -74,44 +71,34 @@ def _chart_products(view: ViewData) -> go.Figure:
 
 
 def _chart_quarterly(view: ViewData) -> go.Figure:
-    from salesdash.dashboard.charts import quarterly_comparison
-
-    return quarterly_comparison(view.records())
+    return figures.quarterly_comparison(view.records())
 
 
 def _chart_heatmap(view: ViewData) -> go.Figure:
-    from salesdash.dashboard.charts import month_year_heatmap
-
-    return month_year_heatmap(view.records(), view.meta.get("years"), view.params.get("metric", "revenue"))
+    return figures.month_year_heatmap(
+        view.records(), view.meta.get("years"), view.params.get("metric", "revenue")
+    )
 
 
 def _chart_category(category: str, metric: str, order: tuple[str, ...]) -> Any:
     def draw(view: ViewData) -> go.Figure:
-        from salesdash.dashboard.charts import category_bars
-
-        return category_bars(view.records(), category, metric, order=list(order))
+        return figures.category_bars(view.records(), category, metric, order=list(order))
 
     return draw
 
 
 def _chart_forecast(view: ViewData) -> go.Figure:
-    from salesdash.dashboard.analytics_charts import forecast_chart
-
-    return forecast_chart(view.chart_input["forecast"])
+    return analytics.forecast_chart(view.chart_input["forecast"])
 
 
 def _chart_rfm(view: ViewData) -> go.Figure:
-    from salesdash.dashboard.analytics_charts import rfm_segments_chart
-
-    return rfm_segments_chart(records_of(view.extra["Segments"]))
+    return analytics.rfm_segments_chart(records_of(view.extra["Segments"]))
 
 
 def _chart_comparison(view: ViewData) -> go.Figure | None:
-    from salesdash.dashboard.analytics_charts import comparison_bars
-
     data = view.data or {}
     chosen = data.get("year_earlier") or data.get("previous_period")
-    return comparison_bars(chosen) if chosen else None
+    return analytics.comparison_bars(chosen) if chosen else None
 
 
 # ---- computations ------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from salesdash.dashboard.format import DASH, card_money, count, money, signed_percent
+from salesdash.charts.format import DASH, card_money, count, money, signed_percent
 from salesdash.vocabulary import METRICS
 
 

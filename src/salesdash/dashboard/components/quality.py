@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from salesdash.dashboard.format import count
+from salesdash.charts.format import count
 
 
 def _size(num_bytes: Any) -> str:

@@ -6,11 +6,11 @@ from typing import Any
 
 import streamlit as st
 
-from salesdash.dashboard.analytics_charts import SEGMENT_COLORS, rfm_scatter, rfm_segments_chart
+from salesdash.charts.analytics import SEGMENT_COLORS, rfm_scatter, rfm_segments_chart
+from salesdash.charts.format import money, percent
 from salesdash.dashboard.components.context import Context
 from salesdash.dashboard.components.layout import chart, section
 from salesdash.dashboard.components.tables import column_config, frame
-from salesdash.dashboard.format import money, percent
 
 
 def rfm_section(ctx: Context) -> None:

@@ -8,11 +8,11 @@ from typing import Any
 
 import streamlit as st
 
+from salesdash.charts.format import count
 from salesdash.dashboard.client import ApiError
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.context import Context
 from salesdash.dashboard.components.quality import quality_report
-from salesdash.dashboard.format import count
 
 PENDING = "_salesdash_upload_pending"
 DONE = "_salesdash_upload_done"

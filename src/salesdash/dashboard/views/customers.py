@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from salesdash.dashboard import charts
+from salesdash.charts import figures as charts
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.layout import chart, page_header, section
 from salesdash.dashboard.components.rfm import rfm_section

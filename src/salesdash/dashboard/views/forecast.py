@@ -5,11 +5,11 @@ from typing import Any
 
 import streamlit as st
 
-from salesdash.dashboard.analytics_charts import forecast_chart
+from salesdash.charts.analytics import forecast_chart
+from salesdash.charts.format import DASH, money, percent
 from salesdash.dashboard.client import ApiRequestError
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.layout import chart, page_header, section
-from salesdash.dashboard.format import DASH, money, percent
 
 ctx = context.current()
 page_header(

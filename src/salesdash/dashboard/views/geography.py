@@ -4,7 +4,7 @@ from typing import Any
 
 import streamlit as st
 
-from salesdash.dashboard import charts
+from salesdash.charts import figures as charts
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.filters import set_filter
 from salesdash.dashboard.components.layout import chart, page_header, section

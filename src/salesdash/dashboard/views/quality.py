@@ -6,10 +6,10 @@ from typing import Any
 
 import streamlit as st
 
-from salesdash.dashboard.analytics_charts import empty_cells_chart
+from salesdash.charts.analytics import empty_cells_chart
+from salesdash.charts.format import count, money, percent
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.layout import api_call, chart, page_header
-from salesdash.dashboard.format import count, money, percent
 
 ANOMALY_TITLES = {
     "price_each_capped": "PRICEEACH is capped at 100.00",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
-from salesdash.dashboard import charts
+from salesdash.charts import figures as charts
 from salesdash.vocabulary import DEAL_SIZE_ORDER
 
 MONTHLY = [
@@ -22,15 +22,32 @@ LINES = [
 ]
 
 
-def test_charts_module_has_no_streamlit_or_http() -> None:
-    source = Path(charts.__file__).read_text()
-    imported = {
+SRC = Path(charts.__file__).resolve().parents[1]
+
+
+def _imports(path: Path) -> set[str]:
+    return {
         (node.module or "") if isinstance(node, ast.ImportFrom) else alias.name
-        for node in ast.walk(ast.parse(source))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
         if isinstance(node, ast.Import | ast.ImportFrom)
         for alias in node.names
     }
-    assert not {m for m in imported if m.split(".")[0] in {"streamlit", "requests", "flask"}}
+
+
+def test_charts_package_has_no_streamlit_http_or_database() -> None:
+    for path in sorted((SRC / "charts").glob("*.py")):
+        banned = {
+            m for m in _imports(path) if m.split(".")[0] in {"streamlit", "requests", "flask", "sqlalchemy"}
+        }
+        banned |= {m for m in _imports(path) if m.startswith(("salesdash.dashboard", "salesdash.store"))}
+        assert not banned, (path.name, banned)
+
+
+def test_exports_views_and_api_do_not_import_the_dashboard() -> None:
+    """The API server draws PDF and PNG charts without loading the Streamlit dashboard package."""
+    for package in ("export", "views", "api"):
+        for path in sorted((SRC / package).rglob("*.py")):
+            assert not {m for m in _imports(path) if m.startswith("salesdash.dashboard")}, path
 
 
 def test_sales_over_time_draws_revenue_line_above_order_bars() -> None:

@@ -1,6 +1,6 @@
 """Pure analytics figures: hand-made records in, Plotly figures out (no Streamlit, no HTTP)."""
 
-from salesdash.dashboard.analytics_charts import (
+from salesdash.charts.analytics import (
     comparison_bars,
     empty_cells_chart,
     forecast_chart,

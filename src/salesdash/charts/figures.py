@@ -13,7 +13,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from salesdash.dashboard.format import money_short, percent
+from salesdash.charts.format import money_short, percent
 from salesdash.vocabulary import columns_of
 from salesdash.vocabulary import label as label_of
 

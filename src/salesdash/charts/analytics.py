@@ -11,7 +11,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from salesdash.dashboard.charts import (
+from salesdash.charts.figures import (
     GREY,
     OKABE_ITO,
     PALETTE,
@@ -21,7 +21,7 @@ from salesdash.dashboard.charts import (
     _money_axis,
     empty_figure,
 )
-from salesdash.dashboard.format import money_short, percent
+from salesdash.charts.format import money_short, percent
 
 Records = Sequence[Mapping[str, Any]]
 BAND_95 = "rgba(230, 159, 0, 0.18)"  # Okabe-Ito orange, light
