@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from salesdash.errors import InvalidParameter
 from salesdash.metrics import Filters
 from salesdash.metrics.customers import acquisition, cohorts, new_customers, penetration
-from salesdash.metrics.queries import raw_queries
+from salesdash.metrics.rollups import raw_queries
 from salesdash.store import snapshot
 from tests.conftest import SAMPLE_CSV
 

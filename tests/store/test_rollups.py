@@ -33,7 +33,8 @@ from salesdash.metrics import (
     order_line_page,
     over_time,
 )
-from salesdash.metrics.queries import _rollup_state, raw_queries, total_revenue
+from salesdash.metrics.queries import total_revenue
+from salesdash.metrics.rollups import current_state, raw_queries
 from salesdash.store import aggregates, snapshot
 from salesdash.store.schema import ROLLUPS, order_lines, order_masks, pair_bits, rollup_codes, rollup_state
 from tests.conftest import SAMPLE_CSV, SMALL_CSV
@@ -122,7 +123,7 @@ def answers(engine: Engine, filters: Filters) -> dict[str, Any]:
 
 def assert_same_answers(engine: Engine, filters: Filters) -> None:
     with snapshot(engine) as conn:
-        assert _rollup_state(conn) is not None, "the rollups should be current after a load"
+        assert current_state(conn) is not None, "the rollups should be current after a load"
     rolled = answers(engine, filters)
     with raw_queries():
         reference = answers(engine, filters)
@@ -171,7 +172,7 @@ def test_orders_of_several_lines_are_counted_from_the_order_masks(sample_engine:
     with sample_engine.connect() as conn:
         transaction = conn.begin()
         try:
-            state = _rollup_state(conn)
+            state = current_state(conn)
             assert state is not None and state.masks_built
             conn.execute(delete(order_lines))
             for name in MASKED:
@@ -194,7 +195,7 @@ def test_past_max_pairs_there_are_no_masks_and_the_order_lines_count(
         monkeypatch.setattr(aggregates, "FRAME_ROLLUP_ROWS", 0)
     ingest_file(fresh_engine, SAMPLE_CSV)
     with snapshot(fresh_engine) as conn:
-        state = _rollup_state(conn)
+        state = current_state(conn)
         assert state is not None and not state.masks_built
         assert conn.execute(select(func.count()).select_from(order_masks)).scalar_one() == 0
     for name in MASKED:
@@ -217,7 +218,7 @@ def test_stale_rollups_are_never_used(small_engine: Engine):
         conn.execute(update(rollup_state).values(version="not-the-current-one"))
         conn.execute(update(ROLLUPS[()]).values(revenue_cents=0))
     with snapshot(small_engine) as conn:
-        assert _rollup_state(conn) is None
+        assert current_state(conn) is None
         assert kpis(conn, Filters())["revenue"] == 14113.24
 
 
@@ -230,7 +231,7 @@ def test_orders_with_two_countries_are_counted_from_the_order_lines(fresh_engine
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     ingest_file(fresh_engine, path)
     with snapshot(fresh_engine) as conn:
-        state = _rollup_state(conn)
+        state = current_state(conn)
         assert state is not None and not state.orders_exact
         assert conn.execute(select(func.count(func.distinct(order_lines.c.order_number)))).scalar_one() == 6
         assert kpis(conn, Filters())["order_count"] == 5
@@ -280,7 +281,7 @@ def test_rollups_from_the_frame_equal_rollups_from_sql(
 
     def assert_rollups_right() -> None:
         with snapshot(fresh_engine) as conn:
-            state = _rollup_state(conn)
+            state = current_state(conn)
             assert state is not None
             assert (state.orders_exact, state.codes_exact) == (orders_exact, codes_exact)
         for name in ("default", "two-lines", "line-and-deal"):

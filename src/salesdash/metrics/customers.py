@@ -34,7 +34,8 @@ from salesdash.metrics.compare import (
     year_to_date,
 )
 from salesdash.metrics.definitions import cents_to_money
-from salesdash.metrics.queries import GRAINS, _plan, _source, breakdown, kpis, period_label, period_start
+from salesdash.metrics.queries import GRAINS, breakdown, kpis, period_label, period_start
+from salesdash.metrics.rollups import choose_plan, rollup_rows
 from salesdash.store.schema import order_lines
 
 COHORT_GRAINS = ("month", "quarter")
@@ -60,12 +61,12 @@ class _Lines:
 
 
 def _lines(conn: Connection, filters: Filters, by_day: bool, extra: tuple[str, ...] = ()) -> _Lines:
-    plan = _plan(conn, filters, extra)
+    plan = choose_plan(conn, filters, extra)
     if plan is None:
         t = order_lines
         rows = select(t).where(filters.where(t)).subquery("lines_in_view")
         return _Lines(rows, rows.c.order_date, rows.c.sales_cents)
-    r = _source(plan.table, filters, by_day=by_day)
+    r = rollup_rows(plan.table, filters, by_day=by_day)
     return _Lines(r, r.c.first_date, r.c.revenue_cents)
 
 

@@ -1,7 +1,7 @@
 """Rollups built at load: the order lines pre-aggregated, in the same transaction as the lines themselves.
 
 The tables are defined in ``store/schema.py`` (``ROLLUPS``, ``rollup_state``); the metric layer reads them when
-they answer a question exactly (``metrics/queries.py``) and the order lines otherwise.
+they answer a question exactly (``metrics/rollups.py``, the planner) and the order lines otherwise.
 
 How they are built, in portable SQL (INSERT ... SELECT ... GROUP BY, the same on every engine):
 

@@ -96,7 +96,7 @@ api_tokens = Table(
 # One row per (day, status, customer, country, territory) -- the attributes every line of an order shares --
 # plus, per table, the line attributes product_line and/or deal_size. Each row holds the sums of its lines
 # and ``order_count``, the number of distinct orders with a line in the row. Sums add up over any rows;
-# order_count adds up whenever every order falls in one row per answer (see metrics/queries.py).
+# order_count adds up whenever every order falls in one row per answer (see metrics/rollups.py).
 ORDER_KEYS: tuple[str, ...] = (
     "order_date",
     "year",

@@ -1,0 +1,308 @@
+"""The rollup planner: which pre-aggregated table answers a metric question exactly, and the statements that
+read it (the rollups themselves are built at load, in :mod:`salesdash.store.aggregates`).
+
+The same metrics, computed from the rollup tables built at load (store/aggregates.py) when that gives exactly
+the order-line answer, and from order_lines otherwise. Each rollup row is one (day, status, customer, country,
+territory[, product_line][, deal_size]) with its lines' sums and ``order_count`` (distinct orders with a line
+in the row). So:
+
+- revenue, line_count and units are sums of sums: exact from any rollup that has the filtered columns;
+- customer_count, country_count and product_line_count are distinct counts of key columns: exact likewise;
+- order_count is a sum of per-row distinct counts: exact when every order of an answer lies in one row of
+  it. An order has one day, status and customer (validated) and, when ``agg_rollup_state.orders_exact`` says so,
+  one country and territory; a line attribute (product_line, deal_size) of the rollup must be grouped by or
+  filtered to a single value, else an order with lines of two values would count twice. Otherwise the
+  order masks answer (agg_order_masks: one row per order with a bit per (product line, deal size) pair its
+  lines have; "a line of the chosen pairs" is a bitwise AND), and the order lines when there are none.
+
+The tests compare every metric both ways on every engine (``raw_queries()`` turns rollups off).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import functools
+import weakref
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    FromClause,
+    Select,
+    Table,
+    and_,
+    cast,
+    func,
+    inspect,
+    select,
+    union_all,
+)
+
+from salesdash.filters import Filters
+from salesdash.metrics.definitions import SQL
+from salesdash.store.schema import (
+    LINE_KEYS,
+    MONTHLY,
+    ORDER_KEYS,
+    ROLLUPS,
+    data_versions,
+    order_lines,
+    order_masks,
+    pair_bits,
+    rollup_codes,
+    rollup_state,
+)
+
+_USE_ROLLUPS: contextvars.ContextVar[bool] = contextvars.ContextVar("salesdash_use_rollups", default=True)
+_STATE_KEY = "salesdash.rollup_state"
+
+# stored metric -> its form over a rollup table (the same definition, summed from pre-aggregated rows)
+ROLLUP_SQL: dict[str, Callable[[FromClause], ColumnElement[Any]]] = {
+    "revenue": lambda r: func.coalesce(func.sum(r.c.revenue_cents), 0),
+    "order_count": lambda r: func.coalesce(func.sum(r.c.order_count), 0),
+    "line_count": lambda r: func.coalesce(func.sum(r.c.line_count), 0),
+    "units": lambda r: func.coalesce(func.sum(r.c.units), 0),
+    "customer_count": lambda r: func.count(func.distinct(r.c.customer_name)),
+    "country_count": lambda r: func.count(func.distinct(r.c.country)),
+    "product_line_count": lambda r: func.count(func.distinct(r.c.product_line)),
+}
+
+
+@contextlib.contextmanager
+def raw_queries() -> Iterator[None]:
+    """Within this block every metric is computed from order_lines (for tests and the benchmark baseline)."""
+    token = _USE_ROLLUPS.set(False)
+    try:
+        yield
+    finally:
+        _USE_ROLLUPS.reset(token)
+
+
+_ENGINES_WITH_ROLLUPS: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+@functools.cache
+def _state_statement() -> Select[Any]:
+    current = select(data_versions.c.version).order_by(data_versions.c.id.desc()).limit(1).scalar_subquery()
+    return select(rollup_state.c.orders_exact, rollup_state.c.codes_exact, rollup_state.c.masks_built).where(
+        rollup_state.c.version == current
+    )
+
+
+@dataclass(frozen=True)
+class RollupState:
+    orders_exact: bool  # order counts add up in agg_orders*
+    codes_exact: bool  # order counts add up in agg_codes
+    masks_built: bool  # agg_order_masks can count orders of several product lines / deal sizes
+
+
+def current_state(conn: Connection) -> RollupState | None:
+    """The rollups' state when they belong to the data version this connection sees, else None.
+
+    Read once per transaction (cached on the connection with the transaction it was read in)."""
+    if not _USE_ROLLUPS.get():
+        return None
+    transaction = conn.get_transaction()
+    cached = conn.info.get(_STATE_KEY)
+    if cached is not None and transaction is not None and cached[0] is transaction:
+        return cached[1]
+    if conn.engine not in _ENGINES_WITH_ROLLUPS:
+        if not inspect(conn).has_table(rollup_state.name):
+            return None
+        _ENGINES_WITH_ROLLUPS.add(conn.engine)
+    row = conn.execute(_state_statement()).first()
+    state = RollupState(*(bool(v) for v in row)) if row is not None else None
+    if transaction is not None:
+        conn.info[_STATE_KEY] = (transaction, state)
+    return state
+
+
+@dataclass(frozen=True)
+class Plan:
+    table: Table
+    orders_exact: bool  # whether order_count summed over the table is the distinct count
+    state: RollupState  # of the rollups: how orders are counted when orders_exact is False
+
+
+def choose_plan(conn: Connection, filters: Filters, grouped: tuple[str, ...] = ()) -> Plan | None:
+    """The smallest rollup that has every column the filters and the grouping use (None: use order_lines)."""
+    state = current_state(conn)
+    if state is None:
+        return None
+    chosen = {"product_line": len(filters.product_lines), "deal_size": len(filters.deal_sizes)}
+    need = tuple(k for k in LINE_KEYS if k in grouped or chosen[k])
+    exact = state.orders_exact and all(k in grouped or chosen[k] == 1 for k in need)
+    return Plan(ROLLUPS[need], exact, state)
+
+
+def _rollup_columns(r: FromClause, names: tuple[str, ...]) -> list[ColumnElement[Any]]:
+    return [ROLLUP_SQL[name](r).label(name) for name in names]
+
+
+def order_counts(plan: Plan, filters: Filters, keys: tuple[str, ...] = ()) -> Select[Any]:
+    """Distinct orders per group of ``keys`` where the rollup rows cannot be added up: from the order masks
+    when they exist and hold the keys, else from the order lines."""
+    if plan.state.masks_built and all(k in ORDER_KEYS or k in LINE_KEYS for k in keys):
+        return _masked_order_count(filters, keys, one_row_per_order=plan.state.orders_exact)
+    t = order_lines
+    return (
+        select(*(t.c[k] for k in keys), SQL["order_count"](t).label("order_count"))
+        .where(filters.where(t))
+        .group_by(*(t.c[k] for k in keys))
+    )
+
+
+def _masked_order_count(filters: Filters, keys: tuple[str, ...], one_row_per_order: bool) -> Select[Any]:
+    """Orders with a line in view, from agg_order_masks: the product-line and deal-size filters become the bits
+    of the chosen pairs. Grouped by a line key, each group's bits (its chosen pairs) are ORed first, and an
+    order counts in every group whose bits its mask shares."""
+    m, p = order_masks, pair_bits
+    chosen = [
+        p.c[k].in_(v)
+        for k, v in (("product_line", filters.product_lines), ("deal_size", filters.deal_sizes))
+        if v
+    ]
+    where = [replace(filters, product_lines=(), deal_sizes=()).where(m)]
+    count = func.count() if one_row_per_order else func.count(func.distinct(m.c.order_number))
+    line_keys = [k for k in keys if k in LINE_KEYS]
+    bits_of = cast(func.sum(p.c.bit_value), BigInteger)
+    if line_keys:
+        groups = (
+            select(*(p.c[k] for k in line_keys), bits_of.label("bits")).where(*chosen).group_by(*line_keys)
+        )
+        g = groups.subquery("chosen_groups")
+        columns = [g.c[k] if k in LINE_KEYS else m.c[k] for k in keys]
+        source = m.join(g, m.c.pair_mask.op("&")(g.c.bits) != 0)
+        return (
+            select(*columns, count.label("order_count")).select_from(source).where(*where).group_by(*columns)
+        )
+    if chosen:
+        where.append(m.c.pair_mask.op("&")(select(bits_of).where(*chosen).scalar_subquery()) != 0)
+    columns = [m.c[k] for k in keys]
+    return select(*columns, count.label("order_count")).where(*where).group_by(*columns)
+
+
+DAY_COLUMNS = ("order_date", "iso_year", "iso_week")  # in the daily rollups only
+
+
+def _month_index(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def _first_of(index: int) -> date:
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _split_dates(filters: Filters) -> tuple[tuple[int | None, int | None] | None, list[tuple[date, date]]]:
+    """The date filter as whole months (month indexes lo..hi, None = open) plus the days of partial months."""
+    start, end = filters.start, filters.end
+    lo = None if start is None else _month_index(start) + (start.day != 1)
+    hi = None if end is None else _month_index(end) - ((end + timedelta(days=1)).day != 1)
+    if lo is not None and hi is not None and lo > hi:
+        assert start is not None and end is not None
+        return None, [(start, end)]
+    days = []
+    if start is not None and lo is not None and start.day != 1:
+        days.append((start, _first_of(lo) - timedelta(days=1)))
+    if end is not None and hi is not None and (end + timedelta(days=1)).day != 1:
+        days.append((_first_of(hi + 1), end))
+    return (lo, hi), days
+
+
+def rollup_rows(table: Table, filters: Filters | None, by_day: bool = False) -> FromClause:
+    """The rollup rows of ``table`` in view: whole months from its monthly rollup and partial months' days
+    from the daily one (every day from the daily one when ``by_day``), with the same columns either way
+    (``first_date``/``last_date`` = the rows' first and last order date). ``filters`` None: every row."""
+    daily, monthly = table, MONTHLY[table]
+    shared = [c.name for c in monthly.c if c.name not in ("first_date", "last_date")]
+    names = [*shared, *(DAY_COLUMNS if by_day else ())]
+
+    def from_days(where: list[ColumnElement[bool]]) -> Select[Any]:
+        dates = [daily.c.order_date.label("first_date"), daily.c.order_date.label("last_date")]
+        return select(*(daily.c[n] for n in names), *dates).where(*where)
+
+    if filters is None:
+        return (from_days([]) if by_day else select(monthly)).subquery("rolled_rows")
+    if by_day:
+        return from_days([filters.where(daily)]).subquery("rolled_rows")
+    undated = filters.with_dates(None, None)
+    months, days = _split_dates(filters)
+    parts: list[Select[Any]] = []
+    if months is not None:
+        index = monthly.c.year * 12 + monthly.c.month - 1
+        where = [undated.where(monthly)]
+        if months[0] is not None:
+            where.append(index >= months[0])
+        if months[1] is not None:
+            where.append(index <= months[1])
+        parts.append(
+            select(*(monthly.c[n] for n in names), monthly.c.first_date, monthly.c.last_date).where(*where)
+        )
+    for first, last in days:
+        parts.append(
+            from_days([undated.where(daily), daily.c.order_date >= first, daily.c.order_date <= last])
+        )
+    if len(parts) == 1:
+        return parts[0].subquery("rolled_rows")
+    return union_all(*parts).subquery("rolled_rows")
+
+
+def rollup_select(
+    plan: Plan,
+    filters: Filters,
+    key_names: tuple[str, ...],
+    metric_names: tuple[str, ...],
+    extras: Callable[[FromClause], list[ColumnElement[Any]]] | None = None,
+) -> Select[Any]:
+    """Metrics per group of ``key_names`` from the plan's rollup; order_count from the order masks or lines
+    (joined on the keys) when the rollup cannot count orders exactly for this question."""
+    r = rollup_rows(plan.table, filters, by_day=any(k in DAY_COLUMNS for k in key_names))
+    keys = [r.c[k] for k in key_names]
+    from_rollup = tuple(m for m in metric_names if m != "order_count" or plan.orders_exact)
+    main = select(*keys, *_rollup_columns(r, from_rollup), *(extras(r) if extras else []))
+    if keys:
+        main = main.group_by(*keys)
+    if from_rollup == metric_names:
+        return main
+    if not keys:
+        return main.add_columns(order_counts(plan, filters).scalar_subquery().label("order_count"))
+    m = main.subquery("rolled")
+    o = order_counts(plan, filters, key_names).subquery("raw_orders")
+    on = and_(*(m.c[k].is_not_distinct_from(o.c[k]) for k in key_names))
+    return select(*m.c, o.c.order_count).select_from(m.outerjoin(o, on))
+
+
+def rollup_extras(dimension: str) -> Callable[[FromClause], list[ColumnElement[Any]]]:
+    """_extras from rollup rows (product_code_count is joined from agg_codes)."""
+
+    def extras(r: FromClause) -> list[ColumnElement[Any]]:
+        c = r.c
+        if dimension == "customer":
+            return [
+                func.max(c.country).label("country"),
+                func.min(c.first_date).label("first_order_date"),
+                func.max(c.last_date).label("last_order_date"),
+            ]
+        if dimension == "product_code":
+            return [func.max(c.product_line).label("product_line"), func.max(c.msrp_max).label("msrp")]
+        if dimension == "product_line":
+            return [func.count(func.distinct(c.country)).label("country_count")]
+        if dimension == "country":
+            return [func.max(c.territory).label("territory")]
+        return []
+
+    return extras
+
+
+def product_code_counts(filters: Filters) -> Select[Any]:
+    """Distinct product codes per product line in view (a distinct count of a key of agg_codes)."""
+    r = rollup_rows(rollup_codes, filters)
+    return select(
+        r.c.product_line, func.count(func.distinct(r.c.product_code)).label("product_code_count")
+    ).group_by(r.c.product_line)
