@@ -9,10 +9,10 @@ from sqlalchemy import Engine
 
 from salesdash.errors import InvalidParameter, NotFound, ValidationFailed
 from salesdash.ingest import prepare
+from salesdash.ingest.uploads import UploadStore, check_mode, confirm, preview
 from salesdash.metrics import Filters, kpis
 from salesdash.store import current_version, snapshot
 from salesdash.store.append import DuplicateOrderLines
-from salesdash.uploads import UploadStore, check_mode, confirm, preview
 from tests.conftest import SMALL_CSV
 from tests.orderlines import line, write_csv
 

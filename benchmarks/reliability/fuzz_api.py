@@ -50,9 +50,9 @@ WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
 def prepare_database(workdir: Path) -> tuple[str, dict[str, str]]:
-    from salesdash.auth import create_token
     from salesdash.ingest import ingest_file
     from salesdash.store import make_engine
+    from salesdash.tokens import create_token
 
     url = f"sqlite:///{workdir / 'fuzz.db'}"
     engine = make_engine(url)

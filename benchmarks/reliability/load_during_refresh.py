@@ -180,10 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     refresh_at = args.seconds / 2 if args.refresh_at is None else args.refresh_at
 
-    from salesdash.auth import create_token
     from salesdash.generate import generate
     from salesdash.ingest import ingest_file
     from salesdash.store import make_engine
+    from salesdash.tokens import create_token
 
     with tempfile.TemporaryDirectory(prefix="salesdash-load-") as tmp:
         workdir = Path(tmp)

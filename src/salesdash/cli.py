@@ -202,7 +202,7 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
-    from salesdash.auth import create_token
+    from salesdash.tokens import create_token
 
     token = create_token(_engine(settings), args.role, args.name or "")
     print(token)

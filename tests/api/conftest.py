@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
 from salesdash.api import create_app
-from salesdash.auth import create_token
 from salesdash.config import Settings
+from salesdash.tokens import create_token
 from tests.conftest import SAMPLE_CSV
 
 ORIGIN = "http://127.0.0.1:8501"

@@ -286,7 +286,7 @@ def test_schemathesis_upload_endpoints_with_and_without_admin(sample_sqlite: Eng
     """Generated requests (valid and invalid) against the upload endpoints: documented answers, never a 500."""
     import schemathesis
 
-    from salesdash.auth import create_token
+    from salesdash.tokens import create_token
     from tests.api.test_openapi import _fuzz
 
     app = app_for(sample_sqlite)

@@ -11,9 +11,9 @@ from pathlib import Path
 from apiflask import APIFlask
 from sqlalchemy import Engine
 
-from salesdash.auth import create_token
 from salesdash.metrics import Filters, kpis
 from salesdash.store import current_version, make_engine, snapshot
+from salesdash.tokens import create_token
 from tests.api.conftest import app_for, assert_error, bearer, data_of
 from tests.conftest import SAMPLE_CSV, SMALL_CSV
 from tests.orderlines import line, write_csv

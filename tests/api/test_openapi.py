@@ -16,9 +16,9 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from benchmarks.reliability.fuzz_api import CHECKS
-from salesdash.auth import create_token
 from salesdash.ingest import ingest_file
 from salesdash.store import make_engine
+from salesdash.tokens import create_token
 from tests.api.conftest import app_for, bearer
 from tests.conftest import SAMPLE_CSV, SMALL_CSV
 

@@ -14,10 +14,10 @@ from sqlalchemy import Engine
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from salesdash.api import create_app
-from salesdash.auth import create_token
 from salesdash.config import Settings
 from salesdash.ingest import ingest_file
 from salesdash.store import make_engine
+from salesdash.tokens import create_token
 from tests.conftest import SAMPLE_CSV
 
 APP = Path(__file__).resolve().parents[2] / "src" / "salesdash" / "dashboard" / "app.py"

@@ -13,7 +13,6 @@ import openpyxl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from salesdash.auth import create_token
 from salesdash.charts.format import count, percent
 from salesdash.config import Settings
 from salesdash.dashboard.client import ApiClient
@@ -21,6 +20,7 @@ from salesdash.dashboard.components.compare import chosen_comparison
 from salesdash.dashboard.components.exports import fetcher, view_of
 from salesdash.ingest import ingest_file
 from salesdash.store import make_engine
+from salesdash.tokens import create_token
 from tests.conftest import SMALL_CSV
 from tests.dashboard.conftest import APP, LiveApi, serve
 from tests.orderlines import line, write_csv

@@ -11,11 +11,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from benchmarks.reliability.common import free_port
-from salesdash.auth import create_token
 from salesdash.charts.format import count, money
 from salesdash.config import Settings
 from salesdash.ingest import ingest_file
 from salesdash.store import make_engine
+from salesdash.tokens import create_token
 from tests.conftest import SAMPLE_CSV
 from tests.dashboard.conftest import APP, LiveApi, serve
 

@@ -18,11 +18,11 @@ import requests
 from playwright.sync_api import Page
 
 from benchmarks.reliability.common import free_port
-from salesdash.auth import create_token
 from salesdash.cli import dashboard_command
 from salesdash.config import load_settings
 from salesdash.ingest import ingest_file
 from salesdash.store import make_engine
+from salesdash.tokens import create_token
 from tests.conftest import SAMPLE_CSV
 
 CHROMIUM = "/usr/bin/chromium"

@@ -15,10 +15,10 @@ import requests
 from sqlalchemy import Engine, text
 
 from benchmarks.reliability.common import Server, start_server
-from salesdash.auth import create_token
 from salesdash.ingest import ingest_file
 from salesdash.store import make_engine
 from salesdash.store.lock import is_locked, wait_unlocked
+from salesdash.tokens import create_token
 from tests.conftest import SMALL_CSV
 from tests.reliability.support import BAD, metric_outputs
 

@@ -14,9 +14,9 @@ from apiflask import APIFlask
 from sqlalchemy import Engine
 
 from salesdash.api import create_app
-from salesdash.auth import create_token
 from salesdash.config import Settings
 from salesdash.store.lock import write_lock
+from salesdash.tokens import create_token
 from tests.conftest import SMALL_CSV
 from tests.reliability.support import BAD, corpus, metric_outputs
 

@@ -18,15 +18,15 @@ import pytest
 from apiflask import APIFlask
 from sqlalchemy import Engine, select
 
-from salesdash import auth
+from salesdash import tokens
 from salesdash.api import create_app
-from salesdash.auth import create_token, role_of
 from salesdash.config import Settings
 from salesdash.errors import ConfigError
 from salesdash.ingest import ingest_file
 from salesdash.store import engine as store_engine
 from salesdash.store import make_engine
 from salesdash.store.schema import api_tokens
+from salesdash.tokens import create_token, role_of
 from tests.conftest import ROOT, SMALL_CSV
 from tests.reliability.support import metric_outputs
 
@@ -121,7 +121,7 @@ def test_tokens_are_stored_only_as_hashes(fresh_engine: Engine):
 
 
 def test_token_check_compares_hashes_in_constant_time(fresh_engine: Engine):
-    source = inspect.getsource(auth.role_of)
+    source = inspect.getsource(tokens.role_of)
     assert "hmac.compare_digest" in source
     assert "token_hash ==" in source  # the database looks up the hash, never the secret
     admin = create_token(fresh_engine, "admin")

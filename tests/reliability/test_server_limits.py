@@ -12,9 +12,9 @@ import pytest
 import requests
 
 from benchmarks.reliability.common import Server, start_server
-from salesdash.auth import create_token
 from salesdash.ingest import ingest_file
 from salesdash.store import make_engine
+from salesdash.tokens import create_token
 from tests.conftest import SMALL_CSV
 
 pytestmark = pytest.mark.e2e

@@ -25,7 +25,8 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "salesdash.api.system",
     "salesdash.api.routes",
     "salesdash.api.refresh",
-    "salesdash.api.analytics",
+    "salesdash.api.exports",
+    "salesdash.api.uploads",
     "salesdash.api.versions",
 )
 
@@ -43,7 +44,7 @@ DESCRIPTION = """Sales analytics over validated order lines: every number comes 
 def create_app(settings: Settings, *, engine: Engine | None = None) -> APIFlask:
     """Build the API for ``settings``. ``engine`` lets a caller share an existing engine (tests); by
     default one is made from ``settings.database_url``."""
-    from salesdash.api import auth, docs_ui, errors, http
+    from salesdash.api import auth, docs_ui, envelope, http
     from salesdash.api.cache import LRUCache
     from salesdash.api.respond import CACHE_BYTES
     from salesdash.api.state import EXTENSION, ApiState
@@ -66,8 +67,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> APIFlask:
         JSON_SORT_KEYS=False,
         VALIDATION_ERROR_STATUS_CODE=400,
         VALIDATION_ERROR_DESCRIPTION="Invalid parameter",
-        VALIDATION_ERROR_SCHEMA=errors.ERROR_SCHEMA,
-        HTTP_ERROR_SCHEMA=errors.ERROR_SCHEMA,
+        VALIDATION_ERROR_SCHEMA=envelope.ERROR_SCHEMA,
+        HTTP_ERROR_SCHEMA=envelope.ERROR_SCHEMA,
         AUTO_404_RESPONSE=False,
         DESCRIPTION=DESCRIPTION,
         SECURITY_SCHEMES={
@@ -91,7 +92,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> APIFlask:
         settings=settings, engine=engine, cache=LRUCache(settings.cache_entries, max_bytes=CACHE_BYTES)
     )
 
-    errors.register(app)
+    envelope.register(app)
     docs_ui.setup(app)
     http.setup(app, settings)
     app.before_request(auth.check_auth)

@@ -13,10 +13,10 @@ from typing import Any, TypeVar
 from flask import current_app, g, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from salesdash.api.errors import error_response
+from salesdash.api.envelope import error_response
 from salesdash.api.state import state
-from salesdash.auth import allows, role_of
 from salesdash.errors import StoreUnavailable
+from salesdash.tokens import allows, role_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 ROLE_ATTR = "_salesdash_role"

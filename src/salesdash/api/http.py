@@ -13,7 +13,7 @@ from flask_cors import CORS
 from marshmallow import fields
 
 from salesdash.api import docs_ui
-from salesdash.api.errors import error_response
+from salesdash.api.envelope import error_response
 from salesdash.config import Settings
 
 log = logging.getLogger("salesdash.api.access")

@@ -106,7 +106,7 @@ def _etag(version: str, endpoint: str, params: Mapping[str, Any], fmt: str) -> s
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
-def _now() -> str:
+def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
@@ -150,7 +150,7 @@ def data_response(
             "data_version": seen,
             "filters": applied.to_params() if use_filters else {},
             "definitions": definitions(chosen) | result.definitions if chosen else dict(result.definitions),
-            "generated_at": _now(),
+            "generated_at": utc_now(),
         }
         meta.update(result.meta)
         body = jsonable({"data": result.data, "meta": meta})
@@ -192,7 +192,7 @@ def csv_response(cached: Cached, name: str) -> Response:
 
 def simple_response(data: Any, status: int = 200, **meta: Any) -> Response:
     """The envelope for non-data endpoints (index, health, version, refresh): never cached."""
-    body = jsonable({"data": data, "meta": {"generated_at": _now(), **meta}})
+    body = jsonable({"data": data, "meta": {"generated_at": utc_now(), **meta}})
     response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
     return response

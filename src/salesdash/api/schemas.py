@@ -17,8 +17,8 @@ from marshmallow import EXCLUDE, INCLUDE
 
 from salesdash.export import FORMATS as EXPORT_FORMATS
 from salesdash.filters import FILTERS, DateBound, Filter
+from salesdash.ingest.uploads import MODES
 from salesdash.metrics.queries import ORDER_SORT_COLUMNS
-from salesdash.uploads import MODES
 from salesdash.views import VIEWS, Param, export_parameters
 from salesdash.vocabulary import BREAKDOWN_METRICS, PERIODS
 
@@ -491,6 +491,28 @@ EXPORT_FIELDS = {
     **{name: _export_field(name, params) for name, params in export_parameters().items()},
 }
 ExportQuery: type[QuerySchema] = type("ExportQuery", (FilterQuery,), EXPORT_FIELDS)
+
+
+class VersionsQuery(QuerySchema):
+    limit = Integer(
+        load_default=10,
+        validate=Range(min=1, max=100),
+        metadata={"description": "Number of loads, newest first, 1-100 (default 10)."},
+    )
+
+
+class LoadRecord(Open):
+    data_version = String(required=True)
+    source = String(required=True, metadata={"description": "File name the data came from (no server path)."})
+    source_sha256 = String(required=True)
+    loaded_at = String(required=True, metadata={"format": "date-time", "description": "UTC."})
+    row_count = Integer(required=True)
+    report = Dict(required=True, metadata={"description": "The ingest quality report of this load."})
+
+
+class VersionsResponse(Schema):
+    data = List(Nested(LoadRecord), required=True)
+    meta = Nested(SimpleMeta, required=True)
 
 
 @functools.cache

@@ -1,6 +1,7 @@
-"""GET /api/data-versions: the history of data loads (newest first), each with its ingest quality report.
+"""GET /api/data-versions (the history of data loads, newest first, each with its ingest quality report) and
+GET /api/data-quality (the current load's quality report and the load history).
 
-The dashboard's Data page shows the current load's time, source and quality report from here.
+The dashboard's Data and Quality pages show the current load's time, source and quality report from here.
 """
 
 from __future__ import annotations
@@ -10,46 +11,33 @@ from datetime import UTC
 from pathlib import PurePath
 from typing import Any
 
-from apiflask import APIBlueprint, Schema
-from apiflask.fields import Dict, Integer, List, Nested, String
-from apiflask.validators import Range
+from apiflask import APIBlueprint
 from flask import Response
+from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from salesdash.api import schemas as s
-from salesdash.api.respond import simple_response
-from salesdash.errors import StoreUnavailable
-from salesdash.store import DataVersion, version_history
+from salesdash.api.respond import Result, data_response, simple_response
+from salesdash.api.state import NO_DATA_MESSAGE, state
+from salesdash.errors import NoData, StoreUnavailable
+from salesdash.filters import Filters
+from salesdash.store import DataVersion, current_version_in, version_history
 
 bp = APIBlueprint("versions", __name__, url_prefix="/api", tag="Service")
-
-
-class VersionsQuery(s.QuerySchema):
-    limit = Integer(
-        load_default=10,
-        validate=Range(min=1, max=100),
-        metadata={"description": "Number of loads, newest first, 1-100 (default 10)."},
-    )
-
-
-class LoadRecord(s.Open):
-    data_version = String(required=True)
-    source = String(required=True, metadata={"description": "File name the data came from (no server path)."})
-    source_sha256 = String(required=True)
-    loaded_at = String(required=True, metadata={"format": "date-time", "description": "UTC."})
-    row_count = Integer(required=True)
-    report = Dict(required=True, metadata={"description": "The ingest quality report of this load."})
-
-
-class VersionsResponse(Schema):
-    data = List(Nested(LoadRecord), required=True)
-    meta = Nested(s.SimpleMeta, required=True)
 
 
 def _public_source(source: str) -> str:
     prefix, _, rest = source.rpartition(":") if source.startswith("upload:") else ("", "", source)
     name = PurePath(rest).name or rest
     return f"{prefix}:{name}" if prefix else name
+
+
+def _public(version: DataVersion) -> dict[str, Any]:
+    """A data version for the outside: named ``data_version`` as everywhere in the API, and the source's file
+    name, never a server path."""
+    out = version.to_dict()
+    out["source"] = _public_source(version.source)
+    return {"data_version": out.pop("version", None), **out}
 
 
 def _record(version: DataVersion) -> dict[str, Any]:
@@ -67,13 +55,11 @@ def _record(version: DataVersion) -> dict[str, Any]:
 
 
 @bp.get("/data-versions")
-@bp.input(VersionsQuery, location="query", arg_name="query")
-@bp.output(VersionsResponse, description="Data loads, newest first (empty before the first load).")
+@bp.input(s.VersionsQuery, location="query", arg_name="query")
+@bp.output(s.VersionsResponse, description="Data loads, newest first (empty before the first load).")
 @bp.doc(summary="Data load history", responses=[400, 401, 403, 503])
 def data_versions(query: dict[str, Any]) -> Response:
     """The latest data loads, newest first: version, source file, load time, row count and quality report."""
-    from salesdash.api.state import state
-
     st = state()
     current = st.version()  # the history changes only with a load, which changes the version
     key = (current, "data-versions", query["limit"])
@@ -87,3 +73,37 @@ def data_versions(query: dict[str, Any]) -> Response:
         if current is not None and history and history[0].version == current:
             st.cache.put(key, records, len(json.dumps(records, default=str)))
     return simple_response(records)
+
+
+@bp.get("/data-quality")
+@bp.input(s.DataQualityQuery, location="query", arg_name="query")
+@bp.output(s.envelope(s.DataQuality), description="The current load's quality report and the load history.")
+@bp.doc(summary="Data quality and load history", responses=[400, 401, 403, 503])
+def get_data_quality(query: dict[str, Any]) -> Response:
+    """The quality report of the load behind the current data version (rows read, loaded and rejected and why,
+    encoding, empty cells per column, anomalies such as the PRICEEACH cap and partial years, country codes) and
+    the history of loads, newest first."""
+    limit = query["limit"]
+    st = state()
+
+    def compute(conn: Connection, f: Filters) -> Result:
+        current = current_version_in(conn)
+        if current is None:
+            raise NoData(NO_DATA_MESSAGE)
+        history = []
+        for v in version_history(st.engine, limit=limit):
+            report = v.report or {}
+            history.append(
+                _public(v)
+                | {
+                    "rows_read": report.get("rows_read"),
+                    "rows_loaded": report.get("rows_loaded"),
+                    "rows_rejected": report.get("rows_rejected"),
+                    "encoding": report.get("encoding"),
+                    "load_mode": report.get("load_mode", "replace"),
+                    "anomalies": len(report.get("anomalies", [])),
+                }
+            )
+        return Result(_public(current) | {"report": current.report, "history": history})
+
+    return data_response("data-quality", compute, params={"limit": limit}, use_filters=False)
