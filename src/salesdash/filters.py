@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -290,7 +290,6 @@ FILTERS: tuple[Filter, ...] = (
     ),
 )
 BY_PARAM: dict[str, Filter] = {f.param: f for f in FILTERS}
-BY_ATTR: dict[str, Filter] = {f.attr: f for f in FILTERS}
 PARAMETERS: tuple[str, ...] = tuple(BY_PARAM)
 
 
@@ -400,13 +399,7 @@ def parse_filters(params: Mapping[str, list[str]]) -> Filters:
     return Filters.parse(params)
 
 
-def filter_fields() -> list[str]:
-    """The attributes of :class:`Filters` (a test checks they are exactly the declared filters')."""
-    return [f.name for f in fields(Filters)]
-
-
 __all__ = [
-    "BY_ATTR",
     "BY_PARAM",
     "CANCELLED",
     "FILTERS",

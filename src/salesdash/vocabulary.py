@@ -60,8 +60,6 @@ def territory_name(code: str | None) -> str | None:
 
 # ---- metrics --------------------------------------------------------------------------------------------------
 
-UNITS = ("currency", "count", "ratio")
-
 
 @dataclass(frozen=True)
 class Metric:

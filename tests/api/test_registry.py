@@ -160,3 +160,17 @@ def test_unknown_values_of_every_checked_filter_are_one_400(client: FlaskClient)
     query = "&".join(f"{f.param}=Atlantis" for f in checked)
     error = assert_error(client.get(f"/api/kpis?{query}"), 400, code="invalid_parameter")
     assert {d["parameter"] for d in error["details"]} == {f.param for f in checked}
+
+
+def test_every_api_path_the_dashboard_calls_is_a_route(app: APIFlask):
+    """The dashboard cannot import the registry (it reads through the API only); its calls are checked here."""
+    from salesdash.dashboard.components.exports import VIEW_PARAMETERS
+    from salesdash.views import export_parameters
+
+    dashboard = Path(__file__).resolve().parents[2] / "src" / "salesdash" / "dashboard"
+    called = {
+        m for p in dashboard.rglob("*.py") for m in re.findall(r'"(/api/[a-z-]+)', p.read_text("utf-8"))
+    }
+    routes = {rule.rule for rule in app.url_map.iter_rules()}
+    assert called and called <= routes, called - routes
+    assert set(VIEW_PARAMETERS) <= set(export_parameters())

@@ -18,13 +18,10 @@ from marshmallow import EXCLUDE, INCLUDE
 from salesdash.export import FORMATS as EXPORT_FORMATS
 from salesdash.filters import FILTERS, DateBound, Filter
 from salesdash.ingest.uploads import MODES
-from salesdash.metrics.queries import ORDER_SORT_COLUMNS
 from salesdash.views import VIEWS, Param, export_parameters
-from salesdash.vocabulary import BREAKDOWN_METRICS, PERIODS
 
 ISO_DATE = Regexp(r"^\d{4}-\d{2}-\d{2}$", error="not an ISO date (YYYY-MM-DD)")
 FORMATS = ("json", "csv")
-SORT_ORDERS = ("asc", "desc")
 
 
 def _list(description: str) -> List:
@@ -64,69 +61,6 @@ class TabularQuery(FilterQuery):
         validate=OneOf(FORMATS),
         metadata={"description": "json (default) or csv (the `data` records as text/csv)."},
     )
-
-
-class SalesOverTimeQuery(TabularQuery):
-    period = String(
-        load_default="monthly",
-        validate=OneOf(tuple(PERIODS)),
-        metadata={"description": "Time grain: " + ", ".join(PERIODS) + " (default monthly)."},
-    )
-
-
-class ProductPerformanceQuery(TabularQuery):
-    level = String(
-        load_default="product_line",
-        validate=OneOf(("product_line", "product")),
-        metadata={"description": "product_line (default) or product (one row per PRODUCTCODE)."},
-    )
-    sort = String(
-        load_default="revenue",
-        validate=OneOf(BREAKDOWN_METRICS),
-        metadata={"description": "Metric to rank by: " + ", ".join(BREAKDOWN_METRICS) + "."},
-    )
-    order = String(load_default="desc", validate=OneOf(SORT_ORDERS), metadata={"description": "asc or desc."})
-    limit = Integer(
-        validate=Range(min=1, max=1000),
-        metadata={"description": "At most this many rows (1-1000; default all)."},
-    )
-
-
-class TopCustomersQuery(TabularQuery):
-    limit = Integer(
-        load_default=10,
-        validate=Range(min=1, max=100),
-        metadata={"description": "Number of customers, 1-100 (default 10)."},
-    )
-
-
-class HeatmapQuery(TabularQuery):
-    metric = String(
-        load_default="revenue",
-        validate=OneOf(BREAKDOWN_METRICS),
-        metadata={
-            "description": "Metric in the cells: " + ", ".join(BREAKDOWN_METRICS) + " (default revenue)."
-        },
-    )
-
-
-class OrdersQuery(TabularQuery):
-    limit = Integer(
-        load_default=100,
-        validate=Range(min=1, max=1000),
-        metadata={"description": "Page size, 1-1000 (default 100)."},
-    )
-    offset = Integer(
-        load_default=0,
-        validate=Range(min=0, max=2**53),
-        metadata={"description": "Lines to skip (default 0); use meta.next_offset for the next page."},
-    )
-    sort = String(
-        load_default="order_date",
-        validate=OneOf(ORDER_SORT_COLUMNS),
-        metadata={"description": "Column to sort by: " + ", ".join(ORDER_SORT_COLUMNS) + "."},
-    )
-    order = String(load_default="asc", validate=OneOf(SORT_ORDERS), metadata={"description": "asc or desc."})
 
 
 class RefreshQuery(QuerySchema):

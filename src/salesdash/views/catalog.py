@@ -367,7 +367,6 @@ def _rfm(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> V
 
 # ---- the declarations --------------------------------------------------------------------------------------------
 
-FORMAT_NOTE = "json (default) or csv (the `data` records as text/csv)."
 TREND_DEFS = (*BREAKDOWN_METRICS, "average_order_value")
 
 CATALOG: tuple[View, ...] = (
