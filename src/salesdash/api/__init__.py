@@ -34,8 +34,8 @@ DESCRIPTION = """Sales analytics over validated order lines: every number comes 
 
 * Success: `{"data": ..., "meta": {"data_version", "filters", "definitions", "generated_at", ...}}`.
 * Errors (every 4xx/5xx): `{"error": {"status", "code", "message", "details": [...]}}`.
-* Filters on every analytics endpoint: `start`, `end` (YYYY-MM-DD), `country`, `productline`, `status`,
-  `dealsize` (repeat or comma-separate), `customer`. No status filter = every status except Cancelled.
+* Filters on every analytics endpoint: FILTER_NAMES. Lists: repeat the parameter or comma-separate.
+  No status filter = every status except Cancelled.
 * `?format=csv` on tabular endpoints. Responses carry an `ETag`; send `If-None-Match` to get 304.
 * Writes need `Authorization: Bearer <admin token>` (`salesdash token create --role admin`).
 """
@@ -49,6 +49,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> APIFlask:
     from salesdash.api.respond import CACHE_BYTES
     from salesdash.api.state import EXTENSION, ApiState
     from salesdash.errors import StoreUnavailable
+    from salesdash.filters import FILTERS
     from salesdash.store import ensure_schema, make_engine
 
     app = APIFlask(
@@ -70,7 +71,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> APIFlask:
         VALIDATION_ERROR_SCHEMA=envelope.ERROR_SCHEMA,
         HTTP_ERROR_SCHEMA=envelope.ERROR_SCHEMA,
         AUTO_404_RESPONSE=False,
-        DESCRIPTION=DESCRIPTION,
+        DESCRIPTION=DESCRIPTION.replace("FILTER_NAMES", ", ".join(f"`{f.param}`" for f in FILTERS)),
         SECURITY_SCHEMES={
             "BearerAuth": {
                 "type": "http",

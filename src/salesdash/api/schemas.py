@@ -229,15 +229,17 @@ class Kpis(Metrics):
     status_distribution = List(Nested(StatusRow), required=True)
 
 
-class FilterOptions(Open):
-    countries = List(String(), required=True)
-    product_lines = List(String(), required=True)
-    statuses = List(String(), required=True)
-    deal_sizes = List(String(), required=True)
-    customers = List(String(), required=True)
-    default_statuses = List(String(), required=True)
-    date_range = Nested(DateRange, required=True)
-    periods = List(String(), required=True)
+# GET /api/filters: the values of every declared filter (under its options key), and what the defaults mean.
+FilterOptions: type[Open] = type(
+    "FilterOptions",
+    (Open,),
+    {
+        **{f.options_key: List(String(), required=True) for f in FILTERS if f.options_key},
+        "default_statuses": List(String(), required=True),
+        "date_range": Nested(DateRange, required=True),
+        "periods": List(String(), required=True),
+    },
+)
 
 
 class VersionInfo(Open):
