@@ -398,6 +398,56 @@ class RfmMeta(Meta):
     segment_definitions = Dict(keys=String(), values=String(), required=True)
 
 
+class AcquisitionRow(Open):
+    period = String(required=True, metadata={"example": "2004-11"})
+    period_start = String(required=True, metadata={"format": "date"})
+    customer_count = Integer(required=True)
+    new_customers = Integer(required=True, metadata={"description": "First order ever (under the filters)."})
+    returning_customers = Integer(required=True)
+    new_customer_revenue = Float(required=True)
+    returning_customer_revenue = Float(required=True)
+    new_customer_share = Float(required=True, allow_none=True)
+
+
+class AcquisitionMeta(Meta):
+    grain = String(required=True)
+    new_customers = Dict(required=True, metadata={"description": "The headline comparison (card)."})
+
+
+class CohortCell(Open):
+    cohort = String(required=True, metadata={"example": "2003-01"})
+    periods_since_first = Integer(required=True)
+    period = String(required=True)
+    active_customers = Integer(required=True)
+    retention = Float(required=True, allow_none=True)
+    revenue = Float(required=True)
+    partial = Boolean(required=True)
+
+
+class CohortMeta(Meta):
+    grain = String(required=True)
+    cohorts = List(Dict(), required=True)
+    small_cohort = Integer(required=True)
+
+
+class PenetrationRow(Open):
+    customer_count = Integer(required=True)
+    revenue = Float(required=True)
+    revenue_per_customer = Float(required=True, allow_none=True)
+    revenue_share = Float(required=True, allow_none=True)
+    product_lines_bought = Integer(required=True)
+    product_line_share = Float(required=True, allow_none=True)
+    current_revenue = Float(required=True, allow_none=True)
+    previous_revenue = Float(required=True, allow_none=True)
+    revenue_change_pct = Float(required=True, allow_none=True)
+
+
+class PenetrationMeta(Meta):
+    dimension = String(required=True)
+    product_lines_in_view = Integer(required=True)
+    periods = Dict(required=True, allow_none=True)
+
+
 def _export_field(name: str, params: list[Param]) -> Integer | String:
     views = ", ".join(
         f"view={v.name}: {p.description}" for v in VIEWS.values() for p in v.export_params if p.name == name

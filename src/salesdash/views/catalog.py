@@ -32,6 +32,17 @@ from salesdash.metrics import (
     order_line_page,
     over_time,
 )
+from salesdash.metrics.compare import change
+from salesdash.metrics.customers import (
+    COHORT_GRAINS,
+    PENETRATION_DIMENSIONS,
+    SMALL_COHORT,
+    acquisition,
+    cohorts,
+    headline_periods,
+    new_customers,
+    penetration,
+)
 from salesdash.metrics.queries import ORDER_SORT_COLUMNS
 from salesdash.metrics.rfm import DEFINITIONS as RFM_DEFINITIONS
 from salesdash.metrics.rfm import SEGMENTS, rfm, summarise
@@ -48,6 +59,14 @@ from salesdash.vocabulary import (
 )
 
 MAX_EXPORT_LINES = 100_000
+NEW_CUSTOMER_NOTE = (
+    "A customer is new in the period of their first order under the filters (the date range aside); returning "
+    "when they order in a period after their first."
+)
+COHORT_NOTE = (
+    "Cohort = customers whose first order (under the filters) falls in that period; each cell is the share of "
+    "the cohort ordering N periods later."
+)
 STATUS_COLUMNS = ["status", *BREAKDOWN_DEFINITIONS]
 Options = Mapping[str, Any]
 
@@ -99,6 +118,24 @@ def _chart_comparison(view: ViewData) -> go.Figure | None:
     data = view.data or {}
     chosen = data.get("year_earlier") or data.get("previous_period")
     return analytics.comparison_bars(chosen) if chosen else None
+
+
+def _chart_acquisition(view: ViewData) -> go.Figure:
+    from salesdash.charts.customers import acquisition_chart
+
+    return acquisition_chart(view.records())
+
+
+def _chart_cohorts(view: ViewData) -> go.Figure:
+    from salesdash.charts.customers import cohort_heatmap
+
+    return cohort_heatmap(view.records(), records_of(view.extra["Cohorts"]))
+
+
+def _chart_penetration(view: ViewData) -> go.Figure:
+    from salesdash.charts.customers import penetration_chart
+
+    return penetration_chart(view.records(), view.params.get("dimension", "country"))
 
 
 # ---- computations ------------------------------------------------------------------------------------------------
@@ -333,6 +370,84 @@ def _comparisons(conn: Connection, f: Filters, p: dict[str, Any], options: Optio
         rows, columns=["comparison", "label", "metric", "current", "previous", "change", "change_pct"]
     )
     return ViewData("comparisons", "Period comparisons", frame, notes=notes, data=data)
+
+
+def _acquisition(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
+    period = p["period"]
+    frame = acquisition(conn, f, PERIODS[period])
+    card: dict[str, Any] = {"current_period": None, "comparison_period": None, **change(None, None)}
+    periods = headline_periods(conn, f)
+    if periods is not None:
+        now, before = periods
+        counts = [new_customers(conn, f.with_dates(x.start, x.end)) for x in periods]
+        card = {"current_period": now.to_dict(), "comparison_period": before.to_dict(), **change(*counts)}
+    notes = [NEW_CUSTOMER_NOTE]
+    if card["current_period"]:
+        cur, prev = card["current_period"], card["comparison_period"]
+        notes.append(
+            f"New customers {cur['label']}: {card['current']:,} vs {prev['label']}: {card['previous']:,}."
+        )
+    return _table(
+        "acquisition",
+        f"New and returning customers ({period})",
+        frame,
+        meta={"period": period, "grain": PERIODS[period], "new_customers": card},
+        notes=notes,
+        definitions={"new_customers": NEW_CUSTOMER_NOTE},
+    )
+
+
+def _cohorts(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
+    grain = p["grain"]
+    result = cohorts(conn, f, grain)
+    sizes = result["cohorts"]
+    small = int(sizes["small"].sum())
+    notes = [COHORT_NOTE]
+    if small:
+        notes.append(
+            f"{small} of {len(sizes)} cohorts have fewer than {SMALL_COHORT} customers (marked small)."
+        )
+    if bool(result["cells"]["partial"].any()):
+        notes.append("* = a period the data covers only partly (its share is not final).")
+    return ViewData(
+        "cohorts",
+        f"Retention cohorts ({grain})",
+        result["cells"],
+        notes=notes,
+        extra={"Cohorts": sizes},
+        meta={"grain": grain, "cohorts": records_of(sizes), "small_cohort": SMALL_COHORT},
+    )
+
+
+def _penetration(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
+    dimension = p["dimension"]
+    result = penetration(conn, f, dimension)
+    periods = result["periods"]
+    notes = [
+        f"Product lines bought: of the {result['product_lines_in_view']} product lines with sales in view.",
+        f"Growth: {periods['current']['label']} vs {periods['previous']['label']} (the KPI cards' periods)."
+        if periods
+        else "Growth: no earlier period of the same dates is covered by the data.",
+    ]
+    return _table(
+        "market-penetration",
+        f"Market penetration by {dimension}",
+        result["rows"],
+        meta={
+            "dimension": dimension,
+            "product_lines_in_view": result["product_lines_in_view"],
+            "periods": periods,
+        },
+        notes=notes,
+        summary_columns=[
+            dimension,
+            "customer_count",
+            "revenue_per_customer",
+            "product_lines_bought",
+            "revenue_share",
+            "revenue_change_pct",
+        ],
+    )
 
 
 def _rfm(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
@@ -633,5 +748,71 @@ CATALOG: tuple[View, ...] = (
         metrics=("revenue", "order_count"),
         filename=lambda p: "rfm-segments",
         chart=_chart_rfm,
+    ),
+    View(
+        "acquisition",
+        "New and returning customers",
+        "Customer acquisition",
+        "Per period of the grain: customers, new customers (their first order under the filters, the date range "
+        "aside, falls in the period), returning customers and the revenue of each. `meta.new_customers` is the "
+        "headline comparison: new customers of the latest year to date in view vs the same dates a year "
+        "earlier, both periods named (null when that earlier period is not covered).",
+        _acquisition,
+        "AcquisitionRow",
+        "One row per period with customers, oldest first.",
+        meta_schema="AcquisitionMeta",
+        params=(
+            Param(
+                "period",
+                "Time grain: " + ", ".join(PERIODS) + " (default monthly).",
+                "monthly",
+                choices=tuple(PERIODS),
+            ),
+        ),
+        metrics=("customer_count",),
+        filename=lambda p: f"acquisition-{p['period']}",
+        chart=_chart_acquisition,
+    ),
+    View(
+        "cohorts",
+        "Retention cohorts",
+        "Retention cohorts",
+        "Customers grouped by the month (or quarter) of their first order in the date range; for each cohort "
+        "and each period since (0 = the first), the customers still ordering, their share of the cohort "
+        f"(`retention`) and their revenue. `partial` marks periods the data covers only partly; `meta.cohorts` "
+        f"lists each cohort's size, `small` when under {SMALL_COHORT} customers.",
+        _cohorts,
+        "CohortCell",
+        "One row per cohort and period since its first order (periods with no active customer are absent).",
+        meta_schema="CohortMeta",
+        params=(
+            Param("grain", "Cohort period: month (default) or quarter.", "month", choices=COHORT_GRAINS),
+        ),
+        metrics=("customer_count",),
+        filename=lambda p: f"cohorts-{p['grain']}",
+        chart=_chart_cohorts,
+    ),
+    View(
+        "market-penetration",
+        "Market penetration",
+        "Market penetration by country or territory",
+        "Per country (or territory): customers, revenue, revenue per customer, share of revenue, how many of the "
+        "product lines on sale in view it buys (and that share), and revenue growth over the KPI cards' "
+        "periods (latest year to date vs the same dates a year earlier; named in `meta.periods`).",
+        _penetration,
+        "PenetrationRow",
+        "One row per market, by revenue.",
+        meta_schema="PenetrationMeta",
+        params=(
+            Param(
+                "dimension",
+                "Market: country (default) or territory.",
+                "country",
+                choices=PENETRATION_DIMENSIONS,
+            ),
+        ),
+        metrics=("revenue", "customer_count", "revenue_share"),
+        filename=lambda p: f"market-penetration-{p['dimension']}",
+        chart=_chart_penetration,
     ),
 )

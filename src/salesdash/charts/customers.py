@@ -1,0 +1,141 @@
+"""Customer analytics charts (pure Plotly): new vs returning customers, the retention cohort heatmap and market
+penetration. Records in (the API's rows), ``go.Figure`` out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+
+from salesdash.charts.figures import MUTED, PRIMARY, SEQUENTIAL, TEXT, Records, _layout, empty_figure
+from salesdash.charts.format import money_short, percent
+from salesdash.vocabulary import label
+
+
+def acquisition_chart(records: Records, *, height: int = 340) -> go.Figure:
+    """Customers per period, stacked: new (first order ever, under the filters) and returning."""
+    if not records:
+        return empty_figure(height=height)
+    periods = [str(r["period"]) for r in records]
+    fig = go.Figure()
+    for name, color in (("new_customers", PRIMARY), ("returning_customers", MUTED)):
+        fig.add_bar(
+            x=periods,
+            y=[r[name] for r in records],
+            name=label(name),
+            marker={"color": color},
+            hovertemplate="%{x}<br>" + label(name) + ": %{y:,}<extra></extra>",
+        )
+    _layout(fig, height=height, legend=True, hovermode="x unified")
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(type="category", title=None)
+    fig.update_yaxes(title=label("customer_count"), tickformat=",d", rangemode="tozero")
+    return fig
+
+
+def cohort_label(cohort: Mapping[str, Any]) -> str:
+    """A cohort's row label: its period and size, with small cohorts said so (their shares swing widely)."""
+    text = f"{cohort['cohort']} (n={cohort['customers']:,})"
+    return text + " small" if cohort.get("small") else text
+
+
+def cohort_heatmap(
+    cells: Records, cohorts: Sequence[Mapping[str, Any]], *, height: int | None = None
+) -> go.Figure:
+    """Retention: cohorts (rows, oldest first) x periods since their first order (columns). A cell shows the
+    share of the cohort still ordering; a partial period is marked with an asterisk, a small cohort in its
+    label; a period in which no member ordered is blank."""
+    if not cells or not cohorts:
+        return empty_figure(height=height or 300)
+    rows = [str(c["cohort"]) for c in cohorts]
+    names = {str(c["cohort"]): cohort_label(c) for c in cohorts}
+    width = max(int(c["periods_since_first"]) for c in cells) + 1
+    grid: dict[tuple[str, int], Mapping[str, Any]] = {
+        (str(c["cohort"]), int(c["periods_since_first"])): c for c in cells
+    }
+    z: list[list[float | None]] = []
+    text: list[list[str]] = []
+    for cohort in rows:
+        z_row: list[float | None] = []
+        t_row: list[str] = []
+        for offset in range(width):
+            cell = grid.get((cohort, offset))
+            share = None if cell is None else cell.get("retention")
+            z_row.append(None if share is None else float(share))
+            t_row.append(
+                ""
+                if share is None
+                else percent(share, decimals=0) + ("*" if cell and cell["partial"] else "")
+            )
+        z.append(z_row)
+        text.append(t_row)
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=list(range(width)),
+            y=[names[c] for c in rows],
+            text=text,
+            texttemplate="%{text}",
+            textfont={"size": 11},
+            colorscale=SEQUENTIAL,
+            zmin=0,
+            zmax=1,
+            hoverongaps=False,
+            xgap=2,
+            ygap=2,
+            colorbar={"thickness": 12, "tickformat": ".0%", "title": {"text": label("retention")}},
+            hovertemplate="%{y}<br>%{x} period(s) later: %{text}<extra></extra>",
+        )
+    )
+    longest = max(len(n) for n in names.values())
+    _layout(
+        fig,
+        height=height or max(260, 22 * len(rows) + 80),
+        margin={"l": int(min(260, 7.2 * longest + 16)), "r": 8, "t": 30, "b": 40},
+    )
+    fig.update_xaxes(
+        title=label("periods_since_first"), side="bottom", showgrid=False, dtick=1 if width <= 12 else 3
+    )
+    fig.update_yaxes(autorange="reversed", showgrid=False, title=None, type="category")
+    return fig
+
+
+def penetration_chart(
+    records: Records, dimension: str = "country", *, height: int | None = None
+) -> go.Figure:
+    """Revenue per customer per market (bars), labelled with how many of the product lines in view each
+    market buys: a market with few lines bought is under-penetrated."""
+    rows = sorted(
+        (r for r in records if r.get("revenue_per_customer") is not None),
+        key=lambda r: r["revenue_per_customer"],
+        reverse=True,
+    )
+    if not rows:
+        return empty_figure(height=height or 260)
+    names = [str(r[dimension]) for r in rows]
+    labels = [
+        f"\u2002{money_short(r['revenue_per_customer'])} · {r['customer_count']:,} cust. · "
+        f"{r['product_lines_bought']} lines\u2002"
+        for r in rows
+    ]
+    fig = go.Figure(
+        go.Bar(
+            x=[r["revenue_per_customer"] for r in rows],
+            y=names,
+            orientation="h",
+            marker={"color": [PRIMARY if (r.get("product_line_share") or 0) >= 1 else MUTED for r in rows]},
+            text=labels,
+            textposition="outside",
+            outsidetextfont={"color": TEXT, "size": 12},
+            cliponaxis=False,
+            hovertemplate="%{y}<br>" + label("revenue_per_customer") + ": $%{x:,.2f}<extra></extra>",
+        )
+    )
+    _layout(fig, height=height or max(220, 30 * len(rows) + 40))
+    longest = max(len(n) for n in names)
+    fig.update_layout(margin={"l": int(min(240, 7.4 * longest + 22)), "r": 12, "t": 8, "b": 28})
+    fig.update_yaxes(autorange="reversed", showgrid=False, title=None, ticksuffix="  ")
+    top = max(float(r["revenue_per_customer"]) for r in rows)
+    fig.update_xaxes(title=None, tickprefix="$", exponentformat="B", range=[0, top * 1.9])
+    return fig
