@@ -27,6 +27,8 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 FILTER_PARAMS = {f.param for f in FILTERS}
 # the view parameters a test sets so that every view answers on the bundled data with these filters
 FILTERED = "country=France,Spain&start=2003-06-01"
+# cohorts are the customers whose first order is in the date range: this one's is 2003-01-31
+WHOLE_RANGE = {"cohorts"}
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +120,8 @@ def test_export_and_endpoint_are_one_path(client: FlaskClient, name: str):
     """?format=csv of the endpoint and the CSV export compute the view the same way: the same rows."""
     view = VIEWS[name]
     own = "&".join(f"{p.name}={p.default}" for p in view.export_params if p.default is not None)
-    query = f"{FILTERED}&customer=Euro Shopping Channel" + (f"&{own}" if own else "")
+    filtered = FILTERED.split("&start=")[0] if name in WHOLE_RANGE else FILTERED
+    query = f"{filtered}&customer=Euro Shopping Channel" + (f"&{own}" if own else "")
     paging = "&limit=1000" if view.param("limit") is not None and not view.param("limit").export else ""
     api = client.get(f"/api/{name}?{query}{paging}&format=csv")
     exported = client.get(f"/api/export?view={name}&format=csv&{query}")

@@ -421,7 +421,7 @@ class CohortCell(Open):
     active_customers = Integer(required=True)
     retention = Float(required=True, allow_none=True)
     revenue = Float(required=True)
-    partial = Boolean(required=True)
+    partial_period = Boolean(required=True, data_key="partial")  # "partial" is a Schema attribute
 
 
 class CohortMeta(Meta):

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 
 from salesdash.charts.figures import MUTED, PRIMARY, SEQUENTIAL, TEXT, Records, _layout, empty_figure
 from salesdash.charts.format import money_short, percent
-from salesdash.vocabulary import label
+from salesdash.vocabulary import label, territory_name
 
 
 def acquisition_chart(records: Records, *, height: int = 340) -> go.Figure:
@@ -113,7 +113,7 @@ def penetration_chart(
     )
     if not rows:
         return empty_figure(height=height or 260)
-    names = [str(r[dimension]) for r in rows]
+    names = [str(territory_name(r[dimension]) if dimension == "territory" else r[dimension]) for r in rows]
     labels = [
         f"\u2002{money_short(r['revenue_per_customer'])} · {r['customer_count']:,} cust. · "
         f"{r['product_lines_bought']} lines\u2002"

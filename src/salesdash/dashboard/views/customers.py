@@ -4,6 +4,7 @@ import streamlit as st
 
 from salesdash.charts import figures as charts
 from salesdash.dashboard.components import context
+from salesdash.dashboard.components.customer_analytics import acquisition_section, cohort_section
 from salesdash.dashboard.components.layout import chart, page_header, section
 from salesdash.dashboard.components.rfm import rfm_section
 from salesdash.dashboard.components.tables import table
@@ -11,7 +12,10 @@ from salesdash.dashboard.components.tables import table
 TABLE_LIMIT = 100  # the API's largest page of top customers
 
 ctx = context.current()
-page_header(ctx, "Customers", "Who buys the most, how often, and when they last ordered.")
+page_header(ctx, "Customers", "Who buys the most, how often, when they last ordered, and how many are new.")
+
+acquisition_section(ctx)
+cohort_section(ctx)
 
 with st.container(border=True):
     top_n = st.slider(

@@ -6,6 +6,7 @@ import streamlit as st
 
 from salesdash.charts import figures as charts
 from salesdash.dashboard.components import context
+from salesdash.dashboard.components.customer_analytics import penetration_section
 from salesdash.dashboard.components.filters import set_filter
 from salesdash.dashboard.components.layout import chart, page_header, section
 from salesdash.dashboard.components.tables import table
@@ -90,3 +91,5 @@ with st.container(border=True):
         key="geo-table",
         on_select=_from_table,
     )
+
+penetration_section(ctx)

@@ -1,0 +1,140 @@
+"""Customer analytics sections: acquisition (with the "New customers" card), retention cohorts (Customers page)
+and market penetration (Geography page), from /api/acquisition, /api/cohorts and /api/market-penetration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from salesdash.charts.customers import acquisition_chart, cohort_heatmap, penetration_chart
+from salesdash.charts.format import count, signed_percent
+from salesdash.dashboard.components.context import Context
+from salesdash.dashboard.components.layout import chart, section
+from salesdash.dashboard.components.tables import table
+
+GRAINS = {"monthly": "Month", "quarterly": "Quarter", "yearly": "Year"}
+COHORT_GRAINS = {"month": "Month", "quarter": "Quarter"}
+
+
+def acquisition_section(ctx: Context) -> None:
+    with st.container(border=True):
+        period = st.segmented_control(
+            "Customers per",
+            list(GRAINS),
+            default="monthly",
+            format_func=GRAINS.__getitem__,
+            key="customers_acquisition_period",
+        )
+        extra = {"period": period or "monthly"}
+        section(
+            ctx,
+            "New and returning customers",
+            "/api/acquisition",
+            extra,
+            help="New: the customer's first order under the filters (the date range aside) falls in the period. "
+            "Returning: ordered in the period after an earlier first order.",
+        )
+        with st.spinner("Counting new customers…"):
+            result = ctx.fetch("/api/acquisition", extra)
+        card: dict[str, Any] = dict(result.meta.get("new_customers") or {})
+        current, previous = card.get("current_period"), card.get("comparison_period")
+        if current and previous:
+            delta = signed_percent(card["change_pct"]) if card.get("change_pct") is not None else None
+            st.metric(
+                f"New customers, {current['label']}",
+                count(card["current"]),
+                delta=f"{delta} vs {previous['label']}: {count(card['previous'])}"
+                if delta
+                else f"vs {previous['label']}: {count(card['previous'])}",
+                delta_color="normal" if delta else "off",
+                help="Customers whose first order falls in the period, compared with the same dates a year earlier.",
+            )
+        else:
+            st.caption(
+                "No like-for-like comparison of new customers: the earlier period is not covered by the data."
+            )
+        records = list(result.data or [])
+        chart(acquisition_chart(records), key="chart-acquisition")
+
+
+def cohort_section(ctx: Context) -> None:
+    with st.container(border=True):
+        grain = st.segmented_control(
+            "Cohorts by",
+            list(COHORT_GRAINS),
+            default="month",
+            format_func=COHORT_GRAINS.__getitem__,
+            key="customers_cohort_grain",
+        )
+        extra = {"grain": grain or "month"}
+        section(
+            ctx,
+            "Retention cohorts",
+            "/api/cohorts",
+            extra,
+            help="Each row: the customers whose first order fell in that period (n = how many). Each cell: the "
+            "share of them ordering N periods later. * = the data covers that period only partly.",
+        )
+        with st.spinner("Building cohorts…"):
+            result = ctx.fetch("/api/cohorts", extra)
+        cells = list(result.data or [])
+        cohorts = list(result.meta.get("cohorts") or [])
+        small = sum(1 for c in cohorts if c.get("small"))
+        if small:
+            st.caption(
+                f"{small} of {len(cohorts)} cohorts have fewer than {result.meta.get('small_cohort')} customers "
+                "(marked small): one customer moves their shares a lot."
+            )
+        chart(cohort_heatmap(cells, cohorts), key="chart-cohorts")
+
+
+def penetration_section(ctx: Context) -> None:
+    with st.container(border=True):
+        dimension = st.segmented_control(
+            "Market",
+            ["country", "territory"],
+            default="country",
+            format_func=str.capitalize,
+            key="geo_penetration_dimension",
+        )
+        extra = {"dimension": dimension or "country"}
+        section(
+            ctx,
+            "Market penetration",
+            "/api/market-penetration",
+            extra,
+            help="Revenue per customer, and how many of the product lines on sale in view each market buys. "
+            "Growth compares the KPI cards' periods.",
+        )
+        with st.spinner("Loading markets…"):
+            result = ctx.fetch("/api/market-penetration", extra)
+        records = list(result.data or [])
+        periods = result.meta.get("periods")
+        lines = result.meta.get("product_lines_in_view")
+        st.caption(
+            f"Darker bars: markets buying all {lines} product lines in view."
+            + (
+                f" Growth: {periods['current']['label']} vs {periods['previous']['label']}."
+                if periods
+                else " No growth figures: the earlier period is not covered by the data."
+            )
+        )
+        key = extra["dimension"]
+        chart(penetration_chart(records, key), key="chart-penetration")
+        table(
+            records,
+            [
+                key,
+                "customer_count",
+                "revenue",
+                "revenue_per_customer",
+                "revenue_share",
+                "product_lines_bought",
+                "current_revenue",
+                "previous_revenue",
+                "revenue_change_pct",
+            ],
+            key="table-penetration",
+            height=min(420, 38 + 35 * max(len(records), 1)),
+        )
