@@ -204,6 +204,20 @@ class Session:
         """RFM scores and segment per customer (``segment`` keeps one segment's customers)."""
         return self.view("rfm", segment=segment, **filters)
 
+    def acquisition(self, period: str = "monthly", **filters: FilterValue) -> pd.DataFrame:
+        """New and returning customers per period and their revenue; the New customers comparison (latest year
+        to date vs a year earlier) is ``attrs["meta"]["new_customers"]``."""
+        return self.view("acquisition", period=period, **filters)
+
+    def cohorts(self, grain: str = "month", **filters: FilterValue) -> pd.DataFrame:
+        """Retention cohorts: one row per cohort (first-order ``grain``) and period since; sizes in
+        ``attrs["meta"]["cohorts"]``."""
+        return self.view("cohorts", grain=grain, **filters)
+
+    def market_penetration(self, dimension: str = "country", **filters: FilterValue) -> pd.DataFrame:
+        """Per country (or territory): customers, revenue per customer, product lines bought, growth."""
+        return self.view("market-penetration", dimension=dimension, **filters)
+
 
 def open(database_url: str | None = None) -> Session:
     """A :class:`Session` over the store at ``database_url`` (default: ``SALESDASH_DATABASE_URL``, else the
