@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -79,6 +79,47 @@ class Settings(BaseSettings):
         default=200, ge=1, le=10240, description="Largest CSV upload accepted, in MiB."
     )
     log_level: str = Field(default="INFO", description="Log level: DEBUG, INFO, WARNING or ERROR.")
+    # -- scheduled reports, alerts, /metrics (docs/reports.md) --
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="SMTP server for reports and alerts: smtp://[user:password@]host[:port] or smtps://... "
+        "(URL-encode the password). Never shown.",
+    )
+    smtp_tls: Literal["auto", "none", "starttls", "ssl"] = Field(
+        default="auto",
+        description="SMTP transport security: auto (smtps:// = ssl; smtp:// = starttls, plain to a loopback "
+        "relay), none, starttls or ssl.",
+    )
+    smtp_from: str = Field(default="salesdash@localhost", description="Sender address of reports and alerts.")
+    smtp_timeout: float = Field(default=15.0, gt=0, le=300, description="Seconds to wait for the SMTP server.")
+    scheduler_enabled: bool = Field(
+        default=True, description="Run the report and alert scheduler inside `salesdash run`."
+    )
+    scheduler_interval_seconds: int = Field(
+        default=30, ge=1, le=3600, description="How often the scheduler looks for due reports and retries."
+    )
+    report_grace_minutes: int = Field(
+        default=60,
+        ge=0,
+        le=10080,
+        description="Missed-run rule: after downtime the latest missed run is sent if at most this old; "
+        "older ones are recorded as missed.",
+    )
+    report_retries: int = Field(
+        default=3, ge=0, le=20, description="Retries of a failed report send (after the first attempt)."
+    )
+    report_retry_seconds: int = Field(
+        default=60, ge=1, le=86400, description="First retry delay of a failed send; doubles on each retry."
+    )
+    alert_check_minutes: int = Field(
+        default=15, ge=1, le=1440, description="How often the scheduler checks alerts (they are also checked after every load)."
+    )
+    webhook_timeout: float = Field(default=10.0, gt=0, le=120, description="Seconds to wait for an alert webhook.")
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token for GET /metrics. Unset: /metrics is open on a loopback api_host and needs an "
+        "admin token otherwise. Never shown.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -117,6 +158,14 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"must start with http:// or https://, got {value!r}")
         return value.rstrip("/")
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _check_sender(cls, value: str) -> str:
+        value = value.strip()
+        if "@" not in value or any(c.isspace() or c in ",;<>" for c in value):
+            raise ValueError(f"must be one e-mail address, got {value!r}")
+        return value
 
     @field_validator("log_level")
     @classmethod

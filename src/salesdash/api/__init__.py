@@ -28,6 +28,8 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "salesdash.api.exports",
     "salesdash.api.uploads",
     "salesdash.api.versions",
+    "salesdash.api.observe",
+    "salesdash.api.reports",
 )
 
 DESCRIPTION = """Sales analytics over validated order lines: every number comes from one metric layer.
@@ -44,7 +46,7 @@ DESCRIPTION = """Sales analytics over validated order lines: every number comes 
 def create_app(settings: Settings, *, engine: Engine | None = None) -> APIFlask:
     """Build the API for ``settings``. ``engine`` lets a caller share an existing engine (tests); by
     default one is made from ``settings.database_url``."""
-    from salesdash.api import auth, docs_ui, envelope, http
+    from salesdash.api import auth, docs_ui, envelope, http, observe
     from salesdash.api.cache import LRUCache
     from salesdash.api.respond import CACHE_BYTES
     from salesdash.api.state import EXTENSION, ApiState
@@ -94,6 +96,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> APIFlask:
     )
 
     envelope.register(app)
+    observe.setup(app, app.extensions[EXTENSION])  # request metrics + the audit log of every write
     docs_ui.setup(app)
     http.setup(app, settings)
     app.before_request(auth.check_auth)

@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from salesdash.api.envelope import error_response
 from salesdash.api.state import state
 from salesdash.errors import StoreUnavailable
-from salesdash.tokens import allows, role_of
+from salesdash.tokens import allows, identify
 
 F = TypeVar("F", bound=Callable[..., Any])
 ROLE_ATTR = "_salesdash_role"
@@ -79,13 +79,15 @@ def check_auth() -> Any:
             message = "The Authorization header must be `Bearer <token>`."
         return error_response(401, "unauthorized", message, [{"header": "Authorization"}], CHALLENGE)
     try:
-        role = role_of(state().engine, token)
+        identity = identify(state().engine, token)
     except SQLAlchemyError:
         raise StoreUnavailable("The database is unreachable; cannot check the token.") from None
-    if role is None:
+    if identity is None:
         return error_response(
             401, "unauthorized", "Unknown or revoked token.", [{"header": "Authorization"}], CHALLENGE
         )
+    role = identity.role
+    g.token_id = identity.token_id  # the audit log records the token's id, never the token
     if not allows(role, needed):
         return error_response(
             403,

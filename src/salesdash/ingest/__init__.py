@@ -5,6 +5,7 @@ Use :func:`ingest_file` from Python; ``salesdash ingest`` is a thin wrapper arou
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from salesdash.ingest.report import build_report, format_report
 from salesdash.ingest.validate import line_of, raise_for_failures, validate
 from salesdash.store import DataVersion, replace_data
 from salesdash.store.lock import write_lock
+from salesdash.telemetry import observe_load
 
 Progress = Callable[[str, int, int], None]
 OnError = Literal["strict", "skip"]
@@ -188,6 +190,7 @@ def load_prepared(
     engine: Engine, prepared: PreparedData, *, progress: Progress | None = None
 ) -> IngestResult:
     """Replace the stored data with ``prepared`` atomically and record its data version."""
+    started = time.perf_counter()
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
     version = replace_data(
         engine,
@@ -199,6 +202,7 @@ def load_prepared(
         report=prepared.report,
         progress=progress,
     )
+    observe_load("ingest", time.perf_counter() - started, len(prepared.frame))
     return IngestResult(version=version, report=prepared.report)
 
 

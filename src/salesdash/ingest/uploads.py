@@ -15,6 +15,7 @@ import re
 import secrets
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -29,6 +30,7 @@ from salesdash.ingest import PreparedData, load_prepared
 from salesdash.ingest import make_version as _make_version
 from salesdash.store import DataVersion, current_version
 from salesdash.store.append import append_data
+from salesdash.telemetry import observe_load
 
 Mode = Literal["replace", "append"]
 MODES: tuple[str, ...] = ("replace", "append")
@@ -212,6 +214,7 @@ def confirm(engine: Engine, prepared: PreparedData, mode: Mode, *, source: str) 
         result = load_prepared(engine, replace(prepared, report=report, source=source))
         version = result.version
     else:
+        started = time.perf_counter()
         loaded_at = datetime.now(UTC).replace(tzinfo=None)
         version = append_data(
             engine,
@@ -222,6 +225,7 @@ def confirm(engine: Engine, prepared: PreparedData, mode: Mode, *, source: str) 
             loaded_at=loaded_at,
             report=report,
         )
+        observe_load("append", time.perf_counter() - started, len(prepared.frame))
     return LoadResult(
         mode=mode,
         version=version,

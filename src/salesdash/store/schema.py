@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -196,3 +197,94 @@ OUTDATED_TABLES = ("agg_state", "rollup_state")
 
 # Column names of order_lines in table order (used by loaders and exports).
 ORDER_LINE_COLUMNS: tuple[str, ...] = tuple(c.name for c in order_lines.columns)
+
+# -- Operations: the audit log, scheduled reports and alerts (salesdash/audit.py, salesdash/reports/) ---------
+# Times are UTC without a time zone (as data_versions.loaded_at); JSON columns are Text (portable).
+
+# One row per write: who (token id and role, never the token), what, with which parameters, and the outcome.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, Sequence("audit_log_id_seq"), primary_key=True),
+    Column("at", DateTime(timezone=False), nullable=False),
+    Column("actor", String(16), nullable=False),  # api | cli | scheduler
+    Column("token_id", Integer),
+    Column("role", String(16)),
+    Column("action", String(64), nullable=False),
+    Column("parameters", Text, nullable=False),  # JSON, secrets removed, never file content
+    Column("result", String(16), nullable=False),  # ok | refused | failed
+    Column("status", Integer),  # HTTP status (API) or exit code (CLI)
+    Column("message", Text),
+    Column("data_version", String(64)),
+    Index("ix_audit_log_at", "at").ddl_if(dialect=INDEXED_DIALECTS),  # type: ignore[arg-type]
+    Index("ix_audit_log_action", "action").ddl_if(dialect=INDEXED_DIALECTS),  # type: ignore[arg-type]
+)
+
+report_schedules = Table(
+    "report_schedules",
+    metadata,
+    Column("id", Integer, Sequence("report_schedules_id_seq"), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("view", String(64), nullable=False),  # an export view, or "report" for the full PDF report
+    Column("filters", Text, nullable=False),  # JSON: API filter parameters
+    Column("formats", String(32), nullable=False),  # comma-separated: pdf, xlsx
+    Column("cron", String(128), nullable=False),  # five fields: minute hour day month day-of-week
+    Column("timezone", String(64), nullable=False),
+    Column("recipients", Text, nullable=False),  # comma-separated addresses
+    Column("paused", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=False), nullable=False),
+    Column("next_run_at", DateTime(timezone=False), nullable=False),  # UTC
+)
+
+# One row per run of a schedule. (schedule_id, due_at) is unique: the process whose INSERT succeeds owns the
+# run, so two schedulers never send the same run twice.
+report_runs = Table(
+    "report_runs",
+    metadata,
+    Column("id", Integer, Sequence("report_runs_id_seq"), primary_key=True),
+    Column("schedule_id", Integer, nullable=False),
+    Column("due_at", DateTime(timezone=False), nullable=False),
+    Column("trigger", String(16), nullable=False),  # schedule | manual
+    Column("status", String(16), nullable=False),  # sending | sent | retrying | failed | missed
+    Column("attempts", Integer, nullable=False),
+    Column("claimed_by", String(128), nullable=False),
+    Column("next_attempt_at", DateTime(timezone=False)),
+    Column("finished_at", DateTime(timezone=False)),
+    Column("data_version", String(64)),
+    Column("error", Text),
+    UniqueConstraint("schedule_id", "due_at", name="uq_report_runs_schedule_due"),
+)
+
+alert_rules = Table(
+    "alert_rules",
+    metadata,
+    Column("id", Integer, Sequence("alert_rules_id_seq"), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("kind", String(32), nullable=False),  # below | drop_vs_last_year | no_orders
+    Column("metric", String(64), nullable=False),
+    Column("period", String(32), nullable=False),  # last_complete_week | last_complete_month | last_24h | ...
+    Column("threshold", Double, nullable=False),
+    Column("filters", Text, nullable=False),  # JSON: API filter parameters
+    Column("recipients", Text, nullable=False),
+    Column("webhook_url", Text),
+    Column("paused", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=False), nullable=False),
+    Column("firing", Boolean, nullable=False),  # the condition held at the last check
+    Column("last_checked_at", DateTime(timezone=False)),
+    Column("last_value", Double),
+)
+
+# One row per change of an alert's state: fired (the condition started to hold) or cleared.
+alert_events = Table(
+    "alert_events",
+    metadata,
+    Column("id", Integer, Sequence("alert_events_id_seq"), primary_key=True),
+    Column("rule_id", Integer, nullable=False),
+    Column("at", DateTime(timezone=False), nullable=False),
+    Column("event", String(16), nullable=False),  # fired | cleared
+    Column("value", Double),
+    Column("message", Text, nullable=False),
+    Column("data_version", String(64)),
+    Column("trigger", String(16), nullable=False),  # load | schedule | manual
+    Column("delivery", Text, nullable=False),  # JSON: per channel ok / error text
+)
