@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, or_, select
+from sqlalchemy import ColumnElement, Engine, func, insert, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from salesdash.store.schema import audit_log
@@ -109,7 +109,7 @@ def entries(
     if actions:
         exact = [a for a in actions if not a.endswith(".")]
         prefixes = [a for a in actions if a.endswith(".")]
-        options = [t.c.action.in_(exact)] if exact else []
+        options: list[ColumnElement[bool]] = [t.c.action.in_(exact)] if exact else []
         options += [t.c.action.startswith(p, autoescape=True) for p in prefixes]
         clauses.append(or_(*options))
     if since is not None:

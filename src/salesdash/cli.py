@@ -16,7 +16,7 @@ from typing import Any
 
 from salesdash import __version__
 from salesdash.config import Settings, load_settings
-from salesdash.errors import SalesdashError
+from salesdash.errors import InvalidParameter, SalesdashError
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL = 70
@@ -205,8 +205,147 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
     from salesdash.tokens import create_token
 
     token = create_token(_engine(settings), args.role, args.name or "")
+    _audit_cli(settings, "token.create", {"role": args.role, "name": args.name or ""})
     print(token)
     print(f"(role {args.role}; shown once, store it safely)", file=sys.stderr)
+    return 0
+
+
+def _audit_cli(settings: Settings, action: str, parameters: dict[str, Any], result: str = "ok") -> None:
+    """Record a CLI write in the audit log (actor cli: a local operator, no token)."""
+    from salesdash.audit import Entry, record
+    from salesdash.store import current_version_label
+
+    engine = _engine(settings)
+    record(
+        engine,
+        Entry(
+            action=action,
+            result=result,
+            parameters=parameters,
+            actor="cli",
+            role="operator",
+            status=0,
+            data_version=current_version_label(engine),
+        ),
+    )
+
+
+def cmd_token_list(args: argparse.Namespace, settings: Settings) -> int:
+    from salesdash.auth import list_tokens
+
+    tokens = list_tokens(_engine(settings))
+    if not tokens:
+        print("No tokens. Create one with `salesdash token create --role viewer|admin`.")
+    for t in tokens:
+        print(f"{t['id']:>4}  {t['role']:<6}  {t['created_at']:%Y-%m-%d %H:%M}  {t['name']}")
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    from salesdash.auth import revoke_token
+
+    gone = revoke_token(_engine(settings), args.id)
+    _audit_cli(settings, "token.revoke", {"token_id": gone["id"], "name": gone["name"], "role": gone["role"]})
+    print(f"revoked token {gone['id']} ({gone['role']}, {gone['name']}); it no longer works")
+    return 0
+
+
+def _schedule_line(item: dict[str, Any]) -> str:
+    last = item.get("last_run") or {}
+    state = "paused" if item["paused"] else f"next {item['next_run_at']:%Y-%m-%d %H:%M} UTC"
+    status = last.get("status", "never run")
+    if last.get("error"):
+        status += f" ({last['error']})"
+    filters = json_text(item["filters"])
+    return (
+        f"{item['id']:>4}  {item['name']}  [{item['cron']} {item['timezone']}; {state}]  view={item['view']} "
+        f"formats={','.join(item['formats'])} filters={filters} to {', '.join(item['recipients'])}; last: {status}"
+    )
+
+
+def json_text(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def cmd_report_add(args: argparse.Namespace, settings: Settings) -> int:
+    from salesdash.reports import schedules
+
+    filters: dict[str, list[str]] = {}
+    for item in args.filter or []:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidParameter(f"--filter {item!r}: use NAME=VALUE, e.g. --filter country=France")
+        filters.setdefault(name.strip(), []).append(value.strip())
+    body = {
+        "name": args.name,
+        "view": args.view,
+        "filters": filters,
+        "formats": args.format or ["pdf"],
+        "cron": args.cron,
+        "timezone": args.timezone,
+        "recipients": args.to,
+    }
+    created = schedules.create(_engine(settings), body)
+    _audit_cli(settings, "schedule.create", {"id": created["id"], "body": body})
+    print(_schedule_line(created))
+    return 0
+
+
+def cmd_report_list(args: argparse.Namespace, settings: Settings) -> int:
+    from salesdash.reports import schedules
+
+    items = schedules.all_schedules(_engine(settings))
+    if not items:
+        print("No scheduled reports. Add one with `salesdash report add`.")
+    for item in items:
+        print(_schedule_line(item))
+    return 0
+
+
+def cmd_report_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from salesdash.reports import schedules
+
+    gone = schedules.remove(_engine(settings), args.id)
+    _audit_cli(settings, "schedule.delete", {"id": args.id, "name": gone["name"]})
+    print(f"removed report {args.id} ({gone['name']})")
+    return 0
+
+
+def cmd_report_send(args: argparse.Namespace, settings: Settings) -> int:
+    from salesdash.reports import runner
+
+    run = runner.send_now(_engine(settings), settings, args.id)
+    _audit_cli(settings, "schedule.send", {"id": args.id}, "ok" if run["status"] == "sent" else "failed")
+    if run["status"] != "sent":
+        raise SalesdashError(
+            f"report {args.id} was not sent: {run['error']} (the scheduler retries it; `salesdash report list`)"
+        )
+    print(f"report {args.id} sent (data version {run['data_version']})")
+    return 0
+
+
+def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
+    from salesdash.reports import alerts, runner, scheduler
+
+    engine = _engine(settings)
+    if args.once:
+        outcome = runner.run_due(engine, settings)
+        events = alerts.check_all(engine, settings, trigger="schedule")
+        print(
+            f"reports: {len(outcome.sent)} sent, {len(outcome.failed)} failed, {len(outcome.missed)} missed; "
+            f"alerts: {len(events)} fired or cleared"
+        )
+        return 0
+    print(
+        f"scheduler: reports every {settings.scheduler_interval_seconds}s, alerts every "
+        f"{settings.alert_check_minutes} min. Press Ctrl-C to stop.",
+        file=sys.stderr,
+        flush=True,
+    )
+    scheduler.run_blocking(engine, settings)
     return 0
 
 
@@ -282,6 +421,35 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--role", required=True, choices=("viewer", "admin"))
     t.add_argument("--name", help="a label for the token (who or what uses it)")
     t.set_defaults(func=cmd_token_create)
+    t = token_sub.add_parser("list", help="list tokens (id, role, created, name; never the token)")
+    t.set_defaults(func=cmd_token_list)
+    t = token_sub.add_parser("revoke", help="revoke a token by id (it stops working at once)")
+    t.add_argument("id", type=positive_int, help="token id (from `salesdash token list`)")
+    t.set_defaults(func=cmd_token_revoke)
+
+    p = sub.add_parser("report", help="scheduled reports by e-mail")
+    report_sub = p.add_subparsers(dest="report_command", required=True, metavar="ACTION")
+    r = report_sub.add_parser("add", help="schedule a report")
+    r.add_argument("--name", required=True, help="what the report is")
+    r.add_argument("--cron", required=True, help="minute hour day month day-of-week, e.g. '0 8 * * mon'")
+    r.add_argument("--timezone", default="UTC", help="IANA time zone of the cron (default UTC)")
+    r.add_argument("--to", required=True, action="append", help="recipient address (repeat for several)")
+    r.add_argument("--view", default="kpis", help="export view (default kpis = the full PDF report)")
+    r.add_argument("--format", action="append", choices=("pdf", "xlsx"), help="pdf (default) and/or xlsx")
+    r.add_argument("--filter", action="append", help="NAME=VALUE filter, e.g. country=France (repeat)")
+    r.set_defaults(func=cmd_report_add)
+    r = report_sub.add_parser("list", help="list scheduled reports with their last run")
+    r.set_defaults(func=cmd_report_list)
+    r = report_sub.add_parser("remove", help="delete a scheduled report")
+    r.add_argument("id", type=positive_int)
+    r.set_defaults(func=cmd_report_remove)
+    r = report_sub.add_parser("send", help="send a scheduled report now")
+    r.add_argument("id", type=positive_int)
+    r.set_defaults(func=cmd_report_send)
+
+    p = sub.add_parser("scheduler", help="run the report and alert scheduler (Ctrl-C stops it)")
+    p.add_argument("--once", action="store_true", help="send what is due and check alerts once, then exit")
+    p.set_defaults(func=cmd_scheduler)
     return parser
 
 

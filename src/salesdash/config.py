@@ -91,7 +91,9 @@ class Settings(BaseSettings):
         "relay), none, starttls or ssl.",
     )
     smtp_from: str = Field(default="salesdash@localhost", description="Sender address of reports and alerts.")
-    smtp_timeout: float = Field(default=15.0, gt=0, le=300, description="Seconds to wait for the SMTP server.")
+    smtp_timeout: float = Field(
+        default=15.0, gt=0, le=300, description="Seconds to wait for the SMTP server."
+    )
     scheduler_enabled: bool = Field(
         default=True, description="Run the report and alert scheduler inside `salesdash run`."
     )
@@ -112,9 +114,14 @@ class Settings(BaseSettings):
         default=60, ge=1, le=86400, description="First retry delay of a failed send; doubles on each retry."
     )
     alert_check_minutes: int = Field(
-        default=15, ge=1, le=1440, description="How often the scheduler checks alerts (they are also checked after every load)."
+        default=15,
+        ge=1,
+        le=1440,
+        description="How often the scheduler checks alerts (they are also checked after every load).",
     )
-    webhook_timeout: float = Field(default=10.0, gt=0, le=120, description="Seconds to wait for an alert webhook.")
+    webhook_timeout: float = Field(
+        default=10.0, gt=0, le=120, description="Seconds to wait for an alert webhook."
+    )
     metrics_token: SecretStr | None = Field(
         default=None,
         description="Bearer token for GET /metrics. Unset: /metrics is open on a loopback api_host and needs an "

@@ -56,7 +56,10 @@ def process_metrics() -> ProcessMetrics:
                     registry=registry,
                 ),
                 loads=Counter(
-                    "salesdash_loads", "Committed loads and stream batches, by kind.", ["kind"], registry=registry
+                    "salesdash_loads",
+                    "Committed loads and stream batches, by kind.",
+                    ["kind"],
+                    registry=registry,
                 ),
                 export_queue=Gauge(
                     "salesdash_export_queue_length",

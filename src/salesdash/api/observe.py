@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as day_time
-from typing import Any
+from typing import Any, cast
 
 from apiflask import APIBlueprint, APIFlask, Schema
 from apiflask.fields import Dict, Integer, List, Nested, String
@@ -253,15 +253,18 @@ def _metrics_allowed() -> Response | None:
 @bp.input(s.NoQuery, location="query", arg_name="query")
 @bp.doc(
     summary="Prometheus metrics",
-    responses={
-        200: {
-            "description": "Prometheus text exposition format.",
-            "content": {"text/plain": {"schema": {"type": "string"}}},
+    responses=cast(
+        Any,
+        {
+            200: {
+                "description": "Prometheus text exposition format.",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            },
+            400: "Bad parameter",
+            401: "Needs a token (non-loopback bind, or SALESDASH_METRICS_TOKEN set)",
+            403: "The token is not an admin token",
         },
-        400: "Bad parameter",
-        401: "Needs a token (non-loopback bind, or SALESDASH_METRICS_TOKEN set)",
-        403: "The token is not an admin token",
-    },
+    ),
 )
 @public
 def metrics(query: dict[str, Any]) -> Response:
@@ -308,7 +311,9 @@ class AuditRow(s.Open):
     token_id = Integer(allow_none=True, metadata={"description": "Id of the token used (never the token)."})
     role = String(allow_none=True)
     action = String(required=True)
-    parameters = Dict(required=True, metadata={"description": "What was asked (no secrets, no file content)."})
+    parameters = Dict(
+        required=True, metadata={"description": "What was asked (no secrets, no file content)."}
+    )
     result = String(required=True, metadata={"description": "ok, refused (4xx) or failed (5xx)."})
     status = Integer(allow_none=True)
     message = String(allow_none=True)
@@ -352,7 +357,12 @@ def _iso(value: Any) -> Any:
 @bp.output(AuditResponse, description="Audit rows, newest first.")
 @bp.doc(
     summary="Audit log (admin)",
-    responses={400: "Bad parameter", 401: "No or unknown token", 403: "Not an admin token", 503: "Database unavailable"},
+    responses={
+        400: "Bad parameter",
+        401: "No or unknown token",
+        403: "Not an admin token",
+        503: "Database unavailable",
+    },
     security="BearerAuth",
 )
 @requires("admin")
@@ -363,7 +373,12 @@ def get_audit(query: dict[str, Any]) -> Response:
     since = _moment("since", query.get("since"), end=False)
     until = _moment("until", query.get("until"), end=True)
     rows, total = audit.entries(
-        state().engine, actions=actions, since=since, until=until, limit=query["limit"], offset=query["offset"]
+        state().engine,
+        actions=actions,
+        since=since,
+        until=until,
+        limit=query["limit"],
+        offset=query["offset"],
     )
     data = [{k: _iso(v) for k, v in row.items()} for row in rows]
     return simple_response(data, total=total, limit=query["limit"], offset=query["offset"])

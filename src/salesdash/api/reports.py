@@ -60,7 +60,9 @@ class ScheduleBody(Body):
 class AlertBody(Body):
     name = String(required=True)
     kind = String(required=True, metadata={"description": ", ".join(alerts.KINDS) + "."})
-    metric = String(metadata={"description": "A KPI: " + ", ".join(alerts.ALERT_METRICS) + " (default revenue)."})
+    metric = String(
+        metadata={"description": "A KPI: " + ", ".join(alerts.ALERT_METRICS) + " (default revenue)."}
+    )
     period = String(metadata={"description": ", ".join(alerts.PERIODS) + "."})
     threshold = Float(
         metadata={"description": "below: a value in the metric's unit; drop_vs_last_year: a percentage."}

@@ -72,6 +72,10 @@ class SalesdashServer(BaseApplication):
                 )
         except Exception as exc:  # the database may be down at start; /api/health reports it
             log.warning("Cannot read the data version yet: %s", exc)
+        if self.settings.scheduler_enabled:  # in this process: a DuckDB file opens in one process only
+            from salesdash.reports.scheduler import start_background
+
+            start_background(app.extensions["salesdash"].engine, self.settings)
         return app
 
     def run(self) -> None:

@@ -126,7 +126,7 @@ def check_spec(engine: Engine, body: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _public(row: Mapping[str, Any]) -> dict[str, Any]:
+def _public(row: Any) -> dict[str, Any]:
     out = dict(row)
     out["filters"] = json.loads(out["filters"])
     out["recipients"] = [r for r in out["recipients"].split(",") if r]
@@ -144,7 +144,7 @@ def create(engine: Engine, body: Mapping[str, Any], *, clock: datetime | None = 
         "firing": False,
     }
     with engine.begin() as conn:
-        (new_id,) = conn.execute(insert(alert_rules).values(**values)).inserted_primary_key or (None,)
+        new_id = conn.execute(insert(alert_rules).values(**values)).inserted_primary_key[0]  # type: ignore[index]
     return get(engine, int(new_id))
 
 
@@ -250,7 +250,15 @@ def evaluate(engine: Engine, rule: Mapping[str, Any], now: datetime) -> Evaluati
     return Evaluation(holds, number, text, start, end, version)
 
 
-def _notify(engine: Engine, settings: Any, rule: Mapping[str, Any], event: str, result: Evaluation, at: datetime, trigger: str) -> dict[str, str]:
+def _notify(
+    engine: Engine,
+    settings: Any,
+    rule: Mapping[str, Any],
+    event: str,
+    result: Evaluation,
+    at: datetime,
+    trigger: str,
+) -> dict[str, str]:
     subject = f"salesdash alert {event}: {rule['name']}"
     sentence = f'Alert "{rule["name"]}" {event}: {result.message}.'
     body = f"{sentence}\n\nData version: {result.data_version}\nChecked at: {at.isoformat(timespec='seconds')}Z ({trigger})\n"
@@ -285,7 +293,9 @@ def _notify(engine: Engine, settings: Any, rule: Mapping[str, Any], event: str, 
     return delivery
 
 
-def check_all(engine: Engine, settings: Any, *, trigger: str = "schedule", now: datetime | None = None) -> list[dict[str, Any]]:
+def check_all(
+    engine: Engine, settings: Any, *, trigger: str = "schedule", now: datetime | None = None
+) -> list[dict[str, Any]]:
     """Check every active alert at ``now``; notify and record each one whose state changed. Returns the
     events recorded (by this process)."""
     at = now or utc_now()

@@ -67,12 +67,10 @@ def smtp_target(settings: Settings) -> SmtpTarget:
             "SALESDASH_SMTP_URL has an invalid port.",
             details=[{"setting": "SALESDASH_SMTP_URL", "message": "invalid port"}],
         ) from None
-    security = settings.smtp_tls
+    security: str = settings.smtp_tls
     if security == "auto":
-        if parts.scheme == "smtps":
-            security = "ssl"
-        else:
-            security = "none" if is_loopback(parts.hostname) else "starttls"
+        plain = "none" if is_loopback(parts.hostname) else "starttls"
+        security = "ssl" if parts.scheme == "smtps" else plain
     username = unquote(parts.username) if parts.username else None
     password = unquote(parts.password) if parts.password else None
     if username and security == "none" and not is_loopback(parts.hostname):
@@ -157,9 +155,13 @@ def send(target: SmtpTarget, message: EmailMessage) -> None:
                 client.login(target.username, target.password or "")
             client.send_message(message)
     except smtplib.SMTPResponseException as exc:
-        raise DeliveryError(f"SMTP server {target.where} refused: {exc.smtp_code} {_text(exc.smtp_error)}") from None
+        raise DeliveryError(
+            f"SMTP server {target.where} refused: {exc.smtp_code} {_text(exc.smtp_error)}"
+        ) from None
     except (smtplib.SMTPException, OSError) as exc:
-        raise DeliveryError(f"SMTP server {target.where} unreachable or failed: {type(exc).__name__}") from None
+        raise DeliveryError(
+            f"SMTP server {target.where} unreachable or failed: {type(exc).__name__}"
+        ) from None
 
 
 def _text(value: Any) -> str:

@@ -92,7 +92,9 @@ def build_message(engine: Engine, schedule: dict[str, Any], at: datetime) -> Mes
         prepared = [
             prepare(conn, filters, view, view_params(view, {}), fmt, context) for fmt in schedule["formats"]
         ]
-    files = [render(p) for p in prepared]  # after the snapshot, as the API does: rendering holds no transaction
+    files = [
+        render(p) for p in prepared
+    ]  # after the snapshot, as the API does: rendering holds no transaction
     lines = [
         f'Scheduled report "{schedule["name"]}" from salesdash.',
         "",
@@ -114,7 +116,9 @@ def build_message(engine: Engine, schedule: dict[str, Any], at: datetime) -> Mes
         f"Schedule: {schedule['cron']} ({schedule['timezone']}); id {schedule['id']}.",
     ]
     subject = f"salesdash report: {schedule['name']} ({version})"
-    return Message(subject, "\n".join(lines) + "\n", [(f.filename, f.media_type, f.content) for f in files], version)
+    return Message(
+        subject, "\n".join(lines) + "\n", [(f.filename, f.media_type, f.content) for f in files], version
+    )
 
 
 def _deliver(engine: Engine, settings: Any, run_id: int, schedule: dict[str, Any], at: datetime) -> bool:
@@ -169,11 +173,15 @@ def _deliver(engine: Engine, settings: Any, run_id: int, schedule: dict[str, Any
             )
         )
     count_send("report", "email", True)
-    log.info("report %s (run %s) sent to %d recipient(s)", schedule["id"], run_id, len(schedule["recipients"]))
+    log.info(
+        "report %s (run %s) sent to %d recipient(s)", schedule["id"], run_id, len(schedule["recipients"])
+    )
     return True
 
 
-def _claim_run(engine: Engine, schedule_id: int, due_at: datetime, trigger: str, status: str, worker: str, at: datetime) -> int | None:
+def _claim_run(
+    engine: Engine, schedule_id: int, due_at: datetime, trigger: str, status: str, worker: str, at: datetime
+) -> int | None:
     values = {
         "schedule_id": schedule_id,
         "due_at": due_at,
@@ -187,13 +195,15 @@ def _claim_run(engine: Engine, schedule_id: int, due_at: datetime, trigger: str,
     try:
         with engine.begin() as conn:
             result = conn.execute(insert(report_runs).values(**values))
-            (run_id,) = result.inserted_primary_key or (None,)
+            run_id = result.inserted_primary_key[0]  # type: ignore[index]
     except IntegrityError:
         return None  # another process recorded this run first
     return int(run_id)
 
 
-def run_due(engine: Engine, settings: Any, *, now: datetime | None = None, worker: str | None = None) -> Outcome:
+def run_due(
+    engine: Engine, settings: Any, *, now: datetime | None = None, worker: str | None = None
+) -> Outcome:
     """Send every report due at ``now`` (UTC-naive; default: the clock) and every retry whose time came."""
     at = now or utc_now()
     me = worker or worker_id()
@@ -231,7 +241,9 @@ def run_due(engine: Engine, settings: Any, *, now: datetime | None = None, worke
                 outcome.lost += 1
                 continue
             schedule = schedules.get(engine, row.id)
-            (outcome.sent if _deliver(engine, settings, run_id, schedule, at) else outcome.failed).append(run_id)
+            (outcome.sent if _deliver(engine, settings, run_id, schedule, at) else outcome.failed).append(
+                run_id
+            )
     _retry_due(engine, settings, at, me, outcome)
     return outcome
 
@@ -264,7 +276,9 @@ def _retry_due(engine: Engine, settings: Any, at: datetime, me: str, outcome: Ou
         (outcome.sent if _deliver(engine, settings, row.id, schedule, at) else outcome.failed).append(row.id)
 
 
-def send_now(engine: Engine, settings: Any, schedule_id: int, *, now: datetime | None = None) -> dict[str, Any]:
+def send_now(
+    engine: Engine, settings: Any, schedule_id: int, *, now: datetime | None = None
+) -> dict[str, Any]:
     """Send schedule ``schedule_id`` at once (also when paused); returns the run (sent, or retrying)."""
     at = now or utc_now()
     schedule = schedules.get(engine, schedule_id)

@@ -76,7 +76,7 @@ def check_spec(engine: Engine, body: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _public(row: Mapping[str, Any]) -> dict[str, Any]:
+def _public(row: Any) -> dict[str, Any]:
     out = dict(row)
     out["filters"] = json.loads(out["filters"])
     out["formats"] = out["formats"].split(",")
@@ -98,13 +98,17 @@ def create(engine: Engine, body: Mapping[str, Any], *, clock: datetime | None = 
     }
     with engine.begin() as conn:
         result = conn.execute(insert(report_schedules).values(**values))
-        (new_id,) = result.inserted_primary_key or (None,)
+        new_id = result.inserted_primary_key[0]  # type: ignore[index]
     return get(engine, int(new_id))
 
 
 def get(engine: Engine, schedule_id: int) -> dict[str, Any]:
     with engine.connect() as conn:
-        row = conn.execute(select(report_schedules).where(report_schedules.c.id == schedule_id)).mappings().first()
+        row = (
+            conn.execute(select(report_schedules).where(report_schedules.c.id == schedule_id))
+            .mappings()
+            .first()
+        )
     if row is None:
         raise NotFound(
             f"No report schedule with id {schedule_id}.",
@@ -147,7 +151,9 @@ def runs(engine: Engine, schedule_id: int, limit: int = RUN_HISTORY) -> list[dic
         return [dict(row) for row in rows]
 
 
-def set_paused(engine: Engine, schedule_id: int, paused: bool, *, clock: datetime | None = None) -> dict[str, Any]:
+def set_paused(
+    engine: Engine, schedule_id: int, paused: bool, *, clock: datetime | None = None
+) -> dict[str, Any]:
     """Pause or resume. A resumed schedule starts from its next future time (runs while paused are not sent)."""
     current = get(engine, schedule_id)
     values: dict[str, Any] = {"paused": paused}

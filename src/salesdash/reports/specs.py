@@ -55,7 +55,7 @@ def check_filters(engine: Engine, raw: Any) -> dict[str, Any]:
         raw = {}
     if not isinstance(raw, Mapping):
         raise InvalidParameter(
-            "filters must be an object of filter parameters, e.g. {\"country\": [\"France\"]}.",
+            'filters must be an object of filter parameters, e.g. {"country": ["France"]}.',
             details=[{"parameter": "filters", "message": "not an object"}],
         )
     filters = filters_from(raw)
