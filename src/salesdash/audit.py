@@ -75,7 +75,7 @@ def record(engine: Engine, entry: Entry) -> None:
     """Write one audit row. A failure to write is logged (without the parameters) and never raised: the
     audit log must not turn a successful write into an error."""
     row = {
-        "at": now(),
+        "recorded_at": now(),
         "actor": entry.actor,
         "token_id": entry.token_id,
         "role": entry.role,
@@ -113,9 +113,9 @@ def entries(
         options += [t.c.action.startswith(p, autoescape=True) for p in prefixes]
         clauses.append(or_(*options))
     if since is not None:
-        clauses.append(t.c.at >= since)
+        clauses.append(t.c.recorded_at >= since)
     if until is not None:
-        clauses.append(t.c.at < until)
+        clauses.append(t.c.recorded_at < until)
     query = select(t).where(*clauses).order_by(t.c.id.desc()).limit(min(limit, MAX_PAGE)).offset(offset)
     with engine.connect() as conn:
         total = int(conn.execute(select(func.count()).select_from(t).where(*clauses)).scalar_one())

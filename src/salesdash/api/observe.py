@@ -306,7 +306,7 @@ class AuditQuery(s.QuerySchema):
 
 class AuditRow(s.Open):
     id = Integer(required=True)
-    at = String(required=True, metadata={"format": "date-time", "description": "UTC."})
+    recorded_at = String(required=True, metadata={"format": "date-time", "description": "UTC."})
     actor = String(required=True, metadata={"description": "api, cli or scheduler."})
     token_id = Integer(allow_none=True, metadata={"description": "Id of the token used (never the token)."})
     role = String(allow_none=True)

@@ -325,7 +325,7 @@ def check_all(
         delivery = _notify(engine, settings, rule, event, result, at, trigger)
         row = {
             "rule_id": rule["id"],
-            "at": at,
+            "occurred_at": at,
             "event": event,
             "value": result.value,
             "message": result.message,

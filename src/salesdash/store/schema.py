@@ -206,7 +206,7 @@ audit_log = Table(
     "audit_log",
     metadata,
     Column("id", Integer, Sequence("audit_log_id_seq"), primary_key=True),
-    Column("at", DateTime(timezone=False), nullable=False),
+    Column("recorded_at", DateTime(timezone=False), nullable=False),
     Column("actor", String(16), nullable=False),  # api | cli | scheduler
     Column("token_id", Integer),
     Column("role", String(16)),
@@ -216,7 +216,7 @@ audit_log = Table(
     Column("status", Integer),  # HTTP status (API) or exit code (CLI)
     Column("message", Text),
     Column("data_version", String(64)),
-    Index("ix_audit_log_at", "at").ddl_if(dialect=INDEXED_DIALECTS),  # type: ignore[arg-type]
+    Index("ix_audit_log_recorded_at", "recorded_at").ddl_if(dialect=INDEXED_DIALECTS),  # type: ignore[arg-type]
     Index("ix_audit_log_action", "action").ddl_if(dialect=INDEXED_DIALECTS),  # type: ignore[arg-type]
 )
 
@@ -280,7 +280,7 @@ alert_events = Table(
     metadata,
     Column("id", Integer, Sequence("alert_events_id_seq"), primary_key=True),
     Column("rule_id", Integer, nullable=False),
-    Column("at", DateTime(timezone=False), nullable=False),
+    Column("occurred_at", DateTime(timezone=False), nullable=False),
     Column("event", String(16), nullable=False),  # fired | cleared
     Column("value", Double),
     Column("message", Text, nullable=False),
