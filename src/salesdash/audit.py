@@ -47,7 +47,7 @@ def scrub_text(text: str) -> str:
 def scrub(value: Any, name: str = "") -> Any:
     """A JSON-safe copy of ``value`` without secrets: values under secret-looking names are redacted,
     credentials in URLs and token-shaped strings are removed, long texts are cut."""
-    if name and SECRET_NAMES.search(name):
+    if name and SECRET_NAMES.search(name) and not name.lower().endswith("_id"):  # token_id is not a secret
         return REDACTED
     if isinstance(value, Mapping):
         return {str(k): scrub(v, str(k)) for k, v in value.items()}

@@ -58,7 +58,15 @@ def test_crossing_and_clearing_send_exactly_two_messages(
     )
     sequence = [high, low, low, low, high, high, low]  # ok, FIRE, -, -, CLEAR, -, FIRE
     events = [alerts.check_all(loaded_engine, settings, now=checked_in(*m)) for m in sequence]
-    assert [[e["event"] for e in batch] for batch in events] == [[], ["fired"], [], [], ["cleared"], [], ["fired"]]
+    assert [[e["event"] for e in batch] for batch in events] == [
+        [],
+        ["fired"],
+        [],
+        [],
+        ["cleared"],
+        [],
+        ["fired"],
+    ]
     assert len(smtp_sink.messages) == 3 and len(webhook_sink.bodies) == 3
     first, second = smtp_sink.messages[:2]
     assert "fired" in str(first["Subject"]) and "cleared" in str(second["Subject"])
@@ -102,7 +110,9 @@ def test_drop_versus_the_same_period_last_year(loaded_engine: Engine, smtp_sink:
 
 def test_no_order_in_the_last_24_hours(loaded_engine: Engine, smtp_sink: SmtpSink):
     settings = settings_for(loaded_engine, smtp_url=smtp_sink.url)
-    alerts.create(loaded_engine, {"name": "Feed stalled", "kind": "no_orders", "recipients": ["ops@example.com"]})
+    alerts.create(
+        loaded_engine, {"name": "Feed stalled", "kind": "no_orders", "recipients": ["ops@example.com"]}
+    )
     with snapshot(loaded_engine) as conn:
         last = conn.exec_driver_sql("SELECT MAX(order_date) FROM order_lines").scalar_one()
     last = date.fromisoformat(str(last)[:10])
@@ -117,7 +127,9 @@ def test_no_order_in_the_last_24_hours(loaded_engine: Engine, smtp_sink: SmtpSin
 
 def test_two_checkers_notify_once(loaded_engine: Engine, db_url: str, smtp_sink: SmtpSink):
     settings = settings_for(loaded_engine, smtp_url=smtp_sink.url)
-    alerts.create(loaded_engine, {"name": "Feed stalled", "kind": "no_orders", "recipients": ["ops@example.com"]})
+    alerts.create(
+        loaded_engine, {"name": "Feed stalled", "kind": "no_orders", "recipients": ["ops@example.com"]}
+    )
     other = make_engine(db_url)
     barrier = threading.Barrier(2)
     found: list[list[dict[str, Any]]] = []

@@ -43,7 +43,9 @@ def _at(text: str) -> datetime:
     return datetime.fromisoformat(text.removesuffix("Z"))
 
 
-def test_monday_8am_pdf_of_france_arrives_once_with_the_apis_numbers(loaded_engine: Engine, smtp_sink: SmtpSink):
+def test_monday_8am_pdf_of_france_arrives_once_with_the_apis_numbers(
+    loaded_engine: Engine, smtp_sink: SmtpSink
+):
     app = app_for(loaded_engine, smtp_url=smtp_sink.url)
     client = app.test_client()
     admin = create_token(loaded_engine, "admin", "reports admin")
@@ -186,11 +188,16 @@ def test_paused_schedules_are_not_sent_and_send_now_sends(loaded_engine: Engine,
     created = _schedule(client, admin, formats=["xlsx"])
     paused = data_of(client.post(f"/api/reports/{created['id']}/pause", headers=bearer(admin)))
     assert paused["paused"] is True
-    assert runner.run_due(loaded_engine, settings, now=_at(created["next_run_at"]) + timedelta(days=1)).sent == []
+    assert (
+        runner.run_due(loaded_engine, settings, now=_at(created["next_run_at"]) + timedelta(days=1)).sent
+        == []
+    )
     run = data_of(client.post(f"/api/reports/{created['id']}/send", headers=bearer(admin)))
     assert run["status"] == "sent" and run["trigger"] == "manual"
     assert len(smtp_sink.messages) == 1
-    assert data_of(client.delete(f"/api/reports/{created['id']}", headers=bearer(admin)))["id"] == created["id"]
+    assert (
+        data_of(client.delete(f"/api/reports/{created['id']}", headers=bearer(admin)))["id"] == created["id"]
+    )
     assert_error(client.get(f"/api/reports/{created['id']}", headers=bearer(admin)), 404, "not_found")
 
 
@@ -213,7 +220,9 @@ def test_paused_schedules_are_not_sent_and_send_now_sends(loaded_engine: Engine,
 def test_bad_schedules_get_one_clear_error(small_engine: Engine, changes: dict[str, Any], parameter: str):
     client = app_for(small_engine).test_client()
     admin = create_token(small_engine, "admin", "a")
-    response = client.post("/api/reports", json={**FRANCE_WEEKLY, "filters": {}, **changes}, headers=bearer(admin))
+    response = client.post(
+        "/api/reports", json={**FRANCE_WEEKLY, "filters": {}, **changes}, headers=bearer(admin)
+    )
     error = assert_error(response, 400)
     assert any(d.get("parameter") == parameter for d in error["details"]), error
     with small_engine.connect() as conn:
@@ -228,7 +237,9 @@ def test_reports_need_an_admin_token(small_engine: Engine):
     assert_error(client.post("/api/reports", json=FRANCE_WEEKLY, headers=bearer(viewer)), 403)
 
 
-def test_cli_report_add_list_send_remove(loaded_engine: Engine, db_url: str, smtp_sink: SmtpSink, monkeypatch, capsys):
+def test_cli_report_add_list_send_remove(
+    loaded_engine: Engine, db_url: str, smtp_sink: SmtpSink, monkeypatch, capsys
+):
     monkeypatch.setenv("SALESDASH_DATABASE_URL", db_url)
     monkeypatch.setenv("SALESDASH_SMTP_URL", smtp_sink.url)
     loaded_engine.dispose()  # DuckDB: the CLI opens the file itself
@@ -238,7 +249,9 @@ def test_cli_report_add_list_send_remove(loaded_engine: Engine, db_url: str, smt
     assert "Weekly France" in capsys.readouterr().out
     assert cli.main(["report", "list"]) == 0
     listed = capsys.readouterr().out
-    assert "0 8 * * mon Europe/Paris" in listed and '"country": ["France"]' in listed and "never run" in listed
+    assert (
+        "0 8 * * mon Europe/Paris" in listed and '"country": ["France"]' in listed and "never run" in listed
+    )
     assert cli.main(["report", "send", "1"]) == 0
     assert "sent" in capsys.readouterr().out and len(smtp_sink.messages) == 1
     assert cli.main(["report", "remove", "1"]) == 0

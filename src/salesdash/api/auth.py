@@ -87,7 +87,7 @@ def check_auth() -> Any:
             401, "unauthorized", "Unknown or revoked token.", [{"header": "Authorization"}], CHALLENGE
         )
     role = identity.role
-    g.token_id = identity.token_id  # the audit log records the token's id, never the token
+    g.token_id, g.role = identity.token_id, role  # the audit log records the token's id, never the token
     if not allows(role, needed):
         return error_response(
             403,
@@ -95,5 +95,4 @@ def check_auth() -> Any:
             f"This action needs the {needed} role; the token has the {role} role.",
             [{"header": "Authorization", "role": role, "needed": needed}],
         )
-    g.role = role
     return None
