@@ -95,7 +95,9 @@ class Settings(BaseSettings):
         default=15.0, gt=0, le=300, description="Seconds to wait for the SMTP server."
     )
     scheduler_enabled: bool = Field(
-        default=True, description="Run the report and alert scheduler inside `salesdash run`."
+        default=True,
+        description="Run the report and alert scheduler inside the API server process (`salesdash serve`, so "
+        "also `salesdash run`).",
     )
     scheduler_interval_seconds: int = Field(
         default=30, ge=1, le=3600, description="How often the scheduler looks for due reports and retries."

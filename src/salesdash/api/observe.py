@@ -27,6 +27,7 @@ from apiflask import APIBlueprint, APIFlask, Schema
 from apiflask.fields import Dict, Integer, List, Nested, String
 from apiflask.validators import Range
 from flask import Response, current_app, g, request
+from werkzeug.exceptions import HTTPException
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -151,15 +152,30 @@ def _after(response: Response) -> Response:
     if started is not None:
         metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
     if request.method in WRITE_METHODS and request.url_rule is not None:
-        _audit(response)
+        try:
+            _audit(response)
+        except Exception as exc:  # the audit log must never turn an answer into an error
+            log.warning("audit of %s %s failed: %s", request.method, endpoint, type(exc).__name__)
     return response
 
 
-def _parameters() -> dict[str, Any]:
+def _parameters(status: int) -> dict[str, Any]:
     params: dict[str, Any] = dict(request.view_args or {})
     for name in request.args:
         values = request.args.getlist(name)
         params[name] = values if len(values) > 1 else values[0]
+    if status == 413:  # the body was refused unread: say how big it claimed to be
+        params["content_length"] = request.content_length
+        return params
+    try:
+        params.update(_body())
+    except HTTPException:  # an unreadable body was already answered with its error
+        params["body"] = "(unreadable)"
+    return params
+
+
+def _body() -> dict[str, Any]:
+    params: dict[str, Any] = {}
     if request.is_json:
         body = request.get_json(silent=True)
         if body is not None:
@@ -167,9 +183,12 @@ def _parameters() -> dict[str, Any]:
     if request.mimetype == "multipart/form-data":  # never the content: names and sizes
         files = []
         for field, upload in request.files.items(multi=True):
-            upload.stream.seek(0, 2)
-            files.append({"field": field, "filename": upload.filename, "bytes": upload.stream.tell()})
-            upload.stream.seek(0)
+            size = None
+            if not upload.stream.closed:
+                upload.stream.seek(0, 2)
+                size = upload.stream.tell()
+                upload.stream.seek(0)
+            files.append({"field": field, "filename": upload.filename, "bytes": size})
         if files:
             params["files"] = files
         params.update({k: v for k, v in request.form.items()})
@@ -195,7 +214,7 @@ def _audit(response: Response) -> None:
     entry = audit.Entry(
         action=action,
         result="ok" if code < 400 else ("refused" if code < 500 else "failed"),
-        parameters=_parameters(),
+        parameters=_parameters(code),
         actor="api",
         token_id=getattr(g, "token_id", None),
         role=getattr(g, "role", None),

@@ -19,6 +19,7 @@ from salesdash.api.auth import requires
 from salesdash.api.observe import audited
 from salesdash.api.respond import jsonable, simple_response
 from salesdash.api.state import state
+from salesdash.errors import NotFound
 from salesdash.reports import alerts, runner, schedules
 
 bp = APIBlueprint("reports", __name__, url_prefix="/api", tag="Operations")
@@ -83,6 +84,16 @@ def _out(value: Any) -> Any:
     return jsonable(value)
 
 
+def _id(text: str) -> int:
+    """A path id: a positive whole number, else 404 (as an unknown id)."""
+    if not text.isascii() or not text.isdigit() or len(text) > 12 or int(text) < 1:
+        raise NotFound(
+            f"No such id: {text!r} (ids are positive whole numbers).",
+            details=[{"parameter": "id", "value": text, "message": "not an id"}],
+        )
+    return int(text)
+
+
 def answer(data: Any, status: int = 200) -> Response:
     return simple_response(_out(data), status=status)
 
@@ -109,51 +120,51 @@ def create_report(body: dict[str, Any]) -> Response:
     return answer(schedules.create(state().engine, body), status=201)
 
 
-@bp.get("/reports/<int:schedule_id>")
+@bp.get("/reports/<schedule_id>")
 @bp.input(s.NoQuery, location="query", arg_name="query")
 @bp.doc(summary="One scheduled report with its runs (admin)", responses=ADMIN_ERRORS, security="BearerAuth")
 @requires("admin")
-def get_report(schedule_id: int, query: dict[str, Any]) -> Response:
+def get_report(schedule_id: str, query: dict[str, Any]) -> Response:
     """The schedule and its last runs, newest first."""
-    return answer(schedules.get(state().engine, schedule_id))
+    return answer(schedules.get(state().engine, _id(schedule_id)))
 
 
-@bp.delete("/reports/<int:schedule_id>")
+@bp.delete("/reports/<schedule_id>")
 @bp.doc(summary="Delete a scheduled report (admin)", responses=ADMIN_ERRORS, security="BearerAuth")
 @requires("admin")
 @audited("schedule.delete")
-def delete_report(schedule_id: int) -> Response:
+def delete_report(schedule_id: str) -> Response:
     """Remove the schedule and its run history."""
-    return answer(schedules.remove(state().engine, schedule_id))
+    return answer(schedules.remove(state().engine, _id(schedule_id)))
 
 
-@bp.post("/reports/<int:schedule_id>/pause")
+@bp.post("/reports/<schedule_id>/pause")
 @bp.doc(summary="Pause a scheduled report (admin)", responses=ADMIN_ERRORS, security="BearerAuth")
 @requires("admin")
 @audited("schedule.pause")
-def pause_report(schedule_id: int) -> Response:
+def pause_report(schedule_id: str) -> Response:
     """No runs are sent while paused."""
-    return answer(schedules.set_paused(state().engine, schedule_id, True))
+    return answer(schedules.set_paused(state().engine, _id(schedule_id), True))
 
 
-@bp.post("/reports/<int:schedule_id>/resume")
+@bp.post("/reports/<schedule_id>/resume")
 @bp.doc(summary="Resume a scheduled report (admin)", responses=ADMIN_ERRORS, security="BearerAuth")
 @requires("admin")
 @audited("schedule.resume")
-def resume_report(schedule_id: int) -> Response:
+def resume_report(schedule_id: str) -> Response:
     """Resume from the next future run time (runs that fell while paused are not sent)."""
-    return answer(schedules.set_paused(state().engine, schedule_id, False))
+    return answer(schedules.set_paused(state().engine, _id(schedule_id), False))
 
 
-@bp.post("/reports/<int:schedule_id>/send")
+@bp.post("/reports/<schedule_id>/send")
 @bp.doc(summary="Send a scheduled report now (admin)", responses=ADMIN_ERRORS, security="BearerAuth")
 @requires("admin")
 @audited("schedule.send")
-def send_report(schedule_id: int) -> Response:
+def send_report(schedule_id: str) -> Response:
     """Build and send the report at once. The run is returned: `sent`, or `retrying` with the error (the
     scheduler retries it with backoff)."""
     st = state()
-    return answer(runner.send_now(st.engine, st.settings, schedule_id))
+    return answer(runner.send_now(st.engine, st.settings, _id(schedule_id)))
 
 
 # ---- alerts ---------------------------------------------------------------------------------------------------
@@ -198,40 +209,40 @@ def check_alerts() -> Response:
     return answer(alerts.check_all(st.engine, st.settings, trigger="manual"))
 
 
-@bp.get("/alerts/<int:rule_id>")
+@bp.get("/alerts/<rule_id>")
 @bp.input(s.NoQuery, location="query", arg_name="query")
 @bp.doc(summary="One alert with its history (admin)", responses=ADMIN_ERRORS, security="BearerAuth")
 @requires("admin")
-def get_alert(rule_id: int, query: dict[str, Any]) -> Response:
+def get_alert(rule_id: str, query: dict[str, Any]) -> Response:
     """The rule, its state and its last firings."""
-    return answer(alerts.get(state().engine, rule_id))
+    return answer(alerts.get(state().engine, _id(rule_id)))
 
 
-@bp.delete("/alerts/<int:rule_id>")
+@bp.delete("/alerts/<rule_id>")
 @bp.doc(summary="Delete an alert (admin)", responses=ADMIN_ERRORS, security="BearerAuth")
 @requires("admin")
 @audited("alert.delete")
-def delete_alert(rule_id: int) -> Response:
+def delete_alert(rule_id: str) -> Response:
     """Remove the rule and its history."""
-    return answer(alerts.remove(state().engine, rule_id))
+    return answer(alerts.remove(state().engine, _id(rule_id)))
 
 
-@bp.post("/alerts/<int:rule_id>/pause")
+@bp.post("/alerts/<rule_id>/pause")
 @bp.doc(summary="Pause an alert (admin)", responses=ADMIN_ERRORS, security="BearerAuth")
 @requires("admin")
 @audited("alert.pause")
-def pause_alert(rule_id: int) -> Response:
+def pause_alert(rule_id: str) -> Response:
     """A paused alert is not checked."""
-    return answer(alerts.set_paused(state().engine, rule_id, True))
+    return answer(alerts.set_paused(state().engine, _id(rule_id), True))
 
 
-@bp.post("/alerts/<int:rule_id>/resume")
+@bp.post("/alerts/<rule_id>/resume")
 @bp.doc(summary="Resume an alert (admin)", responses=ADMIN_ERRORS, security="BearerAuth")
 @requires("admin")
 @audited("alert.resume")
-def resume_alert(rule_id: int) -> Response:
+def resume_alert(rule_id: str) -> Response:
     """Checked again from the next check on."""
-    return answer(alerts.set_paused(state().engine, rule_id, False))
+    return answer(alerts.set_paused(state().engine, _id(rule_id), False))
 
 
 __all__ = ["bp"]
