@@ -27,10 +27,10 @@ from apiflask import APIBlueprint, APIFlask, Schema
 from apiflask.fields import Dict, Integer, List, Nested, String
 from apiflask.validators import Range
 from flask import Response, current_app, g, request
-from werkzeug.exceptions import HTTPException
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
+from werkzeug.exceptions import HTTPException
 
 from salesdash import audit
 from salesdash.api import schemas as s
