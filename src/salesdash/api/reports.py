@@ -20,6 +20,7 @@ from salesdash.api.observe import audited
 from salesdash.api.respond import jsonable, simple_response
 from salesdash.api.state import state
 from salesdash.errors import NotFound
+from salesdash.export import VIEWS
 from salesdash.reports import alerts, runner, schedules
 
 bp = APIBlueprint("reports", __name__, url_prefix="/api", tag="Operations")
@@ -107,7 +108,11 @@ def answer(data: Any, status: int = 200) -> Response:
 @requires("admin")
 def list_reports(query: dict[str, Any]) -> Response:
     """Every schedule with its next run time and its last run (status, attempts, error)."""
-    return answer(schedules.all_schedules(state().engine))
+    return simple_response(
+        _out(schedules.all_schedules(state().engine)),
+        views=list(VIEWS),
+        formats=list(schedules.REPORT_FORMATS),
+    )
 
 
 @bp.post("/reports")
@@ -176,7 +181,12 @@ def send_report(schedule_id: str) -> Response:
 @requires("admin")
 def list_alerts(query: dict[str, Any]) -> Response:
     """Every alert rule with its state (firing or not), last check and last value."""
-    return answer(alerts.all_rules(state().engine))
+    return simple_response(
+        _out(alerts.all_rules(state().engine)),
+        kinds=list(alerts.KINDS),
+        periods=list(alerts.PERIODS),
+        metrics=list(alerts.ALERT_METRICS),
+    )
 
 
 @bp.post("/alerts")

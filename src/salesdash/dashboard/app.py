@@ -39,6 +39,7 @@ def pages() -> dict[str, list[st.Page]]:
         "Data": [
             st.Page(HERE / "views" / "data.py", title="Data", icon=":material/database:"),
             st.Page(HERE / "views" / "quality.py", title="Data quality", icon=":material/fact_check:"),
+            st.Page(HERE / "views" / "reports.py", title="Reports", icon=":material/schedule_send:"),
         ],
     }
 

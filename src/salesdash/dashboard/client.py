@@ -102,11 +102,13 @@ class ApiClient:
         query = build_query(params)
         return f"{self.base_url}/{path.lstrip('/')}" + (f"?{query}" if query else "")
 
-    def get(self, path: str, params: Query | None = None) -> ApiResult:
-        return self.get_url(self.url(path, params))
+    def get(self, path: str, params: Query | None = None, *, token: str | None = None) -> ApiResult:
+        """GET an endpoint; ``token`` (an admin token) replaces the configured one for this call only."""
+        return self.get_url(self.url(path, params), token=token)
 
-    def get_url(self, url: str) -> ApiResult:
-        response = self._request("GET", url)
+    def get_url(self, url: str, *, token: str | None = None) -> ApiResult:
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        response = self._request("GET", url, headers=headers)
         body = self._json(response, url)
         if not isinstance(body, dict) or "data" not in body:
             raise ApiRequestError(
@@ -149,6 +151,13 @@ class ApiClient:
             raise ApiRequestError("The API answered in an unexpected shape.", url=url)
         meta = body.get("meta") if isinstance(body.get("meta"), dict) else {}
         return ApiResult(data=body.get("data"), meta=meta or {}, url=url)
+
+    def delete(self, path: str, *, token: str) -> ApiResult:
+        url = self.url(path)
+        response = self._request("DELETE", url, headers={"Authorization": f"Bearer {token}"})
+        body = self._json(response, url)
+        meta = body.get("meta") if isinstance(body, dict) and isinstance(body.get("meta"), dict) else {}
+        return ApiResult(data=body.get("data") if isinstance(body, dict) else None, meta=meta or {}, url=url)
 
     def _request(
         self,

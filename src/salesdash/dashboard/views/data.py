@@ -6,6 +6,7 @@ import streamlit as st
 
 from salesdash.dashboard.client import ApiError
 from salesdash.dashboard.components import context
+from salesdash.dashboard.components.audit import audit_section
 from salesdash.dashboard.components.layout import api_call, page_header
 from salesdash.dashboard.components.quality import quality_report
 from salesdash.dashboard.components.refresh import loaded_at_text
@@ -106,3 +107,4 @@ with st.container(border=True):
         quality_report(outcome.get("report") or {}, key="refresh-report")
 
 upload_flow(ctx)
+audit_section(ctx)
