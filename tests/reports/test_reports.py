@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import threading
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,7 +20,7 @@ from salesdash.reports import runner, schedules
 from salesdash.store import make_engine
 from salesdash.store.schema import report_runs, report_schedules
 from tests.api.conftest import app_for, assert_error, bearer, data_of, settings_for
-from tests.reports.conftest import SmtpSink, attachments, body_text
+from tests.reports.conftest import SmtpSink, attachments, body_text, wait_until
 
 FRANCE_WEEKLY = {
     "name": "France weekly",
@@ -259,3 +259,24 @@ def test_cli_report_add_list_send_remove(
     assert "No report schedule with id 1" in capsys.readouterr().err
     assert cli.main(["report", "add", "--name", "x", "--cron", "bad", "--to", "a@example.com"]) == 2
     assert "cron='bad'" in capsys.readouterr().err
+
+
+def test_the_background_scheduler_sends_what_is_due(loaded_engine: Engine, smtp_sink: SmtpSink):
+    """The APScheduler wiring (as inside `salesdash serve`): a schedule whose time has passed is sent by the
+    scheduler's own job, without anyone calling run_due."""
+    from salesdash.reports.scheduler import start_background
+
+    settings = settings_for(loaded_engine, smtp_url=smtp_sink.url, scheduler_interval_seconds=1)
+    created = schedules.create(loaded_engine, {**FRANCE_WEEKLY, "formats": ["xlsx"]})
+    with loaded_engine.begin() as conn:  # due a minute ago
+        conn.execute(
+            report_schedules.update()
+            .where(report_schedules.c.id == created["id"])
+            .values(next_run_at=datetime.now(UTC).replace(tzinfo=None) - timedelta(minutes=1))
+        )
+    scheduler = start_background(loaded_engine, settings)
+    try:
+        wait_until(lambda: len(smtp_sink.messages) == 1, timeout=60, what="the scheduler's e-mail")
+    finally:
+        scheduler.shutdown(wait=True)
+    assert schedules.runs(loaded_engine, created["id"])[0]["status"] == "sent"
