@@ -28,13 +28,13 @@ from sqlalchemy.exc import DBAPIError
 
 from salesdash.audit import now as utc_now
 from salesdash.errors import ConfigError, InvalidParameter, NotFound
-from salesdash.export import describe_filters
-from salesdash.metrics import METRICS, kpis
+from salesdash.metrics import kpis
 from salesdash.reports import mail, specs
 from salesdash.store import current_version_label_in, snapshot
 from salesdash.store.engine import ensure_schema
 from salesdash.store.schema import alert_events, alert_rules
 from salesdash.telemetry import count_send
+from salesdash.vocabulary import METRICS
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +225,7 @@ def evaluate(engine: Engine, rule: Mapping[str, Any], now: datetime) -> Evaluati
         if rule["kind"] == "drop_vs_last_year" and version:
             previous = kpis(conn, filters.with_dates(_year_earlier(start), _year_earlier(end))).get(metric)
     span = f"{start.isoformat()} to {end.isoformat()}"
-    where = "; ".join(f"{k}: {v}" for k, v in describe_filters(filters) if v not in ("all", "all dates"))
+    where = filters.applied_text()
     scope = f" ({where})" if where else ""
     number = float(value) if value is not None else None
     if rule["kind"] == "no_orders":

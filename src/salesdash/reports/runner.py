@@ -24,12 +24,13 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from salesdash.audit import now as utc_now
 from salesdash.errors import NoData, SalesdashError
-from salesdash.export import ExportContext, describe_filters, prepare, render, view_params
-from salesdash.metrics import METRICS, Filters, kpis
+from salesdash.export import ExportContext, prepare, render, view_params
+from salesdash.metrics import Filters, kpis
 from salesdash.reports import mail, schedules, specs, timing
 from salesdash.store import current_version_label_in, snapshot
 from salesdash.store.schema import report_runs, report_schedules
 from salesdash.telemetry import count_send
+from salesdash.vocabulary import METRICS
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ def build_message(engine: Engine, schedule: dict[str, Any], at: datetime) -> Mes
         f"Generated at: {generated}",
         "",
         "Filters:",
-        *(f"  {label}: {value}" for label, value in describe_filters(filters)),
+        *(f"  {label}: {value}" for label, value in filters.describe()),
         "",
         "Key figures:",
         *(f"  {METRICS[name].label}: {figure_text(name, figures.get(name))}" for name in KEY_FIGURES),

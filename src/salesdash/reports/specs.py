@@ -42,15 +42,13 @@ def filters_from(raw: Mapping[str, Any]) -> Filters:
 
 
 def to_stored(filters: Filters) -> dict[str, Any]:
-    """The filters as parameters with only what restricts (what a schedule stores and an e-mail names)."""
-    params = filters.to_params()
-    if not filters.statuses:
-        params.pop("status")
-    return {k: v for k, v in params.items() if v not in (None, [], "")}
+    """The restricting filters as API parameters (what a schedule stores and an e-mail names)."""
+    return dict(filters.to_query())
 
 
 def check_filters(engine: Engine, raw: Any) -> dict[str, Any]:
-    """Validated filters (values matched against the data when some is loaded), ready to store."""
+    """Validated filters (values matched against the data when some is loaded, as the API matches a
+    request's), ready to store."""
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):
@@ -59,11 +57,9 @@ def check_filters(engine: Engine, raw: Any) -> dict[str, Any]:
             details=[{"parameter": "filters", "message": "not an object"}],
         )
     filters = filters_from(raw)
-    from salesdash.api.respond import check_values  # the API's one check of filter values
-
     with snapshot(engine) as conn:
         if current_version_label_in(conn) is not None:
-            filters = check_values(filters, filter_options(conn))
+            filters = filters.checked(filter_options(conn))
     return to_stored(filters)
 
 
