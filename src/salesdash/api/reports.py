@@ -20,8 +20,8 @@ from salesdash.api.observe import audited
 from salesdash.api.respond import jsonable, simple_response
 from salesdash.api.state import state
 from salesdash.errors import NotFound
-from salesdash.export import VIEWS
 from salesdash.reports import alerts, runner, schedules
+from salesdash.views import VIEWS
 
 bp = APIBlueprint("reports", __name__, url_prefix="/api", tag="Operations")
 

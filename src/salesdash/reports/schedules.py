@@ -15,11 +15,11 @@ from sqlalchemy import Engine, delete, insert, select, update
 
 from salesdash.audit import now
 from salesdash.errors import InvalidParameter, NotFound
-from salesdash.export import VIEWS
 from salesdash.reports import specs, timing
 from salesdash.reports.mail import check_recipients
 from salesdash.store.engine import ensure_schema
 from salesdash.store.schema import report_runs, report_schedules
+from salesdash.views import VIEWS
 
 REPORT_FORMATS = ("pdf", "xlsx")
 FIELDS = ("name", "view", "filters", "formats", "cron", "timezone", "recipients", "paused")
