@@ -4,6 +4,7 @@ and a real HTTP webhook receiver; exactly one message when the condition starts 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -186,3 +187,22 @@ def test_bad_alerts_get_one_clear_error(small_engine: Engine, body: dict[str, An
     )
     error = assert_error(response, 400)
     assert any(d.get("parameter") == parameter for d in error["details"]), error
+
+
+def test_the_stream_batch_hook_checks_alerts_after_a_batch_that_added_lines(
+    loaded_engine: Engine, smtp_sink: SmtpSink
+):
+    @dataclass
+    class Outcome:  # what the stream consumer hands its after_batch hooks
+        version: object | None
+
+    settings = settings_for(loaded_engine, smtp_url=smtp_sink.url)
+    alerts.create(
+        loaded_engine, {"name": "Feed stalled", "kind": "no_orders", "recipients": ["ops@example.com"]}
+    )
+    hook = alerts.batch_hook(loaded_engine, settings)
+    hook(Outcome(version=None))  # a batch of duplicates only: nothing to check
+    assert alerts.history(loaded_engine) == []
+    hook(Outcome(version="v2"))
+    assert [h["trigger"] for h in alerts.history(loaded_engine)] == ["load"]
+    assert len(smtp_sink.messages) == 1

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -348,3 +348,14 @@ def after_load(engine: Engine, settings: Any, *, now: datetime | None = None) ->
     except Exception:
         log.exception("alert check after a load failed")
         return []
+
+
+def batch_hook(engine: Engine, settings: Any) -> Callable[[Any], None]:
+    """An ``after_batch`` hook for the stream consumer: after each committed batch that added lines (its
+    outcome has a new ``version``), check every alert (:func:`after_load`)."""
+
+    def hook(outcome: Any) -> None:
+        if getattr(outcome, "version", None) is not None:
+            after_load(engine, settings)
+
+    return hook
