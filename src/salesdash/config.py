@@ -168,6 +168,23 @@ class Settings(BaseSettings):
             raise ValueError(f"must start with http:// or https://, got {value!r}")
         return value.rstrip("/")
 
+    @field_validator("smtp_url")
+    @classmethod
+    def _check_smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        from urllib.parse import urlsplit
+
+        if value is None:
+            return None
+        try:
+            parts = urlsplit(value.get_secret_value())
+            ok = parts.scheme in ("smtp", "smtps") and bool(parts.hostname)
+            _ = parts.port  # raises on a bad port
+        except ValueError:
+            ok = False
+        if not ok:  # never echo the value: it may hold a password
+            raise ValueError("must look like smtp://host[:port] or smtps://user:password@host[:port]")
+        return value
+
     @field_validator("smtp_from")
     @classmethod
     def _check_sender(cls, value: str) -> str:

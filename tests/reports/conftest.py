@@ -36,6 +36,7 @@ class SmtpSink:
     port: int
     messages: list[Message] = field(default_factory=list)
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    logins: list[object] = field(default_factory=list)  # the AUTH login of each message's session (or None)
     controller: Controller | None = None
 
     @property
@@ -45,6 +46,7 @@ class SmtpSink:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(email.message_from_bytes(envelope.content))
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        self.logins.append(session.login_data if session.authenticated else None)
         return "250 OK"
 
     def start(self) -> SmtpSink:

@@ -254,6 +254,8 @@ def test_cli_report_add_list_send_remove(
     )
     assert cli.main(["report", "send", "1"]) == 0
     assert "sent" in capsys.readouterr().out and len(smtp_sink.messages) == 1
+    assert cli.main(["scheduler", "--once"]) == 0  # nothing due yet (next Monday 08:00)
+    assert "reports: 0 sent, 0 failed, 0 missed" in capsys.readouterr().out
     assert cli.main(["report", "remove", "1"]) == 0
     assert cli.main(["report", "remove", "1"]) == 2
     assert "No report schedule with id 1" in capsys.readouterr().err
@@ -280,3 +282,50 @@ def test_the_background_scheduler_sends_what_is_due(loaded_engine: Engine, smtp_
     finally:
         scheduler.shutdown(wait=True)
     assert schedules.runs(loaded_engine, created["id"])[0]["status"] == "sent"
+
+
+def test_a_bad_smtp_url_stops_at_start_without_echoing_it(monkeypatch):
+    from salesdash.config import load_settings
+    from salesdash.errors import ConfigError
+
+    monkeypatch.setenv("SALESDASH_SMTP_URL", "http://mailer:Hunter2Secret@mail.example.com")
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert "SALESDASH_SMTP_URL" in info.value.message and "Hunter2Secret" not in info.value.message
+
+
+def test_smtp_login_is_used_and_a_refused_login_is_reported_without_the_password(loaded_engine: Engine):
+    """A real SMTP server with AUTH (plain on loopback): the URL's user and password log in; a wrong password
+    fails the run with the server's answer, and the password appears nowhere (run, audit, settings repr)."""
+    from aiosmtpd.smtp import AuthResult
+
+    from benchmarks.reliability.common import free_port
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = auth_data.login == b"reports" and auth_data.password == b"c0rrect-h0rse"
+        return AuthResult(success=ok, auth_data=auth_data if ok else None)
+
+    from aiosmtpd.controller import Controller
+
+    sink = SmtpSink(free_port())
+
+    controller = Controller(
+        sink,
+        hostname="127.0.0.1",
+        port=sink.port,
+        authenticator=authenticator,
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        good = settings_for(loaded_engine, smtp_url=f"smtp://reports:c0rrect-h0rse@127.0.0.1:{sink.port}")
+        created = schedules.create(loaded_engine, {**FRANCE_WEEKLY, "formats": ["xlsx"]})
+        assert runner.send_now(loaded_engine, good, created["id"])["status"] == "sent"
+        assert len(sink.messages) == 1 and sink.logins == [b"reports"]
+        bad = settings_for(loaded_engine, smtp_url=f"smtp://reports:wr0ng-pass@127.0.0.1:{sink.port}")
+        run = runner.send_now(loaded_engine, bad, created["id"])
+        assert run["status"] == "retrying" and f"127.0.0.1:{sink.port}" in run["error"]
+        assert "wr0ng-pass" not in run["error"] and "wr0ng-pass" not in repr(bad)
+        assert len(sink.messages) == 1
+    finally:
+        controller.stop()
