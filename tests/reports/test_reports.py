@@ -329,3 +329,18 @@ def test_smtp_login_is_used_and_a_refused_login_is_reported_without_the_password
         assert len(sink.messages) == 1
     finally:
         controller.stop()
+
+
+def test_a_run_left_sending_by_a_dead_process_is_taken_over_after_its_lease(
+    loaded_engine: Engine, smtp_sink: SmtpSink
+):
+    settings = settings_for(loaded_engine, smtp_url=smtp_sink.url)
+    created = schedules.create(loaded_engine, {**FRANCE_WEEKLY, "formats": ["xlsx"]})
+    due = created["next_run_at"]
+    claimed = runner._claim_run(loaded_engine, created["id"], due, "schedule", "sending", "dead:1", due)
+    assert claimed is not None  # claimed, then the process died before sending
+    assert runner.run_due(loaded_engine, settings, now=due + runner.LEASE - timedelta(seconds=1)).sent == []
+    taken = runner.run_due(loaded_engine, settings, now=due + runner.LEASE)
+    assert taken.sent == [claimed] and len(smtp_sink.messages) == 1
+    (run,) = schedules.runs(loaded_engine, created["id"])
+    assert run["status"] == "sent" and run["claimed_by"] != "dead:1"
