@@ -65,6 +65,11 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     )
     print(format_report(result.report))
     print(f"data version:  {result.version.version}")
+    _audit_cli(
+        settings,
+        "data.ingest",
+        {"source": path.name, "on_error": args.on_error, "rows": result.version.row_count},
+    )
     if args.on_error == "skip" and result.report["rows_rejected"] and args.rejects:
         print(f"rejected rows written to {args.rejects}")
     if args.write_processed:

@@ -124,6 +124,8 @@ def test_get_audit_is_admin_only_paginated_and_filtered(small_engine: Engine):
 def test_cli_token_list_and_revoke_are_audited(fresh_engine: Engine, db_url: str, monkeypatch, capsys):
     monkeypatch.setenv("SALESDASH_DATABASE_URL", db_url)
     fresh_engine.dispose()
+    assert cli.main(["ingest", "-q", str(SMALL_CSV)]) == 0
+    capsys.readouterr()
     assert cli.main(["token", "create", "--role", "admin", "--name", "ci"]) == 0
     token = capsys.readouterr().out.strip()
     assert cli.main(["token", "list"]) == 0
@@ -138,6 +140,11 @@ def test_cli_token_list_and_revoke_are_audited(fresh_engine: Engine, db_url: str
     assert "No token with id" in capsys.readouterr().err
     assert_error(client.get("/api/audit", headers=bearer(token)), 401)
     rows = all_rows(fresh_engine)
-    assert [(r["action"], r["actor"]) for r in rows] == [("token.create", "cli"), ("token.revoke", "cli")]
-    assert json.loads(rows[1]["parameters"])["token_id"] == entry["id"]
+    assert [(r["action"], r["actor"]) for r in rows] == [
+        ("data.ingest", "cli"),
+        ("token.create", "cli"),
+        ("token.revoke", "cli"),
+    ]
+    assert json.loads(rows[0]["parameters"])["source"] == SMALL_CSV.name and rows[0]["data_version"]
+    assert json.loads(rows[2]["parameters"])["token_id"] == entry["id"]
     assert token not in json.dumps(rows, default=str)
