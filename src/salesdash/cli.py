@@ -237,7 +237,7 @@ def _audit_cli(settings: Settings, action: str, parameters: dict[str, Any], resu
 
 
 def cmd_token_list(args: argparse.Namespace, settings: Settings) -> int:
-    from salesdash.auth import list_tokens
+    from salesdash.tokens import list_tokens
 
     tokens = list_tokens(_engine(settings))
     if not tokens:
@@ -248,7 +248,7 @@ def cmd_token_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> int:
-    from salesdash.auth import revoke_token
+    from salesdash.tokens import revoke_token
 
     gone = revoke_token(_engine(settings), args.id)
     _audit_cli(settings, "token.revoke", {"token_id": gone["id"], "name": gone["name"], "role": gone["role"]})

@@ -11,11 +11,11 @@ from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
 from benchmarks.reliability.common import free_port
-from salesdash.auth import create_token
 from salesdash.config import Settings
 from salesdash.ingest import ingest_file
 from salesdash.reports import alerts, schedules
 from salesdash.store import make_engine
+from salesdash.tokens import create_token
 from tests.conftest import SAMPLE_CSV
 from tests.dashboard.conftest import APP, serve
 from tests.reports.conftest import SmtpSink, wait_until

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from salesdash.auth import create_token
 from salesdash.metrics import Filters, kpis
 from salesdash.reports import alerts
 from salesdash.store import make_engine, snapshot
+from salesdash.tokens import create_token
 from tests.api.conftest import app_for, assert_error, bearer, data_of, settings_for
 from tests.reports.conftest import SmtpSink, WebhookSink, body_text, wait_until
 

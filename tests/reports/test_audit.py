@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import Engine, select
 
 from salesdash import cli
-from salesdash.auth import create_token, identify, list_tokens
 from salesdash.store.schema import audit_log
+from salesdash.tokens import create_token, identify, list_tokens
 from tests.api.conftest import app_for, assert_error, bearer, data_of
 from tests.conftest import SMALL_CSV
 

@@ -8,10 +8,10 @@ from datetime import timedelta
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
-from salesdash.auth import create_token
 from salesdash.ingest import ingest_file
 from salesdash.reports import runner, schedules
 from salesdash.telemetry import set_export_queue_length
+from salesdash.tokens import create_token
 from tests.api.conftest import app_for, assert_error, bearer
 from tests.conftest import SMALL_CSV
 from tests.reports.conftest import SmtpSink

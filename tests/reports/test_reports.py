@@ -14,11 +14,11 @@ from pypdf import PdfReader
 from sqlalchemy import Engine, select
 
 from salesdash import cli
-from salesdash.auth import create_token
-from salesdash.dashboard.format import money
+from salesdash.charts.format import money
 from salesdash.reports import runner, schedules
 from salesdash.store import make_engine
 from salesdash.store.schema import report_runs, report_schedules
+from salesdash.tokens import create_token
 from tests.api.conftest import app_for, assert_error, bearer, data_of, settings_for
 from tests.reports.conftest import SmtpSink, attachments, body_text, wait_until
 

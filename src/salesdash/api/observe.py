@@ -35,13 +35,13 @@ from werkzeug.exceptions import HTTPException
 from salesdash import audit
 from salesdash.api import schemas as s
 from salesdash.api.auth import CHALLENGE, bearer_token, public, requires
-from salesdash.api.errors import error_response
+from salesdash.api.envelope import error_response
 from salesdash.api.respond import simple_response
 from salesdash.api.state import ApiState, state
-from salesdash.auth import allows, identify
 from salesdash.config import is_loopback
 from salesdash.errors import InvalidParameter
 from salesdash.store import current_version
+from salesdash.tokens import allows, identify
 
 log = logging.getLogger(__name__)
 

@@ -53,7 +53,7 @@ class Outcome:
 
 
 def figure_text(name: str, value: Any) -> str:
-    from salesdash.dashboard.format import count, money  # the one number style (as the PDF report)
+    from salesdash.charts.format import count, money  # the one number style (as the PDF report)
 
     metric = METRICS[name]
     return money(value) if metric.unit == "currency" else count(value)
