@@ -313,7 +313,13 @@ def _forecast(conn: Connection, f: Filters, p: dict[str, Any], options: Options)
         result.backtest["points"], columns=["period", "actual", "forecast", "abs_pct_error"]
     )
     mape = result.backtest["mape"]
+    verdict = result.reliability
     notes = [
+        (
+            f"Reliable forecast: {verdict['reason']}"
+            if verdict["verdict"] == "reliable"
+            else f"Not a reliable forecast, read it as a rough guess: {verdict['reason']}"
+        ),
         f"Model: {result.model_label}. {result.model_reason}",
         f"Backtest: refitted on the first {result.backtest['train_months']} months, the model's forecasts of the "
         f"last {result.backtest['months']} months were off by "
