@@ -302,6 +302,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("salesdash: interrupted; nothing was changed.", file=sys.stderr)
         return 130
     except Exception as exc:
+        from salesdash.store import explain
+
+        if (known := explain(exc)) is not None:  # a full disk, a damaged database file: say so, exit 2
+            print(f"salesdash: error: {known.message}", file=sys.stderr)
+            return EXIT_USER_ERROR
         if level == "DEBUG":
             raise
         print(

@@ -134,6 +134,11 @@ def handle_salesdash_error(error: SalesdashError) -> Response:
 
 def handle_database_down(error: OperationalError) -> Response:
     """The database stopped answering mid-request (connection lost, server restarting, file locked)."""
+    from salesdash.store import explain
+
+    if (known := explain(error)) is not None:  # a full disk, a damaged database file
+        log.warning("storage failure on %s %s: %s", request.method, request.path, known.message)
+        return handle_salesdash_error(known)
     log.warning("database error on %s %s: %s", request.method, request.path, error.orig)
     return error_response(
         503,
@@ -146,6 +151,11 @@ def handle_database_down(error: OperationalError) -> Response:
 def handle_unexpected(error: Exception) -> Response:
     if isinstance(error, HTTPException):  # pragma: no cover - apiflask handles these first
         return handle_http_error(HTTPError(error.code or 500, message=error.name))
+    from salesdash.store import explain
+
+    if (known := explain(error)) is not None:  # a full disk, a damaged database file
+        log.warning("storage failure on %s %s: %s", request.method, request.path, known.message)
+        return handle_salesdash_error(known)
     reference = uuid.uuid4().hex[:12]
     log.exception("unexpected error (reference %s) on %s %s", reference, request.method, request.path)
     return error_response(
