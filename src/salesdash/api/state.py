@@ -40,7 +40,8 @@ class ApiState:
         try:
             return current_version_label(self.engine)
         except SQLAlchemyError as exc:
-            if (known := explain(exc, self.engine)) is not None:  # a damaged file, a full disk: one clear line
+            # a damaged file, a full disk: one clear line
+            if (known := explain(exc, self.engine)) is not None:
                 log.warning("data version lookup failed: %s", known.message)
                 raise known from None
             log.warning("data version lookup failed: %s", exc)
