@@ -15,9 +15,9 @@ from flask.testing import FlaskClient
 
 from benchmarks.reliability.common import start_server
 from salesdash.api.http import MAX_FORM_FIELD_BYTES, MAX_FORM_PARTS, MAX_JSON_DEPTH
-from salesdash.auth import create_token
 from salesdash.ingest import ingest_file
 from salesdash.store import make_engine
+from salesdash.tokens import create_token
 from tests.api.conftest import app_for, assert_error
 from tests.conftest import SMALL_CSV
 

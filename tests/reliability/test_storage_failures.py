@@ -134,7 +134,7 @@ def test_a_full_disk_during_ingest_is_exit_2_and_changes_nothing(
 
 def test_the_api_says_the_disk_is_full_on_a_refresh(small_disk: Path):
     """POST /api/data-refresh onto a full disk: 503 with the same clear message, and the data is unchanged."""
-    from salesdash.auth import create_token
+    from salesdash.tokens import create_token
     from tests.api.conftest import app_for
 
     engine = make_engine(f"sqlite:///{small_disk / 'salesdash.db'}")
