@@ -7,11 +7,11 @@ STAMP := $(VENV)/.installed-stamp
 export SALESDASH_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 PYTEST_ARGS ?=
 
-.PHONY: run test bench lint security install clean help
+.PHONY: run test bench lint security install system-deps clean help
 
 help:
 	@echo "make run    set up .venv, ingest the bundled data if needed, start the API (:5000) and dashboard (:8501)"
-	@echo "make test   set up .venv and run lint + the security check + the whole test suite"
+	@echo "make test   set up .venv (and chromium, pdftoppm, fonts when missing) and run lint + the security check + the whole test suite"
 	@echo "make bench  run the scale benchmarks (writes benchmarks/results and docs/performance.md)"
 
 $(STAMP): pyproject.toml
@@ -35,8 +35,21 @@ lint: install
 security: install
 	@$(PY) scripts/security_check.py
 
-test: install lint security
-	@$(PY) -m pytest $(PYTEST_ARGS)
+# chromium, pdftoppm and fonts: apt-get when missing and root, otherwise one line naming what to install
+system-deps:
+	@scripts/system_deps.sh
+
+# The suite runs serially (its servers, browsers and timing-free waits are not written for xdist). The tests
+# must leave the git work tree as they found it: the state is compared before and after.
+test: install lint security system-deps
+	@before="$$(scripts/worktree_state.sh)"; \
+	$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
+	after="$$(scripts/worktree_state.sh)"; \
+	if [ "$$before" != "$$after" ]; then \
+	  echo "make test: the tests changed the git work tree (tests must write only to tmp or test-artifacts/):"; \
+	  git status --short; exit 1; \
+	fi; \
+	exit $$status
 
 bench: install
 	@$(PY) -m benchmarks.run

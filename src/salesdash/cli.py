@@ -4,9 +4,11 @@ traceback (set SALESDASH_LOG_LEVEL=DEBUG to see one)."""
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,7 +18,7 @@ from typing import Any
 
 from salesdash import __version__
 from salesdash.config import Settings, load_settings
-from salesdash.errors import InvalidParameter, SalesdashError
+from salesdash.errors import ConfigError, InvalidParameter, SalesdashError
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL = 70
@@ -149,11 +151,47 @@ def cmd_dashboard(args: argparse.Namespace, settings: Settings) -> int:
     return subprocess.call(dashboard_command(settings), env=env)  # noqa: S603 (fixed argv, no shell)
 
 
+def check_port_free(host: str, port: int, what: str, flag: str, setting: str) -> None:
+    """Refuse to start when ``host:port`` is taken, naming the port and how to choose another (a listening
+    socket blocks the bind; connections lingering in TIME_WAIT do not, as for the servers themselves)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno not in (errno.EADDRINUSE, errno.EACCES):
+                raise
+            reason = "is already in use" if exc.errno == errno.EADDRINUSE else "may not be used by this user"
+            raise ConfigError(
+                f"port {port} on {host} (the {what}) {reason}: stop what is using it, or choose another port "
+                f"with {flag} PORT (or the {setting} setting)."
+            ) from None
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    settings = load_settings(
+        **_overrides(settings, api_port=args.api_port, dashboard_port=args.dashboard_port)
+    )
+    if settings.api_port == settings.dashboard_port:
+        raise ConfigError(
+            f"the API and the dashboard cannot share port {settings.api_port}: give them different ports "
+            "(--api-port, --dashboard-port)."
+        )
+    # before anything starts (or is loaded): a busy port is said once, clearly, not as a server's traceback
+    check_port_free(settings.api_host, settings.api_port, "API", "--api-port", "SALESDASH_API_PORT")
+    check_port_free(
+        settings.dashboard_host,
+        settings.dashboard_port,
+        "dashboard",
+        "--dashboard-port",
+        "SALESDASH_DASHBOARD_PORT",
+    )
     ensure_data(settings)
     env = os.environ | {
         "SALESDASH_API_URL": f"http://{settings.api_host}:{settings.api_port}",
         "SALESDASH_DATABASE_URL": settings.database_url,
+        "SALESDASH_API_PORT": str(settings.api_port),
     }
     api = [sys.executable, "-m", "salesdash", "serve"]
     children = [
@@ -354,6 +392,16 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def port_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port number (1-65535)")
+    return value
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text.replace("_", ""))
@@ -408,6 +456,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_dashboard)
 
     p = sub.add_parser("run", help="ingest the bundled data if needed, then start the API and the dashboard")
+    p.add_argument("--api-port", type=port_number, help="API port (default: SALESDASH_API_PORT, 5000)")
+    p.add_argument(
+        "--dashboard-port", type=port_number, help="dashboard port (default: SALESDASH_DASHBOARD_PORT, 8501)"
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser(
@@ -475,6 +527,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("salesdash: interrupted; nothing was changed.", file=sys.stderr)
         return 130
     except Exception as exc:
+        from salesdash.store import explain
+
+        if (known := explain(exc)) is not None:  # a full disk, a damaged database file: say so, exit 2
+            print(f"salesdash: error: {known.message}", file=sys.stderr)
+            return EXIT_USER_ERROR
         if level == "DEBUG":
             raise
         print(

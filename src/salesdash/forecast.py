@@ -1,36 +1,39 @@
-"""Monthly revenue forecast with prediction intervals and an honest backtest error.
+"""Monthly revenue forecast with prediction intervals, an honest backtest error and a reliability verdict.
 
 The history is the metric layer's monthly revenue (:func:`salesdash.metrics.over_time`, the one revenue
 definition) on the calendar the data set covers: months without order lines in view count as 0, and a month
 the data covers only in part (the data ends on 10 May, or a start filter cuts a month) is left out rather
 than read as a slump.
 
-Models (statsmodels ``ETSModel``, additive errors, so the intervals are exact rather than simulated and the
-result is deterministic):
+Models (exponential smoothing with additive errors, ETS in Hyndman et al.'s notation):
 
 - 24 months or more: ETS(A,A,A), additive trend and 12-month seasonality (Holt-Winters);
 - 12 to 23 months: ETS(A,A,N), additive trend without seasonality (Holt): two seasons are needed to tell a
   season from a trend;
 - fewer than 12 months: refused with :class:`InsufficientData` (6 months to fit and 6 to measure the error).
 
+The fit is deterministic by design, the same to the last digit on any CPU: the starting states are closed-form
+(:func:`initial_states`), the smoothing parameters are chosen on a fixed 0.05 grid by the smallest sum of squared
+one-step errors (no optimiser, no random start), and the forecasts and their intervals follow from the state
+recursion in closed form (normal errors with the fitted one-step variance).
+
 The backtest refits the same model on the history minus its last 6 months, forecasts those 6 months and reports
 the mean absolute percentage error (months with no revenue have no percentage error and are skipped), and the
-weighted error (sum of absolute errors / sum of revenue), which a month with tiny revenue cannot dominate.
+weighted error (sum of absolute errors / sum of revenue), which a month with tiny revenue cannot dominate. The
+verdict (:func:`reliability`) says when the forecast should not be read as one.
 """
 
 from __future__ import annotations
 
 import calendar
-import warnings
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
-from statsmodels.tools.sm_exceptions import ConvergenceWarning
-from statsmodels.tsa.exponential_smoothing.ets import ETSModel, ETSResults
 
 from salesdash.errors import InsufficientData, InvalidParameter
 from salesdash.metrics import Filters, over_time
@@ -42,6 +45,13 @@ BACKTEST_MONTHS = 6
 SEASON = 12
 MAX_HORIZON = 12
 LEVELS = (80, 95)
+# The reliability verdict (docs/metrics.md "Forecast reliability"): a forecast is shown as reliable only with
+# two full seasons of history, at least this many of the 6 backtest months with revenue, and a backtest weighted
+# error (WAPE) at most MAX_WAPE.
+RELIABLE_HISTORY_MONTHS = SEASONAL_MONTHS
+MIN_BACKTEST_MONTHS_WITH_REVENUE = 4
+MAX_WAPE = 0.25
+VERDICTS = ("reliable", "unreliable", "insufficient_history")
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,7 @@ class Forecast:
     history: list[dict[str, Any]]
     forecast: list[dict[str, Any]]
     backtest: dict[str, Any]
+    reliability: dict[str, Any] = field(default_factory=dict)
     intervals: tuple[int, ...] = LEVELS
     notes: list[str] = field(default_factory=list)
 
@@ -143,40 +154,124 @@ def choose_model(months: int) -> tuple[Model, str]:
     )
 
 
-def _known_seasonal_start(y: np.ndarray) -> dict[str, Any]:
-    """Initial states for a seasonal model with fewer than two seasons (statsmodels' own initialisation needs
-    two): level = mean of the first season, trend = the average same-month change from the first season to the
-    next (over the months there are), seasonal = the first season minus its mean."""
-    level = float(y[:SEASON].mean())
-    overlap = min(len(y) - SEASON, SEASON)
-    trend = float(np.mean((y[SEASON : SEASON + overlap] - y[:overlap]) / SEASON)) if overlap > 0 else 0.0
-    return {
-        "initialization_method": "known",
-        "initial_level": level,
-        "initial_trend": trend,
-        "initial_seasonal": y[:SEASON] - level,
-    }
+GRID_STEP = 0.05  # smoothing parameters are chosen on this grid (exact multiples: k / 20)
 
 
-def fit(y: np.ndarray, model: Model) -> ETSResults:
-    """Fit ``model`` to the monthly values ``y`` (deterministic: no random starts, exact intervals)."""
-    options: dict[str, Any] = {"initialization_method": "estimated"}
-    if model.seasonal and len(y) < 2 * SEASON:
-        options = _known_seasonal_start(y)
-    ets = ETSModel(
-        # a plain integer index: statsmodels then needs no date frequency (and warns about none)
-        pd.Series(np.asarray(y, dtype=float)),
-        error="add",
-        trend=model.trend,
-        seasonal=model.seasonal,
-        seasonal_periods=SEASON if model.seasonal else None,
-        **options,
+@dataclass(frozen=True)
+class Fit:
+    """A fitted additive-error ETS model: its smoothing parameters, initial and final states, and the one-step
+    error variance. ``forecast`` and ``intervals`` are closed-form (Hyndman et al. 2008, class 1 models)."""
+
+    model: Model
+    alpha: float
+    beta: float
+    gamma: float
+    initial_level: float
+    initial_trend: float
+    initial_seasonal: tuple[float, ...]
+    level: float
+    trend: float
+    seasonal: tuple[float, ...]  # the last SEASON seasonal states, oldest first (empty without seasonality)
+    sse: float
+    sigma2: float  # SSE / n, the maximum-likelihood variance of the one-step errors
+
+    def forecast(self, horizon: int) -> np.ndarray:
+        h = np.arange(1, horizon + 1)
+        mean = self.level + h * self.trend
+        if self.model.seasonal:
+            mean = mean + np.asarray(self.seasonal)[(h - 1) % SEASON]
+        return np.asarray(mean, dtype=float)
+
+    def variances(self, horizon: int) -> np.ndarray:
+        """Forecast error variance h = 1..horizon: sigma2 * (1 + sum_{j<h} c_j^2), c_j = alpha + beta j (+ gamma
+        when j is a whole number of seasons)."""
+        j = np.arange(1, horizon)
+        c = self.alpha + self.beta * j
+        if self.model.seasonal:
+            c = c + self.gamma * (j % SEASON == 0)
+        return self.sigma2 * (1.0 + np.concatenate([[0.0], np.cumsum(c**2)]))
+
+    def intervals(self, horizon: int, level: int) -> tuple[np.ndarray, np.ndarray]:
+        z = NormalDist().inv_cdf(0.5 + level / 200)
+        mean, spread = self.forecast(horizon), z * np.sqrt(self.variances(horizon))
+        return mean - spread, mean + spread
+
+
+def initial_states(y: np.ndarray, model: Model) -> tuple[float, float, np.ndarray]:
+    """Closed-form starting states (level and trend at time 0, seasonal states for months 1..12).
+
+    Seasonal: the trend is the average same-month change from the first season to the next (over the months
+    there are), the level at time 0 is the first season's mean moved back half a season along that trend, and the
+    seasonal states are the first season's values above the trend line (they sum to 0). Holt: the least-squares
+    line through the first (up to 12) months."""
+    if model.seasonal:
+        first = y[:SEASON]
+        overlap = min(len(y) - SEASON, SEASON)
+        trend = float(np.mean((y[SEASON : SEASON + overlap] - y[:overlap]) / SEASON)) if overlap > 0 else 0.0
+        level = float(first.mean()) - (SEASON + 1) / 2 * trend
+        seasonal = first - (level + trend * np.arange(1, SEASON + 1))
+        return level, trend, seasonal
+    k = min(len(y), SEASON)
+    t = np.arange(1, k + 1, dtype=float)
+    trend = float(((t - t.mean()) * (y[:k] - y[:k].mean())).sum() / ((t - t.mean()) ** 2).sum())
+    level = float(y[:k].mean()) - trend * float(t.mean())
+    return level, trend, np.zeros(0)
+
+
+def parameter_grid(model: Model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (alpha, beta, gamma) on the GRID_STEP grid in the usual admissible region: 0 < alpha < 1,
+    0 <= beta <= alpha, 0 <= gamma <= 1 - alpha (gamma = 0 without seasonality). Grid order: alpha, then beta,
+    then gamma, ascending; a tie in SSE goes to the first."""
+    steps = round(1 / GRID_STEP)
+    combos = []
+    for a in range(1, steps):
+        for b in range(0, a + 1):
+            for g in range(0, steps - a + 1) if model.seasonal else (0,):
+                combos.append((a / steps, b / steps, g / steps))
+    grid = np.array(combos, dtype=float)
+    return grid[:, 0], grid[:, 1], grid[:, 2]
+
+
+def fit(y: np.ndarray, model: Model) -> Fit:
+    """Fit ``model`` to the monthly values ``y``: closed-form starting states, then the smoothing parameters on a
+    fixed grid by the smallest sum of squared one-step errors.
+
+    Deterministic by construction: no optimiser and no random start; the recursion runs over the whole grid at
+    once with element-wise IEEE operations only (no reductions whose order could change with the CPU)."""
+    y = np.asarray(y, dtype=float)
+    level0, trend0, seasonal0 = initial_states(y, model)
+    alpha, beta, gamma = parameter_grid(model)
+    size = len(alpha)
+    level = np.full(size, level0)
+    trend = np.full(size, trend0)
+    seasonal = np.tile(seasonal0, (size, 1)) if model.seasonal else np.zeros((size, 0))
+    sse = np.zeros(size)
+    for t, value in enumerate(y):
+        season = seasonal[:, t % SEASON] if model.seasonal else 0.0
+        error = value - (level + trend + season)
+        sse = sse + error * error
+        level = level + trend + alpha * error
+        trend = trend + beta * error
+        if model.seasonal:
+            seasonal[:, t % SEASON] = season + gamma * error
+    best = int(np.argmin(sse))
+    n = len(y)
+    last = [float(v) for v in seasonal[best]]
+    ordered = tuple(last[(n + i) % SEASON] for i in range(SEASON)) if model.seasonal else ()
+    return Fit(
+        model=model,
+        alpha=float(alpha[best]),
+        beta=float(beta[best]),
+        gamma=float(gamma[best]),
+        initial_level=level0,
+        initial_trend=trend0,
+        initial_seasonal=tuple(float(v) for v in seasonal0),
+        level=float(level[best]),
+        trend=float(trend[best]),
+        seasonal=ordered,
+        sse=float(sse[best]),
+        sigma2=float(sse[best]) / n,
     )
-    # A flat series fits perfectly (log of a zero error variance) and a tiny one can stop the optimiser early;
-    # the fit is still usable and the backtest says how good it is.
-    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return ets.fit(disp=False, maxiter=2000)
 
 
 def mape(actual: np.ndarray, predicted: np.ndarray) -> float | None:
@@ -233,6 +328,45 @@ def backtest(y: pd.Series, model: Model) -> dict[str, Any]:
     }
 
 
+def reliability(history_months: int, backtest: dict[str, Any]) -> dict[str, Any]:
+    """The verdict on a forecast, for people: ``reliable``, ``insufficient_history`` (too little history, or too
+    few backtest months with revenue, to measure it) or ``unreliable`` (the backtest's weighted error is above
+    MAX_WAPE), with one sentence saying why and the thresholds it was judged by."""
+    with_revenue = sum(1 for p in backtest["points"] if p["actual"])
+    wape_value = backtest["wape"]
+    out: dict[str, Any] = {
+        "threshold": MAX_WAPE,
+        "min_history_months": RELIABLE_HISTORY_MONTHS,
+        "min_backtest_months_with_revenue": MIN_BACKTEST_MONTHS_WITH_REVENUE,
+    }
+    if history_months < RELIABLE_HISTORY_MONTHS:
+        return out | {
+            "verdict": "insufficient_history",
+            "reason": f"Only {history_months} complete months of history: at least {RELIABLE_HISTORY_MONTHS} "
+            "(two years) are needed to tell the seasonal pattern from a trend, so this forecast is a rough "
+            "guess. Widen the date range or the filters.",
+        }
+    if with_revenue < MIN_BACKTEST_MONTHS_WITH_REVENUE or wape_value is None:
+        return out | {
+            "verdict": "insufficient_history",
+            "reason": f"Only {with_revenue} of the last {backtest['months']} known months have revenue, so the "
+            f"forecast's error cannot be measured (at least {MIN_BACKTEST_MONTHS_WITH_REVENUE} are needed). "
+            "Widen the filters.",
+        }
+    if wape_value > MAX_WAPE:
+        return out | {
+            "verdict": "unreliable",
+            "reason": f"Tested on the last {backtest['months']} known months, the model was off by "
+            f"{wape_value * 100:.1f}% of revenue (weighted error), more than the {MAX_WAPE * 100:.0f}% a "
+            "forecast may miss by to be shown as reliable: read it as a rough guess.",
+        }
+    return out | {
+        "verdict": "reliable",
+        "reason": f"Tested on the last {backtest['months']} known months, the model was off by "
+        f"{wape_value * 100:.1f}% of revenue (weighted error), within the {MAX_WAPE * 100:.0f}% allowed.",
+    }
+
+
 def forecast_series(y: pd.Series, horizon: int) -> Forecast:
     """Forecast the monthly series ``y`` (a monthly PeriodIndex, no gaps) ``horizon`` months ahead."""
     check_horizon(horizon)
@@ -244,9 +378,8 @@ def forecast_series(y: pd.Series, horizon: int) -> Forecast:
             details=[{"parameter": "filters", "message": "no revenue in the history"}],
         )
     result = fit(y.to_numpy(), model)
-    prediction = result.get_prediction(start=months, end=months + horizon - 1)
-    bands = {level: prediction.summary_frame(alpha=1 - level / 100) for level in LEVELS}
-    mean = bands[LEVELS[0]]["mean"].to_numpy()
+    mean = result.forecast(horizon)
+    bands = {level: result.intervals(horizon, level) for level in LEVELS}
     notes: list[str] = []
     rows = []
     clipped = False
@@ -258,14 +391,14 @@ def forecast_series(y: pd.Series, horizon: int) -> Forecast:
         }
         row["revenue"] = round(max(float(mean[i]), 0.0), 2)
         for level in LEVELS:
-            frame = bands[level]
-            low, high = float(frame["pi_lower"].iloc[i]), float(frame["pi_upper"].iloc[i])
+            low, high = float(bands[level][0][i]), float(bands[level][1][i])
             clipped = clipped or low < 0 or mean[i] < 0
             row[f"lower_{level}"] = round(max(low, 0.0), 2)
             row[f"upper_{level}"] = round(max(high, 0.0), 2)
         rows.append(row)
     if clipped:
         notes.append("Revenue cannot be negative: forecasts and interval bounds below 0 are shown as 0.")
+    tested = backtest(y, model)
     history = [
         {
             "period": _month_label(month),
@@ -284,7 +417,8 @@ def forecast_series(y: pd.Series, horizon: int) -> Forecast:
         history_end=_month_label(y.index[-1]),
         history=history,
         forecast=rows,
-        backtest=backtest(y, model),
+        backtest=tested,
+        reliability=reliability(months, tested),
         notes=notes,
     )
 

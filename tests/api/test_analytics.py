@@ -62,6 +62,30 @@ def test_forecast_rows_and_meta(sample_client: FlaskClient, sample_engine: Engin
     assert rows[-6]["period"] == "2005-06"
 
 
+@pytest.mark.parametrize(
+    ("query", "verdict", "said"),
+    [
+        ("", "reliable", "within the 25% allowed"),
+        ("country=France", "unreliable", "more than the 25%"),
+        (
+            "country=France&productline=Motorcycles&start=2004-01-01&end=2004-12-31",
+            "insufficient_history",
+            "Only 12 complete months of history",
+        ),
+    ],
+)
+def test_forecast_reliability_verdict(client: FlaskClient, query: str, verdict: str, said: str):
+    """The bundled data: the default view is reliable, France alone missed its backtest by 96% of revenue,
+    France + Motorcycles + 2004 has one year of history (and no revenue in its backtest months)."""
+    meta = client.get(f"/api/forecast?horizon=3&{query}").get_json()["meta"]
+    reliability = meta["reliability"]
+    assert reliability["verdict"] == verdict
+    assert said in reliability["reason"]
+    assert "None" not in reliability["reason"] and "null" not in reliability["reason"]
+    assert reliability["threshold"] == 0.25
+    assert (reliability["verdict"] == "unreliable") == (meta["history_months"] >= 24 and meta["wape"] > 0.25)
+
+
 def test_forecast_csv_and_bad_horizon(client: FlaskClient):
     text = client.get("/api/forecast?format=csv&horizon=2").get_data(as_text=True)
     header = text.splitlines()[0]

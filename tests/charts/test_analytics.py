@@ -41,6 +41,26 @@ def test_forecast_chart_draws_bands_history_forecast_and_backtest():
     ).layout.annotations
 
 
+def test_a_forecast_that_is_not_reliable_is_grey_with_the_reason():
+    reason = "Only 12 complete months of history: at least 24 <b>are</b> needed."
+    fig = forecast_chart(
+        {
+            "history": HISTORY,
+            "forecast": FUTURE,
+            "backtest": BACKTEST,
+            "reliability": {"verdict": "insufficient_history", "reason": reason},
+        }
+    )
+    line = next(t for t in fig.data if t.name == "Rough guess (not reliable)")
+    reliable = forecast_chart({"history": HISTORY, "forecast": FUTURE, "backtest": BACKTEST})
+    assert line.line.color != next(t for t in reliable.data if t.name == "Forecast").line.color
+    assert fig.data[0].fillcolor != reliable.data[0].fillcolor
+    (note,) = [a.text for a in fig.layout.annotations]
+    assert note.startswith("Not a reliable forecast: Only 12 complete months")
+    assert "&lt;b&gt;are&lt;/b&gt;" in note and "<b>" not in note  # text, never markup
+    assert "MAPE" not in note
+
+
 def test_forecast_chart_without_data_says_so():
     fig = forecast_chart({"history": [], "forecast": []})
     assert fig.layout.annotations[0].text == "No forecast for these filters"

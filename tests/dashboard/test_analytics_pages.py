@@ -70,6 +70,30 @@ def test_forecast_page(dashboard_env: LiveApi) -> None:
     assert len(table_with(at, "month", "80% range")) == 6
 
 
+def test_forecast_page_warns_instead_of_a_confident_line(dashboard_env: LiveApi) -> None:
+    """France + Motorcycles + 2004: one year of history and no revenue in the backtest months. The page says
+    it is not reliable (the API's reason), names the card a rough guess, greys the line, and its backtest
+    table says "no revenue" where there is no percentage error (never "None")."""
+    query = {"country": "France", "productline": "Motorcycles", "start": "2004-01-01", "end": "2004-12-31"}
+    at = run_app(query, page="forecast")
+    no_errors(at)
+    reliability = dashboard_env.get("/api/forecast", horizon=3, **query)["meta"]["reliability"]
+    assert reliability["verdict"] == "insufficient_history"
+    warnings = [str(w.value) for w in at.warning]
+    assert any("Not a reliable forecast" in w and reliability["reason"] in w for w in warnings), warnings
+    labels = [m.label for m in at.metric]
+    assert any(label.startswith("Rough guess 2005-01") for label in labels), labels
+    chart = next(e for e in at.get("plotly_chart") if str(e.proto.id).endswith("chart-forecast"))
+    assert "Rough guess (not reliable)" in chart.proto.spec
+    errors = list(table_with(at, "month", "actual", "error")["error"])
+    assert errors and "None" not in errors and all(e == "no revenue" or e.endswith("%") for e in errors)
+    # the unfiltered default is reliable: no warning, a confident line
+    default = run_app(page="forecast")
+    no_errors(default)
+    assert not default.warning
+    assert any(m.label.startswith("Forecast ") for m in default.metric)
+
+
 def test_forecast_page_explains_too_little_history(dashboard_env: LiveApi) -> None:
     at = run_app({"start": "2005-01-01"}, page="forecast")
     assert not at.exception

@@ -88,7 +88,9 @@ def api_and_dashboard(
     """The API and the dashboard over a fresh SQLite store holding the bundled data (plus an admin token),
     and any ``others`` Streamlit scripts started with the dashboard's own flags; all stopped on exit."""
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` (.ci/run does)")
+        pytest.fail(
+            f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` (`make test` does as root)"
+        )
     database_url = f"sqlite:///{workdir / 'salesdash.db'}"
     engine = make_engine(database_url)
     ingest_file(engine, SAMPLE_CSV)

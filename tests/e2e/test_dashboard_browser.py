@@ -2,7 +2,8 @@
 `salesdash dashboard` runs) on free loopback ports over the bundled data, driven by Playwright + Chromium.
 
 One browser session walks the whole dashboard: first render of the Overview (timed, written to
-benchmarks/results/dashboard_render.json, never asserted), the reference KPI figures, a country filter typed
+test-artifacts/dashboard_render.json, never asserted; benchmarks/results/dashboard_render.json is a copy kept
+from a recorded run: the tests never write tracked files), the reference KPI figures, a country filter typed
 into the sidebar, page switches that keep it, every page at 1400 px and 390 px (full-page screenshots under
 test-artifacts/dashboard/), no Streamlit exception anywhere and no horizontal page scroll on a phone.
 """
@@ -39,7 +40,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 AUTO_REFRESH_SECONDS = 3  # the dashboard polls /api/version this often in this test
 ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
-RESULT = ROOT / "benchmarks" / "results" / "dashboard_render.json"
+RESULT = ROOT / "test-artifacts" / "dashboard_render.json"
 VIEWS = {
     "": ("Sales overview", 3),  # url path -> (title, number of charts when fully drawn)
     "geography": ("Geography", 2),

@@ -29,11 +29,18 @@ def test_run_loads_the_bundled_data_serves_both_and_stops_on_ctrl_c(tmp_path: Pa
         "HOME": str(tmp_path),
         "SALESDASH_DATABASE_URL": f"sqlite:///{tmp_path / 'data' / 'salesdash.db'}",
         "SALESDASH_SOURCE_PATH": str(SAMPLE_CSV),
-        "SALESDASH_API_PORT": str(api_port),
-        "SALESDASH_DASHBOARD_PORT": str(dashboard_port),
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "salesdash", "run"],
+    process = subprocess.Popen(  # the ports by flag: both servers must use them
+        [
+            sys.executable,
+            "-m",
+            "salesdash",
+            "run",
+            "--api-port",
+            str(api_port),
+            "--dashboard-port",
+            str(dashboard_port),
+        ],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,

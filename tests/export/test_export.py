@@ -211,3 +211,17 @@ def test_pdf_of_the_forecast_view_forecasts_the_requested_months(sample: Engine)
     for month in ("2005-06", "2005-07", "2005-08", "2005-09", "2005-10"):
         assert month in text
     assert "2005-11" not in text
+
+
+@pytest.mark.parametrize(
+    ("country", "verdict"), [("France", "Not a reliable forecast"), (None, "Reliable forecast")]
+)
+def test_the_forecast_pdf_and_report_carry_the_reliability_verdict(
+    sample: Engine, country: str | None, verdict: str
+):
+    f = Filters(countries=(country,)) if country else Filters()
+    for view in ("forecast", "sales-by-category"):
+        pdf = PdfReader(io.BytesIO(run(sample, view, "pdf", f).content))
+        text = " ".join(" ".join(p.extract_text().split()) for p in pdf.pages)
+        assert verdict in text, view
+        assert "None" not in text, view

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,8 +18,9 @@ def test_a_duckdb_file_held_by_another_process_gets_a_clear_message(tmp_path: Pa
         [
             sys.executable,
             "-c",
-            f"import duckdb, sys, time; c = duckdb.connect({str(path)!r}); print('ready', flush=True); time.sleep(60)",
+            f"import duckdb, sys; c = duckdb.connect({str(path)!r}); print('ready', flush=True); sys.stdin.read()",
         ],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -34,8 +34,7 @@ def test_a_duckdb_file_held_by_another_process_gets_a_clear_message(tmp_path: Pa
         engine.dispose()
     finally:
         holder.kill()
-        holder.wait(timeout=30)
-    time.sleep(0.1)
+        holder.wait(timeout=30)  # the kernel drops a process's file locks before its parent can reap it
     engine = make_engine(f"duckdb:///{path}")
     ensure_schema(engine)  # free again once the other process is gone
     engine.dispose()

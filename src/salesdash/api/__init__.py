@@ -66,7 +66,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> APIFlask:
         DEBUG=settings.debug,
         MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024,
         # multipart text fields are small; the file part goes to a temp file, not memory
-        MAX_FORM_MEMORY_SIZE=1024 * 1024,
+        MAX_FORM_MEMORY_SIZE=http.MAX_FORM_FIELD_BYTES,
+        MAX_FORM_PARTS=http.MAX_FORM_PARTS,
         JSON_SORT_KEYS=False,
         VALIDATION_ERROR_STATUS_CODE=400,
         VALIDATION_ERROR_DESCRIPTION="Invalid parameter",

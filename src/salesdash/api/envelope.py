@@ -14,7 +14,7 @@ from typing import Any
 
 from apiflask import APIFlask
 from apiflask.exceptions import HTTPError
-from flask import Response, current_app, json, request
+from flask import Response, current_app, g, json, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
@@ -96,6 +96,25 @@ def _validation_details(detail: dict[str, Any]) -> list[dict[str, Any]]:
     return details
 
 
+def _too_large_message() -> str:
+    """Name the limit a 413 is about: the form's part count, a text field's size, or the body size."""
+    config = current_app.config
+    which = g.get("form_limit")
+    if which == "parts":
+        return (
+            f"The form has more than {config['MAX_FORM_PARTS']:,} parts; an upload sends one file (field "
+            "'file') and at most a few small text fields."
+        )
+    if which == "field":
+        return (
+            f"A text field of the form is larger than {config['MAX_FORM_MEMORY_SIZE'] // 1024:,} KiB; only "
+            "the file (field 'file') may be large."
+        )
+    limit = config.get("MAX_CONTENT_LENGTH")
+    mib = f" ({limit // (1024 * 1024)} MiB)" if limit else ""
+    return f"The request body is larger than the limit{mib}; see SALESDASH_MAX_UPLOAD_MB."
+
+
 def handle_http_error(error: HTTPError) -> Response:
     """apiflask's error processor: HTTP errors and validation errors -> the envelope."""
     status = error.status_code
@@ -118,9 +137,7 @@ def handle_http_error(error: HTTPError) -> Response:
             f"; allowed: {allowed}." if allowed else "."
         )
     elif status == 413:
-        limit = current_app.config.get("MAX_CONTENT_LENGTH")
-        mib = f" ({limit // (1024 * 1024)} MiB)" if limit else ""
-        message = f"The request body is larger than the limit{mib}; see SALESDASH_MAX_UPLOAD_MB."
+        message = _too_large_message()
     elif status == 500:
         message = "Internal server error."
     details = error.extra_data.get("details", []) if error.extra_data else []
@@ -134,6 +151,11 @@ def handle_salesdash_error(error: SalesdashError) -> Response:
 
 def handle_database_down(error: OperationalError) -> Response:
     """The database stopped answering mid-request (connection lost, server restarting, file locked)."""
+    from salesdash.store import explain
+
+    if (known := explain(error)) is not None:  # a full disk, a damaged database file
+        log.warning("storage failure on %s %s: %s", request.method, request.path, known.message)
+        return handle_salesdash_error(known)
     log.warning("database error on %s %s: %s", request.method, request.path, error.orig)
     return error_response(
         503,
@@ -146,6 +168,11 @@ def handle_database_down(error: OperationalError) -> Response:
 def handle_unexpected(error: Exception) -> Response:
     if isinstance(error, HTTPException):  # pragma: no cover - apiflask handles these first
         return handle_http_error(HTTPError(error.code or 500, message=error.name))
+    from salesdash.store import explain
+
+    if (known := explain(error)) is not None:  # a full disk, a damaged database file
+        log.warning("storage failure on %s %s: %s", request.method, request.path, known.message)
+        return handle_salesdash_error(known)
     reference = uuid.uuid4().hex[:12]
     log.exception("unexpected error (reference %s) on %s %s", reference, request.method, request.path)
     return error_response(

@@ -17,6 +17,7 @@ from marshmallow import EXCLUDE, INCLUDE
 
 from salesdash.export import FORMATS as EXPORT_FORMATS
 from salesdash.filters import FILTERS, DateBound, Filter
+from salesdash.forecast import VERDICTS
 from salesdash.ingest.uploads import MODES
 from salesdash.views import VIEWS, Param, export_parameters
 
@@ -356,6 +357,26 @@ class ForecastRow(Open):
     upper_95 = Float(allow_none=True)
 
 
+class ForecastReliability(Open):
+    verdict = String(
+        required=True,
+        validate=OneOf(VERDICTS),
+        metadata={
+            "description": "reliable, unreliable (backtest error above the threshold) or "
+            "insufficient_history (too little history, or too few backtest months with revenue, to judge it)"
+        },
+    )
+    reason = String(required=True, metadata={"description": "One sentence for people saying why."})
+    threshold = Float(
+        required=True,
+        metadata={
+            "description": "Largest backtest weighted error (WAPE) a reliable forecast may have (a ratio)."
+        },
+    )
+    min_history_months = Integer(required=True)
+    min_backtest_months_with_revenue = Integer(required=True)
+
+
 class ForecastMeta(Meta):
     model = String(required=True)
     model_label = String(required=True)
@@ -365,6 +386,7 @@ class ForecastMeta(Meta):
     mape = Float(required=True, allow_none=True)
     wape = Float(required=True, allow_none=True)
     backtest = Dict(required=True)
+    reliability = Nested(ForecastReliability, required=True)
     intervals = List(Integer(), required=True)
     notes = List(String(), required=True)
 

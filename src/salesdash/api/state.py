@@ -15,7 +15,7 @@ from salesdash.api.cache import LRUCache
 from salesdash.config import Settings
 from salesdash.errors import NoData, StoreUnavailable
 from salesdash.metrics import filter_options
-from salesdash.store import current_version_label, current_version_label_in, snapshot
+from salesdash.store import current_version_label, current_version_label_in, explain, snapshot
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,10 @@ class ApiState:
         try:
             return current_version_label(self.engine)
         except SQLAlchemyError as exc:
+            # a damaged file, a full disk: one clear line
+            if (known := explain(exc, self.engine)) is not None:
+                log.warning("data version lookup failed: %s", known.message)
+                raise known from None
             log.warning("data version lookup failed: %s", exc)
             raise StoreUnavailable(
                 "The database is unreachable or not initialised; check SALESDASH_DATABASE_URL."

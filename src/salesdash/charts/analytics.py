@@ -6,6 +6,7 @@ exports draw with these same functions, in the same palette and number format as
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -27,6 +28,8 @@ Records = Sequence[Mapping[str, Any]]
 BAND_95 = "rgba(230, 159, 0, 0.18)"  # Okabe-Ito orange, light
 BAND_80 = "rgba(230, 159, 0, 0.38)"
 FORECAST = OKABE_ITO["vermillion"]
+UNRELIABLE_BAND_95 = "rgba(120, 120, 120, 0.12)"  # a forecast whose verdict is not "reliable" is drawn grey
+UNRELIABLE_BAND_80 = "rgba(120, 120, 120, 0.24)"
 SEGMENT_COLORS = {
     "Champions": OKABE_ITO["green"],
     "Loyal": OKABE_ITO["blue"],
@@ -46,17 +49,25 @@ def forecast_chart(
 ) -> go.Figure:
     """Monthly revenue (actual), the forecast with its 80% and 95% prediction intervals as bands, and the
     backtest's forecasts for the last 6 known months (what the model would have said without them).
-    ``error_note`` writes the backtest error above the plot (for files; a page shows it in its cards)."""
+    ``error_note`` writes the backtest error above the plot (for files; a page shows it in its cards).
+
+    A forecast whose ``reliability`` verdict is not ``reliable`` is drawn grey, named "Rough guess", with the
+    verdict's reason above the plot: never a confident line."""
     history: Records = result.get("history") or []
     future: Records = result.get("forecast") or []
     if not history or not future:
         return empty_figure("No forecast for these filters", height=height)
+    reliability: Mapping[str, Any] = result.get("reliability") or {}
+    doubtful = reliability.get("verdict", "reliable") != "reliable"
+    bands = (
+        ((95, UNRELIABLE_BAND_95), (80, UNRELIABLE_BAND_80)) if doubtful else ((95, BAND_95), (80, BAND_80))
+    )
     x_hist, x_future = _months(history), _months(future)
     # the bands start at the last actual month so that they join the history line
     last_x, last_y = x_hist[-1], history[-1]["revenue"]
     band_x = [last_x, *x_future]
     fig = go.Figure()
-    for level, color in ((95, BAND_95), (80, BAND_80)):
+    for level, color in bands:
         upper = [last_y, *[r[f"upper_{level}"] for r in future]]
         lower = [last_y, *[r[f"lower_{level}"] for r in future]]
         fig.add_scatter(
@@ -81,9 +92,9 @@ def forecast_chart(
     fig.add_scatter(
         x=band_x,
         y=[last_y, *[r["revenue"] for r in future]],
-        name="Forecast",
+        name="Rough guess (not reliable)" if doubtful else "Forecast",
         mode="lines+markers",
-        line={"color": FORECAST, "width": 2.5, "dash": "dash"},
+        line={"color": GREY if doubtful else FORECAST, "width": 2.5, "dash": "dash"},
         marker={"size": 6},
         customdata=[
             [last_y] * 4,
@@ -108,6 +119,21 @@ def forecast_chart(
     _layout(fig, height=height, legend=True, hovermode="x unified")
     fig.update_xaxes(type="date", title=None)
     fig.update_yaxes(**_money_axis({"title": None, "rangemode": "tozero"}))
+    if doubtful:
+        fig.add_annotation(
+            text=_wrap("Not a reliable forecast: " + str(reliability.get("reason", "")), 110),
+            xref="paper",
+            yref="paper",
+            x=0,
+            y=1.0,
+            yanchor="bottom",
+            yshift=28,
+            showarrow=False,
+            font={"size": 12, "color": TEXT},
+            align="left",
+        )
+        fig.update_layout(margin={"t": 96})
+        return fig
     error = backtest.get("mape")
     if error is not None and error_note:
         fig.add_annotation(
@@ -125,6 +151,18 @@ def forecast_chart(
         )
         fig.update_layout(margin={"t": 64})
     return fig
+
+
+def _wrap(text: str, width: int) -> str:
+    """Plain text broken into lines of at most ``width`` characters for a Plotly annotation (its only markup
+    is <br>; the text itself is escaped)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(html.escape(line) for line in lines)
 
 
 def rfm_segments_chart(segments: Records, *, height: int = 320) -> go.Figure:

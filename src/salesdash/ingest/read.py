@@ -18,6 +18,14 @@ import pandas as pd
 from salesdash.errors import InputFileError
 
 CHUNK = 1 << 22
+# Limits that refuse an absurd file at once, in bounded memory, before any CSV parser reads it
+# (docs/reliability.md "Hostile files"): the header is read from at most MAX_HEADER_BYTES, and the file
+# scan refuses any line longer than MAX_LINE_BYTES.
+MAX_COLUMNS = 1_000
+MAX_HEADER_BYTES = 1 << 20
+MAX_LINE_BYTES = 64 << 20
+SAMPLE_LINES = 100  # data lines looked at before the parse: all of them with the wrong field count is refused
+BARE_CR = re.compile(rb"\r(?!\n)")  # a carriage return that does not start a CRLF line ending
 
 
 @dataclass(frozen=True)
@@ -28,21 +36,58 @@ class RawFile:
     size_bytes: int
 
 
-def _file_digest_and_utf8(path: Path) -> tuple[str, bool, bytes, int]:
-    """One pass over the file: its sha256, whether it is valid UTF-8, its first bytes, the first NUL's offset."""
+@dataclass(frozen=True)
+class _Scan:
+    sha256: str
+    is_utf8: bool
+    head: bytes
+    nul_at: int  # byte offset of the first NUL, -1 for none
+    bare_cr_at: int  # byte offset of the first bare CR (a CR not followed by LF), -1 for none
+    bare_cr_line: int  # its line (1 = the header), 0 for none
+    long_line: int  # the first line longer than MAX_LINE_BYTES (1 = the header), 0 for none
+
+
+def _file_digest_and_utf8(path: Path) -> _Scan:
+    """One pass over the file: its sha256, whether it is valid UTF-8, its first bytes, the first NUL's offset
+    and the first bare carriage return (offset and line)."""
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     is_utf8 = True
     head = b""
     nul_at = -1
+    cr_at, cr_line, lines_before = -1, 0, 0
     offset = 0
+    pending_cr = False  # the previous chunk ended with a CR: bare unless this one starts with LF
+    newlines, run, long_line = (
+        0,
+        0,
+        0,
+    )  # run: bytes since the last LF (a line is longer than a chunk only here)
     with path.open("rb") as fh:
         while chunk := fh.read(CHUNK):
+            if not long_line:
+                first_lf = chunk.find(b"\n")
+                if run + (len(chunk) if first_lf < 0 else first_lf) > MAX_LINE_BYTES:
+                    long_line = newlines + 1
+                elif first_lf < 0:
+                    run += len(chunk)
+                else:
+                    newlines += chunk.count(b"\n")
+                    run = len(chunk) - chunk.rfind(b"\n") - 1
             if not head:
                 head = chunk[:4096]
             digest.update(chunk)
             if nul_at < 0 and (found := chunk.find(b"\x00")) >= 0:
                 nul_at = offset + found
+            if cr_at < 0:
+                if pending_cr and not chunk.startswith(b"\n"):
+                    cr_at, cr_line = offset - 1, lines_before + 1
+                elif (bare := BARE_CR.search(chunk, 0, len(chunk) - chunk.endswith(b"\r"))) is not None:
+                    cr_at = offset + bare.start()
+                    cr_line = lines_before + chunk.count(b"\n", 0, bare.start()) + 1
+                else:
+                    lines_before += chunk.count(b"\n")
+                    pending_cr = chunk.endswith(b"\r")
             offset += len(chunk)
             if is_utf8:
                 try:
@@ -54,7 +99,9 @@ def _file_digest_and_utf8(path: Path) -> tuple[str, bool, bytes, int]:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             is_utf8 = False
-    return digest.hexdigest(), is_utf8, head, nul_at
+    if cr_at < 0 and pending_cr:  # the file ends with a CR
+        cr_at, cr_line = offset - 1, lines_before + 1
+    return _Scan(digest.hexdigest(), is_utf8, head, nul_at, cr_at, cr_line, long_line)
 
 
 def _score_single_byte(path: Path) -> str:
@@ -77,35 +124,117 @@ def _score_single_byte(path: Path) -> str:
 
 
 def detect_encoding(path: Path) -> tuple[str, str]:
-    """Return (encoding, sha256) for ``path``; refuse binary, compressed and UTF-16 files with a clear message."""
-    digest, is_utf8, head, nul_at = _file_digest_and_utf8(path)
-    if head.startswith(b"\x1f\x8b"):
-        raise InputFileError(
-            f"{path.name} is a gzip-compressed file, not a CSV. Decompress it first (gunzip {path.name})."
-        )
-    if head.startswith(b"PK\x03\x04"):
-        raise InputFileError(
-            f"{path.name} is a ZIP archive or an Excel workbook, not a CSV. Save or export it as CSV first."
-        )
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (
-        len(head) > 3 and head[1:2] == b"\x00"
-    ):
-        raise InputFileError(
-            f"{path.name} is UTF-16 text. Save it as UTF-8 (or a single-byte code page) CSV and try again."
-        )
-    if b"\x00" in head:
-        raise InputFileError(
-            f"{path.name} is a binary file (it contains NUL bytes), not a CSV of order lines."
-        )
+    """Return (encoding, sha256) for ``path``; refuse binary, compressed and UTF-16 files, and stray carriage
+    returns, with a clear message."""
+    scan = _file_digest_and_utf8(path)
+    digest, is_utf8, head, nul_at = scan.sha256, scan.is_utf8, scan.head, scan.nul_at
+    _magic_checks(path.name, head)
     if nul_at >= 0:
         raise InputFileError(
             f"{path.name} contains a NUL byte at byte offset {nul_at:,}: it is damaged or not a text CSV. "
             "Remove the NUL byte(s) or export the file again.",
             details=[{"problem": "nul_byte", "offset": nul_at}],
         )
+    if scan.long_line:
+        raise InputFileError(
+            f"{path.name}: line {scan.long_line:,} is longer than {MAX_LINE_BYTES >> 20} MiB: not a CSV of order "
+            "lines (a line break missing, or a different file).",
+            details=[{"line": scan.long_line, "problem": "line_too_long", "limit_bytes": MAX_LINE_BYTES}],
+        )
+    if scan.bare_cr_at >= 0:
+        # The CSV readers split lines on a lone CR too, so one would silently cut a row in two.
+        raise InputFileError(
+            f"{path.name}: line {scan.bare_cr_line:,} holds a carriage return (CR, \\r) that is not part of a "
+            f"line ending (byte offset {scan.bare_cr_at:,}). Remove it, or save the file with LF or CRLF line "
+            "endings, and try again.",
+            details=[
+                {"line": scan.bare_cr_line, "problem": "bare_carriage_return", "offset": scan.bare_cr_at}
+            ],
+        )
     if is_utf8:
         return ("utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"), digest
     return _score_single_byte(path), digest
+
+
+def _magic_checks(name: str, head: bytes) -> None:
+    if head.startswith(b"\x1f\x8b"):
+        raise InputFileError(
+            f"{name} is a gzip-compressed file, not a CSV. Decompress it first (gunzip {name})."
+        )
+    if head.startswith(b"PK\x03\x04"):
+        raise InputFileError(
+            f"{name} is a ZIP archive or an Excel workbook, not a CSV. Save or export it as CSV first."
+        )
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (
+        len(head) > 3 and head[1:2] == b"\x00"
+    ):
+        raise InputFileError(
+            f"{name} is UTF-16 text. Save it as UTF-8 (or a single-byte code page) CSV and try again."
+        )
+    if b"\x00" in head:
+        raise InputFileError(f"{name} is a binary file (it contains NUL bytes), not a CSV of order lines.")
+
+
+def header_line(path: Path) -> list[str] | None:
+    """The header's column names from the file's first line, read in bounded memory (at most
+    MAX_HEADER_BYTES), refusing a binary file, a header line longer than that, or more than MAX_COLUMNS
+    columns, at once. None when the first line alone cannot tell (empty, or a quoted name runs on)."""
+    path = Path(path)
+    with path.open("rb") as fh:
+        start = fh.read(MAX_HEADER_BYTES + 1)
+    _magic_checks(path.name, start[:4096])
+    end = start.find(b"\n")
+    if end < 0 and len(start) > MAX_HEADER_BYTES:
+        raise InputFileError(
+            f"{path.name}: the first line (the header) is longer than {MAX_HEADER_BYTES >> 20} MiB: not a CSV of "
+            "order lines (a line break missing, or a different file).",
+            details=[{"line": 1, "problem": "header_too_long", "limit_bytes": MAX_HEADER_BYTES}],
+        )
+    line = start if end < 0 else start[:end]
+    line = line.removeprefix(codecs.BOM_UTF8).rstrip(b"\r")
+    columns = line.count(b",") + 1
+    if line.count(b'"') == 0 and columns > MAX_COLUMNS:  # no quotes: every comma separates two names
+        raise InputFileError(
+            f"{path.name}: the header has {columns:,} columns; at most {MAX_COLUMNS:,} are accepted "
+            "(a CSV of order lines has 25).",
+            details=[{"line": 1, "problem": "too_many_columns", "found": columns, "limit": MAX_COLUMNS}],
+        )
+    if not line.strip() or line.count(b'"') % 2:
+        return None
+    try:
+        names = next(csv.reader([line.decode("utf-8", errors="replace")]), [])
+    except csv.Error:
+        return None
+    if len(names) > MAX_COLUMNS:
+        raise InputFileError(
+            f"{path.name}: the header has {len(names):,} columns; at most {MAX_COLUMNS:,} are accepted "
+            "(a CSV of order lines has 25).",
+            details=[{"line": 1, "problem": "too_many_columns", "found": len(names), "limit": MAX_COLUMNS}],
+        )
+    _check_sample(path.name, start[end + 1 :] if end >= 0 else b"", len(names), len(start) > MAX_HEADER_BYTES)
+    return [n.strip() for n in names]
+
+
+def _check_sample(name: str, body: bytes, expected: int, cut: bool) -> None:
+    """Refuse at once a file whose first SAMPLE_LINES data lines *all* have another field count than the
+    header (rows of something else under a CSV header), before a parser reads millions of them. One odd line
+    among good ones is left to the row rules, which name it (and ``--on-error skip`` can set it aside)."""
+    lines = body.split(b"\n", SAMPLE_LINES)  # the first SAMPLE_LINES lines, then the rest in one piece
+    if len(lines) > SAMPLE_LINES:
+        lines = lines[:SAMPLE_LINES]
+    elif cut:
+        lines = lines[:-1]  # whole lines only: the last one of a cut read may be partial
+    lines = [line.rstrip(b"\r") for line in lines if line.strip()]
+    if len(lines) < SAMPLE_LINES or any(b'"' in line for line in lines):
+        return  # a small file, or quoted values (which may hold commas or run on): the parser judges it
+    counts = {line.count(b",") + 1 for line in lines}
+    if expected not in counts:
+        found = ", ".join(str(c) for c in sorted(counts)[:5])
+        raise InputFileError(
+            f"{name}: lines 2 to {SAMPLE_LINES + 1} all have another number of fields than the header "
+            f"({found} instead of {expected}): this is not a CSV of order lines under that header.",
+            details=[{"line": 2, "problem": "field_count", "expected": expected, "found": min(counts)}],
+        )
 
 
 def read_csv(path: Path, encoding: str | None = None) -> RawFile:
@@ -193,7 +322,10 @@ def _check_last_line(path: Path, encoding: str, frame: pd.DataFrame, size: int) 
     text = parts[-1].decode(encoding, errors="replace").rstrip("\r")
     if text.count('"') % 2:
         return  # the end of a multi-line quoted field: the parser has judged it already
-    fields = next(csv.reader([text]), [])
+    try:
+        fields = next(csv.reader([text]), [])
+    except csv.Error:
+        return  # a line the csv module will not split (an over-long field): the parser has judged it already
     expected = len(frame.columns)
     if 0 < len(fields) < expected:
         line = len(frame) + 1
@@ -204,4 +336,4 @@ def _check_last_line(path: Path, encoding: str, frame: pd.DataFrame, size: int) 
         )
 
 
-__all__ = ["RawFile", "detect_encoding", "read_csv"]
+__all__ = ["MAX_COLUMNS", "RawFile", "detect_encoding", "header_line", "read_csv"]

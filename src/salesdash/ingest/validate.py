@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import Counter
 from typing import Any
 
 import pandas as pd
@@ -40,17 +41,20 @@ def check_header(raw: pd.DataFrame, name: str) -> list[str]:
             f"{name} looks delimited by {sep!r}, not by commas. Save it as a comma-separated CSV.",
             details=[{"problem": "wrong_delimiter", "delimiter": sep}],
         )
-    # pandas renames a repeated header "SALES" to "SALES.1": report the name as written in the file
-    bases = [re.sub(r"\.\d+$", "", c) if re.sub(r"\.\d+$", "", c) in columns else c for c in columns]
-    duplicated = sorted({b for b in bases if bases.count(b) > 1})
+    # pandas renames a repeated header "SALES" to "SALES.1": report the name as written in the file. Sets and
+    # a Counter keep this linear in the number of columns.
+    present = set(columns)
+    bases = [b if (b := re.sub(r"\.\d+$", "", c)) in present else c for c in columns]
+    duplicated = sorted(b for b, n in Counter(bases).items() if n > 1)
     if duplicated:
         raise InputFileError(
             f"{name} has duplicate column names: {', '.join(duplicated)}.",
             details=[{"problem": "duplicate_column", "column": c} for c in duplicated],
         )
-    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    known = set(SOURCE_COLUMNS)
+    missing = [c for c in REQUIRED_COLUMNS if c not in present]
     if missing:
-        unknown = [c for c in columns if c not in SOURCE_COLUMNS]
+        unknown = [c for c in columns if c not in known]
         hints = []
         details: list[dict[str, Any]] = []
         squashed = {_squash(c): c for c in unknown}
@@ -69,7 +73,7 @@ def check_header(raw: pd.DataFrame, name: str) -> list[str]:
             f"Required columns: {', '.join(REQUIRED_COLUMNS)}.",
             details=details,
         )
-    extra = [c for c in columns if c not in SOURCE_COLUMNS]
+    extra = [c for c in columns if c not in known]
     return [f"unknown column {c!r} ignored" for c in extra]
 
 

@@ -20,13 +20,14 @@ The tests compare every metric both ways on every engine (``raw_queries()`` turn
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 import contextvars
 import functools
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import (
@@ -34,6 +35,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     FromClause,
+    Integer,
     Select,
     Table,
     and_,
@@ -195,23 +197,24 @@ def _month_index(day: date) -> int:
     return day.year * 12 + day.month - 1
 
 
-def _first_of(index: int) -> date:
-    return date(index // 12, index % 12 + 1, 1)
+def _month_end(day: date) -> date:
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
 def _split_dates(filters: Filters) -> tuple[tuple[int | None, int | None] | None, list[tuple[date, date]]]:
     """The date filter as whole months (month indexes lo..hi, None = open) plus the days of partial months."""
     start, end = filters.start, filters.end
+    # without stepping past a date (no "the day after the end"), so it holds up to 9999-12-31
     lo = None if start is None else _month_index(start) + (start.day != 1)
-    hi = None if end is None else _month_index(end) - ((end + timedelta(days=1)).day != 1)
+    hi = None if end is None else _month_index(end) - (end != _month_end(end))
     if lo is not None and hi is not None and lo > hi:
         assert start is not None and end is not None
         return None, [(start, end)]
     days = []
-    if start is not None and lo is not None and start.day != 1:
-        days.append((start, _first_of(lo) - timedelta(days=1)))
-    if end is not None and hi is not None and (end + timedelta(days=1)).day != 1:
-        days.append((_first_of(hi + 1), end))
+    if start is not None and start.day != 1:
+        days.append((start, _month_end(start)))
+    if end is not None and end != _month_end(end):
+        days.append((end.replace(day=1), end))
     return (lo, hi), days
 
 
@@ -235,7 +238,8 @@ def rollup_rows(table: Table, filters: Filters | None, by_day: bool = False) -> 
     months, days = _split_dates(filters)
     parts: list[Select[Any]] = []
     if months is not None:
-        index = monthly.c.year * 12 + monthly.c.month - 1
+        # as INTEGER: the month index of 9999-12 (119,999) does not fit the SMALLINT year column's type
+        index = cast(monthly.c.year, Integer) * 12 + cast(monthly.c.month, Integer) - 1
         where = [undated.where(monthly)]
         if months[0] is not None:
             where.append(index >= months[0])

@@ -1,6 +1,6 @@
 """Storage: engines per URL, schema, atomic loads and data versions."""
 
-from salesdash.store.engine import ensure_schema, has_schema, make_engine, snapshot
+from salesdash.store.engine import ensure_schema, explain, has_schema, make_engine, snapshot
 from salesdash.store.load import (
     DataVersion,
     current_version,
@@ -18,6 +18,7 @@ __all__ = [
     "current_version_label",
     "current_version_label_in",
     "ensure_schema",
+    "explain",
     "has_schema",
     "make_engine",
     "replace_data",

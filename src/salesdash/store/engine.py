@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 
-from salesdash.errors import StoreUnavailable
+from salesdash.errors import SalesdashError, StoreUnavailable
 from salesdash.store.schema import OUTDATED_TABLES, metadata
 
 # How long SQLite's busy handler retries a locked database before giving up (then: StoreUnavailable, 503).
@@ -20,6 +21,36 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 BUSY_MESSAGE = (
     "The database is busy (locked by another process) and did not free up in time; try again shortly."
 )
+
+
+DISK_FULL_MESSAGE = (
+    "The disk is full; nothing was changed. Free some space on the disk that holds the database (or point "
+    "SALESDASH_DATABASE_URL at one with room) and load again."
+)
+
+
+def explain(exc: BaseException, engine: Engine | None = None) -> SalesdashError | None:
+    """The clear error for a storage failure people can act on, or None: a full disk (any engine, or a file
+    written next to the database) and a damaged SQLite file ("file is not a database", "database disk image
+    is malformed"). Both are StoreUnavailable (503; the CLI's exit 2)."""
+    orig: BaseException = getattr(exc, "orig", None) or exc
+    text = str(orig).lower()
+    if (
+        (isinstance(orig, OSError) and orig.errno == errno.ENOSPC)
+        or "database or disk is full" in text
+        or "no space left on device" in text
+        or "could not extend file" in text
+    ):
+        return StoreUnavailable(DISK_FULL_MESSAGE, details=[{"problem": "disk_full"}])
+    if "file is not a database" in text or "database disk image is malformed" in text:
+        path = engine.url.database if engine is not None and engine.dialect.name == "sqlite" else None
+        return StoreUnavailable(
+            f"The SQLite database file{f' {path}' if path else ''} is damaged ({orig}): nothing can be read "
+            "from it or written to it. Restore it from a backup, or move it aside and run `salesdash ingest` "
+            "to build a new one from the CSV.",
+            details=[{"problem": "database_damaged"}],
+        )
+    return None
 
 
 def _is_busy(exc: OperationalError) -> bool:
@@ -75,7 +106,11 @@ def ensure_schema(engine: Engine) -> None:
             with engine.begin() as conn:
                 for name in OUTDATED_TABLES:
                     Table(name, MetaData()).drop(conn, checkfirst=True)
-    except OperationalError as exc:
+    except DBAPIError as exc:
+        if (known := explain(exc, engine)) is not None:
+            raise known from None
+        if not isinstance(exc, OperationalError):
+            raise
         raise StoreUnavailable(
             f"Cannot open the database at {engine.url!r}: {exc.orig}{_hint(engine, exc)}"
         ) from None
@@ -106,15 +141,20 @@ def snapshot(engine: Engine) -> Iterator[Connection]:
             conn = engine.connect().execution_options(isolation_level="REPEATABLE READ")
         else:
             conn = engine.connect()
-    except OperationalError as exc:
-        if _is_busy(exc):
+    except DBAPIError as exc:
+        if (known := explain(exc, engine)) is not None:
+            raise known from None
+        if isinstance(exc, OperationalError) and _is_busy(exc):
             raise StoreUnavailable(BUSY_MESSAGE, details=[{"problem": "database_locked"}]) from None
         raise StoreUnavailable(f"The database is unreachable: {exc.orig}") from None
     try:
         with conn.begin():
             yield conn
-    except OperationalError as exc:
-        if _is_busy(exc):  # SQLite's busy handler has retried for SQLITE_BUSY_TIMEOUT_MS already
+    except DBAPIError as exc:
+        if (known := explain(exc, engine)) is not None:
+            raise known from None
+        if isinstance(exc, OperationalError) and _is_busy(exc):
+            # SQLite's busy handler has retried for SQLITE_BUSY_TIMEOUT_MS already
             raise StoreUnavailable(BUSY_MESSAGE, details=[{"problem": "database_locked"}]) from None
         raise
     finally:

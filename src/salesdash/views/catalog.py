@@ -313,7 +313,13 @@ def _forecast(conn: Connection, f: Filters, p: dict[str, Any], options: Options)
         result.backtest["points"], columns=["period", "actual", "forecast", "abs_pct_error"]
     )
     mape = result.backtest["mape"]
+    verdict = result.reliability
     notes = [
+        (
+            f"Reliable forecast: {verdict['reason']}"
+            if verdict["verdict"] == "reliable"
+            else f"Not a reliable forecast, read it as a rough guess: {verdict['reason']}"
+        ),
         f"Model: {result.model_label}. {result.model_reason}",
         f"Backtest: refitted on the first {result.backtest['train_months']} months, the model's forecasts of the "
         f"last {result.backtest['months']} months were off by "
@@ -335,6 +341,7 @@ def _forecast(conn: Connection, f: Filters, p: dict[str, Any], options: Options)
         "mape": result.backtest["mape"],
         "wape": result.backtest["wape"],
         "backtest": result.backtest,
+        "reliability": result.reliability,
         "intervals": list(result.intervals),
         "notes": result.notes,
     }
@@ -691,8 +698,9 @@ CATALOG: tuple[View, ...] = (
         "Revenue forecast",
         f"Monthly revenue for the filters, forecast `horizon` (1-{MAX_HORIZON}) months past the last complete "
         "month, with 80% and 95% prediction intervals; `meta` names the model (Holt-Winters with 24+ months of "
-        "history, else Holt), why, and its backtest error (MAPE and weighted error over the last 6 known "
-        "months). 422 when the view has fewer than 12 complete months.",
+        "history, else Holt), why, its backtest error (MAPE and weighted error over the last 6 known "
+        "months) and `reliability`, the verdict people are shown (reliable, unreliable or insufficient_history, "
+        "with the reason). 422 when the view has fewer than 12 complete months.",
         _forecast,
         "ForecastRow",
         "Monthly revenue: the history (kind=actual) then the forecast with 80% and 95% intervals.",

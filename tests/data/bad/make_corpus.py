@@ -93,6 +93,17 @@ def _too_many_fields() -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
+def _bare_cr() -> bytes:
+    return _small_bytes() + b"\rX\n"  # a lone carriage return: the CSV readers would split the line there
+
+
+def _wide_header() -> bytes:
+    """small.csv's header and first line with 50,000 columns: its own 25 and 49,975 extra (empty) ones."""
+    rows = _rows()
+    extra = 50_000 - len(rows[0])
+    return _csv([rows[0] + [f"X{i}" for i in range(extra)], rows[1] + [""] * extra])
+
+
 def _binary() -> bytes:
     rnd = random.Random(6)  # test data, not crypto
     return bytes(rnd.randrange(256) for _ in range(4096))
@@ -248,6 +259,20 @@ CASES: tuple[Case, ...] = (
         False,
         "line 9 has 14 field(s), expected 25",
         "the download stopped mid-line",
+    ),
+    Case(
+        "bare_cr.csv",
+        _bare_cr,
+        False,
+        "line 10 holds a carriage return (CR, \\r) that is not part of a line ending",
+        "a lone CR after the last line (red-team finding: was a 500 / exit 70)",
+    ),
+    Case(
+        "wide_header.csv",
+        _wide_header,
+        False,
+        "the header has 50,000 columns; at most 1,000 are accepted",
+        "50,000 columns (was 33 s of quadratic header checks)",
     ),
     Case(
         "unbalanced_quotes.csv",

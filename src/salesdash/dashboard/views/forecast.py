@@ -38,16 +38,26 @@ backtest = meta.get("backtest") or {}
 history = [r for r in rows if r.get("kind") == "actual"]
 future = [r for r in rows if r.get("kind") == "forecast"]
 
+reliability = meta.get("reliability") or {}
+reliable = reliability.get("verdict") == "reliable"
+if not reliable:
+    # the verdict's reason is the API's own sentence (numbers and fixed words, nothing from the data)
+    st.warning(
+        "**Not a reliable forecast: read it as a rough guess.** " + str(reliability.get("reason", "")),
+        icon=":material/warning:",
+    )
+
 first = future[0] if future else {}
 cards = st.columns(4)
 cards[0].metric(
-    f"Forecast {first.get('period', '')}",
+    f"Forecast {first.get('period', '')}" if reliable else f"Rough guess {first.get('period', '')}",
     money(first.get("revenue"), decimals=0),
     delta=f"80%: {money(first.get('lower_80'), decimals=0)} – {money(first.get('upper_80'), decimals=0)}",
     delta_color="off",
     delta_arrow="off",
     border=True,
-    help="The most likely revenue of the next month, and the range it falls in 80% of the time.",
+    help="The most likely revenue of the next month, and the range it falls in 80% of the time."
+    + ("" if reliable else " Not reliable: see the warning above."),
 )
 mape = meta.get("mape")
 cards[1].metric(
@@ -84,7 +94,10 @@ cards[3].metric(
 with st.container(border=True):
     section(ctx, "Monthly revenue and forecast", "/api/forecast", extra)
     chart(
-        forecast_chart({"history": history, "forecast": future, "backtest": backtest}, error_note=False),
+        forecast_chart(
+            {"history": history, "forecast": future, "backtest": backtest, "reliability": reliability},
+            error_note=False,
+        ),
         key="chart-forecast",
     )
     st.caption(
@@ -118,7 +131,8 @@ with right, st.container(border=True):
                 "month": p["period"],
                 "actual": p["actual"],
                 "forecast": p["forecast"],
-                "error": p["abs_pct_error"],
+                # a month without revenue has no percentage error: say so, never show a blank or "None"
+                "error": percent(p["abs_pct_error"]) if p["abs_pct_error"] is not None else "no revenue",
             }
             for p in backtest.get("points") or []
         ],
@@ -128,7 +142,6 @@ with right, st.container(border=True):
         column_config={
             "actual": st.column_config.NumberColumn(format="dollar"),
             "forecast": st.column_config.NumberColumn(format="dollar"),
-            "error": st.column_config.NumberColumn(format="percent"),
         },
     )
     if backtest.get("note"):
