@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from salesdash.errors import InputFileError
 from salesdash.export_safety import to_csv
 from salesdash.ingest.clean import clean
+from salesdash.ingest.parquet import is_parquet, read_parquet
 from salesdash.ingest.read import read_csv
 from salesdash.ingest.report import build_report, format_report
 from salesdash.ingest.validate import line_of, raise_for_failures, validate
@@ -71,21 +72,23 @@ def prepare(
 ) -> PreparedData:
     """Read, validate and clean ``path`` without touching any database.
 
-    Files of ``fast.FAST_PATH_BYTES`` or more take the columnar path (same rules, same messages, seconds
-    instead of minutes at millions of rows); it hands over to the row path for anything it cannot judge.
+    ``path`` is a CSV or a Parquet file (told apart by its content; ``encoding`` applies to CSV only). Files of
+    ``fast.FAST_PATH_BYTES`` or more take the columnar path (same rules, same messages, seconds instead of
+    minutes at millions of rows); it hands over to the row path for anything it cannot judge.
     """
     path = Path(path)
     name = source_name or path.name
+    parquet = is_parquet(path)
     if use_columnar(path):
         from salesdash.ingest.fast import Fallback
 
         try:
-            return _prepare_columnar(path, name, encoding, on_error, rejects_path, progress)
+            return _prepare_columnar(path, name, encoding, on_error, rejects_path, progress, parquet)
         except Fallback:
             pass
     if progress:
         progress("read", 0, 1)
-    raw_file = read_csv(path, encoding=encoding)
+    raw_file = read_parquet(path) if parquet else read_csv(path, encoding=encoding)
     raw = raw_file.frame
     if progress:
         progress("read", 1, 1)
@@ -139,14 +142,21 @@ def _prepare_columnar(
     on_error: OnError,
     rejects_path: str | Path | None,
     progress: Progress | None,
+    parquet: bool = False,
 ) -> PreparedData:
     import numpy as np
 
-    from salesdash.ingest.fast import clean_columnar, read_columnar, typed_numbers, validate_columnar
+    from salesdash.ingest.fast import (
+        clean_columnar,
+        read_columnar,
+        read_parquet_columnar,
+        typed_numbers,
+        validate_columnar,
+    )
 
     if progress:
         progress("read", 0, 1)
-    file = read_columnar(path, encoding, progress)
+    file = read_parquet_columnar(path, progress) if parquet else read_columnar(path, encoding, progress)
     if progress:
         progress("validate", 0, file.rows)
     typed, warnings, failures = validate_columnar(file, name)
@@ -215,7 +225,7 @@ def ingest_file(
     rejects_path: str | Path | None = None,
     progress: Progress | None = None,
 ) -> IngestResult:
-    """Ingest one CSV into the store behind ``engine``. On any error the stored data is left as it was.
+    """Ingest one CSV or Parquet file into the store behind ``engine``. On any error the stored data is left as it was.
 
     The database's write lock is held from the start, so a second concurrent ingest is refused at once
     (RefreshInProgress) instead of after validating its whole file."""

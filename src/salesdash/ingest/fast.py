@@ -139,6 +139,30 @@ def read_columnar(path: Path, encoding: str | None, progress: Progress | None = 
     return ColumnarFile(columns=columns, rows=rows, encoding=used, sha256=digest, size_bytes=size)
 
 
+def read_parquet_columnar(path: Path, progress: Progress | None = None) -> ColumnarFile:
+    """A Parquet file as dictionary-encoded text columns (``parquet.read_text_table``'s text)."""
+    from salesdash.ingest.parquet import ENCODING, read_text_table
+
+    table, digest, size = read_text_table(path)
+    names = table.column_names
+    if len(set(names)) != len(names):
+        raise Fallback("duplicate column names")
+    rows = table.num_rows
+    chunks = [table.column(i) for i in range(table.num_columns)]
+    del table
+    with ThreadPoolExecutor(max_workers=ENCODE_THREADS) as pool:
+        encoded = list(pool.map(_encode, chunks))
+    if progress:
+        progress("read", 1, 1)
+    return ColumnarFile(
+        columns=dict(zip(names, encoded, strict=True)),
+        rows=rows,
+        encoding=ENCODING,
+        sha256=digest,
+        size_bytes=size,
+    )
+
+
 def _read_encoded(
     path: Path, encoding: str, attempts: tuple[bool, ...]
 ) -> tuple[dict[str, EncodedColumn] | None, int, str]:
