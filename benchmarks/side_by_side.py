@@ -38,7 +38,7 @@ from benchmarks.run import DATA, RESULTS, ROOT, SAMPLE, Server, log, machine, pe
 class Baseline(Server):
     """``python -m benchmarks.original_like`` on a free port, on the SQLite file at ``db_path``."""
 
-    def __init__(self, db_path: Path) -> None:  # noqa: super().__init__ starts salesdash; this starts the baseline
+    def __init__(self, db_path: Path) -> None:  # not super().__init__: that one starts salesdash
         self.port = free_port()
         command = [sys.executable, "-m", "benchmarks.original_like", str(db_path), str(self.port)]
         self.start(command, dict(os.environ), "/")
