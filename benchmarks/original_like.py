@@ -153,8 +153,8 @@ ENDPOINTS = {
     "/api/sales-by-category": "/api/sales-by-category",
     "/api/sales-by-country": "/api/sales-by-country",
     "/api/top-customers": "/api/top-customers",
-    "/api/monthly-trends": "/api/sales-over-time?period=monthly",
-    "/api/quarterly-analysis": "/api/sales-over-time?period=quarterly",
+    "/api/monthly-trends": "/api/monthly-trends",
+    "/api/quarterly-analysis": "/api/quarterly-analysis",
     "/api/product-performance": "/api/product-performance",
 }
 

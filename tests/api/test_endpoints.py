@@ -47,8 +47,39 @@ def test_kpis_reference_figures(sample_client: FlaskClient, sample_engine: Engin
     meta = response.get_json()["meta"]
     assert meta["data_version"] == current_version(sample_engine).version
     assert meta["filters"] == Filters().to_params()
-    assert set(meta["definitions"]) >= {"revenue", "order_count", "average_order_value", "customer_count"}
+    assert "definitions" not in meta  # only when asked: answers stay small
     assert meta["generated_at"].endswith("Z")
+    asked = sample_client.get("/api/kpis?definitions=true")
+    assert data_of(asked) == data
+    assert set(asked.get_json()["meta"]["definitions"]) >= {
+        "revenue",
+        "order_count",
+        "average_order_value",
+        "customer_count",
+    }
+    assert asked.headers["ETag"] != response.headers["ETag"]  # another body, another validator
+
+
+def test_definitions_on_request_and_in_one_place(sample_client: FlaskClient):
+    from salesdash.metrics import definitions
+    from salesdash.metrics.rfm import DEFINITIONS as RFM_DEFINITIONS
+
+    every = data_of(sample_client.get("/api/definitions"))
+    assert every == {"metrics": definitions(), "rfm": RFM_DEFINITIONS}
+    plain = sample_client.get("/api/sales-by-category")
+    asked = sample_client.get("/api/sales-by-category?definitions=1")
+    assert len(plain.data) < len(asked.data)
+    defs = asked.get_json()["meta"]["definitions"]
+    assert defs and all(every["metrics"][name] == text for name, text in defs.items())
+    for off in ("false", "0", "no"):
+        assert (
+            "definitions"
+            not in sample_client.get(f"/api/sales-by-category?definitions={off}").get_json()["meta"]
+        )
+    bad = sample_client.get("/api/kpis?definitions=maybe")
+    assert bad.status_code == 400
+    assert bad.get_json()["error"]["code"] == "invalid_parameter"
+    assert sample_client.get("/api/filters?definitions=true").status_code == 400  # no metrics, no parameter
 
 
 def test_kpis_growth_is_labelled_and_like_for_like(sample_client: FlaskClient):
@@ -305,7 +336,8 @@ def test_every_data_endpoint_has_the_envelope(sample_client: FlaskClient, sample
     assert set(body) == {"data", "meta"}
     meta = body["meta"]
     assert meta["data_version"] == current_version(sample_engine).version
-    assert {"filters", "definitions", "generated_at"} <= set(meta)
+    assert {"filters", "generated_at"} <= set(meta)
+    assert "definitions" not in meta
     assert response.headers["X-Data-Version"] == meta["data_version"]
     assert response.headers["ETag"].startswith('"')
 

@@ -21,7 +21,7 @@ import pytest
 
 from salesdash.errors import InputFileError, SalesdashError
 from salesdash.generate import Shape, generate
-from salesdash.ingest import fast, prepare
+from salesdash.ingest import fast, prepare, use_columnar
 from salesdash.ingest.read import read_csv
 from tests.conftest import DATA, SAMPLE_CSV, SMALL_CSV
 from tests.ingest.test_columnar import _plain_frame
@@ -91,6 +91,19 @@ def test_generated_parquet_with_typed_columns_gets_the_csv_answer(
     assert pa.types.is_integer(pq.read_schema(parquet).field("ORDERNUMBER").type)  # typed, not all text
     outcome = _assert_same_as_csv(csv_path, parquet, monkeypatch)
     assert outcome["report"]["rows_loaded"] == 5_000
+
+
+def test_large_parquet_files_take_the_columnar_path_by_their_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Parquet is compressed (1M generated lines: ~10 MB, ~190 MB as CSV): its row count decides, as the size
+    of the same lines as CSV."""
+    parquet = generate(rows=5_000, out=tmp_path / "gen.parquet", seed=5, source=SAMPLE_CSV)
+    monkeypatch.setattr(fast, "FAST_PATH_BYTES", 5_000 * fast.CSV_LINE_BYTES)
+    assert use_columnar(parquet)
+    monkeypatch.setattr(fast, "FAST_PATH_BYTES", 5_001 * fast.CSV_LINE_BYTES)
+    assert not use_columnar(parquet)
+    assert parquet.stat().st_size < 5_001 * fast.CSV_LINE_BYTES / 4
 
 
 def test_timestamps_numbers_and_nulls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

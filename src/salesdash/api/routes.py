@@ -18,9 +18,10 @@ from flask import Response, g
 from sqlalchemy import Connection
 
 from salesdash.api import schemas as s
-from salesdash.api.respond import Result, data_response, records
+from salesdash.api.respond import Result, data_response, records, simple_response
 from salesdash.filters import Filters
-from salesdash.metrics import filter_options
+from salesdash.metrics import definitions, filter_options
+from salesdash.metrics.rfm import DEFINITIONS as RFM_DEFINITIONS
 from salesdash.views import CATALOG, Param, View, run_view
 from salesdash.vocabulary import CANCELLED, PERIODS
 
@@ -48,7 +49,7 @@ def param_field(param: Param) -> Integer | String:
 
 
 def query_schema(view: View) -> type[s.QuerySchema]:
-    base = s.TabularQuery if view.tabular else s.FilterQuery
+    base = s.TabularQuery if view.tabular else s.MetricQuery
     name = "".join(part.capitalize() for part in view.name.split("-")) + "Query"
     schema: type[s.QuerySchema] = type(name, (base,), {p.name: param_field(p) for p in view.params})
     return schema
@@ -100,6 +101,16 @@ def register(view: View) -> None:
 
 for _view in CATALOG:
     register(_view)
+
+
+@bp.get("/definitions")
+@bp.input(s.NoQuery, location="query", arg_name="query")
+@bp.output(s.envelope(s.Definitions, meta=s.SimpleMeta), description="Every metric's definition.")
+@bp.doc(summary="Metric definitions", responses=[400, 401, 403])
+def get_definitions(query: dict[str, Any]) -> Response:
+    """The one definition of every metric (and of the RFM columns), as the metric layer holds them. Data
+    answers carry the definitions of their own metrics in `meta.definitions` only with `definitions=true`."""
+    return simple_response({"metrics": definitions(), "rfm": RFM_DEFINITIONS})
 
 
 @bp.get("/filters")

@@ -55,7 +55,17 @@ else:
     FilterQuery = type("FilterQuery", (QuerySchema,), {f.param: _filter_field(f) for f in FILTERS})
 
 
-class TabularQuery(FilterQuery):
+class MetricQuery(FilterQuery):
+    definitions = Boolean(
+        load_default=False,
+        metadata={
+            "description": "true: add `meta.definitions` (metric -> definition) to the answer. Left out by "
+            "default to keep answers small; GET /api/definitions lists every definition once."
+        },
+    )
+
+
+class TabularQuery(MetricQuery):
     format = String(
         load_default="json",
         validate=OneOf(FORMATS),
@@ -102,7 +112,9 @@ class Meta(Open):
     data_version = String(required=True, metadata={"description": "The data version the numbers come from."})
     filters = Dict(required=True, metadata={"description": "The filters applied, normalised."})
     definitions = Dict(
-        keys=String(), values=String(), required=True, metadata={"description": "Metric -> definition."}
+        keys=String(),
+        values=String(),
+        metadata={"description": "Metric -> definition; only with `definitions=true`."},
     )
     generated_at = String(required=True, metadata={"format": "date-time"})
 
@@ -240,6 +252,15 @@ FilterOptions: type[Open] = type(
         "periods": List(String(), required=True),
     },
 )
+
+
+class Definitions(Open):
+    metrics = Dict(
+        keys=String(), values=String(), required=True, metadata={"description": "Metric -> definition."}
+    )
+    rfm = Dict(
+        keys=String(), values=String(), required=True, metadata={"description": "RFM column -> definition."}
+    )
 
 
 class VersionInfo(Open):
@@ -392,7 +413,7 @@ class RfmCustomer(Open):
     segment = String(required=True)
 
 
-class RfmMeta(Meta):
+class RfmMeta(PageMeta):
     as_of = String(required=True, allow_none=True, metadata={"format": "date"})
     segments = List(Dict(), required=True)
     segment_definitions = Dict(keys=String(), values=String(), required=True)

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from salesdash.errors import InputFileError
 from salesdash.export_safety import to_csv
 from salesdash.ingest.clean import clean
-from salesdash.ingest.parquet import is_parquet, read_parquet
+from salesdash.ingest.parquet import is_parquet, parquet_rows, read_parquet
 from salesdash.ingest.read import read_csv
 from salesdash.ingest.report import build_report, format_report
 from salesdash.ingest.validate import line_of, raise_for_failures, validate
@@ -126,11 +126,17 @@ def prepare(
 
 
 def use_columnar(path: Path, threshold: int | None = None) -> bool:
-    """Whether ``prepare`` reads ``path`` with the columnar path (a regular file of the threshold size)."""
-    from salesdash.ingest.fast import FAST_PATH_BYTES
+    """Whether ``prepare`` reads ``path`` with the columnar path (a regular file of the threshold size; for a
+    compressed Parquet file, the size of the same lines as CSV, estimated from its row count)."""
+    from salesdash.ingest import fast
 
+    limit = fast.FAST_PATH_BYTES if threshold is None else threshold
     try:
-        return path.is_file() and path.stat().st_size >= (FAST_PATH_BYTES if threshold is None else threshold)
+        if not path.is_file():
+            return False
+        if is_parquet(path):
+            return parquet_rows(path) * fast.CSV_LINE_BYTES >= limit
+        return path.stat().st_size >= limit
     except OSError:
         return False
 

@@ -47,6 +47,9 @@ from salesdash.store.schema import ORDER_LINE_COLUMNS
 Progress = Callable[[str, int, int], None]
 
 FAST_PATH_BYTES = 32 << 20
+CSV_LINE_BYTES = (
+    190  # a line of the source's CSV, about (to compare a Parquet file's rows with FAST_PATH_BYTES)
+)
 BLOCK_SIZE = 16 << 20
 ENCODE_THREADS = 2
 

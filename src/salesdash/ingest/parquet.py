@@ -40,6 +40,14 @@ def is_parquet(path: Path) -> bool:
         return False
 
 
+def parquet_rows(path: Path) -> int:
+    """The row count in the file's footer (0 when the footer cannot be read: the reader will say why)."""
+    try:
+        return int(pq.read_metadata(path).num_rows)
+    except (pa.ArrowException, OSError):
+        return 0
+
+
 def _digest(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -100,4 +108,4 @@ def read_parquet(path: Path) -> RawFile:
     return RawFile(frame=frame, encoding=ENCODING, sha256=digest, size_bytes=size)
 
 
-__all__ = ["ENCODING", "is_parquet", "read_parquet", "read_text_table"]
+__all__ = ["ENCODING", "is_parquet", "parquet_rows", "read_parquet", "read_text_table"]
