@@ -248,10 +248,47 @@ def test_filters_lists_values(sample_client: FlaskClient, sample_engine: Engine)
     data = data_of(sample_client.get("/api/filters"))
     with snapshot(sample_engine) as conn:
         expected = filter_options(conn)
-    for key in ("countries", "product_lines", "statuses", "deal_sizes", "customers", "date_range"):
+    for key in ("countries", "product_lines", "statuses", "deal_sizes", "date_range"):
         assert data[key] == expected[key]
+    assert "customers" not in data  # megabytes at realistic sizes: GET /api/customers?q=... finds them
+    assert data["customer_count"] == len(expected["customers"]) == 92
     assert "Cancelled" in data["statuses"] and "Cancelled" not in data["default_statuses"]
     assert data["periods"] == ["daily", "weekly", "monthly", "quarterly", "yearly"]
+
+
+def test_customer_search_finds_names_as_typed(sample_client: FlaskClient, sample_engine: Engine):
+    with snapshot(sample_engine) as conn:
+        names = filter_options(conn)["customers"]
+    response = sample_client.get("/api/customers?q=mini&limit=50")
+    found = [r["customer_name"] for r in data_of(response)]
+    starting = sorted((n for n in names if n.casefold().startswith("mini")), key=str.casefold)
+    containing = sorted(
+        (n for n in names if "mini" in n.casefold() and not n.casefold().startswith("mini")), key=str.casefold
+    )
+    assert starting and containing  # the sample has both kinds
+    assert found == starting + containing
+    assert response.get_json()["meta"] == response.get_json()["meta"] | {"q": "mini", "total": len(found)}
+    first = data_of(sample_client.get("/api/customers?q=MINI&limit=1"))
+    assert [r["customer_name"] for r in first] == starting[:1]
+    everyone = sample_client.get("/api/customers?limit=50").get_json()
+    assert everyone["meta"]["total"] == 92 and everyone["meta"]["returned"] == 50
+    assert data_of(sample_client.get("/api/customers?q=zzzz-nobody")) == []
+    # every name it gives is a value the customer filter takes
+    name = found[0]
+    assert (
+        data_of(sample_client.get("/api/kpis", query_string={"customer": name.upper()}))["customer_count"]
+        == 1
+    )
+    for bad in ("limit=51", "limit=0", "q=" + "x" * 201):
+        assert sample_client.get(f"/api/customers?{bad}").status_code == 400
+
+
+def test_an_unknown_customer_gets_close_matches(sample_client: FlaskClient):
+    response = sample_client.get("/api/kpis?customer=Mini Gifts Distributor")
+    assert response.status_code == 400
+    detail = response.get_json()["error"]["details"][0]
+    assert detail["parameter"] == "customer"
+    assert "Mini Gifts Distributors Ltd." in detail["did_you_mean"]
 
 
 def test_orders_pagination_and_sort(sample_client: FlaskClient, sample_engine: Engine):

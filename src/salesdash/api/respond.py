@@ -91,10 +91,28 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
+def _column(values: pd.Series) -> list[Any]:
+    """One column as JSON-ready values, converted by dtype at once (not value by value) where it can be."""
+    kind = values.dtype.kind if isinstance(values.dtype, np.dtype) else "O"
+    if kind in ("i", "u", "b"):
+        return list(values.tolist())
+    if kind == "f":
+        array = values.to_numpy()
+        if bool(np.isfinite(array).all()):
+            return list(array.tolist())
+        return [v if math.isfinite(v) else None for v in array.tolist()]
+    return [jsonable(v) for v in values.astype(object).tolist()]
+
+
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """DataFrame rows as JSON-ready dicts (NaN -> None)."""
-    out: list[dict[str, Any]] = jsonable(frame.astype(object).to_dict("records"))
-    return out
+    """DataFrame rows as JSON-ready dicts (NaN -> None; what ``jsonable`` gives for each value)."""
+    names = [str(c) for c in frame.columns]
+    columns = [_column(frame.iloc[:, i]) for i in range(frame.shape[1])]
+    return (
+        [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+        if names
+        else [{} for _ in range(len(frame))]
+    )
 
 
 def request_filters(options: Mapping[str, Any]) -> Filters:

@@ -119,12 +119,33 @@ def get_definitions(query: dict[str, Any]) -> Response:
 @bp.doc(summary="Filter values", responses=[400, 401, 403, 503])
 def get_filters(query: dict[str, Any]) -> Response:
     """The values each filter can take in the current data (countries, product lines, statuses, deal sizes,
-    customers, the date range), for building a UI. `default_statuses` is what "no status filter" means."""
+    the date range), for building a UI, and how many customers there are (`GET /api/customers?q=...` finds
+    them: at realistic sizes the list would be megabytes). `default_statuses` is what "no status filter"
+    means."""
 
     def compute(conn: Connection, f: Filters) -> Result:
         data = filter_options(conn)
+        data["customer_count"] = len(data.pop("customers"))
         data["default_statuses"] = [v for v in data["statuses"] if v != CANCELLED]
         data["periods"] = list(PERIODS)
         return Result(data)
 
     return data_response("filters", compute, use_filters=False)
+
+
+@bp.get("/customers")
+@bp.input(s.CustomerSearchQuery, location="query", arg_name="query")
+@bp.output(s.envelope(s.CustomerMatch, many=True, meta=s.SearchMeta), description="Customer names found.")
+@bp.doc(summary="Customer search (typeahead)", responses=[400, 401, 403, 503])
+def get_customers(query: dict[str, Any]) -> Response:
+    """Customer names for a customer filter, as the user types: names that start with `q` (any case) first,
+    then names that contain it, each alphabetically; `limit` 1-50 (default 20); `meta.total` counts every
+    match. The names are the values the `customer` filter takes."""
+    text, limit = query["q"], query["limit"]
+
+    def compute(conn: Connection, f: Filters) -> Result:
+        names, total = g.filter_options["customers"].search(text, limit)
+        meta = {"q": text, "total": total, "limit": limit, "returned": len(names)}
+        return Result([{"customer_name": n} for n in names], meta=meta, columns=["customer_name"])
+
+    return data_response("customers", compute, params={"q": text, "limit": limit}, use_filters=False)

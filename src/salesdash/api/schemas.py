@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from apiflask import Schema
 from apiflask.fields import Boolean, Dict, File, Float, Integer, List, Nested, String
-from apiflask.validators import OneOf, Range, Regexp
+from apiflask.validators import Length, OneOf, Range, Regexp
 from marshmallow import EXCLUDE, INCLUDE
 
 from salesdash.export import FORMATS as EXPORT_FORMATS
@@ -70,6 +70,22 @@ class TabularQuery(MetricQuery):
         load_default="json",
         validate=OneOf(FORMATS),
         metadata={"description": "json (default) or csv (the `data` records as text/csv)."},
+    )
+
+
+MAX_CUSTOMER_MATCHES = 50
+
+
+class CustomerSearchQuery(QuerySchema):
+    q = String(
+        load_default="",
+        validate=Length(max=200),
+        metadata={"description": "Text the customer name starts with or contains, any case (empty: all)."},
+    )
+    limit = Integer(
+        load_default=20,
+        validate=Range(min=1, max=MAX_CUSTOMER_MATCHES),
+        metadata={"description": f"How many names, 1-{MAX_CUSTOMER_MATCHES} (default 20)."},
     )
 
 
@@ -241,6 +257,7 @@ class Kpis(Metrics):
     status_distribution = List(Nested(StatusRow), required=True)
 
 
+<<<<<<< HEAD
 # GET /api/filters: the values of every declared filter (under its options key), and what the defaults mean.
 FilterOptions: type[Open] = type(
     "FilterOptions",
@@ -252,6 +269,19 @@ FilterOptions: type[Open] = type(
         "periods": List(String(), required=True),
     },
 )
+=======
+class FilterOptions(Open):
+    countries = List(String(), required=True)
+    product_lines = List(String(), required=True)
+    statuses = List(String(), required=True)
+    deal_sizes = List(String(), required=True)
+    customer_count = Integer(
+        required=True, metadata={"description": "How many customers; GET /api/customers?q=... finds them."}
+    )
+    default_statuses = List(String(), required=True)
+    date_range = Nested(DateRange, required=True)
+    periods = List(String(), required=True)
+>>>>>>> 2f85443 (api: GET /api/customers (typeahead: prefix matches, then substring, limit <= 50) from a name index built once per data version, which also checks the customer filter and suggests close names among those sharing the first letters; /api/filters gives customer_count instead of every name; records() converts column by column)
 
 
 class Definitions(Open):
@@ -304,6 +334,17 @@ class PageMeta(Meta):
     offset = Integer(required=True)
     returned = Integer(required=True)
     next_offset = Integer(required=True, allow_none=True)
+
+
+class CustomerMatch(Open):
+    customer_name = String(required=True)
+
+
+class SearchMeta(Meta):
+    q = String(required=True)
+    total = Integer(required=True, metadata={"description": "Names matching in all."})
+    limit = Integer(required=True)
+    returned = Integer(required=True)
 
 
 class SimpleMeta(Open):
