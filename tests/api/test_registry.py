@@ -70,7 +70,7 @@ def test_a_declared_view_is_an_endpoint_with_its_openapi_operation(
     assert view.description in operation["description"]
     accepted = {p["name"] for p in operation["parameters"]}
     own = {p.name for p in view.params}
-    assert accepted == FILTER_PARAMS | own | ({"format"} if view.tabular else set())
+    assert accepted == FILTER_PARAMS | own | {"definitions"} | ({"format"} if view.tabular else set())
     for param in view.params:
         documented = next(p for p in operation["parameters"] if p["name"] == param.name)
         assert documented["description"] == param.description
@@ -89,7 +89,9 @@ def test_a_declared_view_is_an_endpoint_with_its_openapi_operation(
     if response.status_code == 200:
         body = response.get_json()
         assert set(body["meta"]["filters"]) == FILTER_PARAMS
-        assert set(view.metrics) <= set(body["meta"]["definitions"])
+        assert "definitions" not in body["meta"]  # only when asked
+        asked = client.get(f"/api/{name}?{FILTERED}&definitions=true").get_json()
+        assert set(view.metrics) <= set(asked["meta"]["definitions"])
 
 
 @pytest.mark.parametrize("name", list(VIEWS))
