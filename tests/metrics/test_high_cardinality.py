@@ -82,7 +82,7 @@ def test_kpis_and_customer_ranking_equal_the_lines(engine: Engine, lines: pd.Dat
 def test_product_ranking_equals_the_lines(engine: Engine, lines: pd.DataFrame):
     expected = _expected(lines, "product_code")
     with snapshot(engine) as conn:
-        ranked = breakdown(conn, Filters(), "product").set_index("product_code")
+        ranked = breakdown(conn, Filters(), "product_code").set_index("product_code")
     assert len(ranked) == len(expected)
     assert (
         (ranked["revenue"] * 100).round().astype("int64") == expected["revenue_cents"].loc[ranked.index]
