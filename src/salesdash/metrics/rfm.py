@@ -13,6 +13,7 @@ equal scores (every customer with one order gets the same frequency score).
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -77,9 +78,13 @@ def segments(r: np.ndarray, f: np.ndarray, m: np.ndarray) -> np.ndarray:
     return np.select(rules, names[: len(rules)], default=names[len(rules)])
 
 
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
 def _dates(values: pd.Series) -> pd.Series:
-    """ISO dates or date objects -> datetime.date (vectorised)."""
-    return pd.to_datetime(values.astype(str).str.slice(0, 10), format="%Y-%m-%d").dt.date
+    """datetime.date per value (the engines give dates, or ISO text)."""
+    return values.map(_as_date)
 
 
 def score_customers(customers: pd.DataFrame, as_of: date) -> pd.DataFrame:
@@ -103,7 +108,7 @@ def score_customers(customers: pd.DataFrame, as_of: date) -> pd.DataFrame:
     out["r_score"] = quintile_scores(out["recency_days"], higher_is_better=False)
     out["f_score"] = quintile_scores(out["frequency"])
     out["m_score"] = quintile_scores(out["monetary"])
-    out["rfm"] = out["r_score"].astype(str) + out["f_score"].astype(str) + out["m_score"].astype(str)
+    out["rfm"] = (out["r_score"] * 100 + out["f_score"] * 10 + out["m_score"]).astype(str)
     out["segment"] = segments(out["r_score"].to_numpy(), out["f_score"].to_numpy(), out["m_score"].to_numpy())
     out["_order"] = out["segment"].map({name: i for i, name in enumerate(SEGMENTS)})
     out = out.sort_values(["_order", "monetary", "customer_name"], ascending=[True, False, True])
