@@ -17,7 +17,7 @@ import bisect
 import difflib
 from collections.abc import Iterable
 
-SUGGESTION_CANDIDATES = 5000  # names difflib compares a wrong value with, at most
+SUGGESTION_CANDIDATES = 1000  # names difflib compares a wrong value with, at most (an error path: bounded)
 
 
 class NameIndex:
