@@ -6,7 +6,6 @@ connected until it is called.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
@@ -22,9 +21,4 @@ def open(database_url: str | None = None) -> Session:
     return open_session(database_url)
 
 
-def bundled_sample() -> Path:
-    """The bundled sample (2,823 order lines), shipped in the package: found wherever salesdash runs."""
-    return Path(__file__).parent / "data" / "sales_data_sample.csv"
-
-
-__all__ = ["__version__", "bundled_sample", "open"]
+__all__ = ["__version__", "open"]

@@ -58,6 +58,7 @@ class Filter:
     help: str = ""  # the sidebar's help text
     sidebar: bool = True  # drawn in the dashboard's sidebar
     finder: str = ""  # where its values are found when GET /api/filters does not list them
+    count_key: str = ""  # with a finder: GET /api/filters gives how many values there are under this key
     many = False  # several values (repeat or comma-separate)
 
     def parse(self, values: list[str]) -> Any:
@@ -290,6 +291,7 @@ FILTERS: tuple[Filter, ...] = (
         everything="all customers",
         sidebar=False,
         finder="GET /api/customers?q=... finds customers.",
+        count_key="customer_count",
     ),
 )
 BY_PARAM: dict[str, Filter] = {f.param: f for f in FILTERS}

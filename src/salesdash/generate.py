@@ -40,7 +40,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from salesdash import bundled_sample
 from salesdash.errors import InputFileError
 from salesdash.ingest.schema import COLUMN_MAP, SOURCE_COLUMNS, TEXT_COLUMNS
 
@@ -53,6 +52,8 @@ FIRST_ORDER_NUMBER = 100_000
 SMALL_BELOW_CENTS = 300_000
 LARGE_FROM_CENTS = 700_000
 FORMATS = (".csv", ".csv.gz", ".parquet")
+# the bundled sample (2,823 order lines), shipped in the package: the default source wherever salesdash runs
+BUNDLED_SAMPLE = Path(__file__).parent / "data" / "sales_data_sample.csv"
 MAX_YEARS = 100
 # realistic_shape: one customer per LINES_PER_CUSTOMER lines, one product code per LINES_PER_PRODUCT lines
 LINES_PER_CUSTOMER = 50
@@ -389,7 +390,7 @@ def generate(
     fmt = output_format(out)
     if not out.parent.exists():
         raise InputFileError(f"Cannot write {out}: the folder {out.parent} does not exist.")
-    src = _load_source(Path(source) if source is not None else bundled_sample())
+    src = _load_source(Path(source) if source is not None else BUNDLED_SAMPLE)
     if shape.realistic:
         real = realistic_shape(rows, len(src.customer_names), len(src.product_codes))
         shape = Shape(

@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 
 from salesdash.api import schemas as s
 from salesdash.api.respond import Result, data_response, records, simple_response
-from salesdash.filters import Filters
+from salesdash.filters import FILTERS, Filters
 from salesdash.metrics import definitions, filter_options
 from salesdash.metrics.rfm import DEFINITIONS as RFM_DEFINITIONS
 from salesdash.views import CATALOG, Param, View, run_view
@@ -125,7 +125,9 @@ def get_filters(query: dict[str, Any]) -> Response:
 
     def compute(conn: Connection, f: Filters) -> Result:
         data = filter_options(conn)
-        data["customer_count"] = len(data.pop("customers"))
+        for found in FILTERS:  # too many values to list (customers): their count, and a finder
+            if found.options_key and found.finder:
+                data[found.count_key] = len(data.pop(found.options_key))
         data["default_statuses"] = [v for v in data["statuses"] if v != CANCELLED]
         data["periods"] = list(PERIODS)
         return Result(data)

@@ -257,31 +257,23 @@ class Kpis(Metrics):
     status_distribution = List(Nested(StatusRow), required=True)
 
 
-<<<<<<< HEAD
-# GET /api/filters: the values of every declared filter (under its options key), and what the defaults mean.
+# GET /api/filters: the values of every declared filter (under its options key), and what the defaults mean; a
+# filter with too many values to list (customers) gives their count instead (its finder endpoint finds them).
 FilterOptions: type[Open] = type(
     "FilterOptions",
     (Open,),
     {
-        **{f.options_key: List(String(), required=True) for f in FILTERS if f.options_key},
+        **{f.options_key: List(String(), required=True) for f in FILTERS if f.options_key and not f.finder},
+        **{
+            f.count_key: Integer(required=True, metadata={"description": f"How many; {f.finder}"})
+            for f in FILTERS
+            if f.options_key and f.finder
+        },
         "default_statuses": List(String(), required=True),
         "date_range": Nested(DateRange, required=True),
         "periods": List(String(), required=True),
     },
 )
-=======
-class FilterOptions(Open):
-    countries = List(String(), required=True)
-    product_lines = List(String(), required=True)
-    statuses = List(String(), required=True)
-    deal_sizes = List(String(), required=True)
-    customer_count = Integer(
-        required=True, metadata={"description": "How many customers; GET /api/customers?q=... finds them."}
-    )
-    default_statuses = List(String(), required=True)
-    date_range = Nested(DateRange, required=True)
-    periods = List(String(), required=True)
->>>>>>> 2f85443 (api: GET /api/customers (typeahead: prefix matches, then substring, limit <= 50) from a name index built once per data version, which also checks the customer filter and suggests close names among those sharing the first letters; /api/filters gives customer_count instead of every name; records() converts column by column)
 
 
 class Definitions(Open):
