@@ -47,6 +47,8 @@ def main(argv: list[str]) -> int:
                 "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
                 "stages": stages,
                 "version": result.version.version,
+                # what the data looked like: distinct orders, customers, product codes, ...; the date range
+                "data": {**result.report["distinct"], "date_range": result.report.get("date_range")},
             },
             indent=2,
         )

@@ -9,6 +9,8 @@ For each data size and engine:
    (``SALESDASH_CACHE_ENTRIES=0``: every request computes its answer) and on (repeat requests are served
    from the cache);
 3. **the dashboard Overview's calls**, cold (a fresh server, the page's requests in order, nothing cached);
+0. **side by side with the original app** at its own scale (``benchmarks/side_by_side.py``: the bundled sample on
+   SQLite, salesdash cached and uncached interleaved with an original-like Flask app, per original endpoint);
 4. **the naive baseline**, same run, same endpoints: SQLite with the original app's four line-level indexes and
    no rollups, so every answer is a plain GROUP BY over the order lines. Each figure is also a ratio to it.
 
@@ -17,7 +19,8 @@ Results: ``benchmarks/results/scale-<time>.json`` (+ ``scale-latest.json``) and 
 
 Knobs (environment variables or ``--name value``): SIZES (default 2800,1000000,10000000), ENGINES (sqlite,
 duckdb,postgresql), PG_MAX_ROWS (largest size run on PostgreSQL, default 1000000), BASELINE (1/0),
-BASELINE_MAX_ROWS (default 10000000), REPEAT (timed requests per endpoint, default 30; endpoints slower than
+BASELINE_MAX_ROWS (default 10000000), SIDE_BY_SIDE (1/0), DATA_SHAPE (realistic, the default, or resampled:
+see ``data_file``), REPEAT (timed requests per endpoint, default 30; endpoints slower than
 a second get 3), CACHED_REPEAT (default 200), BENCH_POSTGRES_URL (server for the PostgreSQL runs; default
 SALESDASH_TEST_POSTGRES_URL or postgres@127.0.0.1:5432), WRITE_DOCS (1/0). Example:
 ``make bench SIZES=2800,1000000 ENGINES=duckdb,postgresql``.
@@ -92,6 +95,8 @@ class Config:
     cached_repeat: int
     postgres_url: str
     write_docs: bool
+    side_by_side: bool = True
+    data_shape: str = "realistic"
     runs: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -112,9 +117,13 @@ def parse_config(argv: list[str] | None = None) -> Config:
         "CACHED_REPEAT",
         "BENCH_POSTGRES_URL",
         "WRITE_DOCS",
+        "SIDE_BY_SIDE",
+        "DATA_SHAPE",
     ):
         parser.add_argument(f"--{name.lower().replace('_', '-')}", dest=name.lower())
     args = parser.parse_args(argv)
+    if _knob(args, "DATA_SHAPE", "realistic") not in ("realistic", "resampled"):
+        parser.error("DATA_SHAPE must be realistic or resampled")
     pg_default = os.environ.get(
         "SALESDASH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
     )
@@ -132,23 +141,36 @@ def parse_config(argv: list[str] | None = None) -> Config:
         cached_repeat=int(_knob(args, "CACHED_REPEAT", "200")),
         postgres_url=_knob(args, "BENCH_POSTGRES_URL", pg_default),
         write_docs=_knob(args, "WRITE_DOCS", "1") not in ("0", "false", "no"),
+        side_by_side=_knob(args, "SIDE_BY_SIDE", "1") not in ("0", "false", "no"),
+        data_shape=_knob(args, "DATA_SHAPE", "realistic"),
     )
 
 
 # -- data --------------------------------------------------------------------------------------------------------
 
 
-def data_file(size: int) -> tuple[Path, int]:
-    """The CSV for a size (the bundled sample for the 2.8K size), generating it once (deterministic)."""
+def data_file(size: int, shape: str = "realistic") -> tuple[Path, int]:
+    """The CSV for a size (the bundled sample for the 2.8K size), generating it once (deterministic).
+
+    ``shape`` "realistic" (the default, DATA_SHAPE): ``salesdash generate --realistic`` (a customer per 50 lines,
+    a product code per 500, 5 years: 10M lines -> 200K customers, 20K codes); "resampled": the plain resampling
+    (the sample's 92 customers and 109 codes at every size)."""
     if size <= SAMPLE_ROWS:
         return SAMPLE, SAMPLE_ROWS
-    path = DATA / f"gen_{size}.csv"
+    path = DATA / f"gen_{size}.csv" if shape == "resampled" else DATA / f"gen_{size}_{shape}.csv"
     if not path.exists():
-        from salesdash.generate import generate
+        from salesdash.generate import Shape, generate
 
-        log(f"generating {size:,} rows -> {path.relative_to(ROOT)}")
+        log(f"generating {size:,} {shape} rows -> {path.relative_to(ROOT)}")
         started = time.perf_counter()
-        generate(rows=size, out=path, seed=SEED, source=SAMPLE, progress=_progress("generate"))
+        generate(
+            rows=size,
+            out=path,
+            seed=SEED,
+            source=SAMPLE,
+            shape=Shape(realistic=shape == "realistic"),
+            progress=_progress("generate"),
+        )
         log(f"generated in {time.perf_counter() - started:.1f} s")
     return path, size
 
@@ -230,7 +252,10 @@ class Server:
             "SALESDASH_CACHE_ENTRIES": str(cache_entries),
             "SALESDASH_LOG_LEVEL": "WARNING",
         }
-        command = [sys.executable, "-m", "salesdash", "serve", "--port", str(self.port)]
+        self.start([sys.executable, "-m", "salesdash", "serve", "--port", str(self.port)], env, "/api/health")
+
+    def start(self, command: list[str], env: dict[str, str], health: str) -> None:
+        """Start ``command`` and wait until ``health`` answers 200."""
         self.process = subprocess.Popen(
             command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
@@ -239,16 +264,16 @@ class Server:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 err = self.process.stderr.read().decode() if self.process.stderr else ""
-                raise RuntimeError(f"the API server exited: {err[-2000:]}")
+                raise RuntimeError(f"the server exited: {err[-2000:]}")
             try:
-                status, _ = self.get("/api/health")
+                status, _ = self.get(health)
                 if status == 200:
                     return
             except OSError:
                 self.conn = None
             time.sleep(0.2)
         self.stop()
-        raise RuntimeError("the API server did not answer /api/health within 180 s")
+        raise RuntimeError(f"the server did not answer {health} within 180 s")
 
     def get(self, path: str) -> tuple[int, bytes]:
         for attempt in (1, 2):
@@ -391,7 +416,7 @@ def versions() -> dict[str, str]:
 
 
 def run_engine(config: Config, engine: str, size: int) -> dict[str, Any]:
-    csv_path, rows = data_file(size)
+    csv_path, rows = data_file(size, config.data_shape)
     log(f"{engine} {rows:,} rows: ingest {csv_path.name}")
     url = database_url(config, engine, rows)
     result: dict[str, Any] = {"engine": engine, "rows": rows, "load_average_before": list(os.getloadavg())}
@@ -405,7 +430,7 @@ def run_engine(config: Config, engine: str, size: int) -> dict[str, Any]:
 
 
 def run_baseline(config: Config, size: int) -> dict[str, Any]:
-    csv_path, rows = data_file(size)
+    csv_path, rows = data_file(size, config.data_shape)
     log(f"naive baseline {rows:,} rows: SQLite, four line-level indexes, no rollups")
     url = database_url(config, "sqlite", rows, label="naive")
     result: dict[str, Any] = {"engine": "naive-sqlite", "rows": rows}
@@ -428,6 +453,11 @@ def main(argv: list[str] | None = None) -> int:
     }
     stamp = started.strftime("%Y%m%dT%H%M%S")
     out = RESULTS / f"scale-{stamp}.json"
+    if config.side_by_side:
+        from benchmarks import side_by_side
+
+        report["side_by_side"] = side_by_side.run()
+        _save(report, out)
     for size in config.sizes:
         for engine in config.engines:
             if engine == "postgresql" and size > config.pg_max_rows:

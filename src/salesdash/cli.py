@@ -231,13 +231,16 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
-    from salesdash.generate import generate
+    from salesdash.generate import Shape, generate
 
     out = generate(
         rows=args.rows,
         out=Path(args.out),
         seed=args.seed,
-        source=Path(args.source) if args.source else settings.source_path,
+        source=Path(args.source) if args.source else None,
+        shape=Shape(
+            customers=args.customers, products=args.products, years=args.years, realistic=args.realistic
+        ),
         progress=None if args.quiet else Progress(),
     )
     print(f"wrote {args.rows:,} rows to {out}")
@@ -417,10 +420,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"salesdash {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("ingest", help="validate a CSV of order lines and load it (atomically)")
-    p.add_argument("path", nargs="?", help="CSV file (default: SALESDASH_SOURCE_PATH, the bundled sample)")
+    p = sub.add_parser(
+        "ingest", help="validate a CSV or Parquet file of order lines and load it (atomically)"
+    )
     p.add_argument(
-        "--encoding", help="file encoding (default: detected: UTF-8, UTF-8 with BOM, cp437, cp1252)"
+        "path", nargs="?", help="CSV or Parquet file (default: SALESDASH_SOURCE_PATH, the bundled sample)"
+    )
+    p.add_argument(
+        "--encoding", help="CSV encoding (default: detected: UTF-8, UTF-8 with BOM, cp437, cp1252)"
     )
     p.add_argument(
         "--on-error",
@@ -468,7 +475,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rows", type=positive_int, required=True, help="number of order lines")
     p.add_argument("--out", required=True, help="output file (.csv, .csv.gz or .parquet)")
     p.add_argument("--seed", type=int, default=42, help="random seed (same seed, same file)")
-    p.add_argument("--source", help="CSV to resample (default: the bundled sample)")
+    p.add_argument("--source", help="CSV to resample (default: the bundled sample, shipped in the package)")
+    p.add_argument(
+        "--customers",
+        type=positive_int,
+        help="number of customers, each a copy of a source customer of the same country (default: the source's)",
+    )
+    p.add_argument(
+        "--products",
+        type=positive_int,
+        help="number of product codes, each a copy of a source code of the same line (default: the source's)",
+    )
+    p.add_argument(
+        "--years",
+        type=positive_int,
+        help="spread the dates over this many years up to the source's last date (default: the source's range)",
+    )
+    p.add_argument(
+        "--realistic",
+        action="store_true",
+        help="realistic cardinality for the size: a customer per 50 lines, a product code per 500, 5 years",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_generate)
 

@@ -15,7 +15,6 @@ No HTTP, no UI and no store access here (the dashboard imports this module to bu
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -24,6 +23,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, and_
 
 from salesdash.errors import InvalidParameter
+from salesdash.lookup import NameIndex
 from salesdash.vocabulary import CANCELLED, DEAL_SIZE_ORDER, DEFAULT_STATUS_TEXT, STATUS_ORDER
 
 
@@ -57,6 +57,8 @@ class Filter:
     order: tuple[str, ...] = ()  # display order of its values (else alphabetical)
     help: str = ""  # the sidebar's help text
     sidebar: bool = True  # drawn in the dashboard's sidebar
+    finder: str = ""  # where its values are found when GET /api/filters does not list them
+    count_key: str = ""  # with a finder: GET /api/filters gives how many values there are under this key
     many = False  # several values (repeat or comma-separate)
 
     def parse(self, values: list[str]) -> Any:
@@ -74,14 +76,15 @@ class Filter:
         """The value as stored in the data (case-insensitive match) and the problems found."""
         if self.options_key is None or self.empty(value):
             return value, []
-        known = list(options.get(self.options_key, []))
-        index = {str(v).casefold(): v for v in known}
+        known = options.get(self.options_key, [])
+        # a NameIndex (the customers: built once per data version) or a short list (indexed here)
+        index = known if isinstance(known, NameIndex) else NameIndex(str(v) for v in known)
         matched, problems = [], []
         for one in value if self.many else (value,):
-            match = index.get(str(one).casefold())
+            match = index.match(str(one))
             if match is None:
                 entry: dict[str, Any] = {"parameter": self.param, "value": one, "message": "not in the data"}
-                suggestions = difflib.get_close_matches(str(one), [str(v) for v in known], n=3, cutoff=0.6)
+                suggestions = index.suggest(str(one))
                 if suggestions:
                     entry["did_you_mean"] = suggestions
                 problems.append(entry)
@@ -284,9 +287,11 @@ FILTERS: tuple[Filter, ...] = (
         "Customer",
         "One exact CUSTOMERNAME, e.g. Euro Shopping Channel.",
         column="customer_name",
-        options_key="customers",
+        options_key="customers",  # a NameIndex in the API's options (not listed by GET /api/filters)
         everything="all customers",
         sidebar=False,
+        finder="GET /api/customers?q=... finds customers.",
+        count_key="customer_count",
     ),
 )
 BY_PARAM: dict[str, Filter] = {f.param: f for f in FILTERS}
@@ -335,8 +340,10 @@ class Filters:
             details.extend(problems)
         if details:
             parts = [f"{d['parameter']}={d['value']!r}" for d in details]
+            finders = [BY_PARAM[p].finder for p in dict.fromkeys(d["parameter"] for d in details)]
             raise InvalidParameter(
-                f"Unknown filter value(s): {', '.join(parts)}. GET /api/filters lists the values in the data.",
+                f"Unknown filter value(s): {', '.join(parts)}. GET /api/filters lists the values in the data."
+                + "".join(f" {text}" for text in finders if text),
                 details=details,
             )
         return replace(self, **changes)

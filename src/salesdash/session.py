@@ -200,9 +200,20 @@ class Session:
         backtest error are in ``attrs["meta"]``."""
         return self.view("forecast", horizon=horizon, **filters)
 
-    def rfm(self, segment: str | None = None, **filters: FilterValue) -> pd.DataFrame:
-        """RFM scores and segment per customer (``segment`` keeps one segment's customers)."""
-        return self.view("rfm", segment=segment, **filters)
+    def rfm(
+        self,
+        segment: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        sort: str = "segment",
+        order: str = "asc",
+        **filters: FilterValue,
+    ) -> pd.DataFrame:
+        """One page of RFM scores and segments per customer (``segment`` keeps one segment's customers;
+        ``attrs["meta"]["total"]`` counts them, ``attrs["meta"]["segments"]`` sums up every segment)."""
+        return self.view(
+            "rfm", segment=segment, limit=limit, offset=offset, sort=sort, order=order, **filters
+        )
 
     def acquisition(self, period: str = "monthly", **filters: FilterValue) -> pd.DataFrame:
         """New and returning customers per period and their revenue; the New customers comparison (latest year

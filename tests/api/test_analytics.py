@@ -136,7 +136,10 @@ def test_rfm_covers_every_customer_in_view(sample_client: FlaskClient):
     assert sum(s["customer_count"] for s in meta["segments"]) == CUSTOMERS
     assert round(sum(s["revenue"] for s in meta["segments"]), 2) == kpis["revenue"]
     assert meta["as_of"] == "2005-05-31"
-    assert {"recency_days", "r_score", "segment"} <= set(meta["definitions"])
+    assert "definitions" not in meta
+    defined = sample_client.get("/api/rfm?definitions=true").get_json()["meta"]["definitions"]
+    assert {"recency_days", "r_score", "segment", "revenue"} <= set(defined)
+    assert meta["total"] == 92 and meta["returned"] == 92 and meta["next_offset"] is None
     champions = data_of(sample_client.get("/api/rfm?segment=Champions"))
     assert champions and {r["segment"] for r in champions} == {"Champions"}
     assert_error(sample_client.get("/api/rfm?segment=Royalty"), 400, parameter="segment")
@@ -322,3 +325,28 @@ def test_schemathesis_upload_endpoints_with_and_without_admin(sample_sqlite: Eng
         cases, failures = _fuzz(schema, operations, headers=headers)
         assert not failures, "\n\n".join(failures[:5])
         assert cases >= 4 * 10
+
+
+def test_rfm_customers_come_in_pages_with_every_segment_summed_up(sample_client: FlaskClient):
+    everyone = data_of(sample_client.get("/api/rfm?sort=monetary&order=desc"))
+    pages, offset = [], 0
+    while offset is not None:
+        response = sample_client.get(f"/api/rfm?sort=monetary&order=desc&limit=20&offset={offset}")
+        meta = response.get_json()["meta"]
+        assert meta["total"] == 92 and meta["limit"] == 20
+        assert (
+            sum(s["customer_count"] for s in meta["segments"]) == 92
+        )  # the summary: every page, all segments
+        pages.extend(data_of(response))
+        offset = meta["next_offset"]
+    assert pages == everyone
+    assert [r["monetary"] for r in everyone] == sorted((r["monetary"] for r in everyone), reverse=True)
+    loyal = sample_client.get("/api/rfm?segment=Loyal&sort=recency_days&limit=3").get_json()
+    assert loyal["meta"]["total"] == next(
+        s["customer_count"] for s in loyal["meta"]["segments"] if s["segment"] == "Loyal"
+    )
+    assert [r["recency_days"] for r in loyal["data"]] == sorted(r["recency_days"] for r in loyal["data"])
+    as_csv = sample_client.get("/api/rfm?format=csv&limit=5")
+    assert len(as_csv.get_data(as_text=True).strip().splitlines()) == 1 + 5
+    for bad in ("limit=1001", "limit=0", "offset=-1", "sort=phone", "order=up"):
+        assert_error(sample_client.get(f"/api/rfm?{bad}"), 400, parameter=bad.split("=")[0])

@@ -47,8 +47,39 @@ def test_kpis_reference_figures(sample_client: FlaskClient, sample_engine: Engin
     meta = response.get_json()["meta"]
     assert meta["data_version"] == current_version(sample_engine).version
     assert meta["filters"] == Filters().to_params()
-    assert set(meta["definitions"]) >= {"revenue", "order_count", "average_order_value", "customer_count"}
+    assert "definitions" not in meta  # only when asked: answers stay small
     assert meta["generated_at"].endswith("Z")
+    asked = sample_client.get("/api/kpis?definitions=true")
+    assert data_of(asked) == data
+    assert set(asked.get_json()["meta"]["definitions"]) >= {
+        "revenue",
+        "order_count",
+        "average_order_value",
+        "customer_count",
+    }
+    assert asked.headers["ETag"] != response.headers["ETag"]  # another body, another validator
+
+
+def test_definitions_on_request_and_in_one_place(sample_client: FlaskClient):
+    from salesdash.metrics import definitions
+    from salesdash.metrics.rfm import DEFINITIONS as RFM_DEFINITIONS
+
+    every = data_of(sample_client.get("/api/definitions"))
+    assert every == {"metrics": definitions(), "rfm": RFM_DEFINITIONS}
+    plain = sample_client.get("/api/sales-by-category")
+    asked = sample_client.get("/api/sales-by-category?definitions=1")
+    assert len(plain.data) < len(asked.data)
+    defs = asked.get_json()["meta"]["definitions"]
+    assert defs and all(every["metrics"][name] == text for name, text in defs.items())
+    for off in ("false", "0", "no"):
+        assert (
+            "definitions"
+            not in sample_client.get(f"/api/sales-by-category?definitions={off}").get_json()["meta"]
+        )
+    bad = sample_client.get("/api/kpis?definitions=maybe")
+    assert bad.status_code == 400
+    assert bad.get_json()["error"]["code"] == "invalid_parameter"
+    assert sample_client.get("/api/filters?definitions=true").status_code == 400  # no metrics, no parameter
 
 
 def test_kpis_growth_is_labelled_and_like_for_like(sample_client: FlaskClient):
@@ -217,10 +248,47 @@ def test_filters_lists_values(sample_client: FlaskClient, sample_engine: Engine)
     data = data_of(sample_client.get("/api/filters"))
     with snapshot(sample_engine) as conn:
         expected = filter_options(conn)
-    for key in ("countries", "product_lines", "statuses", "deal_sizes", "customers", "date_range"):
+    for key in ("countries", "product_lines", "statuses", "deal_sizes", "date_range"):
         assert data[key] == expected[key]
+    assert "customers" not in data  # megabytes at realistic sizes: GET /api/customers?q=... finds them
+    assert data["customer_count"] == len(expected["customers"]) == 92
     assert "Cancelled" in data["statuses"] and "Cancelled" not in data["default_statuses"]
     assert data["periods"] == ["daily", "weekly", "monthly", "quarterly", "yearly"]
+
+
+def test_customer_search_finds_names_as_typed(sample_client: FlaskClient, sample_engine: Engine):
+    with snapshot(sample_engine) as conn:
+        names = filter_options(conn)["customers"]
+    response = sample_client.get("/api/customers?q=mini&limit=50")
+    found = [r["customer_name"] for r in data_of(response)]
+    starting = sorted((n for n in names if n.casefold().startswith("mini")), key=str.casefold)
+    containing = sorted(
+        (n for n in names if "mini" in n.casefold() and not n.casefold().startswith("mini")), key=str.casefold
+    )
+    assert starting and containing  # the sample has both kinds
+    assert found == starting + containing
+    assert response.get_json()["meta"] == response.get_json()["meta"] | {"q": "mini", "total": len(found)}
+    first = data_of(sample_client.get("/api/customers?q=MINI&limit=1"))
+    assert [r["customer_name"] for r in first] == starting[:1]
+    everyone = sample_client.get("/api/customers?limit=50").get_json()
+    assert everyone["meta"]["total"] == 92 and everyone["meta"]["returned"] == 50
+    assert data_of(sample_client.get("/api/customers?q=zzzz-nobody")) == []
+    # every name it gives is a value the customer filter takes
+    name = found[0]
+    assert (
+        data_of(sample_client.get("/api/kpis", query_string={"customer": name.upper()}))["customer_count"]
+        == 1
+    )
+    for bad in ("limit=51", "limit=0", "q=" + "x" * 201):
+        assert sample_client.get(f"/api/customers?{bad}").status_code == 400
+
+
+def test_an_unknown_customer_gets_close_matches(sample_client: FlaskClient):
+    response = sample_client.get("/api/kpis?customer=Mini Gifts Distributor")
+    assert response.status_code == 400
+    detail = response.get_json()["error"]["details"][0]
+    assert detail["parameter"] == "customer"
+    assert "Mini Gifts Distributors Ltd." in detail["did_you_mean"]
 
 
 def test_orders_pagination_and_sort(sample_client: FlaskClient, sample_engine: Engine):
@@ -305,7 +373,8 @@ def test_every_data_endpoint_has_the_envelope(sample_client: FlaskClient, sample
     assert set(body) == {"data", "meta"}
     meta = body["meta"]
     assert meta["data_version"] == current_version(sample_engine).version
-    assert {"filters", "definitions", "generated_at"} <= set(meta)
+    assert {"filters", "generated_at"} <= set(meta)
+    assert "definitions" not in meta
     assert response.headers["X-Data-Version"] == meta["data_version"]
     assert response.headers["ETag"].startswith('"')
 

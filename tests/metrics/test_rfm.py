@@ -95,3 +95,53 @@ def test_ties_share_a_score_and_scores_spread_one_to_five():
 def test_segment_rules(scores: tuple[int, int, int], name: str):
     assert segment(*scores) == name
     assert name in SEGMENTS
+
+
+def test_segments_of_many_customers_follow_the_one_customer_rules():
+    import itertools
+
+    import numpy as np
+
+    from salesdash.metrics.rfm import segments
+
+    scores = np.array(list(itertools.product(range(1, 6), repeat=3)))
+    names = segments(scores[:, 0], scores[:, 1], scores[:, 2])
+    fm = (scores[:, 1] + scores[:, 2]) / 2
+    for (r, f, m), name, both in zip(scores.tolist(), names.tolist(), fm.tolist(), strict=True):
+        assert name == segment(r, f, m)
+        if name == "Champions":
+            assert r >= 4 and both >= 4
+        if name == "Hibernating":
+            assert r <= 2 and both < 3
+    assert set(names.tolist()) == set(SEGMENTS)
+
+
+def test_customer_pages_cover_every_customer_once_in_order(sample_engine: Engine):
+    from salesdash.metrics.rfm import SORT_COLUMNS, customer_page
+
+    with snapshot(sample_engine) as conn:
+        scored, _ = rfm(conn, Filters())
+    assert len(scored) == 92
+    for sort in SORT_COLUMNS:
+        for descending in (False, True):
+            pages = [
+                customer_page(scored, sort=sort, descending=descending, limit=25, offset=offset)
+                for offset in range(0, 100, 25)
+            ]
+            assert all(total == 92 for _, total in pages)
+            names = [n for page, _ in pages for n in page["customer_name"]]
+            assert sorted(names) == sorted(scored["customer_name"])  # no customer twice, none left out
+            if sort != "segment":
+                whole = pd.concat([page for page, _ in pages], ignore_index=True)
+                keys = list(zip(whole[sort], whole["customer_name"], strict=True))
+                want = sorted(keys, key=lambda k: k[1])
+                want = sorted(want, key=lambda k: k[0], reverse=descending)
+                assert keys == want, sort
+    default, _ = customer_page(scored, limit=200)
+    assert default.equals(scored)  # "segment" is score_customers' order
+    champions, total = customer_page(scored, segment="Champions", sort="monetary", descending=True, limit=5)
+    assert total == (scored["segment"] == "Champions").sum()
+    assert set(champions["segment"]) == {"Champions"}
+    assert list(champions["monetary"]) == sorted(champions["monetary"], reverse=True)
+    with pytest.raises(ValueError, match="cannot sort customers by 'phone'"):
+        customer_page(scored, sort="phone")

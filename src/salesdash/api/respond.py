@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from flask import Response, g, request
+from marshmallow import fields
 from sqlalchemy import Connection
 
 from salesdash.api.state import NO_DATA_MESSAGE, state
@@ -28,6 +29,7 @@ from salesdash.filters import FILTERS, Filters
 from salesdash.metrics import definitions
 from salesdash.store import current_version_label_in, snapshot
 
+_BOOLEAN = fields.Boolean()
 DATA_CACHE_CONTROL = "private, no-cache"  # always revalidate; the ETag makes that a cheap 304
 
 
@@ -89,16 +91,41 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
+def _column(values: pd.Series) -> list[Any]:
+    """One column as JSON-ready values, converted by dtype at once (not value by value) where it can be."""
+    kind = values.dtype.kind if isinstance(values.dtype, np.dtype) else "O"
+    if kind in ("i", "u", "b"):
+        return list(values.tolist())
+    if kind == "f":
+        array = values.to_numpy()
+        if bool(np.isfinite(array).all()):
+            return list(array.tolist())
+        return [v if math.isfinite(v) else None for v in array.tolist()]
+    return [jsonable(v) for v in values.astype(object).tolist()]
+
+
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """DataFrame rows as JSON-ready dicts (NaN -> None)."""
-    out: list[dict[str, Any]] = jsonable(frame.astype(object).to_dict("records"))
-    return out
+    """DataFrame rows as JSON-ready dicts (NaN -> None; what ``jsonable`` gives for each value)."""
+    names = [str(c) for c in frame.columns]
+    columns = [_column(frame.iloc[:, i]) for i in range(frame.shape[1])]
+    return (
+        [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+        if names
+        else [{} for _ in range(len(frame))]
+    )
 
 
 def request_filters(options: Mapping[str, Any]) -> Filters:
     """The filters of the current request, parsed once from the declared filters (form) and checked against
     the data (values)."""
     return Filters.parse({f.param: request.args.getlist(f.param) for f in FILTERS}).checked(options)
+
+
+def wants_definitions() -> bool:
+    """Whether the request asked for ``meta.definitions`` (``definitions=true``; the endpoint's query schema
+    has checked the value, read here the way it reads it)."""
+    value = request.args.get("definitions")
+    return value is not None and bool(_BOOLEAN.deserialize(value))
 
 
 def _etag(version: str, endpoint: str, params: Mapping[str, Any], fmt: str) -> str:
@@ -130,7 +157,12 @@ def data_response(
     filters = request_filters(options) if use_filters else Filters()
     if prepare is not None:
         filters = prepare(filters, options)
-    key_params = {"filters": filters.to_params() if use_filters else None, **(params or {})}
+    with_definitions = wants_definitions()
+    key_params = {
+        "filters": filters.to_params() if use_filters else None,
+        **(params or {}),
+        **({"definitions": True} if with_definitions else {}),
+    }
     key_text = json.dumps(key_params, sort_keys=True, default=str)
     etag = _etag(version, endpoint, key_params, fmt)
     if request.if_none_match.contains_weak(etag):
@@ -149,9 +181,12 @@ def data_response(
         meta: dict[str, Any] = {
             "data_version": seen,
             "filters": applied.to_params() if use_filters else {},
-            "definitions": definitions(chosen) | result.definitions if chosen else dict(result.definitions),
             "generated_at": utc_now(),
         }
+        if with_definitions:
+            meta["definitions"] = (
+                definitions(chosen) | result.definitions if chosen else dict(result.definitions)
+            )
         meta.update(result.meta)
         body = jsonable({"data": result.data, "meta": meta})
         cached = Cached(json.dumps(body, ensure_ascii=False).encode(), result.columns)

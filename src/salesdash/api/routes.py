@@ -18,9 +18,10 @@ from flask import Response, g
 from sqlalchemy import Connection
 
 from salesdash.api import schemas as s
-from salesdash.api.respond import Result, data_response, records
-from salesdash.filters import Filters
-from salesdash.metrics import filter_options
+from salesdash.api.respond import Result, data_response, records, simple_response
+from salesdash.filters import FILTERS, Filters
+from salesdash.metrics import definitions, filter_options
+from salesdash.metrics.rfm import DEFINITIONS as RFM_DEFINITIONS
 from salesdash.views import CATALOG, Param, View, run_view
 from salesdash.vocabulary import CANCELLED, PERIODS
 
@@ -48,7 +49,7 @@ def param_field(param: Param) -> Integer | String:
 
 
 def query_schema(view: View) -> type[s.QuerySchema]:
-    base = s.TabularQuery if view.tabular else s.FilterQuery
+    base = s.TabularQuery if view.tabular else s.MetricQuery
     name = "".join(part.capitalize() for part in view.name.split("-")) + "Query"
     schema: type[s.QuerySchema] = type(name, (base,), {p.name: param_field(p) for p in view.params})
     return schema
@@ -102,18 +103,51 @@ for _view in CATALOG:
     register(_view)
 
 
+@bp.get("/definitions")
+@bp.input(s.NoQuery, location="query", arg_name="query")
+@bp.output(s.envelope(s.Definitions, meta=s.SimpleMeta), description="Every metric's definition.")
+@bp.doc(summary="Metric definitions", responses=[400, 401, 403])
+def get_definitions(query: dict[str, Any]) -> Response:
+    """The one definition of every metric (and of the RFM columns), as the metric layer holds them. Data
+    answers carry the definitions of their own metrics in `meta.definitions` only with `definitions=true`."""
+    return simple_response({"metrics": definitions(), "rfm": RFM_DEFINITIONS})
+
+
 @bp.get("/filters")
 @bp.input(s.NoQuery, location="query", arg_name="query")
 @bp.output(s.envelope(s.FilterOptions), description="Every value each filter can take.")
 @bp.doc(summary="Filter values", responses=[400, 401, 403, 503])
 def get_filters(query: dict[str, Any]) -> Response:
     """The values each filter can take in the current data (countries, product lines, statuses, deal sizes,
-    customers, the date range), for building a UI. `default_statuses` is what "no status filter" means."""
+    the date range), for building a UI, and how many customers there are (`GET /api/customers?q=...` finds
+    them: at realistic sizes the list would be megabytes). `default_statuses` is what "no status filter"
+    means."""
 
     def compute(conn: Connection, f: Filters) -> Result:
         data = filter_options(conn)
+        for found in FILTERS:  # too many values to list (customers): their count, and a finder
+            if found.options_key and found.finder:
+                data[found.count_key] = len(data.pop(found.options_key))
         data["default_statuses"] = [v for v in data["statuses"] if v != CANCELLED]
         data["periods"] = list(PERIODS)
         return Result(data)
 
     return data_response("filters", compute, use_filters=False)
+
+
+@bp.get("/customers")
+@bp.input(s.CustomerSearchQuery, location="query", arg_name="query")
+@bp.output(s.envelope(s.CustomerMatch, many=True, meta=s.SearchMeta), description="Customer names found.")
+@bp.doc(summary="Customer search (typeahead)", responses=[400, 401, 403, 503])
+def get_customers(query: dict[str, Any]) -> Response:
+    """Customer names for a customer filter, as the user types: names that start with `q` (any case) first,
+    then names that contain it, each alphabetically; `limit` 1-50 (default 20); `meta.total` counts every
+    match. The names are the values the `customer` filter takes."""
+    text, limit = query["q"], query["limit"]
+
+    def compute(conn: Connection, f: Filters) -> Result:
+        names, total = g.filter_options["customers"].search(text, limit)
+        meta = {"q": text, "total": total, "limit": limit, "returned": len(names)}
+        return Result([{"customer_name": n} for n in names], meta=meta, columns=["customer_name"])
+
+    return data_response("customers", compute, params={"q": text, "limit": limit}, use_filters=False)

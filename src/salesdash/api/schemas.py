@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from apiflask import Schema
 from apiflask.fields import Boolean, Dict, File, Float, Integer, List, Nested, String
-from apiflask.validators import OneOf, Range, Regexp
+from apiflask.validators import Length, OneOf, Range, Regexp
 from marshmallow import EXCLUDE, INCLUDE
 
 from salesdash.export import FORMATS as EXPORT_FORMATS
@@ -56,11 +56,37 @@ else:
     FilterQuery = type("FilterQuery", (QuerySchema,), {f.param: _filter_field(f) for f in FILTERS})
 
 
-class TabularQuery(FilterQuery):
+class MetricQuery(FilterQuery):
+    definitions = Boolean(
+        load_default=False,
+        metadata={
+            "description": "true: add `meta.definitions` (metric -> definition) to the answer. Left out by "
+            "default to keep answers small; GET /api/definitions lists every definition once."
+        },
+    )
+
+
+class TabularQuery(MetricQuery):
     format = String(
         load_default="json",
         validate=OneOf(FORMATS),
         metadata={"description": "json (default) or csv (the `data` records as text/csv)."},
+    )
+
+
+MAX_CUSTOMER_MATCHES = 50
+
+
+class CustomerSearchQuery(QuerySchema):
+    q = String(
+        load_default="",
+        validate=Length(max=200),
+        metadata={"description": "Text the customer name starts with or contains, any case (empty: all)."},
+    )
+    limit = Integer(
+        load_default=20,
+        validate=Range(min=1, max=MAX_CUSTOMER_MATCHES),
+        metadata={"description": f"How many names, 1-{MAX_CUSTOMER_MATCHES} (default 20)."},
     )
 
 
@@ -103,7 +129,9 @@ class Meta(Open):
     data_version = String(required=True, metadata={"description": "The data version the numbers come from."})
     filters = Dict(required=True, metadata={"description": "The filters applied, normalised."})
     definitions = Dict(
-        keys=String(), values=String(), required=True, metadata={"description": "Metric -> definition."}
+        keys=String(),
+        values=String(),
+        metadata={"description": "Metric -> definition; only with `definitions=true`."},
     )
     generated_at = String(required=True, metadata={"format": "date-time"})
 
@@ -230,17 +258,32 @@ class Kpis(Metrics):
     status_distribution = List(Nested(StatusRow), required=True)
 
 
-# GET /api/filters: the values of every declared filter (under its options key), and what the defaults mean.
+# GET /api/filters: the values of every declared filter (under its options key), and what the defaults mean; a
+# filter with too many values to list (customers) gives their count instead (its finder endpoint finds them).
 FilterOptions: type[Open] = type(
     "FilterOptions",
     (Open,),
     {
-        **{f.options_key: List(String(), required=True) for f in FILTERS if f.options_key},
+        **{f.options_key: List(String(), required=True) for f in FILTERS if f.options_key and not f.finder},
+        **{
+            f.count_key: Integer(required=True, metadata={"description": f"How many; {f.finder}"})
+            for f in FILTERS
+            if f.options_key and f.finder
+        },
         "default_statuses": List(String(), required=True),
         "date_range": Nested(DateRange, required=True),
         "periods": List(String(), required=True),
     },
 )
+
+
+class Definitions(Open):
+    metrics = Dict(
+        keys=String(), values=String(), required=True, metadata={"description": "Metric -> definition."}
+    )
+    rfm = Dict(
+        keys=String(), values=String(), required=True, metadata={"description": "RFM column -> definition."}
+    )
 
 
 class VersionInfo(Open):
@@ -284,6 +327,17 @@ class PageMeta(Meta):
     offset = Integer(required=True)
     returned = Integer(required=True)
     next_offset = Integer(required=True, allow_none=True)
+
+
+class CustomerMatch(Open):
+    customer_name = String(required=True)
+
+
+class SearchMeta(Meta):
+    q = String(required=True)
+    total = Integer(required=True, metadata={"description": "Names matching in all."})
+    limit = Integer(required=True)
+    returned = Integer(required=True)
 
 
 class SimpleMeta(Open):
@@ -414,7 +468,7 @@ class RfmCustomer(Open):
     segment = String(required=True)
 
 
-class RfmMeta(Meta):
+class RfmMeta(PageMeta):
     as_of = String(required=True, allow_none=True, metadata={"format": "date"})
     segments = List(Dict(), required=True)
     segment_definitions = Dict(keys=String(), values=String(), required=True)

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from salesdash.api.cache import LRUCache
 from salesdash.config import Settings
 from salesdash.errors import NoData, StoreUnavailable
+from salesdash.lookup import NameIndex
 from salesdash.metrics import filter_options
 from salesdash.store import current_version_label, current_version_label_in, explain, snapshot
 
@@ -56,7 +57,8 @@ class ApiState:
         return version
 
     def filter_options(self, version: str) -> dict[str, Any]:
-        """Every value each filter can take in data version ``version`` (cached per version)."""
+        """Every value each filter can take in data version ``version`` (cached per version); the customers
+        as a :class:`NameIndex`, built once per version for the customer filter and the customer search."""
         cached = self.options.get(version)
         if cached is not None:
             return dict(cached)
@@ -65,6 +67,7 @@ class ApiState:
             if seen is None:
                 raise NoData(NO_DATA_MESSAGE)
             options = filter_options(conn)
+        options["customers"] = NameIndex(options["customers"])
         self.options.put(seen, options)
         return dict(options)
 

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from salesdash.errors import InputFileError
 from salesdash.export_safety import to_csv
 from salesdash.ingest.clean import clean
+from salesdash.ingest.parquet import is_parquet, parquet_rows, read_parquet
 from salesdash.ingest.read import header_line, read_csv
 from salesdash.ingest.report import build_report, format_report
 from salesdash.ingest.validate import check_header, line_of, raise_for_failures, validate
@@ -71,12 +72,14 @@ def prepare(
 ) -> PreparedData:
     """Read, validate and clean ``path`` without touching any database.
 
-    Files of ``fast.FAST_PATH_BYTES`` or more take the columnar path (same rules, same messages, seconds
-    instead of minutes at millions of rows); it hands over to the row path for anything it cannot judge.
+    ``path`` is a CSV or a Parquet file (told apart by its content; ``encoding`` applies to CSV only). Files of
+    ``fast.FAST_PATH_BYTES`` or more take the columnar path (same rules, same messages, seconds instead of
+    minutes at millions of rows); it hands over to the row path for anything it cannot judge.
     """
     path = Path(path)
     name = source_name or path.name
-    if path.is_file():
+    parquet = is_parquet(path)
+    if path.is_file() and not parquet:
         # the header from the first line, in bounded memory: an absurd or wrong header is refused before any
         # parser reads the whole file (a 200 MB line, 50,000 columns, millions of rows under a wrong header)
         names = header_line(path)
@@ -86,12 +89,12 @@ def prepare(
         from salesdash.ingest.fast import Fallback
 
         try:
-            return _prepare_columnar(path, name, encoding, on_error, rejects_path, progress)
+            return _prepare_columnar(path, name, encoding, on_error, rejects_path, progress, parquet)
         except Fallback:
             pass
     if progress:
         progress("read", 0, 1)
-    raw_file = read_csv(path, encoding=encoding)
+    raw_file = read_parquet(path) if parquet else read_csv(path, encoding=encoding)
     raw = raw_file.frame
     if progress:
         progress("read", 1, 1)
@@ -129,11 +132,17 @@ def prepare(
 
 
 def use_columnar(path: Path, threshold: int | None = None) -> bool:
-    """Whether ``prepare`` reads ``path`` with the columnar path (a regular file of the threshold size)."""
-    from salesdash.ingest.fast import FAST_PATH_BYTES
+    """Whether ``prepare`` reads ``path`` with the columnar path (a regular file of the threshold size; for a
+    compressed Parquet file, the size of the same lines as CSV, estimated from its row count)."""
+    from salesdash.ingest import fast
 
+    limit = fast.FAST_PATH_BYTES if threshold is None else threshold
     try:
-        return path.is_file() and path.stat().st_size >= (FAST_PATH_BYTES if threshold is None else threshold)
+        if not path.is_file():
+            return False
+        if is_parquet(path):
+            return parquet_rows(path) * fast.CSV_LINE_BYTES >= limit
+        return path.stat().st_size >= limit
     except OSError:
         return False
 
@@ -145,14 +154,21 @@ def _prepare_columnar(
     on_error: OnError,
     rejects_path: str | Path | None,
     progress: Progress | None,
+    parquet: bool = False,
 ) -> PreparedData:
     import numpy as np
 
-    from salesdash.ingest.fast import clean_columnar, read_columnar, typed_numbers, validate_columnar
+    from salesdash.ingest.fast import (
+        clean_columnar,
+        read_columnar,
+        read_parquet_columnar,
+        typed_numbers,
+        validate_columnar,
+    )
 
     if progress:
         progress("read", 0, 1)
-    file = read_columnar(path, encoding, progress)
+    file = read_parquet_columnar(path, progress) if parquet else read_columnar(path, encoding, progress)
     if progress:
         progress("validate", 0, file.rows)
     typed, warnings, failures = validate_columnar(file, name)
@@ -221,7 +237,7 @@ def ingest_file(
     rejects_path: str | Path | None = None,
     progress: Progress | None = None,
 ) -> IngestResult:
-    """Ingest one CSV into the store behind ``engine``. On any error the stored data is left as it was.
+    """Ingest one CSV or Parquet file into the store behind ``engine``. On any error the stored data is left as it was.
 
     The database's write lock is held from the start, so a second concurrent ingest is refused at once
     (RefreshInProgress) instead of after validating its whole file."""

@@ -47,6 +47,9 @@ from salesdash.store.schema import ORDER_LINE_COLUMNS
 Progress = Callable[[str, int, int], None]
 
 FAST_PATH_BYTES = 32 << 20
+CSV_LINE_BYTES = (
+    190  # a line of the source's CSV, about (to compare a Parquet file's rows with FAST_PATH_BYTES)
+)
 BLOCK_SIZE = 16 << 20
 ENCODE_THREADS = 2
 
@@ -137,6 +140,30 @@ def read_columnar(path: Path, encoding: str | None, progress: Progress | None = 
     if progress:
         progress("read", 1, 1)
     return ColumnarFile(columns=columns, rows=rows, encoding=used, sha256=digest, size_bytes=size)
+
+
+def read_parquet_columnar(path: Path, progress: Progress | None = None) -> ColumnarFile:
+    """A Parquet file as dictionary-encoded text columns (``parquet.read_text_table``'s text)."""
+    from salesdash.ingest.parquet import ENCODING, read_text_table
+
+    table, digest, size = read_text_table(path)
+    names = table.column_names
+    if len(set(names)) != len(names):
+        raise Fallback("duplicate column names")
+    rows = table.num_rows
+    chunks = [table.column(i) for i in range(table.num_columns)]
+    del table
+    with ThreadPoolExecutor(max_workers=ENCODE_THREADS) as pool:
+        encoded = list(pool.map(_encode, chunks))
+    if progress:
+        progress("read", 1, 1)
+    return ColumnarFile(
+        columns=dict(zip(names, encoded, strict=True)),
+        rows=rows,
+        encoding=ENCODING,
+        sha256=digest,
+        size_bytes=size,
+    )
 
 
 def _read_encoded(

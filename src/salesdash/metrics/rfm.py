@@ -12,10 +12,10 @@ equal scores (every customer with one order gets the same frequency score).
 
 from __future__ import annotations
 
-import math
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 
@@ -54,28 +54,37 @@ def quintile_scores(values: pd.Series, *, higher_is_better: bool = True) -> pd.S
     if values.empty:
         return pd.Series([], dtype="int64", index=values.index)
     goodness = values if higher_is_better else -values
-    ranks = goodness.rank(method="average")
-    n = len(values)
-    return ranks.map(lambda r: min(5, max(1, math.ceil(5 * (r - 0.5) / n)))).astype("int64")
+    ranks = goodness.rank(method="average").to_numpy(dtype="float64")
+    scores = np.clip(np.ceil(5 * (ranks - 0.5) / len(values)), 1, 5)
+    return pd.Series(scores.astype("int64"), index=values.index)
 
 
 def segment(r: int, f: int, m: int) -> str:
+    """The segment of one customer's scores (``segments`` does the same for many at once)."""
+    return str(segments(np.array([r]), np.array([f]), np.array([m]))[0])
+
+
+def segments(r: np.ndarray, f: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """The segment of each customer's (R, F, M) scores: the rules of ``SEGMENTS``, evaluated in order."""
     fm = (f + m) / 2
-    if r >= 4 and fm >= 4:
-        return "Champions"
-    if r >= 3 and fm >= 3:
-        return "Loyal"
-    if r >= 4 and f <= 2:
-        return "New"
-    if r <= 2 and fm >= 3:
-        return "At risk"
-    if r <= 2:
-        return "Hibernating"
-    return "Need attention"
+    rules = [
+        (r >= 4) & (fm >= 4),
+        (r >= 3) & (fm >= 3),
+        (r >= 4) & (f <= 2),
+        (r <= 2) & (fm >= 3),
+        r <= 2,
+    ]
+    names = list(SEGMENTS)
+    return np.select(rules, names[: len(rules)], default=names[len(rules)])
 
 
 def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _dates(values: pd.Series) -> pd.Series:
+    """datetime.date per value (the engines give dates, or ISO text)."""
+    return values.map(_as_date)
 
 
 def score_customers(customers: pd.DataFrame, as_of: date) -> pd.DataFrame:
@@ -83,28 +92,62 @@ def score_customers(customers: pd.DataFrame, as_of: date) -> pd.DataFrame:
     order_count, revenue), as of ``as_of``. Sorted by segment order, then monetary value (highest first)."""
     if customers.empty:
         return pd.DataFrame(columns=list(COLUMNS))
+    last = _dates(customers["last_order_date"])
     out = pd.DataFrame(
         {
             "customer_name": customers["customer_name"],
             "country": customers["country"],
-            "first_order_date": customers["first_order_date"].map(_as_date),
-            "last_order_date": customers["last_order_date"].map(_as_date),
+            "first_order_date": _dates(customers["first_order_date"]),
+            "last_order_date": last,
             "frequency": customers["order_count"].astype("int64"),
             "monetary": customers["revenue"].astype(float),
         }
     )
-    out["recency_days"] = out["last_order_date"].map(lambda d: (as_of - d).days).astype("int64")
+    days = (pd.Timestamp(as_of) - pd.to_datetime(last)).dt.days
+    out["recency_days"] = days.astype("int64").to_numpy()
     out["r_score"] = quintile_scores(out["recency_days"], higher_is_better=False)
     out["f_score"] = quintile_scores(out["frequency"])
     out["m_score"] = quintile_scores(out["monetary"])
-    out["rfm"] = out["r_score"].astype(str) + out["f_score"].astype(str) + out["m_score"].astype(str)
-    out["segment"] = [
-        segment(r, f, m) for r, f, m in zip(out["r_score"], out["f_score"], out["m_score"], strict=True)
-    ]
-    order = {name: i for i, name in enumerate(SEGMENTS)}
-    out = out.assign(_order=out["segment"].map(order))
+    out["rfm"] = (out["r_score"] * 100 + out["f_score"] * 10 + out["m_score"]).astype(str)
+    out["segment"] = segments(out["r_score"].to_numpy(), out["f_score"].to_numpy(), out["m_score"].to_numpy())
+    out["_order"] = out["segment"].map({name: i for i, name in enumerate(SEGMENTS)})
     out = out.sort_values(["_order", "monetary", "customer_name"], ascending=[True, False, True])
     return out.drop(columns="_order").loc[:, list(COLUMNS)].reset_index(drop=True)
+
+
+# the customer list's sort keys: a column, or "segment" (segment order, then revenue, highest first)
+SORT_COLUMNS = (
+    "segment",
+    "monetary",
+    "frequency",
+    "recency_days",
+    "customer_name",
+    "country",
+    "first_order_date",
+    "last_order_date",
+    "rfm",
+)
+
+
+def customer_page(
+    scored: pd.DataFrame,
+    *,
+    segment: str | None = None,
+    sort: str = "segment",
+    descending: bool = False,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[pd.DataFrame, int]:
+    """One page of the scored customers (of one segment when given) in the requested order, and how many
+    there are in all. Ties are broken by customer name, so pages never overlap or skip a customer."""
+    if sort not in SORT_COLUMNS:
+        raise ValueError(f"cannot sort customers by {sort!r}; use one of {', '.join(SORT_COLUMNS)}")
+    rows = scored if segment is None else scored[scored["segment"] == segment]
+    if sort == "segment":
+        ordered = rows.iloc[::-1] if descending else rows  # score_customers' order
+    else:
+        ordered = rows.sort_values([sort, "customer_name"], ascending=[not descending, True], kind="stable")
+    return ordered.iloc[offset : offset + limit].reset_index(drop=True), len(rows)
 
 
 def summarise(scored: pd.DataFrame) -> pd.DataFrame:

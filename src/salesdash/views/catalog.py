@@ -45,7 +45,8 @@ from salesdash.metrics.customers import (
 )
 from salesdash.metrics.queries import ORDER_SORT_COLUMNS
 from salesdash.metrics.rfm import DEFINITIONS as RFM_DEFINITIONS
-from salesdash.metrics.rfm import SEGMENTS, rfm, summarise
+from salesdash.metrics.rfm import SEGMENTS, customer_page, rfm, summarise
+from salesdash.metrics.rfm import SORT_COLUMNS as RFM_SORT_COLUMNS
 from salesdash.metrics.trends import trend
 from salesdash.views.base import Param, View, ViewData, records_of
 from salesdash.vocabulary import (
@@ -460,13 +461,35 @@ def _penetration(conn: Connection, f: Filters, p: dict[str, Any], options: Optio
 def _rfm(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
     scored, as_of = rfm(conn, f)
     summary = summarise(scored)
-    segment = p.get("segment")
-    if segment:
-        scored = scored[scored["segment"] == segment].reset_index(drop=True)
+    everything = p.get("limit") is None  # an export: every customer (of the segment), in the order asked
+    limit = len(scored) if everything else p["limit"]
+    offset = 0 if everything else p["offset"]
+    page, total = customer_page(
+        scored,
+        segment=p.get("segment"),
+        sort=p["sort"],
+        descending=p["order"] == "desc",
+        limit=limit,
+        offset=offset,
+    )
+    following = offset + len(page)
+    paging = (
+        {}
+        if everything
+        else {
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+            "returned": len(page),
+            "next_offset": following if following < total else None,
+            "sort": p["sort"],
+            "order": p["order"],
+        }
+    )
     return ViewData(
         "rfm",
         "Customer RFM segments",
-        scored,
+        page,
         definitions=dict(RFM_DEFINITIONS),
         notes=[f"Recency is counted to {as_of.isoformat()}, the last day the data covers."] if as_of else [],
         extra={"Segments": summary},
@@ -474,6 +497,7 @@ def _rfm(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> V
             "as_of": as_of.isoformat() if as_of else None,
             "segments": records_of(summary),
             "segment_definitions": dict(SEGMENTS),
+            **paging,
         },
         summary_columns=[
             "customer_name",
@@ -485,6 +509,9 @@ def _rfm(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> V
             "segment",
         ],
     )
+
+
+MAX_PAGE = 1000  # the largest page of a paginated view (`limit`)
 
 
 # ---- the declarations --------------------------------------------------------------------------------------------
@@ -741,10 +768,13 @@ CATALOG: tuple[View, ...] = (
         "Customer RFM segments",
         "RFM per customer in view: recency (days from the last order to the end of the data), frequency "
         "(order_count) and monetary value (revenue), each scored 1-5 by quintile (ties share a score), and a "
-        "named segment. `meta.segments` summarises the segments; `segment` keeps one segment's customers.",
+        "named segment. `meta.segments` summarises every segment (customers, revenue, averages); `data` is one "
+        f"page of the customers (`limit` 1-{MAX_PAGE}, default 100; `offset`; `sort`, `order`), of one "
+        "`segment` when given; `meta.total` counts them and `meta.next_offset` is the next page's offset (null "
+        "on the last page). An export holds every customer (of the segment) in the order asked.",
         _rfm,
         "RfmCustomer",
-        "One row per customer, scored.",
+        "One page of scored customers; `meta.segments` sums up every segment.",
         meta_schema="RfmMeta",
         params=(
             Param(
@@ -752,6 +782,26 @@ CATALOG: tuple[View, ...] = (
                 "Only the customers of this segment: " + ", ".join(SEGMENTS) + ".",
                 choices=tuple(SEGMENTS),
             ),
+            Param(
+                "limit", f"Page size, 1-{MAX_PAGE} (default 100).", 100, low=1, high=MAX_PAGE, export=False
+            ),
+            Param(
+                "offset",
+                "Customers to skip (default 0); use meta.next_offset for the next page.",
+                0,
+                low=0,
+                high=2**53,
+                export=False,
+            ),
+            Param(
+                "sort",
+                "Sort the customers by: "
+                + ", ".join(RFM_SORT_COLUMNS)
+                + " (segment: segment order, then revenue, highest first; the default).",
+                "segment",
+                choices=RFM_SORT_COLUMNS,
+            ),
+            Param("order", "asc or desc.", "asc", choices=("asc", "desc")),
         ),
         metrics=("revenue", "order_count"),
         filename=lambda p: "rfm-segments",

@@ -12,6 +12,9 @@ from salesdash.dashboard.components.context import Context
 from salesdash.dashboard.components.layout import chart, section
 from salesdash.dashboard.components.tables import column_config, frame
 
+SCATTER_CUSTOMERS = 1000  # the API's largest page: the scatter's customers (the most revenue first)
+TABLE_PAGE = 100  # customers per page of a segment's table
+
 
 def rfm_section(ctx: Context) -> None:
     with st.container(border=True):
@@ -23,14 +26,20 @@ def rfm_section(ctx: Context) -> None:
             "scored 1-5 by quintile of the customers in view, then named.",
         )
         with st.spinner("Scoring customers…"):
-            result = ctx.fetch("/api/rfm")
+            result = ctx.fetch("/api/rfm", {"sort": "monetary", "order": "desc", "limit": SCATTER_CUSTOMERS})
         customers: list[dict[str, Any]] = list(result.data or [])
         segments: list[dict[str, Any]] = list(result.meta.get("segments") or [])
         definitions: dict[str, str] = dict(result.meta.get("segment_definitions") or {})
+        total = int(result.meta.get("total") or 0)
         if not customers:
             st.info("No customers for these filters.", icon=":material/groups:")
             return
-        st.caption(f"Recency is counted to {result.meta.get('as_of')}, the last day the data covers.")
+        shown = (
+            f" The scatter shows the {len(customers):,} customers with the most revenue, of {total:,}."
+            if total > len(customers)
+            else ""
+        )
+        st.caption(f"Recency is counted to {result.meta.get('as_of')}, the last day the data covers.{shown}")
         left, right = st.columns([2, 3])
         with left:
             chart(rfm_segments_chart(segments, height=300), key="chart-rfm-segments")
@@ -51,11 +60,33 @@ def rfm_section(ctx: Context) -> None:
                 f"{summary.get('customer_count', 0)} customers, {money(summary.get('revenue'))} "
                 f"({percent(summary.get('revenue_share'))} of revenue)."
             )
+            in_segment = _count(segments, chosen)
+            pages = max(1, -(-in_segment // TABLE_PAGE))
+            page = 1
+            if pages > 1:
+                page = int(
+                    st.number_input(
+                        f"Page (of {pages:,}, {TABLE_PAGE} customers each, by revenue)",
+                        min_value=1,
+                        max_value=pages,
+                        value=1,
+                        key="customers_rfm_page",
+                    )
+                )
+            listed = ctx.fetch(
+                "/api/rfm",
+                {
+                    "segment": chosen,
+                    "sort": "monetary",
+                    "order": "desc",
+                    "limit": TABLE_PAGE,
+                    "offset": (page - 1) * TABLE_PAGE,
+                },
+            )
             # frequency IS order_count and monetary IS revenue: shown under those names and formats
             rows = [
                 c | {"order_count": c.get("frequency"), "revenue": c.get("monetary")}
-                for c in customers
-                if c.get("segment") == chosen
+                for c in list(listed.data or [])
             ]
             columns = [
                 "customer_name",

@@ -1,0 +1,118 @@
+"""Exact answers at realistic cardinality, on every engine: a generated file with many customers, product codes
+and years (``salesdash generate --customers/--products/--years``), loaded once per engine; the rankings, the
+customer and product breakdowns, RFM and a customer filter equal what the order lines say (pandas on the
+validated lines, Cancelled excluded as the default status filter does)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine
+
+from salesdash.filters import Filters
+from salesdash.generate import Shape, generate
+from salesdash.ingest import ingest_file, prepare
+from salesdash.metrics import breakdown, kpis
+from salesdash.metrics.rfm import customer_page, rfm
+from salesdash.store import make_engine, snapshot
+from salesdash.vocabulary import CANCELLED
+from tests.conftest import ENGINE_PARAMS, SAMPLE_CSV, ScratchDatabases
+
+SHAPE = Shape(customers=2_000, products=800, years=6)
+ROWS = 40_000
+
+
+@pytest.fixture(scope="module")
+def shaped_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("hicard") / "realistic.parquet"
+    return generate(rows=ROWS, out=out, seed=11, source=SAMPLE_CSV, shape=SHAPE)
+
+
+@pytest.fixture(scope="module")
+def lines(shaped_file: Path) -> pd.DataFrame:
+    frame = prepare(shaped_file).frame
+    kept = frame[frame["status"].astype(str) != CANCELLED]
+    return kept.assign(
+        customer_name=kept["customer_name"].astype(str), product_code=kept["product_code"].astype(str)
+    )
+
+
+@pytest.fixture(scope="module", params=ENGINE_PARAMS)
+def engine(request: pytest.FixtureRequest, scratch: ScratchDatabases, shaped_file: Path) -> Iterator[Engine]:
+    engine = make_engine(scratch.url(str(request.param)))
+    ingest_file(engine, shaped_file)
+    yield engine
+    engine.dispose()
+
+
+def _expected(lines: pd.DataFrame, key: str) -> pd.DataFrame:
+    grouped = lines.groupby(key, observed=True)
+    return pd.DataFrame(
+        {
+            "revenue_cents": grouped["sales_cents"].sum(),
+            "order_count": grouped["order_number"].nunique(),
+            "line_count": grouped.size(),
+        }
+    )
+
+
+def test_the_file_has_the_cardinality_asked_for(lines: pd.DataFrame):
+    assert lines["customer_name"].nunique() > 0.99 * (SHAPE.customers or 0)
+    assert lines["product_code"].nunique() > 0.99 * (SHAPE.products or 0)
+
+
+def test_kpis_and_customer_ranking_equal_the_lines(engine: Engine, lines: pd.DataFrame):
+    expected = _expected(lines, "customer_name")
+    with snapshot(engine) as conn:
+        totals = kpis(conn, Filters())
+        ranked = breakdown(conn, Filters(), "customer")
+    assert totals["customer_count"] == lines["customer_name"].nunique()
+    assert totals["order_count"] == lines["order_number"].nunique()
+    assert round(totals["revenue"] * 100) == int(lines["sales_cents"].sum())
+    got = ranked.set_index("customer_name")
+    assert len(got) == len(expected)
+    assert ((got["revenue"] * 100).round().astype("int64") == expected["revenue_cents"].loc[got.index]).all()
+    assert (got["order_count"] == expected["order_count"].loc[got.index]).all()
+    assert list(ranked["revenue"]) == sorted(ranked["revenue"], reverse=True)
+
+
+def test_product_ranking_equals_the_lines(engine: Engine, lines: pd.DataFrame):
+    expected = _expected(lines, "product_code")
+    with snapshot(engine) as conn:
+        ranked = breakdown(conn, Filters(), "product_code").set_index("product_code")
+    assert len(ranked) == len(expected)
+    assert (
+        (ranked["revenue"] * 100).round().astype("int64") == expected["revenue_cents"].loc[ranked.index]
+    ).all()
+    assert (ranked["order_count"] == expected["order_count"].loc[ranked.index]).all()
+    assert (ranked["line_count"] == expected["line_count"].loc[ranked.index]).all()
+
+
+def test_rfm_covers_every_customer_and_pages_exactly(engine: Engine, lines: pd.DataFrame):
+    with snapshot(engine) as conn:
+        scored, _ = rfm(conn, Filters())
+    assert len(scored) == lines["customer_name"].nunique()
+    assert round(scored["monetary"].sum() * 100) == int(lines["sales_cents"].sum())
+    frequency = lines.groupby("customer_name")["order_number"].nunique()
+    assert (
+        scored.set_index("customer_name")["frequency"] == frequency.loc[scored["customer_name"]].to_numpy()
+    ).all()
+    seen = []
+    for offset in range(0, len(scored), 1000):
+        page, total = customer_page(scored, sort="monetary", descending=True, limit=1000, offset=offset)
+        assert total == len(scored)
+        seen.extend(page["customer_name"])
+    assert sorted(seen) == sorted(scored["customer_name"])
+
+
+def test_a_copied_customer_filters_to_its_own_lines(engine: Engine, lines: pd.DataFrame):
+    name = lines["customer_name"][lines["customer_name"].str.contains(" #")].iloc[0]
+    mine = lines[lines["customer_name"] == name]
+    with snapshot(engine) as conn:
+        got = kpis(conn, Filters(customer=name))
+    assert got["customer_count"] == 1
+    assert round(got["revenue"] * 100) == int(mine["sales_cents"].sum())
+    assert got["order_count"] == mine["order_number"].nunique()
