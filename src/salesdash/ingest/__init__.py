@@ -18,8 +18,8 @@ from sqlalchemy import Engine
 from salesdash.errors import InputFileError
 from salesdash.export_safety import to_csv
 from salesdash.ingest.clean import clean
-from salesdash.ingest.parquet import is_parquet, parquet_rows, read_parquet
-from salesdash.ingest.read import header_line, read_csv
+from salesdash.ingest.parquet import is_parquet, parquet_columns, parquet_rows, read_parquet
+from salesdash.ingest.read import check_column_count, header_line, read_csv
 from salesdash.ingest.report import build_report, format_report
 from salesdash.ingest.validate import check_header, line_of, raise_for_failures, validate
 from salesdash.store import DataVersion, replace_data
@@ -79,10 +79,13 @@ def prepare(
     path = Path(path)
     name = source_name or path.name
     parquet = is_parquet(path)
-    if path.is_file() and not parquet:
-        # the header from the first line, in bounded memory: an absurd or wrong header is refused before any
-        # parser reads the whole file (a 200 MB line, 50,000 columns, millions of rows under a wrong header)
-        names = header_line(path)
+    if path.is_file():
+        # the header (the first line, or the Parquet schema), in bounded memory: an absurd or wrong header is
+        # refused before any parser reads the whole file (a 200 MB line, 50,000 columns, millions of rows under
+        # a wrong header)
+        names = parquet_columns(path) if parquet else header_line(path)
+        if names is not None and parquet:
+            check_column_count(name, len(names))
         if names is not None:
             check_header(pd.DataFrame(columns=names), name)
     if use_columnar(path):

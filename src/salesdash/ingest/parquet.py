@@ -48,6 +48,15 @@ def parquet_rows(path: Path) -> int:
         return 0
 
 
+def parquet_columns(path: Path) -> list[str] | None:
+    """The column names from the file's schema (its footer only), or None when the footer cannot be read
+    (the read that follows then says what is wrong)."""
+    try:
+        return [str(name) for name in pq.read_schema(path).names]
+    except (OSError, pa.ArrowException):
+        return None
+
+
 def _digest(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:

@@ -175,6 +175,16 @@ def _magic_checks(name: str, head: bytes) -> None:
         raise InputFileError(f"{name} is a binary file (it contains NUL bytes), not a CSV of order lines.")
 
 
+def check_column_count(name: str, columns: int) -> None:
+    """Refuse a header of more than MAX_COLUMNS columns at once (a CSV of order lines has 25)."""
+    if columns > MAX_COLUMNS:
+        raise InputFileError(
+            f"{name}: the header has {columns:,} columns; at most {MAX_COLUMNS:,} are accepted "
+            "(a CSV of order lines has 25).",
+            details=[{"line": 1, "problem": "too_many_columns", "found": columns, "limit": MAX_COLUMNS}],
+        )
+
+
 def header_line(path: Path) -> list[str] | None:
     """The header's column names from the file's first line, read in bounded memory (at most
     MAX_HEADER_BYTES), refusing a binary file, a header line longer than that, or more than MAX_COLUMNS
@@ -193,24 +203,15 @@ def header_line(path: Path) -> list[str] | None:
     line = start if end < 0 else start[:end]
     line = line.removeprefix(codecs.BOM_UTF8).rstrip(b"\r")
     columns = line.count(b",") + 1
-    if line.count(b'"') == 0 and columns > MAX_COLUMNS:  # no quotes: every comma separates two names
-        raise InputFileError(
-            f"{path.name}: the header has {columns:,} columns; at most {MAX_COLUMNS:,} are accepted "
-            "(a CSV of order lines has 25).",
-            details=[{"line": 1, "problem": "too_many_columns", "found": columns, "limit": MAX_COLUMNS}],
-        )
+    if line.count(b'"') == 0:  # no quotes: every comma separates two names
+        check_column_count(path.name, columns)
     if not line.strip() or line.count(b'"') % 2:
         return None
     try:
         names = next(csv.reader([line.decode("utf-8", errors="replace")]), [])
     except csv.Error:
         return None
-    if len(names) > MAX_COLUMNS:
-        raise InputFileError(
-            f"{path.name}: the header has {len(names):,} columns; at most {MAX_COLUMNS:,} are accepted "
-            "(a CSV of order lines has 25).",
-            details=[{"line": 1, "problem": "too_many_columns", "found": len(names), "limit": MAX_COLUMNS}],
-        )
+    check_column_count(path.name, len(names))
     _check_sample(path.name, start[end + 1 :] if end >= 0 else b"", len(names), len(start) > MAX_HEADER_BYTES)
     return [n.strip() for n in names]
 
