@@ -27,7 +27,7 @@ def free_port() -> int:
 
 @dataclass
 class Server:
-    """A `salesdash serve` child process (gunicorn arbiter + worker, in its own process group)."""
+    """A `salesdash serve` child process (in its own process group, with any browser it starts for exports)."""
 
     url: str
     process: subprocess.Popen[bytes]
@@ -42,7 +42,7 @@ class Server:
         return requests.get(self.url + path, timeout=30, **kwargs)  # type: ignore[arg-type]
 
     def kill(self) -> None:
-        """SIGKILL the whole server (arbiter and worker), as a crash or the OOM killer would."""
+        """SIGKILL the whole server (its process group), as a crash or the OOM killer would."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=30)
@@ -78,7 +78,7 @@ def start_server(workdir: Path, database_url: str, timeout: float = 60.0, **sett
             cwd=workdir,
             stdout=out,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: kill() reaches gunicorn's worker too
+            start_new_session=True,  # its own process group: kill() reaches its children too
         )
     server = Server(f"http://127.0.0.1:{port}", process, log, env)
     deadline = time.monotonic() + timeout

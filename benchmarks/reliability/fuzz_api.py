@@ -5,7 +5,7 @@
 Every operation in /api/openapi.json gets ``--examples`` valid (positive) and ``--examples`` invalid (negative)
 generated requests; write operations are fuzzed three times: without a token, with a viewer token and with an
 admin token. Each response is checked: no 5xx, a documented status code, content type, headers and body schema,
-and invalid input rejected. The server runs `salesdash serve` (gunicorn) on a SQLite copy of the bundled data;
+and invalid input rejected. The server runs `salesdash serve` (waitress) on a SQLite copy of the bundled data;
 refreshes reload tests/data/small.csv (fast). Writes a JSON summary to benchmarks/reliability/results/ and exits
 non-zero on any failure.
 """

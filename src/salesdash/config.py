@@ -68,6 +68,20 @@ class Settings(BaseSettings):
     require_auth: bool = Field(default=False, description="If true, read endpoints need a viewer token too.")
     debug: bool = Field(default=False, description="Flask debug mode; refused unless api_host is loopback.")
     api_threads: int = Field(default=8, ge=1, le=256, description="Worker threads of the API server.")
+    api_client_timeout: int = Field(
+        default=30,
+        ge=1,
+        le=3600,
+        description="Seconds the API server keeps a connection that sends nothing (an idle keep-alive "
+        "connection, or a request whose headers or body stop arriving) before closing it.",
+    )
+    api_max_connections: int = Field(
+        default=1000,
+        ge=10,
+        le=10000,
+        description="Open connections the API server accepts at once; past it, new ones wait in the "
+        "listen backlog until one closes.",
+    )
     request_timeout: float = Field(
         default=15.0, gt=0, le=600, description="Seconds the dashboard waits for one API call."
     )
