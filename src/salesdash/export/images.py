@@ -20,6 +20,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from salesdash.errors import SalesdashError
+from salesdash.markup import plotly_text
 
 WIDTH, HEIGHT, SCALE = 1200, 600, 2
 RENDER_TIMEOUT = 90.0
@@ -37,9 +38,11 @@ def for_export(fig: go.Figure, title: str, subtitle: str = "") -> go.Figure:
     """A copy of ``fig`` for a file: white background, a title (and subtitle) above the plot's own top margin
     (which holds its legend and notes)."""
     out = go.Figure(fig)
-    text = f"<b>{title}</b>"
+    text = (
+        f"<b>{plotly_text(title)}</b>"  # the subtitle names filter values: shown as written, never as markup
+    )
     if subtitle:
-        text += f"<br><span style='font-size:12px;color:#5F6B7A'>{subtitle}</span>"
+        text += f"<br><span style='font-size:12px;color:#5F6B7A'>{plotly_text(subtitle)}</span>"
     margin = out.layout.margin
     top = margin.t if margin and margin.t is not None else 12
     heading = 84 if subtitle else 58
