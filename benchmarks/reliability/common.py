@@ -19,6 +19,49 @@ SMALL_CSV = ROOT / "tests" / "data" / "small.csv"
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (read from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rpartition(")")[2].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        todo.extend(children.get(current, []))
+    return out
+
+
+def process_tree(pid: int) -> dict[str, float]:
+    """RSS (MB) of ``pid`` and of its whole tree, and how many of the tree are Chrome/Chromium processes."""
+    own = tree = 0.0
+    browsers = 0
+    for child in descendants(pid):
+        try:
+            status = Path(f"/proc/{child}/status").read_text()
+            # Chromium rewrites its children's command lines into one string: the program is the first word
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
+            program = cmdline.split(" ")[0]
+        except OSError:
+            continue
+        rss = next(
+            (int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmRSS:")), 0.0
+        )
+        tree += rss
+        if child == pid:
+            own = rss
+        if "chrom" in Path(program).name.lower():
+            browsers += 1
+    return {"server_rss_mb": round(own, 1), "tree_rss_mb": round(tree, 1), "browser_processes": browsers}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -27,7 +70,7 @@ def free_port() -> int:
 
 @dataclass
 class Server:
-    """A `salesdash serve` child process (gunicorn arbiter + worker, in its own process group)."""
+    """A `salesdash serve` child process (in its own process group, with any browser it starts for exports)."""
 
     url: str
     process: subprocess.Popen[bytes]
@@ -42,7 +85,7 @@ class Server:
         return requests.get(self.url + path, timeout=30, **kwargs)  # type: ignore[arg-type]
 
     def kill(self) -> None:
-        """SIGKILL the whole server (arbiter and worker), as a crash or the OOM killer would."""
+        """SIGKILL the whole server (its process group), as a crash or the OOM killer would."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=30)
@@ -78,7 +121,7 @@ def start_server(workdir: Path, database_url: str, timeout: float = 60.0, **sett
             cwd=workdir,
             stdout=out,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: kill() reaches gunicorn's worker too
+            start_new_session=True,  # its own process group: kill() reaches its children too
         )
     server = Server(f"http://127.0.0.1:{port}", process, log, env)
     deadline = time.monotonic() + timeout

@@ -68,6 +68,20 @@ class Settings(BaseSettings):
     require_auth: bool = Field(default=False, description="If true, read endpoints need a viewer token too.")
     debug: bool = Field(default=False, description="Flask debug mode; refused unless api_host is loopback.")
     api_threads: int = Field(default=8, ge=1, le=256, description="Worker threads of the API server.")
+    api_client_timeout: int = Field(
+        default=30,
+        ge=1,
+        le=3600,
+        description="Seconds the API server keeps a connection that sends nothing (an idle keep-alive "
+        "connection, or a request whose headers or body stop arriving) before closing it.",
+    )
+    api_max_connections: int = Field(
+        default=1000,
+        ge=10,
+        le=10000,
+        description="Open connections the API server accepts at once; past it, new ones wait in the "
+        "listen backlog until one closes.",
+    )
     request_timeout: float = Field(
         default=15.0, gt=0, le=600, description="Seconds the dashboard waits for one API call."
     )
@@ -75,6 +89,26 @@ class Settings(BaseSettings):
         default=300, ge=0, le=86400, description="How often the dashboard checks for new data (0 = never)."
     )
     cache_entries: int = Field(default=512, ge=0, le=100000, description="API result cache size (0 = off).")
+    export_renders: int = Field(
+        default=1,
+        ge=1,
+        le=8,
+        description="PNG/PDF exports rendered at once (one headless-browser tab each).",
+    )
+    export_queue: int = Field(
+        default=3,
+        ge=0,
+        le=64,
+        description="PNG/PDF exports that may wait for a render slot (up to 30 s); past it an export gets "
+        "503 with Retry-After at once. Keep export_renders + export_queue below api_threads.",
+    )
+    export_browser_idle_seconds: int = Field(
+        default=120,
+        ge=0,
+        le=86400,
+        description="Seconds without an export after which the API closes its headless browser "
+        "(0 = keep it open).",
+    )
     max_upload_mb: int = Field(
         default=200, ge=1, le=10240, description="Largest CSV upload accepted, in MiB."
     )

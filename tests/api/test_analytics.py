@@ -201,12 +201,16 @@ def test_pdf_and_png_exports(client: FlaskClient):
     kpis = data_of(client.get("/api/kpis?country=USA"))
     version = client.get("/api/version").get_json()["data"]["data_version"]
     pdf = client.get("/api/export?view=heatmap&format=pdf&country=USA")
-    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    # A 503 here says why in its envelope: no Chrome/Chromium (export_unavailable; `make test` installs it) or,
+    # in a server, every render slot busy (export_busy); in-process, one export at a time never waits.
+    assert pdf.status_code == 200, pdf.get_data(as_text=True)
+    assert pdf.mimetype == "application/pdf"
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
     assert money(kpis["revenue"]) in text
     assert version in text
     assert "USA" in text and "Revenue by month and year" in text
     png = client.get("/api/export?view=sales-by-country&format=png&country=USA,France")
+    assert png.status_code == 200, png.get_data(as_text=True)
     assert png.mimetype == "image/png"
     assert Image.open(io.BytesIO(png.data)).size == (2400, 1200)
 

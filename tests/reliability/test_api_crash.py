@@ -1,4 +1,4 @@
-"""Crash safety of the real server (`salesdash serve`, gunicorn) over HTTP: the API process SIGKILLed in the
+"""Crash safety of the real server (`salesdash serve`, waitress) over HTTP: the API process SIGKILLed in the
 middle of loading an upload (POST /api/data-refresh) restarts on the previous data, no lock is left behind, and
 the next refresh succeeds. Every engine. (A CLI ingest killed while the API serves: tests/reliability/test_crash.)
 """

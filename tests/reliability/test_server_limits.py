@@ -1,10 +1,12 @@
-"""Limits and headers as a client meets them on the real server (`salesdash serve`, gunicorn) over HTTP: an upload
+"""Limits and headers as a client meets them on the real server (`salesdash serve`, waitress) over HTTP: an upload
 over SALESDASH_MAX_UPLOAD_MB is a 413 envelope (not a reset connection), with or without a token, on every upload
 endpoint; every kind of response carries the security headers; a cross-origin write from an unknown origin gets
 no CORS grant."""
 
 from __future__ import annotations
 
+import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -103,3 +105,25 @@ def test_cross_origin_write_from_an_unknown_origin_is_not_granted(served: tuple[
     )
     assert allowed.headers.get("Access-Control-Allow-Origin") == "http://127.0.0.1:8501"
     assert allowed.headers.get("Access-Control-Allow-Credentials") != "true"
+
+
+def test_errors_the_server_answers_itself_are_the_envelope(served: tuple[Server, str, Path]):
+    """Requests refused before the app sees them (not HTTP, headers over 64 KiB) get the same JSON envelope and
+    security headers as the app's errors, never a plain-text page."""
+    server, _, _ = served
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+        raw = b""
+        while chunk := sock.recv(65536):
+            raw += chunk
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.0 400") or head.startswith(b"HTTP/1.1 400"), head
+    assert json.loads(body)["error"]["status"] == 400
+    assert b"Content-Type: application/json" in head
+    huge = requests.get(server.url + "/api/kpis", headers={"X-Huge": "h" * 70_000}, timeout=30)
+    assert huge.status_code == 431
+    assert huge.json()["error"]["code"] == "request_header_fields_too_large"
+    for header in SECURITY_HEADERS:
+        assert huge.headers.get(header), header
+    assert server.get("/api/kpis").status_code == 200

@@ -112,11 +112,46 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> APIFlask:
         if isinstance(spec, dict):
             document_csv(spec)
             unique_tags(spec)
+            link_uploads(spec)
             if settings.require_auth:
                 spec["security"] = [{"BearerAuth": []}]
         return spec
 
     return app
+
+
+UPLOAD_PATH = "/api/uploads"
+CONFIRM_PATH = "/api/uploads/{upload_id}/confirm"
+# A valid one-line CSV: the example of an upload (a client, or a stateful fuzzer, gets a 201 and an id from it).
+UPLOAD_EXAMPLE = (
+    "ORDERNUMBER,QUANTITYORDERED,PRICEEACH,ORDERLINENUMBER,SALES,ORDERDATE,STATUS,QTR_ID,MONTH_ID,YEAR_ID,"
+    "PRODUCTLINE,MSRP,PRODUCTCODE,CUSTOMERNAME,PHONE,ADDRESSLINE1,ADDRESSLINE2,CITY,STATE,POSTALCODE,COUNTRY,"
+    "TERRITORY,CONTACTLASTNAME,CONTACTFIRSTNAME,DEALSIZE\n"
+    "9001,10,50,1,500,1/15/2005 0:00,Shipped,1,1,2005,Classic Cars,95,S10_1949,Alpha Co,2125550001,1 Main St,,"
+    "NYC,NY,10022,USA,NA,Smith,Ann,Small\n"
+)
+
+
+def link_uploads(spec: dict[str, Any]) -> None:
+    """OpenAPI links: the `upload_id` of a 201 from POST /api/uploads is the path parameter of its confirm."""
+    paths = spec.get("paths", {})
+    upload = paths.get(UPLOAD_PATH, {}).get("post")
+    if not upload or "post" not in paths.get(CONFIRM_PATH, {}):
+        return
+    pointer = "#/paths/" + CONFIRM_PATH.replace("~", "~0").replace("/", "~1") + "/post"
+    created = upload.get("responses", {}).get("201")
+    if created is not None:
+        created["links"] = {
+            "ConfirmUpload": {
+                "operationRef": pointer,
+                "parameters": {"upload_id": "$response.body#/data/upload_id"},
+                "requestBody": {"mode": "replace"},
+                "description": 'Load the checked upload (`{"mode": "replace"}` or `append`).',
+            }
+        }
+    form = upload.get("requestBody", {}).get("content", {}).get("multipart/form-data")
+    if form is not None:
+        form["example"] = {"file": UPLOAD_EXAMPLE}
 
 
 def unique_tags(spec: dict[str, Any]) -> None:

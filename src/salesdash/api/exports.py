@@ -6,6 +6,7 @@ computes the file inside one read snapshot and renders it (charts) after the sna
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, cast
 
 from apiflask import APIBlueprint
@@ -13,9 +14,17 @@ from flask import Response
 
 from salesdash.api import schemas as s
 from salesdash.api.respond import request_filters, utc_now
-from salesdash.api.state import NO_DATA_MESSAGE, state
+from salesdash.api.state import NO_DATA_MESSAGE, client_gone, state
 from salesdash.errors import NoData
-from salesdash.export import FORMATS, ExportContext, check_format, prepare, render, view_params
+from salesdash.export import (
+    FORMATS,
+    RENDERED_FORMATS,
+    ExportContext,
+    check_format,
+    prepare,
+    render,
+    view_params,
+)
 from salesdash.store import current_version_label_in, snapshot
 from salesdash.views import export_parameters
 
@@ -47,7 +56,8 @@ def _export_content() -> dict[str, Any]:
             401: "No or unknown token (when SALESDASH_REQUIRE_AUTH is on)",
             403: "Forbidden",
             422: "Too little data for the view (forecast)",
-            503: "No data loaded, database unavailable, or no browser for PNG/PDF",
+            503: "No data loaded, database unavailable, every chart renderer busy (Retry-After), or no browser "
+            "for PNG/PDF",
         },
     ),
 )
@@ -65,12 +75,16 @@ def get_export(query: dict[str, Any]) -> Response:
     st = state()
     version = st.require_version()
     filters = request_filters(st.filter_options(version))
-    with snapshot(st.engine) as conn:
-        seen = current_version_label_in(conn)
-        if seen is None:
-            raise NoData(NO_DATA_MESSAGE)
-        prepared = prepare(conn, filters, view, params, fmt, ExportContext(seen, utc_now(), filters))
-    file = render(prepared)  # after the snapshot: a chart render must not hold a read transaction open
+    # PNG/PDF: a render slot first (503 + Retry-After at once when every slot and the queue are taken), so an
+    # export storm holds a bounded number of server threads and computes nothing it cannot render.
+    bound = st.renderer.slot(client_gone()) if fmt in RENDERED_FORMATS else contextlib.nullcontext()
+    with bound:
+        with snapshot(st.engine) as conn:
+            seen = current_version_label_in(conn)
+            if seen is None:
+                raise NoData(NO_DATA_MESSAGE)
+            prepared = prepare(conn, filters, view, params, fmt, ExportContext(seen, utc_now(), filters))
+        file = render(prepared)  # after the snapshot: a chart render must not hold a read transaction open
     response = Response(file.content, content_type=file.media_type)
     response.headers["Content-Disposition"] = f'attachment; filename="{file.filename}"'
     response.headers["X-Data-Version"] = seen

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app
+from flask import current_app, request
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from salesdash.api.cache import LRUCache
 from salesdash.config import Settings
 from salesdash.errors import NoData, StoreUnavailable
+from salesdash.export.images import Renderer, renderer_for
 from salesdash.lookup import NameIndex
 from salesdash.metrics import filter_options
 from salesdash.store import current_version_label, current_version_label_in, explain, snapshot
@@ -35,6 +37,12 @@ class ApiState:
     # data version -> filter options (every value each filter may take); a few versions at most
     options: LRUCache = field(default_factory=lambda: LRUCache(4))
     refresh_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def renderer(self) -> Renderer:
+        """The renderer for this app's export bounds (shared by apps with the same bounds in a process)."""
+        s = self.settings
+        return renderer_for(s.export_renders, s.export_queue, float(s.export_browser_idle_seconds))
 
     def version(self) -> str | None:
         """The current data version name (one indexed lookup), or None when nothing is loaded."""
@@ -70,6 +78,16 @@ class ApiState:
         options["customers"] = NameIndex(options["customers"])
         self.options.put(seen, options)
         return dict(options)
+
+
+def client_gone() -> Callable[[], bool]:
+    """True once the client of the current request has disconnected (waitress tells; elsewhere: never)."""
+    check = request.environ.get("waitress.client_disconnected")
+    return check if callable(check) else _never
+
+
+def _never() -> bool:
+    return False
 
 
 def state() -> ApiState:

@@ -23,6 +23,7 @@ from salesdash.charts.figures import (
     empty_figure,
 )
 from salesdash.charts.format import money_short, percent
+from salesdash.markup import plotly_text
 
 Records = Sequence[Mapping[str, Any]]
 BAND_95 = "rgba(230, 159, 0, 0.18)"  # Okabe-Ito orange, light
@@ -218,7 +219,7 @@ def rfm_scatter(customers: Records, *, height: int = 420) -> go.Figure:
                 "line": {"color": "white", "width": 0.8},
                 "opacity": 0.9,
             },
-            customdata=[[c["customer_name"], c["frequency"], c["rfm"]] for c in rows],
+            customdata=[[plotly_text(c["customer_name"]), c["frequency"], c["rfm"]] for c in rows],
             hovertemplate="%{customdata[0]}<br>Last order %{x} days before the data ends"
             "<br>Revenue: $%{y:,.2f}<br>Orders: %{customdata[1]} · RFM %{customdata[2]}<extra></extra>",
         )

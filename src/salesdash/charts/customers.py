@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 
 from salesdash.charts.figures import MUTED, PRIMARY, SEQUENTIAL, TEXT, Records, _layout, empty_figure
 from salesdash.charts.format import money_short, percent
+from salesdash.markup import plotly_text
 from salesdash.vocabulary import label, territory_name
 
 
@@ -122,7 +123,7 @@ def penetration_chart(
     fig = go.Figure(
         go.Bar(
             x=[r["revenue_per_customer"] for r in rows],
-            y=names,
+            y=[plotly_text(name) for name in names],  # names from data: shown as written, never as markup
             orientation="h",
             marker={"color": [PRIMARY if (r.get("product_line_share") or 0) >= 1 else MUTED for r in rows]},
             text=labels,

@@ -14,6 +14,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from salesdash.charts.format import money_short, percent
+from salesdash.markup import plotly_text
 from salesdash.vocabulary import columns_of
 from salesdash.vocabulary import label as label_of
 
@@ -209,7 +210,7 @@ def ranked_bars(
     fig = go.Figure(
         go.Bar(
             x=values,
-            y=names,
+            y=[plotly_text(name) for name in names],  # names from data: shown as written, never as markup
             orientation="h",
             marker={"color": color},
             text=labels,
@@ -251,7 +252,7 @@ def share_donut(
     total = sum(r["revenue"] for r in rows)
     fig = go.Figure(
         go.Pie(
-            labels=[str(r[category]) for r in rows],
+            labels=[plotly_text(r[category]) for r in rows],
             values=[r["revenue"] for r in rows],
             hole=0.58,
             sort=False,
@@ -293,7 +294,7 @@ def choropleth(records: Records, metric: str = "revenue", *, height: int = 460) 
         go.Choropleth(
             locations=[r["iso3"] for r in rows],
             z=[r[metric] for r in rows],
-            text=[r["country"] for r in rows],
+            text=[plotly_text(r["country"]) for r in rows],
             locationmode="ISO-3",
             colorscale=SEQUENTIAL_MAP,
             marker={"line": {"color": "white", "width": 0.6}},
@@ -479,7 +480,7 @@ def category_bars(
     fmt = "$%{y:,.2f}" if metric in CURRENCY_METRICS else "%{y:,}"
     fig = go.Figure(
         go.Bar(
-            x=names,
+            x=[plotly_text(name) for name in names],
             y=[r[metric] for r in rows],
             marker={"color": colors},
             text=[_value_text(metric, r[metric]) for r in rows],

@@ -18,6 +18,7 @@ from salesdash.dashboard.components.filters import sidebar_filters
 from salesdash.dashboard.components.layout import apply_style
 from salesdash.dashboard.components.refresh import data_status
 from salesdash.errors import ConfigError
+from salesdash.markup import md
 
 HERE = Path(__file__).parent
 
@@ -56,7 +57,7 @@ def main() -> None:
     try:
         settings = context.settings()
     except ConfigError as err:
-        st.error(f"**salesdash cannot start.** {err.message}", icon=":material/settings:")
+        st.error(f"**salesdash cannot start.** {md(err.message)}", icon=":material/settings:")
         st.stop()
     body = st.empty()
     try:

@@ -27,6 +27,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "png": ("image/png", "png"),
     "pdf": ("application/pdf", "pdf"),
 }
+RENDERED_FORMATS = ("png", "pdf")  # drawn by the headless browser (bounded: images.Renderer.slot)
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,7 @@ def export(
 
 __all__ = [
     "FORMATS",
+    "RENDERED_FORMATS",
     "VIEWS",
     "ExportContext",
     "ExportFile",

@@ -154,6 +154,26 @@ def _formula_names() -> bytes:
     return _csv(rows)
 
 
+# Markup in names: Streamlit Markdown (image, link, bold, code span, LaTeX, colour directive), HTML and GitHub
+# autolinks. Stored as written; the dashboard shows them as text (tests/e2e/test_markup_browser.py) and no
+# viewer's browser fetches the URLs.
+MARKUP_COUNTRY = "![c](http://127.0.0.1:8599/country.png)"
+MARKUP_CUSTOMER = "**Bold** <b>b</b> <img src=http://127.0.0.1:8599/customer.png> $x^2$"
+MARKUP_PRODUCT_LINE = ':red[Red] `Cody` <a href="http://127.0.0.1:8599/a">a</a> www.example.com'
+
+
+def _markup_names() -> bytes:
+    rows = _rows()
+    for r in rows[1:]:
+        if r[_col("COUNTRY")] == "France":
+            r[_col("COUNTRY")] = MARKUP_COUNTRY
+        if r[_col("CUSTOMERNAME")] == "Alpha Co":
+            r[_col("CUSTOMERNAME")] = MARKUP_CUSTOMER
+        if r[_col("PRODUCTLINE")] == "Planes":
+            r[_col("PRODUCTLINE")] = MARKUP_PRODUCT_LINE
+    return _csv(rows)
+
+
 def _only_cancelled() -> bytes:
     rows = _rows()
     for r in rows[1:]:
@@ -471,6 +491,13 @@ CASES: tuple[Case, ...] = (
         True,
         "rows loaded:   8",
         "=HYPERLINK(...), +, -, @ cells: stored as written, neutralised in every export",
+    ),
+    Case(
+        "markup_names.csv",
+        _markup_names,
+        True,
+        "rows loaded:   8",
+        "Markdown/HTML/LaTeX in a country, a customer and a product line: stored as written, shown as text",
     ),
     Case(
         "only_cancelled.csv",

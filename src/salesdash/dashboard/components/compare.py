@@ -14,6 +14,7 @@ import streamlit as st
 
 from salesdash.dashboard.components.context import Context
 from salesdash.dashboard.components.kpis import kpi_cards
+from salesdash.markup import md
 
 CHOICES = {"year": "vs same period last year", "previous": "vs previous period"}
 KEY = "overview_compare"
@@ -59,4 +60,4 @@ def comparison_kpi_cards(
     shown = dict(growth or {}) | {"year_over_year": comparison}
     kpi_cards(kpis, shown, definitions)
     if note:
-        st.caption(note)
+        st.caption(md(note))

@@ -6,6 +6,7 @@ import streamlit as st
 
 from salesdash.dashboard.client import ApiError, ApiUnavailable
 from salesdash.dashboard.components.context import clear_cache
+from salesdash.markup import md
 
 
 def _retry() -> None:
@@ -15,14 +16,14 @@ def _retry() -> None:
 
 def show_api_error(err: ApiError) -> None:
     title = "The API is not available" if isinstance(err, ApiUnavailable) else "The API refused this view"
-    lines = [f"**{title}.** {err.message}"]
+    lines = [f"**{title}.** {md(err.message)}"]
     if err.hint:
         lines.append(err.hint)
     for detail in err.details[:5]:
         where = detail.get("parameter") or detail.get("column") or detail.get("line")
-        message = detail.get("message", "")
-        lines.append(f"- `{where}`: {message}" if where else f"- {message}")
+        message = md(detail.get("message", ""))
+        lines.append(f"- **{md(where)}**: {message}" if where else f"- {message}")
     st.error("\n\n".join(lines), icon=":material/cloud_off:")
     if err.url:
-        st.caption(f"Request: `{err.url}`")
+        st.caption(f"Request: {md(err.url)}")
     st.button("Retry", on_click=_retry, icon=":material/refresh:", type="primary", key="api-error-retry")

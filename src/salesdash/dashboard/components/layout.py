@@ -11,6 +11,7 @@ import streamlit as st
 from salesdash.dashboard.client import Query
 from salesdash.dashboard.components.context import Context
 from salesdash.dashboard.components.exports import export_menu, view_of
+from salesdash.markup import md
 
 # Small CSS touches: card borders, tighter top padding, and no horizontal page scroll on phones.
 CSS = """
@@ -71,7 +72,7 @@ def page_header(
     ctx: Context, title: str, description: str, *, path: str | None = None, filtered: bool = True
 ) -> None:
     """Title, what the page shows, the filters in view, and (with ``path``) the page's main API call."""
-    text = f"{description}  \nShowing: {ctx.filters.summary()}" if filtered else description
+    text = f"{description}  \nShowing: {md(ctx.filters.summary())}" if filtered else description
     if path is None:
         st.title(title, anchor=False)
         st.caption(text)

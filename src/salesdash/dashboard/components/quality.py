@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from salesdash.charts.format import count
+from salesdash.markup import md
 
 
 def _size(num_bytes: Any) -> str:
@@ -36,15 +37,16 @@ def quality_report(report: Mapping[str, Any], *, key: str) -> None:
     cols[3].metric("Orders in file", count(distinct.get("orders")), border=True)
     dates = report.get("date_range") or {}
     st.markdown(
-        f"**File** `{report.get('source', '?')}` · {_size(report.get('size_bytes'))} · encoding "
-        f"`{report.get('encoding', '?')}` · orders from **{dates.get('start', '?')}** to **{dates.get('end', '?')}**"
+        f"**File** {md(report.get('source', '?'))} · {_size(report.get('size_bytes'))} · encoding "
+        f"{md(report.get('encoding', '?'))} · orders from **{md(dates.get('start', '?'))}** to "
+        f"**{md(dates.get('end', '?'))}**"
     )
     if distinct:
-        st.caption(" · ".join(f"{count(v)} {k.replace('_', ' ')}" for k, v in distinct.items()))
+        st.caption(" · ".join(f"{count(v)} {md(k.replace('_', ' '))}" for k, v in distinct.items()))
     for anomaly in report.get("anomalies") or []:
-        st.warning(anomaly.get("message", ""), icon=":material/info:")
+        st.warning(md(anomaly.get("message", "")), icon=":material/info:")
     for warning in report.get("warnings") or []:
-        st.warning(str(warning), icon=":material/warning:")
+        st.warning(md(warning), icon=":material/warning:")
     reasons = report.get("rejected_reasons") or {}
     if reasons:
         st.markdown("**Why rows were rejected**")

@@ -15,6 +15,7 @@ import streamlit as st
 
 from salesdash.dashboard.client import ApiError
 from salesdash.dashboard.components import context as context_mod
+from salesdash.markup import md
 
 SEEN_KEY = "_salesdash_seen_version"
 
@@ -42,7 +43,8 @@ def data_status(version: dict[str, Any], every: int) -> None:
     box = st.sidebar.container()
     loaded = loaded_at_text(version)
     box.caption(
-        f"Data version **{version.get('data_version', '?')}**" + (f"  \nloaded {loaded}" if loaded else "")
+        f"Data version **{md(version.get('data_version', '?'))}**"
+        + (f"  \nloaded {md(loaded)}" if loaded else "")
     )
     box.button(
         "Refresh data",

@@ -11,6 +11,7 @@ from salesdash.charts.format import money, percent
 from salesdash.dashboard.components.context import Context
 from salesdash.dashboard.components.layout import chart, section
 from salesdash.dashboard.components.tables import column_config, frame
+from salesdash.markup import md
 
 SCATTER_CUSTOMERS = 1000  # the API's largest page: the scatter's customers (the most revenue first)
 TABLE_PAGE = 100  # customers per page of a segment's table
@@ -56,7 +57,7 @@ def rfm_section(ctx: Context) -> None:
         if chosen:
             summary = next((s for s in segments if s["segment"] == chosen), {})
             st.markdown(
-                f"**{chosen}**: {definitions.get(chosen, '')} "
+                f"**{md(chosen)}**: {md(definitions.get(chosen, ''))} "
                 f"{summary.get('customer_count', 0)} customers, {money(summary.get('revenue'))} "
                 f"({percent(summary.get('revenue_share'))} of revenue)."
             )

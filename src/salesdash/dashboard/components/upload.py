@@ -13,6 +13,7 @@ from salesdash.dashboard.client import ApiError
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.context import Context
 from salesdash.dashboard.components.quality import quality_report
+from salesdash.markup import md
 
 PENDING = "_salesdash_upload_pending"
 DONE = "_salesdash_upload_done"
@@ -24,16 +25,17 @@ UPLOAD_TIMEOUT = 300.0
 
 
 def _error(title: str, err: ApiError) -> None:
-    lines = [f"**{title}** {err.message}"]
+    lines = [f"**{title}** {md(err.message)}"]
     if err.hint:
         lines.append(err.hint)
     for detail in err.details[:12]:
         where = ", ".join(
-            f"{k} {v}"
+            f"{k} {md(v)}"
             for k, v in detail.items()
             if k in ("line", "column", "order_number", "order_line_number")
         )
-        lines.append(f"- {where}: {detail.get('message', '')}" if where else f"- {detail.get('message', '')}")
+        message = md(detail.get("message", ""))
+        lines.append(f"- {where}: {message}" if where else f"- {message}")
     if len(err.details) > 12:
         lines.append(f"- … and {len(err.details) - 12} more")
     st.error("\n".join(lines), icon=":material/error:")
@@ -82,7 +84,7 @@ def _confirm(ctx: Context, pending: dict[str, Any], mode: str) -> None:
 def _preview(pending: dict[str, Any]) -> None:
     report = pending.get("report") or {}
     st.markdown(
-        f"**{pending.get('source')}** passed validation: {count(pending.get('rows'))} order lines ready to load "
+        f"**{md(pending.get('source'))}** passed validation: {count(pending.get('rows'))} order lines ready to load "
         f"(kept until {str(pending.get('expires_at', ''))[:16].replace('T', ' ')} UTC)."
     )
     quality_report(report, key="upload-report")
@@ -107,10 +109,10 @@ def upload_flow(ctx: Context) -> None:
         done = st.session_state.get(DONE)
         if isinstance(done, dict):
             st.success(
-                f"Loaded **{count(done.get('rows_loaded'))}** lines from `{done.get('source')}` "
+                f"Loaded **{count(done.get('rows_loaded'))}** lines from {md(done.get('source'))} "
                 f"({'appended' if done.get('mode') == 'append' else 'replaced the data'}). "
-                f"New data version **{done.get('data_version')}** with {count(done.get('row_count'))} order "
-                f"lines (was {done.get('previous_data_version') or 'none'}).",
+                f"New data version **{md(done.get('data_version'))}** with {count(done.get('row_count'))} order "
+                f"lines (was {md(done.get('previous_data_version') or 'none')}).",
                 icon=":material/check_circle:",
             )
         st.text_input(

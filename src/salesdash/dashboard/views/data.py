@@ -11,6 +11,7 @@ from salesdash.dashboard.components.layout import api_call, page_header
 from salesdash.dashboard.components.quality import quality_report
 from salesdash.dashboard.components.refresh import loaded_at_text
 from salesdash.dashboard.components.upload import upload_flow
+from salesdash.markup import md
 
 RESULT_KEY = "_salesdash_refresh_result"
 
@@ -32,14 +33,15 @@ with st.container(border=True):
     head.subheader("Loaded data", anchor=False)
     with tools, st.container(horizontal=True, horizontal_alignment="right"):
         api_call(ctx, "/api/data-versions", {"limit": 10}, filtered=False)
-    st.markdown(f"Data version `{ctx.data_version}`")
+    st.markdown(f"Data version **{md(ctx.data_version)}**")
     cols = st.columns(3)
     cols[0].metric("Loaded", loaded_at_text(current) or "–", border=True)
-    cols[1].metric("Source", str(current.get("source") or "–").rsplit("/", 1)[-1], border=True)
+    # st.metric renders its value as Markdown too
+    cols[1].metric("Source", md(str(current.get("source") or "–").rsplit("/", 1)[-1]), border=True)
     rows_loaded = current.get("row_count")
     cols[2].metric("Order lines", f"{rows_loaded:,}" if isinstance(rows_loaded, int) else "–", border=True)
     if history_error is not None:
-        st.caption(f"Load details are not available from this API: {history_error.message}")
+        st.caption(f"Load details are not available from this API: {md(history_error.message)}")
     report = current.get("report") if isinstance(current.get("report"), dict) else None
     if report:
         st.markdown("##### Quality report of this load")
@@ -88,10 +90,10 @@ with st.container(border=True):
                         timeout=max(120.0, ctx.settings.request_timeout),
                     )
             except ApiError as err:
-                lines = [f"**Reload failed.** {err.message}"]
+                lines = [f"**Reload failed.** {md(err.message)}"]
                 if err.hint:
                     lines.append(err.hint)
-                lines += [f"- {d.get('message', '')}" for d in err.details[:10]]
+                lines += [f"- {md(d.get('message', ''))}" for d in err.details[:10]]
                 st.error("\n\n".join(lines), icon=":material/error:")
             else:
                 st.session_state[RESULT_KEY] = result.data
@@ -100,8 +102,8 @@ with st.container(border=True):
     outcome = st.session_state.get(RESULT_KEY)
     if isinstance(outcome, dict):
         st.success(
-            f"Loaded **{outcome.get('rows_loaded', 0):,}** rows from `{outcome.get('source', '?')}` as data version "
-            f"**{outcome.get('data_version')}** (was {outcome.get('previous_data_version') or 'none'}).",
+            f"Loaded **{outcome.get('rows_loaded', 0):,}** rows from {md(outcome.get('source', '?'))} as data "
+            f"version **{md(outcome.get('data_version'))}** (was {md(outcome.get('previous_data_version') or 'none')}).",
             icon=":material/check_circle:",
         )
         quality_report(outcome.get("report") or {}, key="refresh-report")

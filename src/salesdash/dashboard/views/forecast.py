@@ -10,6 +10,7 @@ from salesdash.charts.format import DASH, money, percent
 from salesdash.dashboard.client import ApiRequestError
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.layout import chart, page_header, section
+from salesdash.markup import md
 
 ctx = context.current()
 page_header(
@@ -29,7 +30,7 @@ try:
 except ApiRequestError as err:
     if err.code != "insufficient_data":
         raise
-    st.info(f"**No forecast for this view.** {err.message}", icon=":material/insights:")
+    st.info(f"**No forecast for this view.** {md(err.message)}", icon=":material/insights:")
     st.stop()
 
 rows: list[dict[str, Any]] = list(result.data or [])
@@ -88,7 +89,7 @@ cards[3].metric(
     delta_color="off",
     delta_arrow="off",
     border=True,
-    help=str(meta.get("model_label", "")) + ". " + str(meta.get("model_reason", "")),
+    help=md(meta.get("model_label", "")) + ". " + md(meta.get("model_reason", "")),
 )
 
 with st.container(border=True):
@@ -101,8 +102,8 @@ with st.container(border=True):
         key="chart-forecast",
     )
     st.caption(
-        f"{meta.get('model_label', '')}. {meta.get('model_reason', '')} "
-        + " ".join(str(n) for n in meta.get("notes") or [])
+        f"{md(meta.get('model_label', ''))}. {md(meta.get('model_reason', ''))} "
+        + " ".join(md(n) for n in meta.get("notes") or [])
     )
 
 left, right = st.columns(2)
@@ -145,4 +146,4 @@ with right, st.container(border=True):
         },
     )
     if backtest.get("note"):
-        st.caption(str(backtest["note"]))
+        st.caption(md(backtest["note"]))

@@ -10,6 +10,7 @@ from salesdash.dashboard.components.customer_analytics import penetration_sectio
 from salesdash.dashboard.components.filters import set_filter
 from salesdash.dashboard.components.layout import chart, page_header, section
 from salesdash.dashboard.components.tables import table
+from salesdash.markup import md_list
 
 ctx = context.current()
 page_header(
@@ -56,7 +57,7 @@ with map_col, st.container(border=True):
     )
     unmapped = [r["country"] for r in records if not r.get("iso3")]
     if unmapped:
-        st.caption(f"Not on the map (no ISO code): {', '.join(unmapped)}")
+        st.caption(f"Not on the map (no ISO code): {md_list(unmapped)}")
 with side, st.container(border=True):
     st.subheader("Focus on a country", anchor=False)
     st.selectbox(
@@ -70,7 +71,7 @@ with side, st.container(border=True):
     )
     selected = ctx.filters.filters.countries
     if selected:
-        st.info(f"Every page shows **{', '.join(selected)}**. Clear it under Countries in the sidebar.")
+        st.info(f"Every page shows **{md_list(selected)}**. Clear it under Countries in the sidebar.")
     chart(charts.ranked_bars(records, "country", limit=8, height=330), key="geo-top")
 
 with st.container(border=True):

@@ -10,6 +10,7 @@ from salesdash.charts.analytics import empty_cells_chart
 from salesdash.charts.format import count, money, percent
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.layout import api_call, chart, page_header
+from salesdash.markup import md, md_list
 
 ANOMALY_TITLES = {
     "price_each_capped": "PRICEEACH is capped at 100.00",
@@ -38,8 +39,9 @@ with st.container(border=True):
     with tools, st.container(horizontal=True, horizontal_alignment="right"):
         api_call(ctx, "/api/data-quality", {"limit": 50}, filtered=False)
     st.markdown(
-        f"Data version `{data.get('data_version')}` · loaded {str(data.get('loaded_at', ''))[:19].replace('T', ' ')} "
-        f"UTC from `{data.get('source')}` · encoding `{report.get('encoding', '?')}`"
+        f"Data version **{md(data.get('data_version'))}** · loaded "
+        f"{md(str(data.get('loaded_at', ''))[:19].replace('T', ' '))} UTC from {md(data.get('source'))} · encoding "
+        f"{md(report.get('encoding', '?'))}"
     )
     cols = st.columns(4)
     cols[0].metric("Rows read", count(report.get("rows_read")), border=True)
@@ -74,7 +76,7 @@ with st.container(border=True):
     elif report:
         st.caption("No row was rejected.")
     for warning in report.get("warnings") or []:
-        st.warning(str(warning), icon=":material/warning:")
+        st.warning(md(warning), icon=":material/warning:")
 
 with st.container(border=True):
     st.subheader("Known anomalies", anchor=False)
@@ -85,7 +87,8 @@ with st.container(border=True):
         code = anomaly.get("code", "")
         title = ANOMALY_TITLES.get(code, code.replace("_", " ").capitalize())
         message = str(anomaly.get("message", ""))
-        text = message if message.startswith(title) else f"**{title}.** {message}"
+        # the message names values from the data (countries, product codes): literal text, never markup
+        text = md(message) if message.startswith(title) else f"**{md(title)}.** {md(message)}"
         if code == "price_each_capped":
             text += (
                 f" The difference is {money(anomaly.get('amount'))} of revenue; salesdash uses SALES, so revenue "
@@ -93,7 +96,7 @@ with st.container(border=True):
             )
         if code == "partial_year":
             months = anomaly.get("months") or []
-            text += f" Months present: {', '.join(str(m) for m in months)}."
+            text += f" Months present: {md_list(months)}."
         (st.warning if code in ("price_each_capped", "unmapped_countries") else st.info)(
             text, icon=":material/info:"
         )
@@ -106,7 +109,7 @@ with left, st.container(border=True):
         chart(empty_cells_chart(empty, rows_read), key="chart-empty-cells")
         complete = sorted(k for k, v in empty.items() if not v)
         if complete:
-            st.caption(f"No empty cells in the other {len(complete)} columns: {', '.join(complete)}.")
+            st.caption(f"No empty cells in the other {len(complete)} columns: {md_list(complete)}.")
         st.caption(
             "Share of the rows read with an empty cell. Optional columns (ADDRESSLINE2, STATE) are often empty."
         )
@@ -123,7 +126,7 @@ with right, st.container(border=True):
     unmapped = [k for k, v in codes.items() if not v]
     st.caption(
         f"{len(codes) - len(unmapped)} of {len(codes)} countries mapped"
-        + (f"; not on the map: {', '.join(unmapped)}." if unmapped else ".")
+        + (f"; not on the map: {md_list(unmapped)}." if unmapped else ".")
     )
 
 with st.container(border=True):
