@@ -99,7 +99,7 @@ def _classify(
     if stored.empty:
         return list(range(len(lines))), 0, []
     _duplicates, contradictions = conflicts(lines, stored)
-    refused_orders = {}
+    refused_orders: dict[int, str] = {}
     for c in contradictions:
         refused_orders.setdefault(c["order_number"], c["message"])
     by_key = {
@@ -205,7 +205,7 @@ def commit_batch(
     validation) in one transaction; see the module docstring."""
     with write_lock(engine, purpose=f"stream batch of {stream}"):
         ensure_schema(engine)
-        lines = lines.loc[:, list(ORDER_LINE_COLUMNS)].reset_index(drop=True)
+        lines = lines.reindex(columns=list(ORDER_LINE_COLUMNS)).reset_index(drop=True)
         with engine.begin() as conn:
             numbers = sorted({int(n) for n in lines["order_number"]})
             keep, skipped, dead = _classify(lines, sequences, payloads, _stored(conn, numbers))
