@@ -126,10 +126,8 @@ class StreamConsumer:
             try:
                 await self._consume_from(nc)
             finally:
-                try:
-                    await nc.drain()
-                except Exception:
-                    await nc.close()
+                # close, not drain: draining waits on the pull subscription's queue; every ack is sent by now
+                await nc.close()
         await self._heartbeat(force=True, connected=False, error="consumer stopped")
 
     async def _connect(self) -> Any:
