@@ -4,6 +4,7 @@ a private nats-server for restart tests, and a consumer thread with a deadline-p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import socket
 import subprocess
@@ -15,6 +16,7 @@ from typing import Any
 
 import nats
 import pytest
+from nats.js.errors import NotFoundError
 from sqlalchemy import Engine, func, select
 
 from benchmarks.reliability.common import free_port
@@ -69,10 +71,8 @@ async def _delete_streams(settings: Settings) -> None:
     nc = await nats.connect(servers=[settings.stream_url], connect_timeout=2, max_reconnect_attempts=1)
     js = nc.jetstream()
     for name in (settings.stream_name, dead_letter_stream(settings)):
-        try:
+        with contextlib.suppress(NotFoundError):  # never created
             await js.delete_stream(name)
-        except Exception:
-            pass
     await nc.close()
 
 
