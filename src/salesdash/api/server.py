@@ -76,10 +76,32 @@ class SalesdashServer(BaseApplication):
             from salesdash.reports.scheduler import start_background
 
             start_background(app.extensions["salesdash"].engine, self.settings)
+        if self.settings.stream_enabled:
+            start_stream_consumer(app)
         return app
 
     def run(self) -> None:
         GracefulArbiter(self).run()
+
+
+def start_stream_consumer(app: Any) -> None:
+    """Consume the live order feed in this process (SALESDASH_STREAM_ENABLED): with DuckDB the API holds the
+    database file, so the consumer must share its engine. Stopped when the worker exits."""
+    import atexit
+
+    from salesdash.stream.consumer import StreamConsumer
+
+    state = app.extensions["salesdash"]
+    consumer = StreamConsumer(state.settings, state.engine)
+    thread = consumer.start_thread()
+    app.extensions["salesdash.stream"] = consumer
+
+    def stop() -> None:
+        consumer.stop()
+        thread.join(timeout=GRACEFUL_SECONDS)
+
+    atexit.register(stop)
+    log.info("consuming the live order feed %s in the API process", state.settings.stream_subject)
 
 
 def serve(settings: Settings) -> None:
@@ -92,8 +114,9 @@ def serve(settings: Settings) -> None:
     if settings.debug:
         from salesdash.api import create_app
 
-        create_app(settings).run(
-            host=settings.api_host, port=settings.api_port, debug=True, use_reloader=False, threaded=True
-        )
+        app = create_app(settings)
+        if settings.stream_enabled:
+            start_stream_consumer(app)
+        app.run(host=settings.api_host, port=settings.api_port, debug=True, use_reloader=False, threaded=True)
         return
     SalesdashServer(settings).run()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
@@ -271,42 +271,72 @@ def mark_started(engine: Engine, stream: str, subject: str, *, at: datetime) -> 
         )
 
 
-def stream_statuses_in(conn: Connection, recent: int = RECENT_DEAD_LETTERS) -> list[dict[str, Any]]:
-    """Every stream's status with its most recent dead letters (call it inside a snapshot)."""
+ACTIVE_SECONDS = 10.0  # a consumer whose heartbeat is older is not live (it beats every 2 s)
+STOPPED = "consumer stopped"
+
+
+def _letters(conn: Connection, stream: str, recent: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(stream_dead_letters)
+        .where(stream_dead_letters.c.stream == stream)
+        .order_by(stream_dead_letters.c.sequence.desc())
+        .limit(recent)
+    ).all()
+    return [
+        {"sequence": d.sequence, "received_at": d.received_at, "reason": d.reason, "payload": d.payload}
+        for d in rows
+    ]
+
+
+def _as_status(row: Any, letters: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
+    values = dict(row._mapping)
+    beat = values["heartbeat_at"]
+    values["active"] = bool(
+        beat is not None
+        and (now - beat).total_seconds() <= ACTIVE_SECONDS
+        and values["last_error"] != STOPPED
+    )
+    values["connected"] = bool(values["connected"]) and values["active"]
+    values["recent_dead_letters"] = letters
+    return values
+
+
+EMPTY_STATUS: dict[str, Any] = {
+    "active": False,
+    "connected": False,
+    "started_at": None,
+    "heartbeat_at": None,
+    "last_batch_at": None,
+    "last_order_at": None,
+    "lines_appended": 0,
+    "duplicates_skipped": 0,
+    "dead_letters": 0,
+    "batches": 0,
+    "last_error": None,
+    "recent_dead_letters": [],
+}
+
+
+def stream_status_in(conn: Connection, stream: str, recent: int = RECENT_DEAD_LETTERS) -> dict[str, Any]:
+    """The status of ``stream`` (inside a snapshot); EMPTY_STATUS before any consumer ran."""
     from sqlalchemy import inspect
 
     if not inspect(conn).has_table(stream_status.name):
-        return []
-    out = []
-    for row in conn.execute(select(stream_status).order_by(stream_status.c.stream)).all():
-        letters = conn.execute(
-            select(stream_dead_letters)
-            .where(stream_dead_letters.c.stream == row.stream)
-            .order_by(stream_dead_letters.c.sequence.desc())
-            .limit(recent)
-        ).all()
-        out.append(
-            {
-                **dict(row._mapping),
-                "recent_dead_letters": [
-                    {
-                        "sequence": d.sequence,
-                        "received_at": d.received_at,
-                        "reason": d.reason,
-                        "payload": d.payload,
-                    }
-                    for d in letters
-                ],
-            }
-        )
-    return out
+        return dict(EMPTY_STATUS)
+    row = _status_row(conn, stream)
+    if row is None:
+        return dict(EMPTY_STATUS)
+    return _as_status(row, _letters(conn, stream, recent), datetime.now(UTC).replace(tzinfo=None))
 
 
 def stream_statuses(engine: Engine) -> list[dict[str, Any]]:
+    """Every stream's status with its most recent dead letters."""
     if not has_schema(engine):
         return []
     with snapshot(engine) as conn:
-        return stream_statuses_in(conn)
+        rows = conn.execute(select(stream_status).order_by(stream_status.c.stream)).all()
+        now = datetime.now(UTC).replace(tzinfo=None)
+        return [_as_status(row, _letters(conn, row.stream, RECENT_DEAD_LETTERS), now) for row in rows]
 
 
 __all__ = [
@@ -315,6 +345,6 @@ __all__ = [
     "commit_batch",
     "mark_started",
     "record_heartbeat",
+    "stream_status_in",
     "stream_statuses",
-    "stream_statuses_in",
 ]

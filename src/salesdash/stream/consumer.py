@@ -37,7 +37,14 @@ from sqlalchemy.exc import OperationalError
 from salesdash.config import Settings
 from salesdash.errors import RefreshInProgress, StoreUnavailable
 from salesdash.ingest import make_version
-from salesdash.store.stream import BatchOutcome, DeadLetter, commit_batch, mark_started, record_heartbeat
+from salesdash.store.stream import (
+    STOPPED,
+    BatchOutcome,
+    DeadLetter,
+    commit_batch,
+    mark_started,
+    record_heartbeat,
+)
 from salesdash.stream.messages import Batch, prepare_batch
 
 log = logging.getLogger(__name__)
@@ -128,7 +135,7 @@ class StreamConsumer:
             finally:
                 # close, not drain: draining waits on the pull subscription's queue; every ack is sent by now
                 await nc.close()
-        await self._heartbeat(force=True, connected=False, error="consumer stopped")
+        await self._heartbeat(force=True, connected=False, error=STOPPED)
 
     async def _connect(self) -> Any:
         s = self.settings
