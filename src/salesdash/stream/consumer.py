@@ -134,7 +134,8 @@ class StreamConsumer:
                 await self._consume_from(nc)
             finally:
                 # close, not drain: draining waits on the pull subscription's queue; every ack is sent by now
-                await nc.close()
+                with contextlib.suppress(OSError, nats.errors.Error):  # a lost connection is closed already
+                    await nc.close()
         await self._heartbeat(force=True, connected=False, error=STOPPED)
 
     async def _connect(self) -> Any:
