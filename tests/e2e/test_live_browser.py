@@ -18,7 +18,7 @@ from salesdash.stream.consumer import StreamConsumer
 from salesdash.stream.publisher import publish_messages
 from tests.conftest import SAMPLE_CSV
 from tests.e2e.browser import api_and_dashboard, assert_clean, card, goto_ready
-from tests.stream.conftest import PrivateNats, run_consumer, stream_settings, wait_for  # noqa: F401 (fixture)
+from tests.stream.conftest import PrivateNats, stream_settings, wait_for
 
 SAMPLE_REVENUE = 9_838_141.37
 
