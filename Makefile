@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 export SALESDASH_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 PYTEST_ARGS ?=
 
-.PHONY: run test bench lint security install clean help
+.PHONY: run test bench lint security services install clean help
 
 help:
 	@echo "make run    set up .venv, ingest the bundled data if needed, start the API (:5000) and dashboard (:8501)"
@@ -35,7 +35,11 @@ lint: install
 security: install
 	@$(PY) scripts/security_check.py
 
-test: install lint security
+# the live-orders tests run against the machine's NATS server (JetStream on)
+services: install
+	@$(PY) scripts/check_nats.py
+
+test: install lint security services
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install

@@ -48,7 +48,7 @@ def _consumer_process(settings: Settings) -> subprocess.Popen[bytes]:
         for k, v in settings.model_dump().items()
         if k.startswith(("stream", "database"))
     }
-    return subprocess.Popen(  # noqa: S603 - fixed argv
+    return subprocess.Popen(
         [sys.executable, "-m", "salesdash", "stream"],
         env=env,
         cwd=ROOT,
