@@ -30,6 +30,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     FromClause,
+    Index,
     MetaData,
     Table,
     and_,
@@ -96,6 +97,9 @@ def update_rollups(conn: Connection, version: str, batch: pd.DataFrame) -> None:
         "salesdash_batch_months", [Column(k, order_lines.c[k].type) for k in _MONTH_CELL_KEYS]
     )
     parts = aggregates._parts_table()
+    # SQLite runs the correlated EXISTS below as lookups into these (DuckDB and PostgreSQL hash-join them)
+    Index("ix_salesdash_batch_cells", cells.c.order_date, cells.c.customer_name)
+    Index("ix_salesdash_batch_months", months.c.year, months.c.month, months.c.customer_name)
     temporary = (orders, cells, months, parts)
     for table in temporary:
         table.drop(conn, checkfirst=True)

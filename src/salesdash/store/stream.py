@@ -106,14 +106,16 @@ def _classify(
         (int(r.order_number), int(r.order_line_number)): i
         for i, r in enumerate(stored[["order_number", "order_line_number"]].itertuples(index=False))
     }
+    keys = list(
+        zip(lines["order_number"].astype("int64"), lines["order_line_number"].astype("int64"), strict=True)
+    )
     keep: list[int] = []
     skipped = 0
     dead: list[DeadLetter] = []
-    for position in range(len(lines)):
-        row = lines.iloc[position]
-        key = (int(row["order_number"]), int(row["order_line_number"]))
-        if key in by_key:
-            changed = _differences(row, stored.iloc[by_key[key]])
+    for position, (number, line_number) in enumerate(keys):
+        key = (int(number), int(line_number))
+        if key in by_key:  # only stored keys are looked at row by row (a re-delivery, or a contradiction)
+            changed = _differences(lines.iloc[position], stored.iloc[by_key[key]])
             if not changed:
                 skipped += 1
                 continue

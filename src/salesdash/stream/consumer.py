@@ -191,30 +191,60 @@ class StreamConsumer:
         )
 
     async def _consume_from(self, nc: Any) -> None:
+        """Batches from ``nc`` until stopped or the connection closes. While a batch commits, the next one is
+        fetched and validated (validation does not depend on the store): the two overlap."""
         assert self._stop is not None
         js = nc.jetstream()
         sub = None
-        while not self._stop.is_set():
-            if nc.is_closed:
-                return
-            try:
-                if sub is None:
-                    sub = await self._subscribe(js)
-                    await self._heartbeat(force=True, connected=True)
-                messages = await self._collect(sub)
-            except (ConnectionClosedError, NoServersError):
-                return
-            except Exception as exc:
-                if not self._stop.is_set():
-                    self.last_error = f"{type(exc).__name__}: {exc}"
-                    await self._heartbeat(force=True, connected=nc.is_connected, error=self.last_error)
-                    sub = None
-                    await self._pause(RETRY_SECONDS)
-                continue
-            if not messages:
-                await self._heartbeat(connected=True)
-                continue
-            await self._handle(js, messages)
+        upcoming: asyncio.Task[tuple[list[Any], Batch | None]] | None = None
+        try:
+            while not self._stop.is_set():
+                if nc.is_closed:
+                    return
+                try:
+                    if sub is None:
+                        sub = await self._subscribe(js)
+                        await self._heartbeat(force=True, connected=True)
+                    if upcoming is None:
+                        upcoming = asyncio.create_task(self._next_batch(sub))
+                    messages, batch = await upcoming
+                    upcoming = None
+                except (ConnectionClosedError, NoServersError):
+                    return
+                except Exception as exc:  # NATS down or the consumer gone: report, resubscribe
+                    upcoming = None
+                    if not self._stop.is_set():
+                        self.last_error = f"{type(exc).__name__}: {exc}"
+                        await self._heartbeat(force=True, connected=nc.is_connected, error=self.last_error)
+                        sub = None
+                        await self._pause(RETRY_SECONDS)
+                    continue
+                if not messages:
+                    await self._heartbeat(connected=True)
+                    continue
+                upcoming = asyncio.create_task(self._next_batch(sub))
+                await self._handle(js, messages, batch)
+        finally:
+            if upcoming is not None:  # fetched, not acknowledged: NATS delivers them again
+                upcoming.cancel()
+                with contextlib.suppress(BaseException):
+                    await upcoming
+
+    async def _next_batch(self, sub: Any) -> tuple[list[Any], Batch | None]:
+        """The next micro-batch and its validation (None when validation itself failed: see _commit_each)."""
+        messages = await self._collect(sub)
+        if not messages:
+            return [], None
+        try:
+            batch = await asyncio.to_thread(prepare_batch, self._pairs(messages))
+        except Exception:
+            log.exception("a batch of %d messages could not be validated", len(messages))
+            batch = None
+        return messages, batch
+
+    @staticmethod
+    def _pairs(messages: list[Any]) -> list[tuple[int, bytes]]:
+        return [(int(m.metadata.sequence.stream), bytes(m.data)) for m in messages]
 
     async def _collect(self, sub: Any) -> list[Any]:
         """One micro-batch: wait for a first message, then fill up for at most stream_batch_seconds."""
@@ -282,9 +312,10 @@ class StreamConsumer:
             total.dead_letters += outcome.dead_letters
         return total
 
-    def _process(self, messages: list[tuple[int, bytes]]) -> BatchOutcome:
+    def _process(self, messages: list[tuple[int, bytes]], batch: Batch | None) -> BatchOutcome:
         try:
-            batch = prepare_batch(messages)
+            if batch is None:
+                raise ValueError("the batch could not be validated")
             outcome = self._commit(batch)
             outcome.duplicates += batch.repeated
             return outcome
@@ -294,12 +325,12 @@ class StreamConsumer:
             log.warning("batch of %d messages failed (%s); committing them one by one", len(messages), exc)
             return self._commit_each(messages)
 
-    async def _handle(self, js: JetStreamContext, messages: list[Any]) -> None:
+    async def _handle(self, js: JetStreamContext, messages: list[Any], batch: Batch | None) -> None:
         s = self.settings
-        pairs = [(int(m.metadata.sequence.stream), bytes(m.data)) for m in messages]
+        pairs = self._pairs(messages)
         while True:
             try:
-                outcome = await asyncio.to_thread(self._process, pairs)
+                outcome = await asyncio.to_thread(self._process, pairs, batch)
                 break
             except TRANSIENT as exc:  # the database, not the messages: keep them unacknowledged and retry
                 self.last_error = getattr(exc, "message", None) or str(exc)
