@@ -102,7 +102,7 @@ def _lines(engine: Any) -> int:
 
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def _get(url: str) -> dict[str, Any]:
@@ -124,6 +124,12 @@ def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         [sys.executable, "-m", "salesdash", *args], env=env, cwd=ROOT,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+
+
+def _cpu_seconds(process: subprocess.Popen[bytes]) -> float:
+    """User + system CPU time of a running child (Linux /proc), every thread included."""
+    fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _api_lines(api: str) -> int:
@@ -183,8 +189,11 @@ def run_engine(
         started = time.monotonic()
         if kind != "duckdb":
             processes.append(_spawn(["stream"], env))
+        consumer = processes[-1]  # DuckDB: the API process, which also answers the readers
+        cpu_before = _cpu_seconds(consumer)
         _wait(lambda: _api_lines(api) >= base + backlog, 3600, "the backlog to be consumed")
         drain_s = time.monotonic() - started  # includes the consumer's start (about a second)
+        drain_cpu = _cpu_seconds(consumer) - cpu_before
         stop_readers.set()
         for thread in threads:
             thread.join()
@@ -225,6 +234,9 @@ def run_engine(
             "publish_lines_per_s": round(backlog / publish_s),
             "consume_lines_per_s": round(backlog / drain_s),
             "drain_seconds": round(drain_s, 2),
+            "consumer_cpu_seconds": round(drain_cpu, 2),
+            "lines_per_consumer_cpu_second": round(backlog / drain_cpu) if drain_cpu else None,
+            "load_average_1m": round(os.getloadavg()[0], 1),
             "batches": stream["batches"],
             "api_reads_during_drain": len(reads),
             "api_read_p50_ms": round(read_p50 * 1000, 1) if read_p50 else None,
@@ -264,7 +276,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|")
     for r in results:
         print(
-            f"| {r['engine']} | {r['backlog_lines']:,} | {r['consume_lines_per_s']:,} | {r['api_read_p50_ms']} ms "
+            f"| {r['engine']} | {r['backlog_lines']:,} | {r['consume_lines_per_s']:,} | "
+            f"{r['lines_per_consumer_cpu_second']:,} | {r['load_average_1m']} | {r['api_read_p50_ms']} ms "
             f"({r['api_reads_during_drain']:,} reads) | {r['publish_lines_per_s']:,} | {r['latency_p50_s']} s | "
             f"{r['latency_p95_s']} s | {r['latency_max_s']} s |"
         )

@@ -148,7 +148,7 @@ class Settings(BaseSettings):
         description="Subject refused messages are published on, with the reason.",
     )
     stream_batch_size: int = Field(
-        default=2000, ge=1, le=100000, description="Most order lines one micro-batch commits."
+        default=5000, ge=1, le=100000, description="Most order lines one micro-batch commits."
     )
     stream_batch_seconds: float = Field(
         default=1.0, gt=0, le=60, description="Longest a micro-batch waits to fill before it commits."
