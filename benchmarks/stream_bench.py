@@ -126,10 +126,16 @@ def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     )  # fmt: skip
 
 
-def _cpu_seconds(process: subprocess.Popen[bytes]) -> float:
-    """User + system CPU time of a running child (Linux /proc), every thread included."""
-    fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process and its children (Linux /proc; gunicorn's worker is a child
+    of its arbiter), every thread included."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(_cpu_seconds(int(child)) for child in children)
 
 
 def _api_lines(api: str) -> int:
@@ -190,10 +196,10 @@ def run_engine(
         if kind != "duckdb":
             processes.append(_spawn(["stream"], env))
         consumer = processes[-1]  # DuckDB: the API process, which also answers the readers
-        cpu_before = _cpu_seconds(consumer)
+        cpu_before = _cpu_seconds(consumer.pid)
         _wait(lambda: _api_lines(api) >= base + backlog, 3600, "the backlog to be consumed")
         drain_s = time.monotonic() - started  # includes the consumer's start (about a second)
-        drain_cpu = _cpu_seconds(consumer) - cpu_before
+        drain_cpu = _cpu_seconds(consumer.pid) - cpu_before
         stop_readers.set()
         for thread in threads:
             thread.join()
