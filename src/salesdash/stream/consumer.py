@@ -22,13 +22,13 @@ import logging
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import nats
 from nats.errors import ConnectionClosedError, NoServersError
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
 from sqlalchemy import Engine
@@ -90,6 +90,8 @@ class StreamConsumer:
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._last_heartbeat = 0.0
+        self._buffer: deque[Any] = deque()  # pushed messages not yet in a batch
+        self._arrived = asyncio.Event()
 
     # -- running -------------------------------------------------------------------------------------------
 
@@ -124,6 +126,7 @@ class StreamConsumer:
     async def consume(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
+        self._arrived = asyncio.Event()
         s = self.settings
         await asyncio.to_thread(mark_started, self.engine, s.stream_name, s.stream_subject, at=_now())
         while not self._stop.is_set():
@@ -178,16 +181,30 @@ class StreamConsumer:
         return nc
 
     async def _subscribe(self, js: JetStreamContext) -> Any:
+        """A durable push subscription whose messages land in ``self._buffer`` (at most max_ack_pending
+        unacknowledged at a time: NATS holds the rest). Pushed, not pulled: a pull request that times out on the
+        client while the server still answers it strands messages until their ack wait passes."""
         s = self.settings
         await ensure_streams(js, s)
+        self._buffer.clear()
+
+        async def arrived(message: Any) -> None:
+            self._buffer.append(message)
+            self._arrived.set()
+
         config = api.ConsumerConfig(
             durable_name=s.stream_durable,
             ack_policy=api.AckPolicy.EXPLICIT,
             ack_wait=s.stream_ack_wait_seconds,
             max_ack_pending=max(4 * s.stream_batch_size, 1000),
         )
-        return await js.pull_subscribe(
-            s.stream_subject, durable=s.stream_durable, stream=s.stream_name, config=config
+        return await js.subscribe(
+            s.stream_subject,
+            durable=s.stream_durable,
+            stream=s.stream_name,
+            config=config,
+            cb=arrived,
+            manual_ack=True,
         )
 
     async def _consume_from(self, nc: Any) -> None:
@@ -216,6 +233,9 @@ class StreamConsumer:
                     if not self._stop.is_set():
                         self.last_error = f"{type(exc).__name__}: {exc}"
                         await self._heartbeat(force=True, connected=nc.is_connected, error=self.last_error)
+                        if sub is not None:
+                            with contextlib.suppress(Exception):
+                                await sub.unsubscribe()
                         sub = None
                         await self._pause(RETRY_SECONDS)
                     continue
@@ -246,23 +266,23 @@ class StreamConsumer:
     def _pairs(messages: list[Any]) -> list[tuple[int, bytes]]:
         return [(int(m.metadata.sequence.stream), bytes(m.data)) for m in messages]
 
+    async def _wait_arrival(self, seconds: float) -> None:
+        self._arrived.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._arrived.wait(), timeout=max(seconds, 0.001))
+
     async def _collect(self, sub: Any) -> list[Any]:
         """One micro-batch: wait for a first message, then fill up for at most stream_batch_seconds."""
         s = self.settings
-        try:
-            messages: list[Any] = await sub.fetch(s.stream_batch_size, timeout=HEARTBEAT_SECONDS)
-        except NatsTimeout:
-            return []
+        if not self._buffer:
+            await self._wait_arrival(HEARTBEAT_SECONDS)
+            if not self._buffer:
+                return []
         deadline = time.monotonic() + s.stream_batch_seconds
-        while len(messages) < s.stream_batch_size:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0.01:
-                break
-            try:
-                messages += await sub.fetch(s.stream_batch_size - len(messages), timeout=max(remaining, 0.05))
-            except NatsTimeout:
-                break
-        return messages
+        while len(self._buffer) < s.stream_batch_size and (remaining := deadline - time.monotonic()) > 0:
+            await self._wait_arrival(remaining)
+        count = min(len(self._buffer), s.stream_batch_size)
+        return [self._buffer.popleft() for _ in range(count)]
 
     # -- one batch -----------------------------------------------------------------------------------------
 
