@@ -62,7 +62,7 @@ def test_a_consumer_killed_inside_a_batch_loses_nothing_and_doubles_nothing(
     make_settings: Callable[..., Settings], fresh_engine: Engine, reference: dict[str, Any]
 ):
     """SQLite and PostgreSQL run the consumer as its own process (DuckDB runs it inside the API)."""
-    settings = make_settings(stream_batch_size=100, stream_batch_seconds=0.2)
+    settings = make_settings(stream_batch_size=100, stream_batch_seconds=0.2, stream_ack_wait_seconds=2)
     asyncio.run(publish_messages(settings, file_messages(SAMPLE_CSV)))  # a backlog: batches follow each other
     first = _consumer_process(settings)
     try:

@@ -84,13 +84,14 @@ async def _dead_letters(settings: Settings, count: int) -> list[dict[str, Any]]:
     nc = await nats.connect(servers=[settings.stream_url])
     js = nc.jetstream()
     sub = await js.pull_subscribe(settings.stream_dead_letter_subject, stream=dead_letter_stream(settings))
-    got: list[dict[str, Any]] = []
+    got: dict[int, dict[str, Any]] = {}  # by stream sequence: a re-delivered refusal is published again
     while len(got) < count:
         for message in await sub.fetch(count - len(got), timeout=30):
-            got.append(json.loads(message.data))
+            letter = json.loads(message.data)
+            got.setdefault(letter["stream_sequence"], letter)
             await message.ack()
     await nc.close()
-    return got
+    return list(got.values())
 
 
 def test_poison_messages_are_dead_lettered_and_the_rest_flows(
