@@ -43,16 +43,16 @@ from benchmarks.reliability.common import free_port
 from salesdash.config import load_settings
 from salesdash.generate import generate
 from salesdash.ingest import ingest_file
-from salesdash.ingest.schema import STATUSES
 from salesdash.store import make_engine, snapshot
 from salesdash.store.schema import order_lines
 from salesdash.stream.publisher import file_messages, publish_messages
+from salesdash.vocabulary import STATUS_ORDER
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "raw" / "sales_data_sample.csv"
 RESULTS = ROOT / "benchmarks" / "results"
 NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
-ALL = urllib.parse.quote(",".join(STATUSES))
+ALL = urllib.parse.quote(",".join(STATUS_ORDER))
 
 
 def _env_int(name: str, default: int) -> int:
