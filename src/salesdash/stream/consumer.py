@@ -196,7 +196,9 @@ class StreamConsumer:
             durable_name=s.stream_durable,
             ack_policy=api.AckPolicy.EXPLICIT,
             ack_wait=s.stream_ack_wait_seconds,
-            max_ack_pending=max(4 * s.stream_batch_size, 1000),
+            # the batch committing and the next one: a line never waits in the buffer past its ack wait (it would
+            # be re-delivered, and re-delivered lines ahead of new ones delay them)
+            max_ack_pending=2 * s.stream_batch_size,
         )
         return await js.subscribe(
             s.stream_subject,
