@@ -277,9 +277,10 @@ def main() -> None:
     out = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "cpus": os.cpu_count(), "results": results}
     (RESULTS / "stream-latest.json").write_text(json.dumps(out, indent=2) + "\n")
     print(
-        "| engine | backlog | consume lines/s | API /api/kpis p50 during | publish lines/s | latency p50 | p95 | max |"
+        "| engine | backlog | consume lines/s (wall) | lines per consumer CPU-s | load avg | API /api/kpis p50 "
+        "during | publish lines/s | latency p50 | p95 | max |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         print(
             f"| {r['engine']} | {r['backlog_lines']:,} | {r['consume_lines_per_s']:,} | "
