@@ -356,7 +356,7 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_stream(args: argparse.Namespace, settings: Settings) -> int:
     from salesdash.store import ensure_schema
-    from salesdash.stream.consumer import StreamConsumer
+    from salesdash.stream.consumer import StreamConsumer, default_hooks
 
     engine = _engine(settings)
     ensure_schema(engine)  # a DuckDB file held by the API is refused here, with what to do instead
@@ -366,7 +366,7 @@ def cmd_stream(args: argparse.Namespace, settings: Settings) -> int:
         file=sys.stderr,
         flush=True,
     )
-    StreamConsumer(settings, engine).run()
+    StreamConsumer(settings, engine, after_batch=default_hooks(settings, engine)).run()
     engine.dispose()
     print("Stopped.", file=sys.stderr)
     return 0

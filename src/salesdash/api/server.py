@@ -89,10 +89,12 @@ def start_stream_consumer(app: Any) -> None:
     database file, so the consumer must share its engine. Stopped when the worker exits."""
     import atexit
 
-    from salesdash.stream.consumer import StreamConsumer
+    from salesdash.stream.consumer import StreamConsumer, default_hooks
 
     state = app.extensions["salesdash"]
-    consumer = StreamConsumer(state.settings, state.engine)
+    consumer = StreamConsumer(
+        state.settings, state.engine, after_batch=default_hooks(state.settings, state.engine)
+    )
     thread = consumer.start_thread()
     app.extensions["salesdash.stream"] = consumer
 

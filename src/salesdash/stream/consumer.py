@@ -46,6 +46,7 @@ from salesdash.store.stream import (
     record_heartbeat,
 )
 from salesdash.stream.messages import Batch, prepare_batch
+from salesdash.telemetry import observe_load
 
 log = logging.getLogger(__name__)
 
@@ -352,7 +353,9 @@ class StreamConsumer:
         pairs = self._pairs(messages)
         while True:
             try:
+                started = time.perf_counter()
                 outcome = await asyncio.to_thread(self._process, pairs, batch)
+                observe_load("stream", time.perf_counter() - started, outcome.appended)
                 break
             except TRANSIENT as exc:  # the database, not the messages: keep them unacknowledged and retry
                 self.last_error = getattr(exc, "message", None) or str(exc)
@@ -369,8 +372,8 @@ class StreamConsumer:
             await message.ack()
         self._last_heartbeat = time.monotonic()
         for hook in self.after_batch:
-            try:
-                hook(outcome)
+            try:  # in a worker thread: a slow hook (an alert check) must not stall the connection
+                await asyncio.to_thread(hook, outcome)
             except Exception:  # a hook never stops the stream
                 log.exception("after_batch hook failed")
 
@@ -393,4 +396,11 @@ class StreamConsumer:
             log.debug("heartbeat not recorded: %s", exc)
 
 
-__all__ = ["AfterBatch", "StreamConsumer", "dead_letter_stream", "ensure_streams"]
+def default_hooks(settings: Settings, engine: Engine) -> list[AfterBatch]:
+    """The hooks every deployed consumer runs after a committed batch: the alert checks (docs/reports.md)."""
+    from salesdash.reports.alerts import batch_hook
+
+    return [batch_hook(engine, settings)]
+
+
+__all__ = ["AfterBatch", "StreamConsumer", "dead_letter_stream", "default_hooks", "ensure_streams"]
