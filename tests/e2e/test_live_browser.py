@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from playwright.sync_api import Browser
-from salesdash.dashboard.format import money
 
+from salesdash.charts.format import money
 from salesdash.ingest.read import read_csv
 from salesdash.store import make_engine
 from salesdash.stream.consumer import StreamConsumer
