@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 export SALESDASH_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 PYTEST_ARGS ?=
 
-.PHONY: run test bench lint security install system-deps clean help
+.PHONY: run test bench lint security services install system-deps clean help
 
 help:
 	@echo "make run    set up .venv, ingest the bundled data if needed, start the API (:5000) and dashboard (:8501)"
@@ -35,13 +35,17 @@ lint: install
 security: install
 	@$(PY) scripts/security_check.py
 
+# the live-orders tests run against the machine's NATS server (JetStream on)
+services: install
+	@$(PY) scripts/check_nats.py
+
 # chromium, pdftoppm and fonts: apt-get when missing and root, otherwise one line naming what to install
 system-deps:
 	@scripts/system_deps.sh
 
 # The suite runs serially (its servers, browsers and timing-free waits are not written for xdist). The tests
 # must leave the git work tree as they found it: the state is compared before and after.
-test: install lint security system-deps
+test: install lint security system-deps services
 	@before="$$(scripts/worktree_state.sh)"; \
 	$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
 	after="$$(scripts/worktree_state.sh)"; \

@@ -405,6 +405,44 @@ def port_number(text: str) -> int:
     return value
 
 
+def cmd_stream(args: argparse.Namespace, settings: Settings) -> int:
+    from salesdash.store import ensure_schema
+    from salesdash.stream.consumer import StreamConsumer, default_hooks
+
+    engine = _engine(settings)
+    ensure_schema(engine)  # a DuckDB file held by the API is refused here, with what to do instead
+    print(
+        f"consuming {settings.stream_subject} (stream {settings.stream_name}, durable {settings.stream_durable}) "
+        f"from {settings.stream_url} into {engine.url.get_backend_name()}; Ctrl-C stops.",
+        file=sys.stderr,
+        flush=True,
+    )
+    StreamConsumer(settings, engine, after_batch=default_hooks(settings, engine)).run()
+    engine.dispose()
+    print("Stopped.", file=sys.stderr)
+    return 0
+
+
+def cmd_stream_publish(args: argparse.Namespace, settings: Settings) -> int:
+    from salesdash.stream.publisher import publish_file
+
+    count = publish_file(
+        settings, Path(args.path), rate=args.rate, progress=None if args.quiet else Progress()
+    )
+    print(f"published {count:,} order lines on {settings.stream_subject}")
+    return 0
+
+
+def positive_rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of lines per second, got {text}")
+    return value
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text.replace("_", ""))
@@ -498,6 +536,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("stream", help="consume the live order feed (NATS JetStream) into the store")
+    p.set_defaults(func=cmd_stream)
+    stream_sub = p.add_subparsers(dest="stream_command", metavar="ACTION")
+    t = stream_sub.add_parser("publish", help="replay a CSV of order lines as a live feed")
+    t.add_argument(
+        "path", help="CSV file of order lines (e.g. the bundled sample or a `salesdash generate` CSV)"
+    )
+    t.add_argument(
+        "--rate", type=positive_rate, help="lines per second (default: as fast as NATS takes them)"
+    )
+    t.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    t.set_defaults(func=cmd_stream_publish)
 
     p = sub.add_parser("token", help="manage API tokens")
     token_sub = p.add_subparsers(dest="token_command", required=True, metavar="ACTION")

@@ -8,6 +8,7 @@ import time: call :func:`load_settings` (or construct :class:`Settings`) where t
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -163,6 +164,46 @@ class Settings(BaseSettings):
         description="Bearer token for GET /metrics. Unset: /metrics is open on a loopback api_host and needs an "
         "admin token otherwise. Never shown.",
     )
+    stream_url: str = Field(
+        default="nats://127.0.0.1:4222", description="NATS server of the live order feed (nats://host:port)."
+    )
+    stream_name: str = Field(
+        default="SALESDASH_ORDERS", description="JetStream stream holding the order lines."
+    )
+    stream_subject: str = Field(
+        default="salesdash.orders",
+        description="Subject the order lines are published on (one JSON object each).",
+    )
+    stream_durable: str = Field(
+        default="salesdash-consumer", description="Durable consumer name: where `salesdash stream` resumes."
+    )
+    stream_dead_letter_subject: str = Field(
+        default="salesdash.orders.dead",
+        description="Subject refused messages are published on, with the reason.",
+    )
+    stream_batch_size: int = Field(
+        default=5000, ge=1, le=100000, description="Most order lines one micro-batch commits."
+    )
+    stream_batch_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="Longest a micro-batch waits to fill before it commits."
+    )
+    stream_ack_wait_seconds: float = Field(
+        default=30.0,
+        ge=1,
+        le=3600,
+        description="Seconds before NATS re-delivers a message that was not acknowledged.",
+    )
+    stream_enabled: bool = Field(
+        default=False,
+        description="If true, the API process runs the stream consumer itself (needed for DuckDB: one process "
+        "per database file).",
+    )
+    live_poll_seconds: int = Field(
+        default=3,
+        ge=1,
+        le=300,
+        description="How often the dashboard checks for new data while a stream is live.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -226,6 +267,33 @@ class Settings(BaseSettings):
         if "@" not in value or any(c.isspace() or c in ",;<>" for c in value):
             raise ValueError(f"must be one e-mail address, got {value!r}")
         return value
+
+    @field_validator("stream_url")
+    @classmethod
+    def _check_stream_url(cls, value: str) -> str:
+        if not value.startswith(("nats://", "tls://")):
+            raise ValueError(f"must start with nats:// or tls://, got {value!r}")
+        return value
+
+    @field_validator("stream_name", "stream_durable")
+    @classmethod
+    def _check_stream_names(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", value):
+            raise ValueError(f"use 1 to 64 letters, digits, '_' or '-', got {value!r}")
+        return value
+
+    @field_validator("stream_subject", "stream_dead_letter_subject")
+    @classmethod
+    def _check_subjects(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*", value) or len(value) > 255:
+            raise ValueError(f"not a NATS subject (dot-separated tokens, no wildcards): {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _distinct_subjects(self) -> Settings:
+        if self.stream_subject == self.stream_dead_letter_subject:
+            raise ValueError("stream_dead_letter_subject must differ from stream_subject")
+        return self
 
     @field_validator("log_level")
     @classmethod

@@ -74,3 +74,10 @@ class InsufficientData(SalesdashError):
 
     code = "insufficient_data"
     http_status = 422
+
+
+class StreamUnavailable(SalesdashError):
+    """The NATS server of the live order feed does not answer."""
+
+    code = "stream_unavailable"
+    http_status = 503

@@ -16,3 +16,6 @@ def browser() -> Iterator[Browser]:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield chromium
         chromium.close()
+
+
+from tests.stream.conftest import run_consumer  # noqa: E402, F401 (the live-orders consumer fixture)

@@ -30,6 +30,7 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "salesdash.api.versions",
     "salesdash.api.observe",
     "salesdash.api.reports",
+    "salesdash.api.stream",
 )
 
 DESCRIPTION = """Sales analytics over validated order lines: every number comes from one metric layer.

@@ -291,6 +291,34 @@ class VersionInfo(Open):
     data_loaded = Boolean(required=True)
 
 
+class DeadLetterRecord(Open):
+    sequence = Integer(required=True, metadata={"description": "The message's JetStream stream sequence."})
+    received_at = String(required=True, metadata={"format": "date-time"})
+    reason = String(required=True)
+    payload = String(
+        required=True, metadata={"description": "The message as received (cut at 2,000 characters)."}
+    )
+
+
+class StreamStatus(Open):
+    stream = String(required=True)
+    subject = String(required=True)
+    url = String(required=True)
+    active = Boolean(required=True, metadata={"description": "A consumer's heartbeat is recent."})
+    connected = Boolean(required=True, metadata={"description": "The consumer reaches NATS."})
+    started_at = String(required=True, allow_none=True, metadata={"format": "date-time"})
+    heartbeat_at = String(required=True, allow_none=True, metadata={"format": "date-time"})
+    last_batch_at = String(required=True, allow_none=True, metadata={"format": "date-time"})
+    last_order_at = String(required=True, allow_none=True, metadata={"format": "date-time"})
+    lines_appended = Integer(required=True)
+    duplicates_skipped = Integer(required=True)
+    dead_letters = Integer(required=True)
+    batches = Integer(required=True)
+    last_error = String(required=True, allow_none=True)
+    poll_seconds = Integer(required=True)
+    recent_dead_letters = List(Nested(DeadLetterRecord), required=True)
+
+
 class Health(Open):
     status = String(required=True)
     database = String(required=True)

@@ -55,6 +55,8 @@ def build_app(settings: Settings) -> Any:
         from salesdash.reports.scheduler import start_background
 
         start_background(app.extensions["salesdash"].engine, settings)
+    if settings.stream_enabled:  # likewise: the consumer shares the API's engine
+        start_stream_consumer(app)
     return app
 
 
@@ -173,6 +175,28 @@ class Server:
             wasyncore.close_all(self.server._map)
 
 
+def start_stream_consumer(app: Any) -> None:
+    """Consume the live order feed in this process (SALESDASH_STREAM_ENABLED): with DuckDB the API holds the
+    database file, so the consumer must share its engine. Stopped when the worker exits."""
+    import atexit
+
+    from salesdash.stream.consumer import StreamConsumer, default_hooks
+
+    state = app.extensions["salesdash"]
+    consumer = StreamConsumer(
+        state.settings, state.engine, after_batch=default_hooks(state.settings, state.engine)
+    )
+    thread = consumer.start_thread()
+    app.extensions["salesdash.stream"] = consumer
+
+    def stop() -> None:
+        consumer.stop()
+        thread.join(timeout=GRACEFUL_SECONDS)
+
+    atexit.register(stop)
+    log.info("consuming the live order feed %s in the API process", state.settings.stream_subject)
+
+
 def serve(settings: Settings) -> None:
     """Serve the API until SIGINT/SIGTERM."""
     print(
@@ -183,9 +207,10 @@ def serve(settings: Settings) -> None:
     if settings.debug:
         from salesdash.api import create_app
 
-        create_app(settings).run(
-            host=settings.api_host, port=settings.api_port, debug=True, use_reloader=False, threaded=True
-        )
+        app = create_app(settings)
+        if settings.stream_enabled:
+            start_stream_consumer(app)
+        app.run(host=settings.api_host, port=settings.api_port, debug=True, use_reloader=False, threaded=True)
         return
     server = Server(settings)
 

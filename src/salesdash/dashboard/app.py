@@ -16,7 +16,7 @@ from salesdash.dashboard.components import context
 from salesdash.dashboard.components.errors import show_api_error
 from salesdash.dashboard.components.filters import sidebar_filters
 from salesdash.dashboard.components.layout import apply_style
-from salesdash.dashboard.components.refresh import data_status
+from salesdash.dashboard.components.refresh import data_status, watch_for_data
 from salesdash.errors import ConfigError
 from salesdash.markup import md
 
@@ -66,6 +66,9 @@ def main() -> None:
     except ApiError as err:
         with body.container():
             show_api_error(err)
+        if err.code == "no_data":  # no data yet: a live feed may bring some; rerun when it does
+            with st.sidebar:
+                watch_for_data(st.session_state.get(context.VERSION_KEY, {}), settings.auto_refresh_seconds)
         st.stop()
     filters = sidebar_filters(options if isinstance(options, dict) else {})
     st.sidebar.divider()

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -81,8 +82,9 @@ def _parts_table() -> Table:
     )
 
 
-def _fill_parts(conn: Connection, parts: Table) -> None:
-    ol = order_lines
+def _fill_parts(conn: Connection, parts: Table, lines: FromClause = order_lines) -> None:
+    """``parts`` from ``lines`` (order_lines, or the lines of some rollup rows: see store/incremental.py)."""
+    ol = lines
     keys = [ol.c[k] for k in ORDER_KEYS + LINE_KEYS]
     grouped = select(
         ol.c.order_number,
@@ -130,6 +132,12 @@ def _fill_masks(conn: Connection, parts: Table) -> bool:
             {"bit_value": 1 << i, "product_line": pl, "deal_size": ds} for i, (pl, ds) in enumerate(pairs)
         ]
         conn.execute(insert(pair_bits), rows)
+    _insert_masks(conn, parts)
+    return True
+
+
+def _insert_masks(conn: Connection, parts: Table) -> None:
+    """agg_order_masks rows of the orders in ``parts`` (agg_pairs already numbers every pair they have)."""
     keys = [parts.c.order_number, *(parts.c[k] for k in ORDER_KEYS)]
     joined = parts.join(
         pair_bits,
@@ -141,7 +149,6 @@ def _fill_masks(conn: Connection, parts: Table) -> bool:
         .group_by(*keys)
     )
     conn.execute(insert(order_masks).from_select(["order_number", *ORDER_KEYS, "pair_mask"], masks))
-    return True
 
 
 def _orders_exact(conn: Connection, parts: Table) -> bool:
@@ -156,7 +163,17 @@ def _orders_exact(conn: Connection, parts: Table) -> bool:
 
 def _fill_codes(conn: Connection) -> bool:
     """agg_codes from order_lines; returns whether every (order, product code) lies in one of its rows."""
+    _insert_codes(conn, order_lines)
     ol = order_lines
+    pairs = select(ol.c.order_number, ol.c.product_code).distinct().subquery()
+    distinct_pairs = conn.execute(select(func.count()).select_from(pairs)).scalar_one()
+    counted = conn.execute(select(func.coalesce(func.sum(rollup_codes.c.order_count), 0))).scalar_one()
+    return int(distinct_pairs) == int(counted)
+
+
+def _insert_codes(conn: Connection, lines: FromClause) -> None:
+    """agg_codes rows of ``lines`` (order_lines, or the lines of some rollup rows)."""
+    ol = lines
     keys = ORDER_KEYS + CODE_KEYS
     grain = [ol.c.order_number, *(ol.c[k] for k in keys)]
     per_order = (
@@ -177,10 +194,6 @@ def _fill_codes(conn: Connection) -> bool:
         func.max(per_order.c.msrp_max).label("msrp_max"),
     ).group_by(*(per_order.c[k] for k in keys))
     conn.execute(insert(rollup_codes).from_select([*keys, *ROLLUP_MEASURES, "msrp_max"], rolled))
-    pairs = select(ol.c.order_number, ol.c.product_code).distinct().subquery()
-    distinct_pairs = conn.execute(select(func.count()).select_from(pairs)).scalar_one()
-    counted = conn.execute(select(func.coalesce(func.sum(rollup_codes.c.order_count), 0))).scalar_one()
-    return int(distinct_pairs) == int(counted)
 
 
 def clear_rollups(conn: Connection) -> None:
@@ -189,9 +202,11 @@ def clear_rollups(conn: Connection) -> None:
         conn.execute(delete(table))
 
 
-def _fill_monthly(conn: Connection) -> None:
+def _fill_monthly(conn: Connection, only: Callable[[Table], Any] | None = None) -> None:
     """Each monthly rollup from its daily one: sums add up over the days of a month, and so does order_count
-    (an order has one date, so the orders of a month's row are those of its days' rows, disjoint)."""
+    (an order has one date, so the orders of a month's row are those of its days' rows, disjoint).
+
+    ``only``: a condition on a daily table's rows, to build just some months' rows (store/incremental.py)."""
     for daily, monthly in MONTHLY.items():
         keys = [daily.c[c.name] for c in monthly.c if c.name in daily.c and c.name not in MEASURES_OF_MONTH]
         sums = [func.sum(daily.c[m]).label(m) for m in ROLLUP_MEASURES]
@@ -200,7 +215,10 @@ def _fill_monthly(conn: Connection) -> None:
             func.min(daily.c.order_date).label("first_date"),
             func.max(daily.c.order_date).label("last_date"),
         ]
-        rolled = select(*keys, *sums, *extra, *dates).group_by(*keys)
+        rolled = select(*keys, *sums, *extra, *dates)
+        if only is not None:
+            rolled = rolled.where(only(daily))
+        rolled = rolled.group_by(*keys)
         names = (
             [c.name for c in keys]
             + list(ROLLUP_MEASURES)

@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from salesdash.errors import SalesdashError, StoreUnavailable
-from salesdash.store.schema import OUTDATED_TABLES, metadata
+from salesdash.store.schema import INDEXED_DIALECTS, OUTDATED_TABLES, metadata, order_lines
 
 # How long SQLite's busy handler retries a locked database before giving up (then: StoreUnavailable, 503).
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -102,6 +102,7 @@ def ensure_schema(engine: Engine) -> None:
     """Create the tables that do not exist yet (idempotent); drop derived tables of earlier versions."""
     try:
         metadata.create_all(engine)
+        _ensure_indexes(engine)
         if any(inspect(engine).has_table(name) for name in OUTDATED_TABLES):
             with engine.begin() as conn:
                 for name in OUTDATED_TABLES:
@@ -114,6 +115,16 @@ def ensure_schema(engine: Engine) -> None:
         raise StoreUnavailable(
             f"Cannot open the database at {engine.url!r}: {exc.orig}{_hint(engine, exc)}"
         ) from None
+
+
+def _ensure_indexes(engine: Engine) -> None:
+    """Indexes added to an existing table by a later version (create_all only creates missing tables)."""
+    if engine.dialect.name not in INDEXED_DIALECTS:
+        return
+    have = {index["name"] for index in inspect(engine).get_indexes(order_lines.name)}
+    for index in order_lines.indexes:
+        if index.name not in have:
+            index.create(engine)
 
 
 def _hint(engine: Engine, exc: OperationalError) -> str:

@@ -66,6 +66,8 @@ order_lines = Table(
         Index(f"ix_order_lines_{name}", name).ddl_if(dialect=INDEXED_DIALECTS)  # type: ignore[arg-type]
         for name in ("order_date", "country", "product_line", "status", "deal_size", "customer_name")
     ),
+    # an order's lines by its number: appends and stream batches check new lines against the stored ones
+    Index("ix_order_lines_order_number", "order_number").ddl_if(dialect=INDEXED_DIALECTS),  # type: ignore[arg-type]
 )
 
 # One row per successful load. The row with the highest id is the current data version; it is written in
@@ -194,6 +196,38 @@ rollup_state = Table(
 )
 # derived tables of earlier versions, dropped by ensure_schema (the next load rebuilds the rollups)
 OUTDATED_TABLES = ("agg_state", "rollup_state")
+
+# -- Live orders (salesdash.stream): the consumer's state and the lines it refused ---------------------------
+#
+# One row per JetStream stream consumed: written by the consumer (in each batch's transaction, and as a
+# heartbeat while it waits), read by the API (GET /api/stream) and the dashboard's live indicator.
+stream_status = Table(
+    "stream_status",
+    metadata,
+    Column("stream", String(64), primary_key=True),
+    Column("subject", String(255), nullable=False),
+    Column("started_at", DateTime(timezone=False), nullable=False),
+    Column("heartbeat_at", DateTime(timezone=False), nullable=False),
+    Column("connected", Boolean, nullable=False),
+    Column("last_batch_at", DateTime(timezone=False)),
+    Column("last_order_at", DateTime(timezone=False)),  # when the last new order line was committed
+    Column("lines_appended", BigInteger, nullable=False),
+    Column("duplicates_skipped", BigInteger, nullable=False),
+    Column("dead_letters", BigInteger, nullable=False),
+    Column("batches", BigInteger, nullable=False),
+    Column("last_error", Text),
+)
+# Every message the consumer refused, once per stream sequence (a re-delivery is not counted twice).
+stream_dead_letters = Table(
+    "stream_dead_letters",
+    metadata,
+    Column("stream", String(64), primary_key=True),
+    Column("sequence", BigInteger, primary_key=True, autoincrement=False),
+    Column("received_at", DateTime(timezone=False), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("payload", Text, nullable=False),  # the message as received, cut at DEAD_LETTER_PAYLOAD chars
+)
+DEAD_LETTER_PAYLOAD = 2000
 
 # Column names of order_lines in table order (used by loaders and exports).
 ORDER_LINE_COLUMNS: tuple[str, ...] = tuple(c.name for c in order_lines.columns)

@@ -56,6 +56,16 @@ def version_info(client: ApiClient) -> dict[str, Any]:
     return {**data, "data_version": str(version) if version is not None else "none"}
 
 
+def stream_info(client: ApiClient) -> dict[str, Any]:
+    """``/api/stream`` (never cached): whether a live order feed is active, and its last order. An API that
+    cannot tell (an older one, or a failed call) counts as no live feed."""
+    try:
+        result = client.get("/api/stream")
+    except ApiError:
+        return {}
+    return result.data if isinstance(result.data, dict) else {}
+
+
 @dataclass
 class Context:
     settings: Settings

@@ -1,8 +1,12 @@
-"""Manual refresh and the automatic check for new data.
+"""Manual refresh, the automatic check for new data and the live indicator.
 
 The auto check is a fragment that reruns every ``settings.auto_refresh_seconds`` on its own, asks
 ``/api/version`` and reruns the whole app only when the data version changed (the cache is keyed on the
 version, so the data views then fetch the new data; nothing else is reloaded).
+
+While a live order feed is active (``/api/stream``), the fragment reruns every ``poll_seconds``
+(``SALESDASH_LIVE_POLL_SECONDS``) instead, shows "Live" with the time of the last order, and still reruns the app
+only when the data version changed. Filters and the page live in the URL and widget state, so they survive.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from salesdash.dashboard.components import context as context_mod
 from salesdash.markup import md
 
 SEEN_KEY = "_salesdash_seen_version"
+LIVE_KEY = "_salesdash_live"
 
 
 def _refresh() -> None:
@@ -34,6 +39,17 @@ def loaded_at_text(version: dict[str, Any]) -> str:
     except ValueError:
         return str(raw)
     return when.strftime("%Y-%m-%d %H:%M UTC") if when.tzinfo else when.strftime("%Y-%m-%d %H:%M")
+
+
+def last_order_text(info: dict[str, Any]) -> str:
+    raw = info.get("last_order_at")
+    if not raw:
+        return "no order yet"
+    try:
+        when = datetime.fromisoformat(str(raw))
+    except ValueError:
+        return "last order at ?"
+    return f"last order at {when:%H:%M:%S} UTC"
 
 
 def data_status(version: dict[str, Any], every: int) -> None:
@@ -53,12 +69,31 @@ def data_status(version: dict[str, Any], every: int) -> None:
         help="Reload every view from the API (your filters stay as they are).",
         width="stretch",
     )
-    if every > 0:
-        with box:
-            _watch(every)
+    with box:
+        watch_for_data(version, every)
 
 
-def _watch(every: int) -> None:
+def watch_for_data(version: dict[str, Any], every: int) -> None:
+    """The watcher (also run when there is no data yet, so a live feed fills the page without a reload)."""
+    st.session_state[SEEN_KEY] = version.get("data_version")
+    live = context_mod.stream_info(context_mod.client())
+    active = bool(live.get("active"))
+    st.session_state[LIVE_KEY] = active
+    interval = int(live.get("poll_seconds") or context_mod.settings().live_poll_seconds) if active else every
+    if interval > 0:
+        _watch(interval, live if active else None)
+
+
+def _live_badge(info: dict[str, Any]) -> None:
+    if info.get("connected"):
+        st.badge("Live", icon=":material/sensors:", color="green")
+        st.caption(last_order_text(info))
+    else:
+        st.badge("Live feed disconnected", icon=":material/sensors_off:", color="orange")
+        st.caption(f"{last_order_text(info)}; the consumer is reconnecting to NATS.")
+
+
+def _watch(every: int, live: dict[str, Any] | None) -> None:
     @st.fragment(run_every=every)
     def watcher() -> None:
         checked = st.session_state.get(context_mod.VERSION_CHECKED_KEY, 0.0)
@@ -74,6 +109,13 @@ def _watch(every: int) -> None:
         if new != st.session_state.get(SEEN_KEY):
             st.session_state[SEEN_KEY] = new
             st.rerun(scope="app")
+        if live is not None:
+            status = context_mod.stream_info(context_mod.client())
+            if not status.get("active"):  # the feed stopped: back to the file-based check
+                st.rerun(scope="app")
+            _live_badge(status)
+            st.caption(f"Checks for new orders every {_every_text(every)}.")
+            return
         st.caption(f"Checks for new data every {_every_text(every)}.")
 
     watcher()

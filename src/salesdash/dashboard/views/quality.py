@@ -78,6 +78,39 @@ with st.container(border=True):
     for warning in report.get("warnings") or []:
         st.warning(md(warning), icon=":material/warning:")
 
+live = context.stream_info(ctx.client)
+if live.get("batches") or live.get("dead_letters"):
+    with st.container(border=True):
+        st.subheader("Live order feed", anchor=False)
+        st.caption(
+            f"Stream `{live.get('stream')}` on subject `{live.get('subject')}`: each micro-batch is validated with "
+            "the rules of a file load; refused messages go to the dead-letter subject with the reason."
+        )
+        cols = st.columns(4)
+        cols[0].metric("Lines appended", count(live.get("lines_appended")), border=True)
+        cols[1].metric("Re-sent lines skipped", count(live.get("duplicates_skipped")), border=True)
+        cols[2].metric("Dead letters", count(live.get("dead_letters")), border=True)
+        cols[3].metric("Batches", count(live.get("batches")), border=True)
+        letters = live.get("recent_dead_letters") or []
+        if letters:
+            st.markdown("**Most recent dead letters**")
+            st.dataframe(  # cells are text: a message never renders as markup
+                [
+                    {
+                        "sequence": d.get("sequence"),
+                        "received (UTC)": str(d.get("received_at", ""))[:19].replace("T", " "),
+                        "reason": d.get("reason"),
+                        "message": d.get("payload"),
+                    }
+                    for d in letters
+                ],
+                hide_index=True,
+                width="stretch",
+                key="quality-dead-letters",
+            )
+        if live.get("last_error") and live.get("active"):
+            st.warning(f"The consumer reports: {live.get('last_error')}", icon=":material/sensors_off:")
+
 with st.container(border=True):
     st.subheader("Known anomalies", anchor=False)
     anomalies = report.get("anomalies") or []
