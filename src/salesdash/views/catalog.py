@@ -27,10 +27,10 @@ from salesdash.metrics import (
     comparisons,
     data_date_range,
     growth,
+    headline,
     kpis,
     month_year_matrix,
     order_line_page,
-    over_time,
 )
 from salesdash.metrics.compare import change
 from salesdash.metrics.customers import (
@@ -46,6 +46,7 @@ from salesdash.metrics.customers import (
 from salesdash.metrics.queries import ORDER_SORT_COLUMNS
 from salesdash.metrics.rfm import DEFINITIONS as RFM_DEFINITIONS
 from salesdash.metrics.rfm import SEGMENTS, rfm, summarise
+from salesdash.metrics.series import partial_note, sales_over_time
 from salesdash.metrics.trends import trend
 from salesdash.views.base import Param, View, ViewData, records_of
 from salesdash.vocabulary import (
@@ -175,6 +176,7 @@ def _kpis(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> 
         notes.append(f"mom = month over month (last complete month): {mom['label']}.")
     data = values | {
         "date_range": {"start": first, "end": last},
+        "headline": headline(conn, f),
         "growth": g,
         "status_distribution": records_of(distribution),
     }
@@ -190,8 +192,17 @@ def _kpis(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> 
 
 def _sales_over_time(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
     period = p["period"]
-    frame = over_time(conn, f, PERIODS[period])
-    return _table("sales-over-time", f"Sales over time ({period})", frame, meta={"period": period})
+    grain = PERIODS[period]
+    frame = sales_over_time(conn, f, grain)
+    partial = [p for p, whole in zip(frame["period"], frame["complete"], strict=True) if not whole]
+    note = partial_note(frame, grain)
+    return _table(
+        "sales-over-time",
+        f"Sales over time ({period})",
+        frame,
+        notes=[note] if note else [],
+        meta={"period": period, "partial_periods": partial, "partial_note": note},
+    )
 
 
 def _sales_by_category(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
@@ -364,7 +375,7 @@ def _forecast(conn: Connection, f: Filters, p: dict[str, Any], options: Options)
 
 
 def _comparisons(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
-    data = comparisons(conn, f) | {"growth": growth(conn, f)}
+    data = comparisons(conn, f) | {"headline": headline(conn, f), "growth": growth(conn, f)}
     rows = []
     for key in ("previous_period", "year_earlier"):
         cmp = data.get(key)
@@ -496,9 +507,12 @@ CATALOG: tuple[View, ...] = (
         "kpis",
         "Headline KPIs",
         "Headline KPIs",
-        "Revenue, orders, average order value, customers, countries, order lines and units for the filters; "
-        "growth (month over month of the last complete month; year over year like-for-like, with labels); and "
-        "the status distribution (every status, Cancelled included, unless a status filter is given).",
+        "Revenue, orders, average order value, customers, countries, order lines and units for everything the "
+        "filters select (`date_range`); `headline`: every KPI for the latest year to date in view beside the "
+        "same dates a year earlier (current and previous values, both periods' bounds and labels: what the KPI "
+        "cards show); growth (month over month of the last complete month; year over year like-for-like, with "
+        "labels); and the status distribution (every status, Cancelled included, unless a status filter is "
+        "given).",
         _kpis,
         "Kpis",
         "Headline metrics, growth and status distribution.",
@@ -511,10 +525,13 @@ CATALOG: tuple[View, ...] = (
         "Sales over time",
         "Sales over time",
         "Revenue, orders, lines, units, customers and average order value per day, ISO week (Monday start), "
-        "month, quarter or year. Periods without order lines are absent (not zero).",
+        "month, quarter or year: every period from the first to the last date in view, a period without order "
+        "lines as 0 (average order value null), each with its first and last day. `complete` is false for a "
+        "period the dates in view cover only in part (the data's last year, a month cut by a date filter); "
+        "`meta.partial_periods` lists them and `meta.partial_note` says so in words.",
         _sales_over_time,
-        "PeriodRow",
-        "One row per period with order lines, oldest first.",
+        "SeriesRow",
+        "One row per period in view, oldest first.",
         params=(
             Param(
                 "period",
@@ -725,7 +742,8 @@ CATALOG: tuple[View, ...] = (
         "Period comparisons",
         "The filtered date range (clipped to the data) vs the previous period of the same length and vs the "
         "same dates a year earlier, for every KPI, aligned like-for-like; null (with `notes` saying why) when "
-        "the other period is not covered by the data or overlaps. `growth` holds the headline "
+        "the other period is not covered by the data or overlaps. `headline` is the KPI cards' period (the "
+        "latest year to date in view) with its current and previous values; `growth` holds the headline "
         "month-over-month and year-over-year (like-for-like) comparisons.",
         _comparisons,
         "ComparisonsData",
