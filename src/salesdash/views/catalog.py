@@ -43,6 +43,7 @@ from salesdash.metrics.customers import (
     new_customers,
     penetration,
 )
+from salesdash.metrics.overlap import order_count_overlap
 from salesdash.metrics.queries import ORDER_SORT_COLUMNS
 from salesdash.metrics.rfm import DEFINITIONS as RFM_DEFINITIONS
 from salesdash.metrics.rfm import SEGMENTS, rfm, summarise
@@ -205,8 +206,18 @@ def _sales_over_time(conn: Connection, f: Filters, p: dict[str, Any], options: O
     )
 
 
+def _overlap(conn: Connection, f: Filters, frame: pd.DataFrame, dimension: str) -> dict[str, Any]:
+    """Whether the breakdown's order counts add up (API meta) and the sentence the exports print when not."""
+    found = order_count_overlap(conn, f, frame, dimension)
+    note = found["order_count_note"]
+    return {"meta": found, "notes": [note] if note else []}
+
+
 def _sales_by_category(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
-    return _table("sales-by-category", "Sales by product line", breakdown(conn, f, "product_line"))
+    frame = breakdown(conn, f, "product_line")
+    return _table(
+        "sales-by-category", "Sales by product line", frame, **_overlap(conn, f, frame, "product_line")
+    )
 
 
 def _product_performance(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
@@ -215,20 +226,24 @@ def _product_performance(conn: Connection, f: Filters, p: dict[str, Any], option
     frame = breakdown(conn, f, dimension, limit=p.get("limit"), sort=sort, descending=order == "desc")
     frame.insert(0, "rank", range(1, len(frame) + 1))
     title = "Product codes by revenue" if level == "product" else "Product lines by revenue"
-    return _table("product-performance", title, frame, meta={"level": level, "sort": sort, "order": order})
+    overlap = _overlap(conn, f, frame, dimension)
+    meta = {"level": level, "sort": sort, "order": order, **overlap["meta"]}
+    return _table("product-performance", title, frame, meta=meta, notes=overlap["notes"])
 
 
 def _sales_by_country(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
     frame = breakdown(conn, f, "country")
     frame.insert(1, "iso3", [iso3(c) for c in frame["country"]])
-    return _table("sales-by-country", "Sales by country", frame)
+    return _table("sales-by-country", "Sales by country", frame, **_overlap(conn, f, frame, "country"))
 
 
 def _top_customers(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
     limit = p["limit"]
     frame = breakdown(conn, f, "customer", limit=limit)
     frame.insert(0, "rank", range(1, len(frame) + 1))
-    return _table("top-customers", f"Top {limit} customers", frame, meta={"limit": limit})
+    overlap = _overlap(conn, f, frame, "customer")
+    meta = {"limit": limit, **overlap["meta"]}
+    return _table("top-customers", f"Top {limit} customers", frame, meta=meta, notes=overlap["notes"])
 
 
 def _trend(name: str, title: str, grain: str) -> Any:
@@ -261,14 +276,16 @@ def _heatmap(conn: Connection, f: Filters, p: dict[str, Any], options: Options) 
 
 
 def _status_distribution(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
-    return _table("status-distribution", "Orders by status", breakdown(conn, f, "status")[STATUS_COLUMNS])
+    frame = breakdown(conn, f, "status")[STATUS_COLUMNS]
+    return _table("status-distribution", "Orders by status", frame, **_overlap(conn, f, frame, "status"))
 
 
 def _deal_sizes(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
     frame = breakdown(conn, f, "deal_size")
     rank = {name: i for i, name in enumerate(DEAL_SIZE_ORDER)}
     frame = frame.sort_values("deal_size", key=lambda c: c.map(lambda v: rank.get(v, 99)), kind="stable")
-    return _table("deal-sizes", "Sales by deal size", frame.reset_index(drop=True))
+    frame = frame.reset_index(drop=True)
+    return _table("deal-sizes", "Sales by deal size", frame, **_overlap(conn, f, frame, "deal_size"))
 
 
 def _orders(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:

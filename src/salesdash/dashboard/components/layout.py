@@ -135,6 +135,14 @@ def section(
             export_menu(ctx, view, extra, key=_slug(title))
 
 
+def order_count_note(meta: dict[str, Any]) -> None:
+    """Say so when a breakdown's order counts add up to more than the distinct orders in view (the API's
+    ``meta.order_count_note``: an order with lines in several groups counts under each)."""
+    note = meta.get("order_count_note")
+    if isinstance(note, str) and note:
+        st.caption(note)  # the API's sentence: fixed words and numbers, no value from the data
+
+
 def chart(fig: go.Figure, *, key: str, **kwargs: Any) -> Any:
     """Draw a Plotly figure with the dashboard's toolbar settings."""
     return st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, theme=None, **kwargs)
