@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 DASH = "–"
@@ -76,3 +77,13 @@ def signed_percent(ratio: Any, *, decimals: int = 1) -> str:
     if round(value, decimals) == 0:
         return f"{0:.{decimals}f}%"
     return f"{value:+,.{decimals}f}%"
+
+
+_MARKDOWN = str.maketrans({c: f"\\{c}" for c in "\\`*_[]<>$~|:"})
+_LINE_START = re.compile(r"^(\s*\d*)([#>+=.)-])", re.M)
+
+
+def plain(text: Any) -> str:
+    """``text`` escaped so that Streamlit's Markdown shows it as written: no markup, links, emoji shortcodes
+    or LaTeX (``$``); a line starting like a heading or a list item stays text."""
+    return _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), str(text).translate(_MARKDOWN))

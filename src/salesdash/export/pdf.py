@@ -137,7 +137,7 @@ class _Writer:
         pdf.cell(0, 8, self.text(text), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(pdf.font_family, "", 10)
 
-    def para(self, text: str, size: int = 9, color: tuple[int, int, int] = MUTED) -> None:
+    def para(self, text: str, size: float = 9, color: tuple[int, int, int] = MUTED) -> None:
         pdf = self.pdf
         pdf.set_font(pdf.font_family, "", size)
         pdf.set_text_color(*color)
@@ -187,57 +187,93 @@ class _Writer:
         pdf.ln(2)
 
 
-def _kpi_cards(w: _Writer, kpis: ViewData) -> None:
-    rows = {r["metric"]: r for r in kpis.records()}
-    growth = (kpis.data or {}).get("growth") or {}
-    yoy = growth.get("year_over_year")
-    label = f"vs {yoy['comparison_period']['label']}" if yoy else "no like-for-like year earlier"
-    shown = ("revenue", "order_count", "average_order_value", "customer_count", "units", "country_count")
-    cards = [
-        (
-            METRICS[name].label,
-            (money if METRICS[name].unit == "currency" else count)(rows[name]["value"]),
-            rows[name]["yoy_change_pct"],
-        )
-        for name in shown
-    ]
+PDF_CARDS = ("revenue", "order_count", "average_order_value", "customer_count", "units", "country_count")
+
+
+def _fit(w: _Writer, width: float, text: str, size: float, style: str = "") -> None:
+    """One line of ``text`` in ``width`` mm: the font shrinks (to 70%) rather than the text being cut."""
     pdf = w.pdf
+    shown = w.text(text)
+    pdf.set_font(pdf.font_family, style, size)
+    while pdf.get_string_width(shown) > width and pdf.font_size_pt > size * 0.7:
+        pdf.set_font(pdf.font_family, style, pdf.font_size_pt - 0.5)
+    pdf.cell(width, 4.5, shown)
+
+
+def _kpi_cards(w: _Writer, kpis: ViewData) -> None:
+    """The headline period's values beside the same dates a year earlier (both named), as on the dashboard's
+    cards (docs/metrics.md), then everything in view without a change."""
+    rows = {r["metric"]: r for r in kpis.records()}
+    head = (kpis.data or {}).get("headline")
+    pdf = w.pdf
+    if not head:
+        w.para("No order lines in view for these filters.", size=9)
+        return
+    w.para(
+        f"{head['current_period']['label']} (the latest year to date in view)"
+        + (f" vs {head['comparison_period']['label']}" if head["comparison_period"] else ""),
+        size=9,
+        color=INK,
+    )
     gap = 4.0
     card_w = (w.width - 2 * gap) / 3
-    card_h = 21.0
+    card_h = 25.0
+    inner = card_w - 6
     top = pdf.get_y()
-    for i, (name, value, change) in enumerate(cards):
+    for i, metric in enumerate(PDF_CARDS):
+        row = rows[metric]
+        name = METRICS[metric].label
+        fmt = money if METRICS[metric].unit == "currency" else count
         x = pdf.l_margin + (i % 3) * (card_w + gap)
         y = top + (i // 3) * (card_h + gap)
         pdf.set_fill_color(246, 248, 251)
         pdf.set_draw_color(220, 225, 232)
         pdf.rect(x, y, card_w, card_h, style="DF")
         pdf.set_xy(x + 3, y + 2)
-        pdf.set_font(pdf.font_family, "", 8.5)
         pdf.set_text_color(*MUTED)
-        pdf.cell(card_w - 6, 4.5, w.text(name))
+        _fit(w, inner, f"{name} · {row['period']}", 8.5)
         pdf.set_xy(x + 3, y + 7)
-        pdf.set_font(pdf.font_family, "B", 14)
         pdf.set_text_color(*INK)
-        pdf.cell(card_w - 6, 7, w.text(value))
-        pdf.set_xy(x + 3, y + 14.5)
-        pdf.set_font(pdf.font_family, "", 8)
-        if change is None:
+        _fit(w, inner, fmt(row["value"]), 14, "B")
+        change = row["change_pct"]
+        pdf.set_xy(x + 3, y + 14)
+        if row["compared_with"] is None:
             pdf.set_text_color(*MUTED)
-            pdf.cell(card_w - 6, 4.5, w.text(label if not yoy else f"– {label}"))
+            _fit(w, inner, "no change: no year earlier in the data", 8)
         else:
-            pdf.set_text_color(0, 114, 178) if change >= 0 else pdf.set_text_color(213, 94, 0)
-            arrow = "▲" if change >= 0 else "▼"
-            text = (
-                f"{arrow} {signed_percent(change)} {label}"
-                if pdf.unicode
-                else f"{signed_percent(change)} {label}"
-            )
-            pdf.cell(card_w - 6, 4.5, w.text(text))
+            if change is None:
+                pdf.set_text_color(*MUTED)
+                _fit(w, inner, "no change (nothing a year earlier)", 8)
+            else:
+                pdf.set_text_color(0, 114, 178) if change >= 0 else pdf.set_text_color(213, 94, 0)
+                arrow = ("▲ " if change >= 0 else "▼ ") if pdf.unicode else ""
+                _fit(w, inner, f"{arrow}{signed_percent(change)}", 8.5, "B")
+            pdf.set_xy(x + 3, y + 19)
+            pdf.set_text_color(*MUTED)
+            _fit(w, inner, f"vs {row['compared_with']}: {fmt(row['previous_value'])}", 8)
     pdf.set_text_color(*INK)
+    pdf.set_font(pdf.font_family, "", 10)
     pdf.set_y(top + 2 * card_h + gap + 3)
-    for note in kpis.notes:
-        w.para(note, size=8)
+    if not head["comparison_period"] and head.get("note"):
+        w.para(str(head["note"]), size=8)
+    w.para(
+        f"All of {rows['revenue']['in_view_period']} in view (no change shown): revenue "
+        f"{money(rows['revenue']['in_view_value'])} · {count(rows['order_count']['in_view_value'])} orders · "
+        f"average order value {money(rows['average_order_value']['in_view_value'])} · "
+        f"{count(rows['customer_count']['in_view_value'])} customers · "
+        f"{count(rows['country_count']['in_view_value'])} countries",
+        size=8.5,
+        color=INK,
+    )
+    month = ((kpis.data or {}).get("growth") or {}).get("month_over_month")
+    if month:
+        m = month["metrics"]["revenue"]
+        w.para(
+            f"Last complete month: {month['current_period']['label']} revenue {money(m['current'])}, "
+            f"{signed_percent(m['change_pct'])} vs {month['comparison_period']['label']}: {money(m['previous'])}.",
+            size=8.5,
+            color=INK,
+        )
 
 
 def _breakdown_rows(view: ViewData, name_col: str, limit: int = 10) -> list[list[Any]]:

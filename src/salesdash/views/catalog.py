@@ -148,43 +148,90 @@ def _table(name: str, title: str, frame: pd.DataFrame, **extra: Any) -> ViewData
     return ViewData(name, title, frame, meta=meta, **extra)
 
 
+KPI_COLUMNS = [
+    "metric",
+    "label",
+    "unit",
+    "period",
+    "value",
+    "compared_with",
+    "previous_value",
+    "change_pct",
+    "in_view_period",
+    "in_view_value",
+    "month",
+    "month_value",
+    "month_compared_with",
+    "month_previous_value",
+    "month_change_pct",
+]
+
+
+def _label(period: dict[str, Any] | None) -> str | None:
+    return period["label"] if period else None
+
+
 def _kpis(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
+    """Every KPI as the cards show it (docs/metrics.md, the headline period): the headline period's value beside
+    the same dates a year earlier, both named; everything in view named and without a change; and the last
+    complete month beside the month before."""
     values = kpis(conn, f)
     g = growth(conn, f)
+    head = headline(conn, f)
     first, last = data_date_range(conn, f)
     everything = not f.statuses
     status_filters = dataclasses.replace(f, statuses=tuple(options.get("statuses", []))) if everything else f
     distribution = breakdown(conn, status_filters, "status")[STATUS_COLUMNS]
-    yoy, mom = g["year_over_year"], g["month_over_month"]
+    mom = g["month_over_month"]
     rows = []
     for name in KPI_ORDER:
         metric = METRICS[name]
-        row: dict[str, Any] = {
-            "metric": name,
-            "label": metric.label,
-            "unit": metric.unit,
-            "value": values[name],
-        }
-        for key, cmp in (("yoy", yoy), ("mom", mom)):
-            change = cmp["metrics"].get(name) if cmp else None
-            row[f"{key}_previous"] = change["previous"] if change else None
-            row[f"{key}_change_pct"] = change["change_pct"] if change else None
-        rows.append(row)
+        now = (head["metrics"].get(name) or {}) if head else {}
+        month = (mom["metrics"].get(name) or {}) if mom else {}
+        rows.append(
+            {
+                "metric": name,
+                "label": metric.label,
+                "unit": metric.unit,
+                "period": _label(head["current_period"]) if head else None,
+                "value": now.get("current"),
+                "compared_with": _label(head["comparison_period"]) if head else None,
+                "previous_value": now.get("previous"),
+                "change_pct": now.get("change_pct"),
+                "in_view_period": _label(head["in_view_period"]) if head else None,
+                "in_view_value": values[name],
+                "month": _label(mom["current_period"]) if mom else None,
+                "month_value": month.get("current"),
+                "month_compared_with": _label(mom["comparison_period"]) if mom else None,
+                "month_previous_value": month.get("previous"),
+                "month_change_pct": month.get("change_pct"),
+            }
+        )
     notes = []
-    if yoy:
-        notes.append(f"yoy = year over year like-for-like: {yoy['label']}.")
+    if head:
+        notes.append(
+            f"value = {head['current_period']['label']} (the headline period: the latest year to date in view); "
+            + (
+                f"change_pct = vs {head['comparison_period']['label']} (previous_value)."
+                if head["comparison_period"]
+                else str(head["note"])
+            )
+        )
+        notes.append(
+            f"in_view_value = everything in view, {head['in_view_period']['label']}, without a change."
+        )
     if mom:
-        notes.append(f"mom = month over month (last complete month): {mom['label']}.")
+        notes.append(f"month = the last complete month in view: {mom['label']}.")
     data = values | {
         "date_range": {"start": first, "end": last},
-        "headline": headline(conn, f),
+        "headline": head,
         "growth": g,
         "status_distribution": records_of(distribution),
     }
     return ViewData(
         "kpis",
         "Headline KPIs",
-        pd.DataFrame(rows),
+        pd.DataFrame(rows, columns=KPI_COLUMNS),
         notes=notes,
         data=data,
         meta={"status_distribution_note": ALL_STATUSES_NOTE} if everything else {},

@@ -19,8 +19,7 @@ page_header(
 with st.spinner("Loading KPIs…"):
     kpi = ctx.fetch("/api/kpis")
 kpi_data = kpi.data if isinstance(kpi.data, dict) else {}
-growth = kpi_data.get("growth") or kpi.meta.get("growth")
-comparison_kpi_cards(ctx, kpi_data, growth, kpi.meta.get("definitions") or {})
+comparison_kpi_cards(ctx, kpi_data, kpi.meta.get("definitions") or {})
 
 with st.container(border=True):
     grain = st.session_state.get("overview_grain") or "month"
