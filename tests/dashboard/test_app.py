@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from benchmarks.reliability.common import free_port
 from salesdash.charts.format import count, money, plain
 from salesdash.config import Settings
+from salesdash.dashboard.components.kpis import readable
 from salesdash.ingest import ingest_file
 from salesdash.store import make_engine
 from salesdash.tokens import create_token
@@ -88,14 +89,14 @@ def test_kpi_cards_show_one_named_period_beside_its_change(dashboard_env: LiveAp
     # value and change of the same period, both periods named: "Jan-May 2005: $1,791,486.71, +41.3% vs
     # Jan-May 2004: $1,267,959.53"
     revenue_card = next(m for m in at.metric if m.label.startswith("Revenue ·"))
-    assert revenue_card.label == "Revenue · Jan-May 2005"
+    assert readable(revenue_card.label) == "Revenue · Jan-May 2005"
     assert revenue_card.delta == "+41.3%"
-    assert revenue_card.proto.delta_description == "vs Jan-May 2004: $1,267,959.53"
+    assert readable(revenue_card.proto.delta_description) == "vs Jan-May 2004: $1,267,959.53"
     orders_card = next(m for m in at.metric if m.label.startswith("Orders ·"))
     previous = kpis["headline"]["metrics"]["order_count"]["previous"]
-    assert orders_card.proto.delta_description == f"vs Jan-May 2004: {count(previous)}"
+    assert readable(orders_card.proto.delta_description) == f"vs Jan-May 2004: {count(previous)}"
     growth_card = next(m for m in at.metric if m.label.startswith("Revenue growth"))
-    assert growth_card.label == "Revenue growth · May 2005"
+    assert readable(growth_card.label) == "Revenue growth · May 2005"
     # everything in view is named by its period and carries no change
     line = plain(
         "All of Jan 2003-May 2005 in view (no change shown): revenue $9,838,141.37 · 303 orders · "
@@ -109,7 +110,7 @@ def test_kpi_cards_without_a_year_earlier_show_no_change_and_say_why(dashboard_e
     at = run_app({"start": "2003-02-01", "end": "2003-11-30"})
     kpis = dashboard_env.get("/api/kpis", start="2003-02-01", end="2003-11-30")["data"]
     revenue_card = next(m for m in at.metric if m.label.startswith("Revenue ·"))
-    assert revenue_card.label == "Revenue · Feb-Nov 2003"
+    assert readable(revenue_card.label) == "Revenue · Feb-Nov 2003"
     assert revenue_card.value == money(kpis["revenue"])  # here the headline is everything in view
     assert not revenue_card.delta and not revenue_card.proto.delta_description
     assert any("Feb-Nov 2002" in c.value for c in at.caption)
@@ -135,6 +136,23 @@ def test_a_link_with_query_parameters_reproduces_the_view(dashboard_env: LiveApi
     assert at.multiselect(key="dealsize").value == ["Large"]
     expected = dashboard_env.get("/api/kpis", country="France,Spain", dealsize="Large")["data"]
     assert cards(at)["Revenue"] == money(headline(expected))
+
+
+def test_a_link_with_values_the_dashboard_does_not_understand_says_so(dashboard_env: LiveApi) -> None:
+    at = run_app({"country": ["Atlantis", "Spain"], "start": "notadate", "colour": "red"})
+    assert not at.exception
+    (warning,) = at.warning
+    text = warning.value
+    assert "does not understand" in text
+    assert plain("country=Atlantis is not among the countries in the data") in text
+    assert plain("start=notadate is not a date") in text
+    assert plain("colour is not a filter of the dashboard") in text
+    assert "Spain" not in text.split("Showing instead")[0]  # a value it understood is not listed
+    assert "Showing instead" in text and "Spain" in text.split("Showing instead")[1]
+    typo = run_app({"country": "Frace"})
+    assert plain("did you mean France?") in typo.warning[0].value
+    assert plain("all countries") in typo.warning[0].value  # what it shows instead
+    assert not run_app({"country": "France", "start": "2004-01-01"}).warning
 
 
 def test_filters_survive_page_switches(dashboard_env: LiveApi) -> None:
@@ -187,6 +205,21 @@ def test_grain_selector_changes_the_time_series(dashboard_env: LiveApi) -> None:
     expected = dashboard_env.get("/api/sales-over-time", period="quarterly")["data"]
     assert quarterly["data"][1]["y"] == [r["revenue"] for r in expected]
     assert len(quarterly["data"][1]["y"]) < len(monthly["data"][1]["y"])
+
+
+def test_day_grain_and_partial_periods_on_the_overview(dashboard_env: LiveApi) -> None:
+    at = run_app()
+    grains = at.segmented_control(key="overview_grain")
+    assert list(grains.options) == ["Week", "Month", "Quarter", "Year"]  # no Day over 29 months
+    assert any(
+        "Day is offered for date ranges up to 92 days; this one has 882" in c.value for c in at.caption
+    )
+    grains.set_value("year").run()
+    years = figure(at, "chart-over-time")
+    assert years["data"][0]["marker"]["pattern"]["shape"] == ["", "", "/"]  # 2005: January-May only
+    assert any("Partial year" in c.value and "2005" in c.value for c in at.caption)
+    short = run_app({"start": "2004-11-01", "end": "2004-11-30"})
+    assert "Day" in short.segmented_control(key="overview_grain").options
 
 
 def test_choosing_a_country_on_the_geography_page_filters_every_page(dashboard_env: LiveApi) -> None:

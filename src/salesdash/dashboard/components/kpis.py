@@ -42,6 +42,17 @@ class Card:
     delta_is_value: bool = False  # the growth card: the value IS the change; the delta line only labels it
 
 
+def keep_together(text: str) -> str:
+    """``text`` with non-breaking hyphens and spaces, so a narrow card wraps around a period name ("Jan-May
+    2005"), never inside it."""
+    return text.replace("-", "\u2011").replace(" ", "\u00a0")
+
+
+def readable(text: str) -> str:
+    """:func:`keep_together` undone (for comparing a card's text with a period's label)."""
+    return text.replace("\u2011", "-").replace("\u00a0", " ")
+
+
 def _label_of(period: Any) -> str | None:
     return str(period["label"]) if isinstance(period, Mapping) and period.get("label") else None
 
@@ -75,12 +86,12 @@ def build_cards(
         delta = description = None
         if other and pct is not None:
             delta = signed_percent(pct)
-            description = f"vs {other}: {fmt(before)}"
+            description = f"vs {keep_together(other)}: {fmt(before)}"
             explain += f" {current}: {exact(now)}; {other}: {exact(before)}."
         elif other:
-            description = f"vs {other}: {fmt(before)}"
+            description = f"vs {keep_together(other)}: {fmt(before)}"
             explain += f" No change: {other} has {exact(before)}."
-        label = f"{name} · {current}" if current else name
+        label = f"{name} · {keep_together(current)}" if current else name
         cards.append(Card(label, shown, delta, description, explain.strip()))
     revenue = _metric(month or {}, "revenue")
     if month and revenue.get("change_pct") is not None:
@@ -92,10 +103,10 @@ def build_cards(
         )
         cards.append(
             Card(
-                f"Revenue growth · {now_month}",
+                f"Revenue growth · {keep_together(str(now_month))}",
                 signed_percent(revenue["change_pct"]),
                 None,
-                f"vs {before_month}",
+                f"vs {keep_together(str(before_month))}",
                 explain,
                 True,
             )

@@ -20,8 +20,10 @@ CSS = """
 [data-testid="stMetricValue"] {font-size: 1.5rem; font-variant-numeric: tabular-nums;}
 [data-testid="stMetricLabel"] p {font-weight: 600; color: #555867;}
 div:has(> [data-testid="stMetricDelta"]) {flex-wrap: wrap; row-gap: 0.25rem;}
-[data-testid="stMetricDeltaDescription"], [data-testid="stMetricDeltaDescription"] * {
-  overflow: visible !important; text-overflow: clip !important; white-space: nowrap !important;
+/* a card names its period and the one it is compared with: wrap them, never cut them off */
+[data-testid="stMetricDeltaDescription"], [data-testid="stMetricDeltaDescription"] *,
+[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {
+  overflow: visible !important; text-overflow: clip !important; white-space: normal !important;
 }
 h1 {font-size: 1.9rem !important; padding-bottom: 0.1rem !important;}
 h3 {font-size: 1.15rem !important;}
