@@ -232,6 +232,25 @@ def test_choosing_a_country_on_the_geography_page_filters_every_page(dashboard_e
     assert cards(at)["Revenue"] == money(headline(japan))
 
 
+def test_the_map_keeps_its_context_after_a_selection(dashboard_env: LiveApi) -> None:
+    at = run_app({"country": "Japan"})
+    at.switch_page("views/geography.py").run()
+    assert not at.exception
+    everywhere = dashboard_env.get("/api/sales-by-country")["data"]
+    mapped = figure(at, "geo-map")["data"][0]
+    assert len(mapped["locations"]) == len([r for r in everywhere if r["iso3"]]) == 19  # not Japan alone
+    widths = dict(zip(mapped["locations"], mapped["marker"]["line"]["width"], strict=True))
+    assert widths["JPN"] > widths["FRA"]  # the selection is outlined over the others' colours
+    assert mapped["zmin"] == 0  # one scale from $0, never "$630.6226k$630.6228k"
+    assert at.selectbox(key="geo-focus").value == "Japan"  # the picker says what is selected
+    assert len(at.dataframe[0].value) == 19  # every country in the table
+    at.selectbox(key="geo-focus").set_value("Singapore").run()  # a small market, picked without the map
+    assert at.multiselect(key="country").value == ["Singapore"]
+    next(b for b in at.button if b.label == "Show every country").click().run()
+    assert at.multiselect(key="country").value == []
+    assert at.selectbox(key="geo-focus").value is None
+
+
 def test_refresh_keeps_the_selection(dashboard_env: LiveApi) -> None:
     at = run_app()
     at.multiselect(key="dealsize").set_value(["Small"]).run()

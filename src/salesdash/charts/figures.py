@@ -331,21 +331,36 @@ def share_donut(
     return fig
 
 
-def choropleth(records: Records, metric: str = "revenue", *, height: int = 460) -> go.Figure:
-    """World map of ``metric`` by country, keyed by the ISO-3 codes the API provides."""
+def choropleth(
+    records: Records, metric: str = "revenue", *, height: int = 460, selected: Sequence[str] = ()
+) -> go.Figure:
+    """World map of ``metric`` by country, keyed by the ISO-3 codes the API provides.
+
+    The colour scale starts at 0, so one country (or several of similar size) still reads on a plain scale
+    ("$0 ... $600K"), never as "$630.6226k, $630.6228k". ``selected`` countries (the Countries filter) are
+    outlined in dark ink over the others' colours: the map keeps its context and another click switches."""
     rows = [r for r in records if r.get("iso3")]
     if not rows:
         return empty_figure("No countries to map for these filters", height=height)
     hover = label_of(metric)
     fmt = "$%{z:,.2f}" if metric in CURRENCY_METRICS else "%{z:,}"
+    chosen = set(selected)
+    values = [float(r[metric] or 0) for r in rows]
     fig = go.Figure(
         go.Choropleth(
             locations=[r["iso3"] for r in rows],
-            z=[r[metric] for r in rows],
-            text=[r["country"] for r in rows],
+            z=values,
+            zmin=0,
+            zmax=max(max(values), 1.0),
+            text=[str(r["country"]) + (" (selected)" if r["country"] in chosen else "") for r in rows],
             locationmode="ISO-3",
             colorscale=SEQUENTIAL_MAP,
-            marker={"line": {"color": "white", "width": 0.6}},
+            marker={
+                "line": {
+                    "color": [TEXT if r["country"] in chosen else "white" for r in rows],
+                    "width": [2.4 if r["country"] in chosen else 0.6 for r in rows],
+                }
+            },
             # Horizontal colour bar under the map: the map keeps the full width (also on a phone).
             colorbar={
                 "title": {"text": hover, "side": "top"},

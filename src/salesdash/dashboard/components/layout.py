@@ -99,11 +99,13 @@ def api_call(ctx: Context, path: str, extra: Query | None = None, *, filtered: b
         st.code(ctx.api_url(path, extra, filtered=filtered), language=None, wrap_lines=True)
 
 
-def download_csv(ctx: Context, path: str, extra: Query | None = None, *, name: str) -> None:
+def download_csv(
+    ctx: Context, path: str, extra: Query | None = None, *, name: str, filtered: bool = True
+) -> None:
     """A download button for the view's table, in the API's own CSV format (fetched on click)."""
     st.download_button(
         "CSV",
-        data=lambda: ctx.csv(path, extra),
+        data=lambda: ctx.csv(path, extra, filtered=filtered),
         file_name=f"salesdash-{_slug(name)}-{ctx.data_version}.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -123,6 +125,7 @@ def section(
     csv: bool = True,
     exports: bool = True,
     help: str | None = None,
+    filtered: bool = True,
 ) -> None:
     """A section title with the "API call" popover, a CSV download and (for views the API exports) an
     "Export" menu (Excel, PNG, PDF) on the right."""
@@ -130,9 +133,9 @@ def section(
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         st.subheader(title, anchor=False, help=help, width="content")
         st.space("stretch")
-        api_call(ctx, path, extra)
+        api_call(ctx, path, extra, filtered=filtered)
         if csv:
-            download_csv(ctx, path, extra, name=title)
+            download_csv(ctx, path, extra, name=title, filtered=filtered)
         if exports and (view := view_of(path)):
             export_menu(ctx, view, extra, key=_slug(title))
 
