@@ -97,6 +97,7 @@ def test_xlsx_about_sheet_has_filters_data_version_and_definitions(sample: Engin
     assert about["Countries"] == "France"
     assert about["Order dates"] == "up to 2004-12-31"
     assert about["Statuses"] == "all except Cancelled"
+    assert "Customer" not in about  # the dashboard offers no customer filter
     assert about["View parameter: limit"] == "5"
     assert about["revenue"].startswith("Sum of SALES")
     assert "order_count" in about
