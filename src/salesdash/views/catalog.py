@@ -210,11 +210,12 @@ def _kpis(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> 
     notes = []
     if head:
         notes.append(
-            f"value = {head['current_period']['label']} (the headline period: the latest year to date in view); "
+            f"Headline period (the latest year to date in view): {head['label']}; value is "
+            f"{head['current_period']['label']}"
             + (
-                f"change_pct = vs {head['comparison_period']['label']} (previous_value)."
+                f", previous_value {head['comparison_period']['label']}, change_pct between them."
                 if head["comparison_period"]
-                else str(head["note"])
+                else f". {head['note']}"
             )
         )
         notes.append(
