@@ -36,5 +36,5 @@ def link_warning(problems: list[str], showing: str) -> None:
     lines += [f"- {plain(problem)}" for problem in problems[:8]]
     if len(problems) > 8:
         lines.append(f"- and {len(problems) - 8} more")
-    lines.append(f"**Showing instead:** {plain(showing)}.")
+    lines.append(f"\n**Showing instead:** {plain(showing)}.")  # a paragraph of its own, after the list
     st.warning("\n".join(lines), icon=":material/link_off:")

@@ -20,7 +20,7 @@ def column_config(columns: Sequence[str]) -> dict[str, Any]:
         elif name == "revenue_share":
             # shown as a percentage with one decimal, like every share of the dashboard ("2.9%", not "2.93%")
             config[name] = st.column_config.ProgressColumn(
-                label, format="%.1f%%", min_value=0.0, max_value=100.0, width="small"
+                label, format="%.1f%%", min_value=0.0, max_value=100.0, width="medium"
             )
         elif kind == "count":
             config[name] = st.column_config.NumberColumn(label, format="localized")

@@ -67,10 +67,12 @@ with map_col, st.container(border=True):
         on_select=_from_map,
         selection_mode="points",
     )
-    context_note = "Every country is coloured for the other filters"
+    context_note = "Every country is coloured for the other filters."
     if selected:
-        context_note += f"; outlined: {', '.join(selected)}. Click another country to switch to it."
-    st.caption(plain(context_note + "."))
+        context_note = (
+            context_note[:-1] + f"; outlined: {', '.join(selected)}. Click another country to switch."
+        )
+    st.caption(plain(context_note))
     unmapped = [r["country"] for r in records if not r.get("iso3")]
     if unmapped:
         st.caption(plain(f"Not on the map (no ISO code): {', '.join(unmapped)}"))
