@@ -5,12 +5,12 @@ from typing import Any
 import streamlit as st
 
 from salesdash.charts import figures as charts
+from salesdash.charts.format import plain
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.customer_analytics import penetration_section
 from salesdash.dashboard.components.filters import set_filter
 from salesdash.dashboard.components.layout import chart, page_header, section
 from salesdash.dashboard.components.tables import table
-from salesdash.dashboard.format import plain
 
 ctx = context.current()
 page_header(
