@@ -375,7 +375,10 @@ class Filters:
         """(label, words) per filter, the dates as one range: the "filters applied" of the PDF and Excel."""
         out = [("Order dates", self.date_range_text())]
         out.extend(
-            (f.label, f.describe(getattr(self, f.attr))) for f in FILTERS if not isinstance(f, DateBound)
+            (f.label, f.describe(getattr(self, f.attr)))
+            for f in FILTERS
+            # a filter the dashboard does not offer (customer) is named only when a call set it
+            if not isinstance(f, DateBound) and (f.sidebar or not f.empty(getattr(self, f.attr)))
         )
         return out
 

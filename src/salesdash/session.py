@@ -130,7 +130,9 @@ class Session:
     # ---- one typed method per view (a test checks they match the registry's declarations) ----------------
 
     def kpis(self, **filters: FilterValue) -> pd.DataFrame:
-        """Headline KPIs: one row per metric with its value and its comparisons (periods named in the notes)."""
+        """Headline KPIs: one row per metric: the headline period's ``value`` beside the year earlier's
+        (``compared_with``, ``previous_value``, ``change_pct``), everything in view (``in_view_value``, no change)
+        and the last complete month (docs/metrics.md)."""
         return self.view("kpis", **filters)
 
     def comparisons(self, **filters: FilterValue) -> pd.DataFrame:

@@ -40,6 +40,19 @@ GRAIN_LABELS: dict[str, str] = {
 }
 
 
+# what the groups of a breakdown dimension are called in a sentence ("an order with lines in several deal sizes")
+GROUP_NOUNS: dict[str, str] = {
+    "product_line": "product lines",
+    "product_code": "products",
+    "deal_size": "deal sizes",
+    "status": "statuses",
+    "country": "countries",
+    "territory": "territories",
+    "customer": "customers",
+    "year": "years",
+}
+
+
 def ordered(values: list[str] | tuple[str, ...], order: tuple[str, ...]) -> list[str]:
     """``values`` in the order of ``order`` (unknown values last, alphabetically)."""
     rank = {name: i for i, name in enumerate(order)}

@@ -172,12 +172,19 @@ def _xlsx_rows(content: bytes, sheet: int = 0) -> list[dict]:
 def test_kpi_and_forecast_exports_equal_the_api(client: FlaskClient):
     kpis = data_of(client.get("/api/kpis?dealsize=Large"))
     rows = {r["metric"]: r for r in _xlsx_rows(client.get("/api/export?view=kpis&dealsize=Large").data)}
-    for name in ("revenue", "order_count", "average_order_value", "customer_count", "units"):
-        assert rows[name]["value"] == kpis[name]
-    assert (
-        rows["revenue"]["yoy_change_pct"]
-        == kpis["growth"]["year_over_year"]["metrics"]["revenue"]["change_pct"]
-    )
+    head = kpis["headline"]
+    for name in ("revenue", "order_count", "average_order_value", "customer_count", "units", "country_count"):
+        # the headline period's value beside the year earlier's, both named; everything in view apart
+        assert rows[name]["period"] == head["current_period"]["label"] == "Jan-May 2005"
+        assert rows[name]["value"] == head["metrics"][name]["current"]
+        assert rows[name]["compared_with"] == head["comparison_period"]["label"] == "Jan-May 2004"
+        assert rows[name]["previous_value"] == head["metrics"][name]["previous"]
+        assert rows[name]["change_pct"] == head["metrics"][name]["change_pct"]
+        assert rows[name]["in_view_period"] == "Jan 2003-May 2005"
+        assert rows[name]["in_view_value"] == kpis[name]
+    month = kpis["growth"]["month_over_month"]
+    assert rows["revenue"]["month"] == month["current_period"]["label"]
+    assert rows["revenue"]["month_change_pct"] == month["metrics"]["revenue"]["change_pct"]
     api = data_of(client.get("/api/forecast?horizon=4&dealsize=Large"))
     exported = _xlsx_rows(client.get("/api/export?view=forecast&horizon=4&dealsize=Large").data)
     assert [(r["period"], r["revenue"], r["upper_95"]) for r in exported] == [

@@ -167,3 +167,38 @@ def test_category_bars_follow_the_given_order() -> None:
     fig = charts.category_bars(records, "deal_size", "revenue", order=DEAL_SIZE_ORDER)
     assert list(fig.data[0].x) == ["Small", "Medium", "Large"]
     assert list(fig.data[0].text) == ["$1", "$3", "$5"]
+
+
+def test_sales_over_time_marks_partial_periods_and_counts_whole_orders() -> None:
+    records = [
+        {"period": "2004-02", "period_start": "2004-02-01", "revenue": 900.0, "order_count": 1},
+        {"period": "2004-03", "period_start": "2004-03-01", "revenue": 0.0, "order_count": 0},
+        {"period": "2004-04", "period_start": "2004-04-01", "revenue": 0.0, "order_count": 0},
+        {
+            "period": "2004-05",
+            "period_start": "2004-05-01",
+            "revenue": 700.0,
+            "order_count": 1,
+            "complete": False,
+        },
+    ]
+    fig = charts.sales_over_time(records, "month")
+    bars, line = fig.data
+    assert list(line.y) == [900.0, 0.0, 0.0, 700.0]  # the empty months are points at 0, not skipped
+    assert list(bars.marker.pattern.shape) == ["", "", "", "/"]
+    assert list(line.marker.symbol) == ["circle", "circle", "circle", "circle-open"]
+    assert any("partial period" in a.text for a in fig.layout.annotations)
+    # an orders axis of 0-1 ticks whole numbers only
+    assert (fig.layout.yaxis2.tickmode, fig.layout.yaxis2.dtick, fig.layout.yaxis2.tickformat) == (
+        "linear",
+        1,
+        ",d",
+    )
+    whole = charts.sales_over_time(MONTHLY, "month")
+    assert not whole.layout.annotations and set(whole.data[0].marker.pattern.shape) == {""}
+
+
+def test_the_day_grain_is_offered_only_for_short_ranges() -> None:
+    assert charts.grains_for(880) == ["week", "month", "quarter", "year"]
+    assert charts.grains_for(charts.DAY_GRAIN_MAX_DAYS)[0] == "day"
+    assert "day" not in charts.grains_for(None)

@@ -16,6 +16,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from salesdash.api import create_app
 from salesdash.config import Settings
+from salesdash.dashboard.components.kpis import readable as kpis_readable
 from salesdash.ingest import ingest_file
 from salesdash.store import make_engine
 from salesdash.tokens import create_token
@@ -67,5 +68,7 @@ def dashboard_env(live_api: LiveApi, monkeypatch: pytest.MonkeyPatch) -> LiveApi
 
 
 def readable(markdown: str) -> str:
-    """Markdown source as a reader sees its values: the escapes of salesdash.markup.md undone."""
-    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace("\u2060", "")
+    """Markdown source as a reader sees its values: the escapes of salesdash.markup.md and the cards'
+    keep-together characters (kpis.keep_together) undone."""
+    text = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace("\u2060", "")
+    return kpis_readable(text)

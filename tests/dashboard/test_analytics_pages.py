@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from salesdash.charts.format import count, percent
+from salesdash.charts.format import count, money, percent
 from salesdash.config import Settings
 from salesdash.dashboard.client import ApiClient
 from salesdash.dashboard.components.compare import chosen_comparison
@@ -131,24 +131,32 @@ def test_customers_page_shows_rfm_segments(dashboard_env: LiveApi) -> None:
 def test_kpi_cards_can_compare_with_the_previous_period(dashboard_env: LiveApi) -> None:
     at = run_app({"start": "2005-01-01", "end": "2005-05-31"})
     no_errors(at)
-    revenue = next(m for m in at.metric if m.label == "Revenue")
-    assert revenue.proto.delta_description == "vs Jan-May 2004"
+    revenue = next(m for m in at.metric if m.label.startswith("Revenue ·"))
+    assert readable(revenue.label) == "Revenue · Jan-May 2005"
+    assert readable(revenue.proto.delta_description) == "vs Jan-May 2004: $1,267,959.53"
     at.segmented_control(key="overview_compare").set_value("previous").run()
     no_errors(at)
-    revenue = next(m for m in at.metric if m.label == "Revenue")
+    revenue = next(m for m in at.metric if m.label.startswith("Revenue ·"))
     data = dashboard_env.get("/api/comparisons", start="2005-01-01", end="2005-05-31")["data"]
-    previous = data["previous_period"]
-    assert revenue.proto.delta_description == "vs Aug-Dec 2004"
-    assert revenue.delta == f"{previous['metrics']['revenue']['change_pct'] * 100:+.1f}%"
+    previous = data["previous_period"]["metrics"]["revenue"]
+    assert readable(revenue.label) == "Revenue · Jan-May 2005"
+    assert revenue.value == money(previous["current"])
+    assert readable(revenue.proto.delta_description) == f"vs Aug-Dec 2004: {money(previous['previous'])}"
+    assert revenue.delta == f"{previous['change_pct'] * 100:+.1f}%"
 
 
 def test_previous_period_without_a_date_range_says_what_to_do() -> None:
     comparisons = {"previous_period": None, "notes": {"previous_period": "the data starts in Jan 2003"}}
-    shown, note = chosen_comparison("previous", {"year_over_year": {"label": "x"}}, comparisons)
-    assert shown is None
+    headline = {
+        "label": "x",
+        "current_period": {"label": "Jan-May 2005"},
+        "comparison_period": {"label": "y"},
+    }
+    shown, note = chosen_comparison("previous", headline, comparisons)
+    assert shown is not None and shown["comparison_period"] is None  # the values, without a change
     assert note is not None and "Pick a date range" in note and "Jan 2003" in note
-    shown, note = chosen_comparison("year", {"year_over_year": {"label": "x"}}, {})
-    assert shown == {"label": "x"} and note is None
+    shown, note = chosen_comparison("year", headline, {})
+    assert shown == headline and note is None
 
 
 def test_export_buttons_download_what_the_api_exports(dashboard_env: LiveApi) -> None:

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from benchmarks.reliability.common import free_port
-from salesdash.charts.format import count, money
+from salesdash.charts.format import count, money, plain
 from salesdash.config import Settings
 from salesdash.ingest import ingest_file
 from salesdash.store import make_engine
@@ -31,7 +31,13 @@ def run_app(query: dict[str, Any] | None = None) -> AppTest:
 
 
 def cards(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+    """Card values by metric name (a card's label is "Revenue · Jan-May 2005": the name and its period)."""
+    return {m.label.split(" · ")[0]: m.value for m in at.metric}
+
+
+def headline(kpis: dict[str, Any], metric: str = "revenue") -> Any:
+    """The value the cards show: the headline period's (docs/metrics.md), not everything in view."""
+    return kpis["headline"]["metrics"][metric]["current"]
 
 
 def figures(at: AppTest) -> dict[str, dict[str, Any]]:
@@ -71,19 +77,42 @@ def test_every_page_renders_without_exception(dashboard_env: LiveApi, view: str)
         assert at.get("plotly_chart"), f"{view} drew no chart"
 
 
-def test_kpi_cards_show_the_api_figures(dashboard_env: LiveApi) -> None:
+def test_kpi_cards_show_one_named_period_beside_its_change(dashboard_env: LiveApi) -> None:
     at = run_app()
     kpis = dashboard_env.get("/api/kpis")["data"]
     shown = cards(at)
-    assert shown["Revenue"] == money(kpis["revenue"]) == "$9,838,141.37"
-    assert shown["Orders"] == count(kpis["order_count"]) == "303"
-    assert shown["Average order value"] == money(kpis["average_order_value"]) == "$32,469.11"
-    assert shown["Customers"] == count(kpis["customer_count"]) == "92"
-    # The deltas say what they compare with (like-for-like year over year from the API).
-    revenue_card = next(m for m in at.metric if m.label == "Revenue")
-    yoy = kpis["growth"]["year_over_year"]
-    assert revenue_card.proto.delta_description == f"vs {yoy['comparison_period']['label']}"
-    assert revenue_card.delta == f"{yoy['metrics']['revenue']['change_pct'] * 100:+.1f}%"
+    assert shown["Revenue"] == money(headline(kpis)) == "$1,791,486.71"
+    assert shown["Orders"] == count(headline(kpis, "order_count"))
+    assert shown["Average order value"] == money(headline(kpis, "average_order_value"))
+    assert shown["Customers"] == count(headline(kpis, "customer_count"))
+    # value and change of the same period, both periods named: "Jan-May 2005: $1,791,486.71, +41.3% vs
+    # Jan-May 2004: $1,267,959.53"
+    revenue_card = next(m for m in at.metric if m.label.startswith("Revenue ·"))
+    assert readable(revenue_card.label) == "Revenue · Jan-May 2005"
+    assert revenue_card.delta == "+41.3%"
+    assert readable(revenue_card.proto.delta_description) == "vs Jan-May 2004: $1,267,959.53"
+    orders_card = next(m for m in at.metric if m.label.startswith("Orders ·"))
+    previous = kpis["headline"]["metrics"]["order_count"]["previous"]
+    assert readable(orders_card.proto.delta_description) == f"vs Jan-May 2004: {count(previous)}"
+    growth_card = next(m for m in at.metric if m.label.startswith("Revenue growth"))
+    assert readable(growth_card.label) == "Revenue growth · May 2005"
+    # everything in view is named by its period and carries no change
+    line = plain(
+        "All of Jan 2003-May 2005 in view (no change shown): revenue $9,838,141.37 · 303 orders · "
+        "average order value $32,469.11 · 92 customers"
+    )
+    assert line in [c.value for c in at.caption]
+    assert "9,838,141.37" not in " ".join(m.value for m in at.metric)
+
+
+def test_kpi_cards_without_a_year_earlier_show_no_change_and_say_why(dashboard_env: LiveApi) -> None:
+    at = run_app({"start": "2003-02-01", "end": "2003-11-30"})
+    kpis = dashboard_env.get("/api/kpis", start="2003-02-01", end="2003-11-30")["data"]
+    revenue_card = next(m for m in at.metric if m.label.startswith("Revenue ·"))
+    assert readable(revenue_card.label) == "Revenue · Feb-Nov 2003"
+    assert revenue_card.value == money(kpis["revenue"])  # here the headline is everything in view
+    assert not revenue_card.delta and not revenue_card.proto.delta_description
+    assert any("Feb-Nov 2002" in c.value for c in at.caption)
 
 
 def test_a_country_filter_changes_the_kpis_and_the_url(dashboard_env: LiveApi) -> None:
@@ -92,9 +121,9 @@ def test_a_country_filter_changes_the_kpis_and_the_url(dashboard_env: LiveApi) -
     at.multiselect(key="country").set_value(["France"]).run()
     assert not at.exception
     france = dashboard_env.get("/api/kpis", country="France")["data"]
-    assert cards(at)["Revenue"] == money(france["revenue"])
+    assert cards(at)["Revenue"] == money(headline(france))
     assert cards(at)["Revenue"] != before
-    assert cards(at)["Customers"] == count(france["customer_count"])
+    assert cards(at)["Customers"] == count(headline(france, "customer_count"))
     # "API call" shows the exact request, with the filter under the API's own parameter name.
     assert any(code.value.endswith("/api/kpis?country=France") for code in at.code)
 
@@ -105,7 +134,24 @@ def test_a_link_with_query_parameters_reproduces_the_view(dashboard_env: LiveApi
     assert at.multiselect(key="country").value == ["France", "Spain"]
     assert at.multiselect(key="dealsize").value == ["Large"]
     expected = dashboard_env.get("/api/kpis", country="France,Spain", dealsize="Large")["data"]
-    assert cards(at)["Revenue"] == money(expected["revenue"])
+    assert cards(at)["Revenue"] == money(headline(expected))
+
+
+def test_a_link_with_values_the_dashboard_does_not_understand_says_so(dashboard_env: LiveApi) -> None:
+    at = run_app({"country": ["Atlantis", "Spain"], "start": "notadate", "colour": "red"})
+    assert not at.exception
+    (warning,) = at.warning
+    text = warning.value
+    assert "does not understand" in text
+    assert plain("country=Atlantis is not among the countries in the data") in text
+    assert plain("start=notadate is not a date") in text
+    assert plain("colour is not a filter of the dashboard") in text
+    assert "Spain" not in text.split("Showing instead")[0]  # a value it understood is not listed
+    assert "Showing instead" in text and "Spain" in text.split("Showing instead")[1]
+    typo = run_app({"country": "Frace"})
+    assert plain("did you mean France?") in typo.warning[0].value
+    assert plain("all countries") in typo.warning[0].value  # what it shows instead
+    assert not run_app({"country": "France", "start": "2004-01-01"}).warning
 
 
 def test_filters_survive_page_switches(dashboard_env: LiveApi) -> None:
@@ -119,7 +165,7 @@ def test_filters_survive_page_switches(dashboard_env: LiveApi) -> None:
     at.switch_page("views/overview.py").run()
     assert at.multiselect(key="productline").value == ["Ships"]
     ships = dashboard_env.get("/api/kpis", productline="Ships")["data"]
-    assert cards(at)["Revenue"] == money(ships["revenue"])
+    assert cards(at)["Revenue"] == money(headline(ships))
 
 
 def test_the_slider_changes_how_many_top_customers_are_shown(dashboard_env: LiveApi) -> None:
@@ -160,6 +206,21 @@ def test_grain_selector_changes_the_time_series(dashboard_env: LiveApi) -> None:
     assert len(quarterly["data"][1]["y"]) < len(monthly["data"][1]["y"])
 
 
+def test_day_grain_and_partial_periods_on_the_overview(dashboard_env: LiveApi) -> None:
+    at = run_app()
+    grains = at.segmented_control(key="overview_grain")
+    assert list(grains.options) == ["Week", "Month", "Quarter", "Year"]  # no Day over 29 months
+    assert any(
+        "Day is offered for date ranges up to 92 days; this one has 882" in c.value for c in at.caption
+    )
+    grains.set_value("year").run()
+    years = figure(at, "chart-over-time")
+    assert years["data"][0]["marker"]["pattern"]["shape"] == ["", "", "/"]  # 2005: January-May only
+    assert any("Partial year" in c.value and "2005" in c.value for c in at.caption)
+    short = run_app({"start": "2004-11-01", "end": "2004-11-30"})
+    assert "Day" in short.segmented_control(key="overview_grain").options
+
+
 def test_choosing_a_country_on_the_geography_page_filters_every_page(dashboard_env: LiveApi) -> None:
     at = run_app()
     at.switch_page("views/geography.py").run()
@@ -167,7 +228,26 @@ def test_choosing_a_country_on_the_geography_page_filters_every_page(dashboard_e
     assert at.multiselect(key="country").value == ["Japan"]
     at.switch_page("views/overview.py").run()
     japan = dashboard_env.get("/api/kpis", country="Japan")["data"]
-    assert cards(at)["Revenue"] == money(japan["revenue"])
+    assert cards(at)["Revenue"] == money(headline(japan))
+
+
+def test_the_map_keeps_its_context_after_a_selection(dashboard_env: LiveApi) -> None:
+    at = run_app({"country": "Japan"})
+    at.switch_page("views/geography.py").run()
+    assert not at.exception
+    everywhere = dashboard_env.get("/api/sales-by-country")["data"]
+    mapped = figure(at, "geo-map")["data"][0]
+    assert len(mapped["locations"]) == len([r for r in everywhere if r["iso3"]]) == 19  # not Japan alone
+    widths = dict(zip(mapped["locations"], mapped["marker"]["line"]["width"], strict=True))
+    assert widths["JPN"] > widths["FRA"]  # the selection is outlined over the others' colours
+    assert mapped["zmin"] == 0  # one scale from $0, never "$630.6226k$630.6228k"
+    assert at.selectbox(key="geo-focus").value == "Japan"  # the picker says what is selected
+    assert len(at.dataframe[0].value) == 19  # every country in the table
+    at.selectbox(key="geo-focus").set_value("Singapore").run()  # a small market, picked without the map
+    assert at.multiselect(key="country").value == ["Singapore"]
+    next(b for b in at.button if b.label == "Show every country").click().run()
+    assert at.multiselect(key="country").value == []
+    assert at.selectbox(key="geo-focus").value is None
 
 
 def test_refresh_keeps_the_selection(dashboard_env: LiveApi) -> None:
@@ -190,7 +270,7 @@ def test_reversed_dates_warn_instead_of_failing(dashboard_env: LiveApi) -> None:
     assert not at.exception
     assert not at.error
     assert any("From" in w.value and "after" in w.value for w in at.warning)
-    assert cards(at)["Revenue"] == "$9,838,141.37"  # the date filter is not applied
+    assert cards(at)["Revenue"] == "$1,791,486.71"  # the date filter is not applied
 
 
 def test_api_down_shows_one_message_then_retry_recovers(
@@ -209,7 +289,7 @@ def test_api_down_shows_one_message_then_retry_recovers(
     retry.click().run()
     assert not at.exception
     assert not at.error
-    assert cards(at)["Revenue"] == "$9,838,141.37"
+    assert cards(at)["Revenue"] == "$1,791,486.71"
 
 
 def test_data_page_reload_needs_a_token_and_never_shows_it(dashboard_env: LiveApi) -> None:
@@ -268,5 +348,5 @@ def test_an_api_that_requires_auth_gets_the_configured_viewer_token(
     monkeypatch.setenv("SALESDASH_API_TOKEN", viewer)
     at = run_app()
     assert not at.exception and not at.error
-    assert cards(at)["Revenue"] == "$9,838,141.37"
+    assert cards(at)["Revenue"] == "$1,791,486.71"
     assert viewer not in all_text(at)

@@ -116,3 +116,34 @@ def test_query_string_is_canonical_and_repeats_lists() -> None:
     assert query == "start=2004-01-01&country=France&country=Spain&limit=10"
     assert build_query({"productline": ["Trucks and Buses"]}) == "productline=Trucks+and+Buses"
     assert build_query(None) == ""
+
+
+def test_link_problems_name_every_value_not_understood() -> None:
+    from salesdash.dashboard.state import link_problems
+
+    options = {
+        "countries": ["France", "Spain"],
+        "product_lines": ["Ships"],
+        "statuses": ["Shipped", "Cancelled"],
+        "deal_sizes": ["Small", "Large"],
+        "date_range": {"start": "2003-01-06", "end": "2005-05-31"},
+    }
+    assert link_problems({"country": ["France"], "start": ["2004-01-01"], "embed": ["true"]}, options) == []
+    problems = link_problems(
+        {
+            "country": ["france"],
+            "end": ["2010-01-01"],
+            "dealsize": ["Huge"],
+            "start": ["2004-1-1"],
+            "customer": ["Euro Shopping Channel"],
+        },
+        options,
+    )
+    assert problems == [
+        "country=france is not among the countries in the data; did you mean France?",
+        "end=2010-01-01 is outside the data (2003-01-06 to 2005-05-31)",
+        "dealsize=Huge is not among the deal sizes in the data",
+        "start=2004-1-1 is not a date (use YYYY-MM-DD, e.g. 2004-01-31)",
+        "customer is not a filter of the dashboard (its filters are start, end, country, productline, status, "
+        "dealsize)",
+    ]

@@ -138,17 +138,25 @@ def test_dashboard_in_a_real_browser(stack: Stack, browser: Browser) -> None:
 
     # 2. The reference figures (bundled data, default filters).
     goto_ready(page, stack.dashboard + "/", "Sales overview", charts=3, metrics=5)
-    assert card(page, "Revenue") == "$9,838,141.37"
-    assert card(page, "Orders") == "303"
-    assert card(page, "Average order value") == "$32,469.11"
-    assert card(page, "Customers") == "92"
+    # the cards: the headline period (Jan-May 2005) beside Jan-May 2004; everything in view below, no change
+    assert card(page, "Revenue") == "$1,791,486.71"
+    assert card(page, "Orders") == "59"
+    assert card(page, "Average order value") == "$30,364.18"
+    assert card(page, "Customers") == "40"
+    revenue_card = page.locator('[data-testid="stMetric"]').filter(has_text="Revenue").first.inner_text()
+    assert "Jan\u2011May\u00a02005" in revenue_card and "+41.3%" in revenue_card
+    assert "vs Jan\u2011May\u00a02004: $1,267,959.53" in revenue_card  # wrapped, never cut
+    main = page.locator('[data-testid="stMain"]').inner_text()
+    assert "All of Jan 2003-May 2005 in view (no change shown): revenue $9,838,141.37 · 303 orders" in main
     assert_clean(page, "Overview")
     full_screenshot(page, ARTIFACTS / "overview-1400.png", 1400)
     page.set_viewport_size({"width": 1400, "height": 900})
 
     # 3. Filter to France through the sidebar: the revenue card changes to the API's France figure.
-    france = money(stack.api_json("/api/kpis", country="France")["data"]["revenue"])
-    assert france != "$9,838,141.37"
+    france = money(
+        stack.api_json("/api/kpis", country="France")["data"]["headline"]["metrics"]["revenue"]["current"]
+    )
+    assert france != "$1,791,486.71"
     countries = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Countries")
     countries.locator("input").click()
     page.keyboard.type("France")
@@ -252,7 +260,8 @@ def test_clicking_a_country_on_the_map_filters_every_page(stack: Stack, browser:
     page.wait_for_function("() => window.location.search.includes('country=Australia')", timeout=60_000)
     page.get_by_text("Every page shows Australia").first.wait_for(timeout=60_000)
     assert_clean(page, "Geography after a map click")
-    expected = money(stack.api_json("/api/kpis", country="Australia")["data"]["revenue"])
+    kpis = stack.api_json("/api/kpis", country="Australia")["data"]
+    expected = money(kpis["headline"]["metrics"]["revenue"]["current"])
     page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Overview").click()
     wait_ready(page, "Sales overview", charts=3, metrics=5)
     assert card(page, "Revenue") == expected

@@ -99,6 +99,7 @@ def test_xlsx_about_sheet_has_filters_data_version_and_definitions(sample: Engin
     assert about["Countries"] == "France"
     assert about["Order dates"] == "up to 2004-12-31"
     assert about["Statuses"] == "all except Cancelled"
+    assert "Customer" not in about  # the dashboard offers no customer filter
     assert about["View parameter: limit"] == "5"
     assert about["revenue"].startswith("Sum of SALES")
     assert "order_count" in about
@@ -109,10 +110,15 @@ def test_kpis_xlsx_matches_kpis_and_dates_are_dates(sample: Engine):
     with snapshot(sample) as conn:
         expected = kpis(conn, Filters())
     sheet = openpyxl.load_workbook(io.BytesIO(file.content)).worksheets[0]
-    values = {row[0]: row[3] for row in sheet.iter_rows(min_row=2, values_only=True)}
-    assert values["revenue"] == expected["revenue"] == REVENUE
-    assert values["order_count"] == expected["order_count"]
-    assert values["average_order_value"] == expected["average_order_value"]
+    header = [c.value for c in sheet[1]]
+    rows = [dict(zip(header, row, strict=True)) for row in sheet.iter_rows(min_row=2, values_only=True)]
+    in_view = {r["metric"]: r["in_view_value"] for r in rows}
+    assert in_view["revenue"] == expected["revenue"] == REVENUE
+    assert in_view["order_count"] == expected["order_count"]
+    assert in_view["average_order_value"] == expected["average_order_value"]
+    revenue = next(r for r in rows if r["metric"] == "revenue")  # the headline value with its own period
+    assert (revenue["period"], revenue["value"]) == ("Jan-May 2005", 1791486.71)
+    assert (revenue["compared_with"], revenue["previous_value"]) == ("Jan-May 2004", 1267959.53)
 
     rfm_file = run(sample, "rfm", "xlsx")
     book = openpyxl.load_workbook(io.BytesIO(rfm_file.content))

@@ -189,6 +189,13 @@ class PeriodRow(Metrics):
     period_start = String(required=True, metadata={"format": "date"})
 
 
+class SeriesRow(PeriodRow):
+    period_end = String(required=True, metadata={"format": "date"})
+    complete = Boolean(
+        required=True, metadata={"description": "whether the dates in view cover the whole period"}
+    )
+
+
 class TrendRow(PeriodRow):
     revenue_change = Float(required=True, allow_none=True)
     revenue_change_pct = Float(required=True, allow_none=True)
@@ -244,6 +251,16 @@ class Growth(Open):
     year_over_year = Nested(Comparison, required=True, allow_none=True)
 
 
+class Headline(Open):
+    rule = String(required=True)
+    label = String(required=True)
+    current_period = Nested(Period, required=True)
+    comparison_period = Nested(Period, required=True, allow_none=True)
+    note = String(required=True, allow_none=True)
+    in_view_period = Nested(Period, required=True)
+    metrics = Dict(keys=String(), values=Nested(Change), required=True)
+
+
 class DateRange(Open):
     start = String(required=True, allow_none=True, metadata={"format": "date"})
     end = String(required=True, allow_none=True, metadata={"format": "date"})
@@ -254,6 +271,7 @@ class Kpis(Metrics):
     product_line_count = Integer(required=True)
     average_unit_price = money(nullable=True)
     date_range = Nested(DateRange, required=True)
+    headline = Nested(Headline, required=True, allow_none=True)
     growth = Nested(Growth, required=True)
     status_distribution = List(Nested(StatusRow), required=True)
 
@@ -478,6 +496,7 @@ class ComparisonsData(Open):
     previous_period = Nested(Comparison, required=True, allow_none=True)
     year_earlier = Nested(Comparison, required=True, allow_none=True)
     notes = Dict(keys=String(), values=String(), required=True)
+    headline = Nested(Headline, required=True, allow_none=True)
     growth = Nested(Growth, required=True)
 
 

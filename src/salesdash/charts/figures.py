@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 
 from salesdash.charts.format import money_short, percent
 from salesdash.markup import plotly_text
-from salesdash.vocabulary import columns_of
+from salesdash.vocabulary import GRAIN_LABELS, columns_of
 from salesdash.vocabulary import label as label_of
 
 Records = Sequence[Mapping[str, Any]]
@@ -58,6 +58,14 @@ SEQUENTIAL_MAP = [
 ]
 
 CURRENCY_METRICS = columns_of("currency")
+DAY_GRAIN_MAX_DAYS = 92  # one point per day reads as a trend up to about a quarter; beyond, it is noise
+
+
+def grains_for(days: int | None) -> list[str]:
+    """The time grains worth offering for a range of ``days`` days: Day only up to DAY_GRAIN_MAX_DAYS."""
+    return [g for g in GRAIN_LABELS if g != "day" or (days is not None and days <= DAY_GRAIN_MAX_DAYS)]
+
+
 MONTHS = [calendar.month_abbr[m] for m in range(1, 13)]
 
 
@@ -128,21 +136,48 @@ def _hover_value(metric: str) -> str:
     return "%{x:,}"
 
 
+def count_axis_ticks(largest: Any) -> dict[str, Any]:
+    """Ticks of an axis of counts: whole numbers only (a largest value of 3 gives 0, 1, 2, 3, never 0.5)."""
+    top = float(largest or 0)
+    if top <= 6:
+        return {
+            "tickmode": "linear",
+            "tick0": 0,
+            "dtick": 1,
+            "tickformat": ",d",
+            "range": [0, max(top, 1) * 1.08],
+        }
+    return {"tickmode": "auto", "tickformat": ",d", "rangemode": "tozero"}
+
+
+PARTIAL_NOTE = "Hatched bar, open marker: a partial period (the dates in view cover only part of it)"
+
+
 def sales_over_time(records: Records, grain: str = "month", *, height: int = 360) -> go.Figure:
     """Revenue (line, left axis) over order counts (bars, right axis). The revenue axis overlays the order
-    axis, so the line is always drawn on top of the bars, never hidden behind them."""
+    axis, so the line is always drawn on top of the bars, never hidden behind them.
+
+    Every period of the range is a point (a period without orders is 0, so the line drops to it rather than
+    crossing it); a period the dates in view cover only in part (``complete`` false) has a hatched bar, an open
+    marker and says so on hover and in a note under the chart."""
     if not records:
         return empty_figure(height=height)
     periods = [r["period"] for r in records]
     x = [r.get("period_start") or r["period"] for r in records]
+    partial = [r.get("complete") is False for r in records]
+    hover_note = ["<br>partial period" if p else "" for p in partial]
     fig = go.Figure()
     fig.add_bar(
         x=x,
         y=[r["order_count"] for r in records],
         name="Orders",
         yaxis="y2",
-        marker={"color": MUTED, "line": {"width": 0}},
-        customdata=periods,
+        marker={
+            "color": MUTED,
+            "line": {"width": 0},
+            "pattern": {"shape": ["/" if p else "" for p in partial], "fgcolor": PRIMARY, "solidity": 0.25},
+        },
+        customdata=list(zip(periods, hover_note, strict=True)),
         hovertemplate="Orders: %{y:,}<extra></extra>",
     )
     fig.add_scatter(
@@ -150,13 +185,18 @@ def sales_over_time(records: Records, grain: str = "month", *, height: int = 360
         y=[r["revenue"] for r in records],
         name="Revenue",
         yaxis="y",
-        mode="lines+markers" if len(records) <= 60 else "lines",
+        mode="lines+markers" if len(records) <= 60 or any(partial) else "lines",
         line={"color": PRIMARY, "width": 2.5},
-        marker={"size": 6},
-        customdata=periods,
-        hovertemplate="%{customdata}<br>Revenue: $%{y:,.2f}<extra></extra>",
+        marker={
+            "size": [8 if p else (6 if len(records) <= 60 else 0) for p in partial],
+            "symbol": ["circle-open" if p else "circle" for p in partial],
+            "line": {"width": 2, "color": PRIMARY},
+        },
+        customdata=list(zip(periods, hover_note, strict=True)),
+        hovertemplate="%{customdata[0]}%{customdata[1]}<br>Revenue: $%{y:,.2f}<extra></extra>",
     )
     _layout(fig, height=height, legend=True, hovermode="x unified")
+    largest = max((r["order_count"] or 0 for r in records), default=0)
     fig.update_layout(
         # y (revenue) overlays y2 (orders): overlaying axes are drawn above their base axis.
         yaxis=_money_axis(
@@ -165,18 +205,27 @@ def sales_over_time(records: Records, grain: str = "month", *, height: int = 360
         yaxis2={
             "title": {"text": "Orders", "font": {"size": 12, "color": GREY}},
             "side": "right",
-            "rangemode": "tozero",
             "showgrid": False,
-            "tickmode": "auto",
-            "tickformat": ",d",
             "tickfont": {"color": GREY},
+            **count_axis_ticks(largest),
         },
         bargap=0.25,
-        margin={"l": 60, "r": 62, "t": 36, "b": 32},
+        margin={"l": 60, "r": 62, "t": 36, "b": 52 if any(partial) else 32},
     )
-    if grain in ("day", "week"):
-        fig.update_xaxes(type="date")
-    elif grain == "year":
+    if any(partial):
+        fig.add_annotation(
+            text=PARTIAL_NOTE,
+            showarrow=False,
+            x=0,
+            y=0,
+            xref="paper",
+            yref="paper",
+            xanchor="left",
+            yanchor="top",
+            yshift=-24,
+            font={"size": 11, "color": GREY},
+        )
+    if grain == "year":
         fig.update_xaxes(type="category", tickvals=x, ticktext=periods)
     else:
         fig.update_xaxes(type="date")
@@ -283,21 +332,38 @@ def share_donut(
     return fig
 
 
-def choropleth(records: Records, metric: str = "revenue", *, height: int = 460) -> go.Figure:
-    """World map of ``metric`` by country, keyed by the ISO-3 codes the API provides."""
+def choropleth(
+    records: Records, metric: str = "revenue", *, height: int = 460, selected: Sequence[str] = ()
+) -> go.Figure:
+    """World map of ``metric`` by country, keyed by the ISO-3 codes the API provides.
+
+    The colour scale starts at 0, so one country (or several of similar size) still reads on a plain scale
+    ("$0 ... $600K"), never as "$630.6226k, $630.6228k". ``selected`` countries (the Countries filter) are
+    outlined in dark ink over the others' colours: the map keeps its context and another click switches."""
     rows = [r for r in records if r.get("iso3")]
     if not rows:
         return empty_figure("No countries to map for these filters", height=height)
     hover = label_of(metric)
     fmt = "$%{z:,.2f}" if metric in CURRENCY_METRICS else "%{z:,}"
+    chosen = set(selected)
+    values = [float(r[metric] or 0) for r in rows]
     fig = go.Figure(
         go.Choropleth(
             locations=[r["iso3"] for r in rows],
-            z=[r[metric] for r in rows],
-            text=[plotly_text(r["country"]) for r in rows],
+            z=values,
+            zmin=0,
+            zmax=max(max(values), 1.0),
+            text=[
+                plotly_text(r["country"]) + (" (selected)" if r["country"] in chosen else "") for r in rows
+            ],
             locationmode="ISO-3",
             colorscale=SEQUENTIAL_MAP,
-            marker={"line": {"color": "white", "width": 0.6}},
+            marker={
+                "line": {
+                    "color": [TEXT if r["country"] in chosen else "white" for r in rows],
+                    "width": [2.4 if r["country"] in chosen else 0.6 for r in rows],
+                }
+            },
             # Horizontal colour bar under the map: the map keeps the full width (also on a phone).
             colorbar={
                 "title": {"text": hover, "side": "top"},

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from salesdash.markup import md
+
 DASH = "–"
 
 
@@ -76,3 +78,9 @@ def signed_percent(ratio: Any, *, decimals: int = 1) -> str:
     if round(value, decimals) == 0:
         return f"{0:.{decimals}f}%"
     return f"{value:+,.{decimals}f}%"
+
+
+def plain(text: Any) -> str:
+    """``text`` shown as written in Streamlit's Markdown: the one escaping helper, :func:`salesdash.markup.md`
+    (no markup, links, emoji or icon shortcodes, LaTeX or HTML from a value)."""
+    return md(text)

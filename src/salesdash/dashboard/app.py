@@ -13,10 +13,11 @@ import streamlit as st
 
 from salesdash.dashboard.client import ApiError
 from salesdash.dashboard.components import context
-from salesdash.dashboard.components.errors import show_api_error
+from salesdash.dashboard.components.errors import link_warning, show_api_error
 from salesdash.dashboard.components.filters import sidebar_filters
 from salesdash.dashboard.components.layout import apply_style
 from salesdash.dashboard.components.refresh import data_status, watch_for_data
+from salesdash.dashboard.state import link_problems
 from salesdash.errors import ConfigError
 from salesdash.markup import md
 
@@ -70,12 +71,16 @@ def main() -> None:
             with st.sidebar:
                 watch_for_data(st.session_state.get(context.VERSION_KEY, {}), settings.auto_refresh_seconds)
         st.stop()
-    filters = sidebar_filters(options if isinstance(options, dict) else {})
+    options = options if isinstance(options, dict) else {}
+    problems = link_problems({k: st.query_params.get_all(k) for k in st.query_params}, options)
+    filters = sidebar_filters(options)
     st.sidebar.divider()
     data_status(version, settings.auto_refresh_seconds)
     context.start(filters, version, options)
     try:
         with body.container():
+            if problems:
+                link_warning(problems, filters.summary())
             navigation.run()
     except ApiError as err:
         # One notice instead of a half-drawn page with a stack of errors.

@@ -8,11 +8,12 @@ query parameters for the API and a short human summary.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from salesdash.filters import FILTERS, AnyOf, DateBound, Filters
+from salesdash.filters import BY_PARAM, FILTERS, AnyOf, DateBound, Filters
 
 
 @dataclass(frozen=True)
@@ -63,3 +64,46 @@ class FilterState:
             elif value:
                 parts.append(declared.describe(value))
         return " · ".join(parts)
+
+
+def _close(value: str, choices: list[str]) -> str:
+    exact = [c for c in choices if c.casefold() == value.strip().casefold()]
+    found = exact or difflib.get_close_matches(value, choices, n=2, cutoff=0.6)
+    return f"; did you mean {' or '.join(found)}?" if found else ""
+
+
+def link_problems(params: Mapping[str, list[str]], options: Mapping[str, Any]) -> list[str]:
+    """Pure: what a link's query string asks for that the dashboard cannot show, one sentence per value
+    (``country=Atlantis is not among the countries in the data``), so that a mistyped link never silently shows
+    the company totals. ``params`` maps each query parameter to its values; ``options`` is ``/api/filters``.
+    The sidebar's widgets take exact values, so a value is understood only as the data spells it."""
+    problems: list[str] = []
+    date_range = options.get("date_range") or {}
+    sidebar = [f for f in FILTERS if f.sidebar]
+    first, last = (BY_PARAM["start"].lenient(date_range.get(k)) for k in ("start", "end"))
+    for name, values in params.items():
+        declared = BY_PARAM.get(name)
+        if name.startswith("embed"):  # Streamlit's own display options
+            continue
+        if declared is None or not declared.sidebar:
+            names = ", ".join(f.param for f in sidebar)
+            problems.append(f"{name} is not a filter of the dashboard (its filters are {names})")
+            continue
+        for raw in values:
+            value = str(raw)
+            if isinstance(declared, DateBound):
+                day = declared.lenient(value) if len(value.strip()) == 10 else None
+                if value.strip() and day is None:
+                    problems.append(f"{name}={value} is not a date (use YYYY-MM-DD, e.g. 2004-01-31)")
+                elif day and ((first and day < first) or (last and day > last)):
+                    problems.append(
+                        f"{name}={value} is outside the data ({first.isoformat() if first else '?'} to "
+                        f"{last.isoformat() if last else '?'})"
+                    )
+                continue
+            choices = [str(c) for c in options.get(declared.options_key or "", [])]
+            if value not in choices:
+                problems.append(
+                    f"{name}={value} is not among the {declared.label.lower()} in the data{_close(value, choices)}"
+                )
+    return problems

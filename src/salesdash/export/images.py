@@ -36,7 +36,7 @@ class ExportUnavailable(SalesdashError):
 
 def for_export(fig: go.Figure, title: str, subtitle: str = "") -> go.Figure:
     """A copy of ``fig`` for a file: white background, a title (and subtitle) above the plot's own top margin
-    (which holds its legend and notes)."""
+    (which holds its legend and notes), and margins wide enough for every axis label: never cut off."""
     out = go.Figure(fig)
     text = (
         f"<b>{plotly_text(title)}</b>"  # the subtitle names filter values: shown as written, never as markup
@@ -44,7 +44,12 @@ def for_export(fig: go.Figure, title: str, subtitle: str = "") -> go.Figure:
     if subtitle:
         text += f"<br><span style='font-size:12px;color:#5F6B7A'>{plotly_text(subtitle)}</span>"
     margin = out.layout.margin
-    top = margin.t if margin and margin.t is not None else 12
+
+    def own(side: str, least: int) -> int:
+        value = getattr(margin, side, None) if margin else None
+        return max(int(value), least) if value is not None else least
+
+    top = own("t", 12)
     heading = 84 if subtitle else 58
     out.update_layout(
         # fonts every Debian/Ubuntu desktop has (the dashboard's web font is not there for the browser)
@@ -61,8 +66,14 @@ def for_export(fig: go.Figure, title: str, subtitle: str = "") -> go.Figure:
             "pad": {"t": 22},
             "font": {"size": 18},
         },
-        margin={"t": top + heading, "l": 24, "r": 24, "b": 24},
+        # the chart's own margins hold its axis labels (sized from the labels' widths in the chart function);
+        # at least 24 px of air on every side
+        margin={"t": top + heading, "l": own("l", 24), "r": own("r", 24), "b": own("b", 24)},
     )
+    # a file is drawn once, so Plotly may measure every label and widen a margin a label would overflow
+    # (the dashboard turns this off only because measuring costs time on every redraw)
+    out.update_xaxes(automargin=True)
+    out.update_yaxes(automargin=True)
     return out
 
 

@@ -30,12 +30,15 @@ from salesdash.export.images import for_export, render_png
 from salesdash.export_safety import neutralise
 from salesdash.filters import Filters
 from salesdash.views import ViewData, compute_view, records_of
-from salesdash.vocabulary import METRICS, unit
+from salesdash.vocabulary import METRICS, label, unit
 
 FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu", "/usr/local/share/fonts")
 INK = (49, 51, 63)
 MUTED = (95, 107, 122)
 HEADING_FILL = (232, 238, 246)
+RATIOS = {"sales-by-country": 0.7}  # chart height / width in the PDF (20 country bars need the height)
+BOTTOM = 18  # mm kept free for the footer (the auto page break margin)
+LINE_HEIGHT = 5.2
 REPORT_VIEWS = ("kpis", "sales-over-time", "sales-by-category", "sales-by-country", "top-customers")
 
 
@@ -103,7 +106,7 @@ class _Writer:
     def __init__(self, context: ExportContext) -> None:
         pdf = _PDF(orientation="portrait", unit="mm", format="A4")
         pdf.set_margins(15, 15, 15)
-        pdf.set_auto_page_break(auto=True, margin=18)
+        pdf.set_auto_page_break(auto=True, margin=BOTTOM)
         regular, bold = _font_file("DejaVuSans.ttf"), _font_file("DejaVuSans-Bold.ttf")
         if regular and bold:
             pdf.add_font("DejaVu", "", str(regular))
@@ -137,7 +140,7 @@ class _Writer:
         pdf.cell(0, 8, self.text(text), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(pdf.font_family, "", 10)
 
-    def para(self, text: str, size: int = 9, color: tuple[int, int, int] = MUTED) -> None:
+    def para(self, text: str, size: float = 9, color: tuple[int, int, int] = MUTED) -> None:
         pdf = self.pdf
         pdf.set_font(pdf.font_family, "", size)
         pdf.set_text_color(*color)
@@ -145,15 +148,48 @@ class _Writer:
         pdf.set_text_color(*INK)
         pdf.set_font(pdf.font_family, "", 10)
 
+    def room(self) -> float:
+        """mm left on this page above the footer."""
+        return self.pdf.h - BOTTOM - self.pdf.get_y()
+
+    def table_height(
+        self, headers: Sequence[str], rows: Sequence[Sequence[Any]], widths: Sequence[float], size: float
+    ) -> float:
+        """The height a table will take (each row as tall as its most wrapped cell)."""
+        pdf = self.pdf
+        scale = self.width / sum(widths)
+        total = 0.0
+        for bold, row in ((True, headers), *((False, r) for r in rows)):
+            pdf.set_font(pdf.font_family, "B" if bold else "", size)
+            lines = 1
+            for value, width in zip(row, widths, strict=True):
+                room = max(width * scale - 2.4, 1.0)
+                words = self.text(value).split() or [""]
+                line, count = "", 1
+                for word in words:  # the greedy wrap fpdf does
+                    trial = f"{line} {word}".strip()
+                    if pdf.get_string_width(trial) > room and line:
+                        count, line = count + 1, word
+                    else:
+                        line = trial
+                lines = max(lines, count)
+            total += lines * LINE_HEIGHT + 1.6
+        pdf.set_font(pdf.font_family, "", 10)
+        return total + 2
+
     def table(
         self,
         headers: Sequence[str],
         rows: Sequence[Sequence[Any]],
         widths: Sequence[float],
         align: Sequence[str],
-        size: int = 9,
+        size: float = 9,
     ) -> None:
+        """A table kept whole on one page when it fits on one (else its headings repeat on every page)."""
         pdf = self.pdf
+        needed = self.table_height(headers, rows, widths, size)
+        if needed > self.room() and needed <= pdf.h - BOTTOM - pdf.t_margin:
+            pdf.add_page()
         pdf.set_font(pdf.font_family, "", size)
         pdf.set_text_color(*INK)
         style = FontFace(emphasis="BOLD", fill_color=HEADING_FILL)
@@ -161,7 +197,8 @@ class _Writer:
             col_widths=tuple(widths),
             text_align=tuple(align),
             headings_style=style,
-            line_height=5.2,
+            line_height=LINE_HEIGHT,
+            repeat_headings=1,
             borders_layout="HORIZONTAL_LINES",
             width=self.width,
             padding=(0.8, 1.2),
@@ -187,57 +224,93 @@ class _Writer:
         pdf.ln(2)
 
 
-def _kpi_cards(w: _Writer, kpis: ViewData) -> None:
-    rows = {r["metric"]: r for r in kpis.records()}
-    growth = (kpis.data or {}).get("growth") or {}
-    yoy = growth.get("year_over_year")
-    label = f"vs {yoy['comparison_period']['label']}" if yoy else "no like-for-like year earlier"
-    shown = ("revenue", "order_count", "average_order_value", "customer_count", "units", "country_count")
-    cards = [
-        (
-            METRICS[name].label,
-            (money if METRICS[name].unit == "currency" else count)(rows[name]["value"]),
-            rows[name]["yoy_change_pct"],
-        )
-        for name in shown
-    ]
+PDF_CARDS = ("revenue", "order_count", "average_order_value", "customer_count", "units", "country_count")
+
+
+def _fit(w: _Writer, width: float, text: str, size: float, style: str = "") -> None:
+    """One line of ``text`` in ``width`` mm: the font shrinks (to 70%) rather than the text being cut."""
     pdf = w.pdf
+    shown = w.text(text)
+    pdf.set_font(pdf.font_family, style, size)
+    while pdf.get_string_width(shown) > width and pdf.font_size_pt > size * 0.7:
+        pdf.set_font(pdf.font_family, style, pdf.font_size_pt - 0.5)
+    pdf.cell(width, 4.5, shown)
+
+
+def _kpi_cards(w: _Writer, kpis: ViewData) -> None:
+    """The headline period's values beside the same dates a year earlier (both named), as on the dashboard's
+    cards (docs/metrics.md), then everything in view without a change."""
+    rows = {r["metric"]: r for r in kpis.records()}
+    head = (kpis.data or {}).get("headline")
+    pdf = w.pdf
+    if not head:
+        w.para("No order lines in view for these filters.", size=9)
+        return
+    w.para(
+        f"{head['current_period']['label']} (the latest year to date in view)"
+        + (f" vs {head['comparison_period']['label']}" if head["comparison_period"] else ""),
+        size=9,
+        color=INK,
+    )
     gap = 4.0
     card_w = (w.width - 2 * gap) / 3
-    card_h = 21.0
+    card_h = 25.0
+    inner = card_w - 6
     top = pdf.get_y()
-    for i, (name, value, change) in enumerate(cards):
+    for i, metric in enumerate(PDF_CARDS):
+        row = rows[metric]
+        name = METRICS[metric].label
+        fmt = money if METRICS[metric].unit == "currency" else count
         x = pdf.l_margin + (i % 3) * (card_w + gap)
         y = top + (i // 3) * (card_h + gap)
         pdf.set_fill_color(246, 248, 251)
         pdf.set_draw_color(220, 225, 232)
         pdf.rect(x, y, card_w, card_h, style="DF")
         pdf.set_xy(x + 3, y + 2)
-        pdf.set_font(pdf.font_family, "", 8.5)
         pdf.set_text_color(*MUTED)
-        pdf.cell(card_w - 6, 4.5, w.text(name))
+        _fit(w, inner, f"{name} · {row['period']}", 8.5)
         pdf.set_xy(x + 3, y + 7)
-        pdf.set_font(pdf.font_family, "B", 14)
         pdf.set_text_color(*INK)
-        pdf.cell(card_w - 6, 7, w.text(value))
-        pdf.set_xy(x + 3, y + 14.5)
-        pdf.set_font(pdf.font_family, "", 8)
-        if change is None:
+        _fit(w, inner, fmt(row["value"]), 14, "B")
+        change = row["change_pct"]
+        pdf.set_xy(x + 3, y + 14)
+        if row["compared_with"] is None:
             pdf.set_text_color(*MUTED)
-            pdf.cell(card_w - 6, 4.5, w.text(label if not yoy else f"– {label}"))
+            _fit(w, inner, "no change: no year earlier in the data", 8)
         else:
-            pdf.set_text_color(0, 114, 178) if change >= 0 else pdf.set_text_color(213, 94, 0)
-            arrow = "▲" if change >= 0 else "▼"
-            text = (
-                f"{arrow} {signed_percent(change)} {label}"
-                if pdf.unicode
-                else f"{signed_percent(change)} {label}"
-            )
-            pdf.cell(card_w - 6, 4.5, w.text(text))
+            if change is None:
+                pdf.set_text_color(*MUTED)
+                _fit(w, inner, "no change (nothing a year earlier)", 8)
+            else:
+                pdf.set_text_color(0, 114, 178) if change >= 0 else pdf.set_text_color(213, 94, 0)
+                arrow = ("▲ " if change >= 0 else "▼ ") if pdf.unicode else ""
+                _fit(w, inner, f"{arrow}{signed_percent(change)}", 8.5, "B")
+            pdf.set_xy(x + 3, y + 19)
+            pdf.set_text_color(*MUTED)
+            _fit(w, inner, f"vs {row['compared_with']}: {fmt(row['previous_value'])}", 8)
     pdf.set_text_color(*INK)
+    pdf.set_font(pdf.font_family, "", 10)
     pdf.set_y(top + 2 * card_h + gap + 3)
-    for note in kpis.notes:
-        w.para(note, size=8)
+    if not head["comparison_period"] and head.get("note"):
+        w.para(str(head["note"]), size=8)
+    w.para(
+        f"All of {rows['revenue']['in_view_period']} in view (no change shown): revenue "
+        f"{money(rows['revenue']['in_view_value'])} · {count(rows['order_count']['in_view_value'])} orders · "
+        f"average order value {money(rows['average_order_value']['in_view_value'])} · "
+        f"{count(rows['customer_count']['in_view_value'])} customers · "
+        f"{count(rows['country_count']['in_view_value'])} countries",
+        size=8.5,
+        color=INK,
+    )
+    month = ((kpis.data or {}).get("growth") or {}).get("month_over_month")
+    if month:
+        m = month["metrics"]["revenue"]
+        w.para(
+            f"Last complete month: {month['current_period']['label']} revenue {money(m['current'])}, "
+            f"{signed_percent(m['change_pct'])} vs {month['comparison_period']['label']}: {money(m['previous'])}.",
+            size=8.5,
+            color=INK,
+        )
 
 
 def _breakdown_rows(view: ViewData, name_col: str, limit: int = 10) -> list[list[Any]]:
@@ -253,13 +326,18 @@ def _breakdown_rows(view: ViewData, name_col: str, limit: int = 10) -> list[list
     ]
 
 
-def _figures(report: Report) -> dict[str, go.Figure]:
+def report_figures(report: Report) -> dict[str, go.Figure]:
+    """The charts the report prints, by view (each drawn at width 860 px and ``RATIOS`` of it high)."""
+    countries = len(report.views["sales-by-country"].frame)
     subtitle = report.context.filters.applied_text()
     figs: dict[str, go.Figure] = {}
     for key, title in (
         ("sales-over-time", "Monthly revenue and orders"),
         ("sales-by-category", "Revenue by product line"),
-        ("sales-by-country", "Revenue by country (top 20)"),
+        (
+            "sales-by-country",
+            f"Revenue by country (top 20 of {countries})" if countries > 20 else "Revenue by country",
+        ),
     ):
         fig = report.views[key].figure()
         if fig is not None:
@@ -281,9 +359,13 @@ def _figures(report: Report) -> dict[str, go.Figure]:
 
 def to_pdf(report: Report) -> bytes:
     """Render ``report`` to PDF bytes (charts rendered in one browser session)."""
-    figs = _figures(report)
+    figs = report_figures(report)
     # 860 CSS px across 180 mm: chart text prints at a readable size; scale 3 keeps it sharp
-    pngs = dict(zip(figs, render_png(list(figs.values()), width=860, height=430, scale=3), strict=True))
+    pngs: dict[str, bytes] = {}
+    for ratio in sorted({RATIOS.get(k, 0.5) for k in figs}):  # drawn at the shape they are printed in
+        group = [k for k in figs if RATIOS.get(k, 0.5) == ratio]
+        images = render_png([figs[k] for k in group], width=860, height=round(860 * ratio), scale=3)
+        pngs |= dict(zip(group, images, strict=True))
     ctx = report.context
     w = _Writer(ctx)
     pdf = w.pdf
@@ -295,39 +377,36 @@ def to_pdf(report: Report) -> bytes:
     w.heading("Filters applied", 12)
     filters = describe_filters(ctx.filters)
     w.table(["Filter", "Value"], [[k, v] for k, v in filters], (35, 145), ("LEFT", "LEFT"))
+    for note in report.views["sales-over-time"].notes:  # a partial period on the monthly chart
+        w.para(note, size=8)
 
     w.heading("Key figures", 12)
     _kpi_cards(w, report.views["kpis"])
     if "sales-over-time" in pngs:
         w.image(pngs["sales-over-time"])
 
-    w.heading("Product lines", keep=w.chart_height())
-    if "sales-by-category" in pngs:
-        w.image(pngs["sales-by-category"])
-    w.table(
-        ["#", "Product line", "Revenue", "Orders", "Share"],
-        _breakdown_rows(report.views["sales-by-category"], "product_line"),
-        (8, 72, 40, 30, 30),
-        ("RIGHT", "LEFT", "RIGHT", "RIGHT", "RIGHT"),
-    )
+    ranked = ["#", "Name", "Revenue", "Orders", "Share"]
+    widths, align = (8, 72, 40, 30, 30), ("RIGHT", "LEFT", "RIGHT", "RIGHT", "RIGHT")
+    for key, title, name_col, header, ratio in (
+        ("sales-by-category", "Product lines", "product_line", "Product line", 0.5),
+        ("sales-by-country", "Countries", "country", "Country", RATIOS["sales-by-country"]),
+    ):
+        view = report.views[key]
+        headers = [*ranked[:1], header, *ranked[2:]]
+        rows = _breakdown_rows(view, name_col)
+        w.heading(
+            title, keep=w.chart_height(ratio) if key in pngs else w.table_height(headers, rows, widths, 9)
+        )
+        if key in pngs:
+            w.image(pngs[key], height_ratio=ratio)
+        w.table(headers, rows, widths, align)
+        for note in view.notes:  # e.g. order counts that add up to more than the orders in view
+            w.para(note, size=8)
 
-    w.heading("Countries", keep=w.chart_height(0.55))
-    if "sales-by-country" in pngs:
-        w.image(pngs["sales-by-country"], height_ratio=0.55)
-    w.table(
-        ["#", "Country", "Revenue", "Orders", "Share"],
-        _breakdown_rows(report.views["sales-by-country"], "country"),
-        (8, 72, 40, 30, 30),
-        ("RIGHT", "LEFT", "RIGHT", "RIGHT", "RIGHT"),
-    )
-
-    w.heading("Top 10 customers", keep=62)
-    w.table(
-        ["#", "Customer", "Revenue", "Orders", "Share"],
-        _breakdown_rows(report.views["top-customers"], "customer_name"),
-        (8, 72, 40, 30, 30),
-        ("RIGHT", "LEFT", "RIGHT", "RIGHT", "RIGHT"),
-    )
+    customers = _breakdown_rows(report.views["top-customers"], "customer_name")
+    headers = ["#", "Customer", *ranked[2:]]
+    w.heading("Top 10 customers", keep=w.table_height(headers, customers, widths, 9))
+    w.table(headers, customers, widths, align)
 
     w.heading("Forecast", keep=w.chart_height() if report.forecast else 20)
     if report.forecast is None:
@@ -370,11 +449,12 @@ def to_pdf(report: Report) -> bytes:
         for note in focus.notes:
             w.para(note, size=8)
 
-    w.heading("Metric definitions", 12)
     defs = view_definitions(report.views["kpis"]) | view_definitions(report.views["sales-by-category"])
     if report.focus is not None:
         defs |= view_definitions(report.focus)
-    w.table(["Metric", "Definition"], [[k, v] for k, v in defs.items()], (42, 138), ("LEFT", "LEFT"), size=8)
+    rows = [[label(k), v] for k, v in defs.items()]  # the names people read
+    w.heading("Metric definitions", 12, keep=w.table_height(["Metric", "Definition"], rows, (42, 138), 8))
+    w.table(["Metric", "Definition"], rows, (42, 138), ("LEFT", "LEFT"), size=8)
     return bytes(pdf.output())
 
 

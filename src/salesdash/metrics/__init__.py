@@ -1,7 +1,7 @@
 """The metric layer: one definition of every metric over the one filter model (no HTTP, no UI)."""
 
 from salesdash.filters import PARAMETERS, Filters, parse_filters
-from salesdash.metrics.compare import comparisons, growth
+from salesdash.metrics.compare import comparisons, growth, headline
 from salesdash.metrics.definitions import METRICS, Metric, definitions
 from salesdash.metrics.queries import (
     DIMENSIONS,
@@ -30,6 +30,7 @@ __all__ = [
     "definitions",
     "filter_options",
     "growth",
+    "headline",
     "kpis",
     "month_year_matrix",
     "order_line_page",

@@ -176,6 +176,42 @@ def growth(conn: Connection, filters: Filters) -> dict[str, Any]:
     return {"month_over_month": mom, "year_over_year": yoy}
 
 
+HEADLINE_RULE = (
+    "The headline period is the latest year to date in view: 1 January of the last year in view (or the start "
+    "of the date filter, when later) to the last date in view. It is compared with the same dates one year "
+    "earlier when the data covers them; everything in view is shown beside it without a change."
+)
+
+
+def headline(conn: Connection, filters: Filters) -> dict[str, Any] | None:
+    """The headline figures: every KPI for the headline period (see ``HEADLINE_RULE``) beside its value for
+    the same dates a year earlier, both periods named and bounded.
+
+    ``comparison_period`` is None (and ``note`` says why) when the data does not cover the year earlier;
+    ``metrics`` then still holds the current values. ``in_view_period`` is the whole period the filters select
+    (what the un-compared totals cover). None when the filters select no dates the data covers.
+    """
+    data = data_coverage(conn)
+    covered = coverage(conn, filters, data) if data else None
+    if data is None or covered is None:
+        return None
+    current = year_to_date(covered.end, covered.start)
+    other = year_earlier(current)
+    reason = _unavailable(current, other, data)
+    cur = kpis(conn, filters.with_dates(current.start, current.end))
+    prev = None if reason else kpis(conn, filters.with_dates(other.start, other.end))
+    names = (*COMPARED, *(k for k in cur if k not in COMPARED))
+    return {
+        "rule": HEADLINE_RULE,
+        "current_period": current.to_dict(),
+        "comparison_period": None if reason else other.to_dict(),
+        "label": current.label() if reason else f"{current.label()} vs {other.label()}",
+        "note": f"No change shown: {reason}." if reason else None,
+        "in_view_period": covered.to_dict(),
+        "metrics": {m: change(cur[m], prev[m] if prev else None) for m in names},
+    }
+
+
 def comparisons(conn: Connection, filters: Filters) -> dict[str, Any]:
     """The filtered date range (clipped to the data set's coverage) vs the previous period of the same length
     and vs the same period a year earlier, for every KPI.

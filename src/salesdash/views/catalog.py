@@ -27,10 +27,10 @@ from salesdash.metrics import (
     comparisons,
     data_date_range,
     growth,
+    headline,
     kpis,
     month_year_matrix,
     order_line_page,
-    over_time,
 )
 from salesdash.metrics.compare import change
 from salesdash.metrics.customers import (
@@ -43,10 +43,12 @@ from salesdash.metrics.customers import (
     new_customers,
     penetration,
 )
+from salesdash.metrics.overlap import order_count_overlap
 from salesdash.metrics.queries import ORDER_SORT_COLUMNS
 from salesdash.metrics.rfm import DEFINITIONS as RFM_DEFINITIONS
 from salesdash.metrics.rfm import SEGMENTS, customer_page, rfm, summarise
 from salesdash.metrics.rfm import SORT_COLUMNS as RFM_SORT_COLUMNS
+from salesdash.metrics.series import partial_note, sales_over_time
 from salesdash.metrics.trends import trend
 from salesdash.views.base import Param, View, ViewData, records_of
 from salesdash.vocabulary import (
@@ -147,42 +149,91 @@ def _table(name: str, title: str, frame: pd.DataFrame, **extra: Any) -> ViewData
     return ViewData(name, title, frame, meta=meta, **extra)
 
 
+KPI_COLUMNS = [
+    "metric",
+    "label",
+    "unit",
+    "period",
+    "value",
+    "compared_with",
+    "previous_value",
+    "change_pct",
+    "in_view_period",
+    "in_view_value",
+    "month",
+    "month_value",
+    "month_compared_with",
+    "month_previous_value",
+    "month_change_pct",
+]
+
+
+def _label(period: dict[str, Any] | None) -> str | None:
+    return period["label"] if period else None
+
+
 def _kpis(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
+    """Every KPI as the cards show it (docs/metrics.md, the headline period): the headline period's value beside
+    the same dates a year earlier, both named; everything in view named and without a change; and the last
+    complete month beside the month before."""
     values = kpis(conn, f)
     g = growth(conn, f)
+    head = headline(conn, f)
     first, last = data_date_range(conn, f)
     everything = not f.statuses
     status_filters = dataclasses.replace(f, statuses=tuple(options.get("statuses", []))) if everything else f
     distribution = breakdown(conn, status_filters, "status")[STATUS_COLUMNS]
-    yoy, mom = g["year_over_year"], g["month_over_month"]
+    mom = g["month_over_month"]
     rows = []
     for name in KPI_ORDER:
         metric = METRICS[name]
-        row: dict[str, Any] = {
-            "metric": name,
-            "label": metric.label,
-            "unit": metric.unit,
-            "value": values[name],
-        }
-        for key, cmp in (("yoy", yoy), ("mom", mom)):
-            change = cmp["metrics"].get(name) if cmp else None
-            row[f"{key}_previous"] = change["previous"] if change else None
-            row[f"{key}_change_pct"] = change["change_pct"] if change else None
-        rows.append(row)
+        now = (head["metrics"].get(name) or {}) if head else {}
+        month = (mom["metrics"].get(name) or {}) if mom else {}
+        rows.append(
+            {
+                "metric": name,
+                "label": metric.label,
+                "unit": metric.unit,
+                "period": _label(head["current_period"]) if head else None,
+                "value": now.get("current"),
+                "compared_with": _label(head["comparison_period"]) if head else None,
+                "previous_value": now.get("previous"),
+                "change_pct": now.get("change_pct"),
+                "in_view_period": _label(head["in_view_period"]) if head else None,
+                "in_view_value": values[name],
+                "month": _label(mom["current_period"]) if mom else None,
+                "month_value": month.get("current"),
+                "month_compared_with": _label(mom["comparison_period"]) if mom else None,
+                "month_previous_value": month.get("previous"),
+                "month_change_pct": month.get("change_pct"),
+            }
+        )
     notes = []
-    if yoy:
-        notes.append(f"yoy = year over year like-for-like: {yoy['label']}.")
+    if head:
+        notes.append(
+            f"Headline period (the latest year to date in view): {head['label']}; value is "
+            f"{head['current_period']['label']}"
+            + (
+                f", previous_value {head['comparison_period']['label']}, change_pct between them."
+                if head["comparison_period"]
+                else f". {head['note']}"
+            )
+        )
+        notes.append(
+            f"in_view_value = everything in view, {head['in_view_period']['label']}, without a change."
+        )
     if mom:
-        notes.append(f"mom = month over month (last complete month): {mom['label']}.")
+        notes.append(f"month = the last complete month in view: {mom['label']}.")
     data = values | {
         "date_range": {"start": first, "end": last},
+        "headline": head,
         "growth": g,
         "status_distribution": records_of(distribution),
     }
     return ViewData(
         "kpis",
         "Headline KPIs",
-        pd.DataFrame(rows),
+        pd.DataFrame(rows, columns=KPI_COLUMNS),
         notes=notes,
         data=data,
         meta={"status_distribution_note": ALL_STATUSES_NOTE} if everything else {},
@@ -191,12 +242,31 @@ def _kpis(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> 
 
 def _sales_over_time(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
     period = p["period"]
-    frame = over_time(conn, f, PERIODS[period])
-    return _table("sales-over-time", f"Sales over time ({period})", frame, meta={"period": period})
+    grain = PERIODS[period]
+    frame = sales_over_time(conn, f, grain)
+    partial = [p for p, whole in zip(frame["period"], frame["complete"], strict=True) if not whole]
+    note = partial_note(frame, grain)
+    return _table(
+        "sales-over-time",
+        f"Sales over time ({period})",
+        frame,
+        notes=[note] if note else [],
+        meta={"period": period, "partial_periods": partial, "partial_note": note},
+    )
+
+
+def _overlap(conn: Connection, f: Filters, frame: pd.DataFrame, dimension: str) -> dict[str, Any]:
+    """Whether the breakdown's order counts add up (API meta) and the sentence the exports print when not."""
+    found = order_count_overlap(conn, f, frame, dimension)
+    note = found["order_count_note"]
+    return {"meta": found, "notes": [note] if note else []}
 
 
 def _sales_by_category(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
-    return _table("sales-by-category", "Sales by product line", breakdown(conn, f, "product_line"))
+    frame = breakdown(conn, f, "product_line")
+    return _table(
+        "sales-by-category", "Sales by product line", frame, **_overlap(conn, f, frame, "product_line")
+    )
 
 
 def _product_performance(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
@@ -205,20 +275,24 @@ def _product_performance(conn: Connection, f: Filters, p: dict[str, Any], option
     frame = breakdown(conn, f, dimension, limit=p.get("limit"), sort=sort, descending=order == "desc")
     frame.insert(0, "rank", range(1, len(frame) + 1))
     title = "Product codes by revenue" if level == "product" else "Product lines by revenue"
-    return _table("product-performance", title, frame, meta={"level": level, "sort": sort, "order": order})
+    overlap = _overlap(conn, f, frame, dimension)
+    meta = {"level": level, "sort": sort, "order": order, **overlap["meta"]}
+    return _table("product-performance", title, frame, meta=meta, notes=overlap["notes"])
 
 
 def _sales_by_country(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
     frame = breakdown(conn, f, "country")
     frame.insert(1, "iso3", [iso3(c) for c in frame["country"]])
-    return _table("sales-by-country", "Sales by country", frame)
+    return _table("sales-by-country", "Sales by country", frame, **_overlap(conn, f, frame, "country"))
 
 
 def _top_customers(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
     limit = p["limit"]
     frame = breakdown(conn, f, "customer", limit=limit)
     frame.insert(0, "rank", range(1, len(frame) + 1))
-    return _table("top-customers", f"Top {limit} customers", frame, meta={"limit": limit})
+    overlap = _overlap(conn, f, frame, "customer")
+    meta = {"limit": limit, **overlap["meta"]}
+    return _table("top-customers", f"Top {limit} customers", frame, meta=meta, notes=overlap["notes"])
 
 
 def _trend(name: str, title: str, grain: str) -> Any:
@@ -251,14 +325,16 @@ def _heatmap(conn: Connection, f: Filters, p: dict[str, Any], options: Options) 
 
 
 def _status_distribution(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
-    return _table("status-distribution", "Orders by status", breakdown(conn, f, "status")[STATUS_COLUMNS])
+    frame = breakdown(conn, f, "status")[STATUS_COLUMNS]
+    return _table("status-distribution", "Orders by status", frame, **_overlap(conn, f, frame, "status"))
 
 
 def _deal_sizes(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
     frame = breakdown(conn, f, "deal_size")
     rank = {name: i for i, name in enumerate(DEAL_SIZE_ORDER)}
     frame = frame.sort_values("deal_size", key=lambda c: c.map(lambda v: rank.get(v, 99)), kind="stable")
-    return _table("deal-sizes", "Sales by deal size", frame.reset_index(drop=True))
+    frame = frame.reset_index(drop=True)
+    return _table("deal-sizes", "Sales by deal size", frame, **_overlap(conn, f, frame, "deal_size"))
 
 
 def _orders(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
@@ -365,7 +441,7 @@ def _forecast(conn: Connection, f: Filters, p: dict[str, Any], options: Options)
 
 
 def _comparisons(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
-    data = comparisons(conn, f) | {"growth": growth(conn, f)}
+    data = comparisons(conn, f) | {"headline": headline(conn, f), "growth": growth(conn, f)}
     rows = []
     for key in ("previous_period", "year_earlier"):
         cmp = data.get(key)
@@ -523,9 +599,12 @@ CATALOG: tuple[View, ...] = (
         "kpis",
         "Headline KPIs",
         "Headline KPIs",
-        "Revenue, orders, average order value, customers, countries, order lines and units for the filters; "
-        "growth (month over month of the last complete month; year over year like-for-like, with labels); and "
-        "the status distribution (every status, Cancelled included, unless a status filter is given).",
+        "Revenue, orders, average order value, customers, countries, order lines and units for everything the "
+        "filters select (`date_range`); `headline`: every KPI for the latest year to date in view beside the "
+        "same dates a year earlier (current and previous values, both periods' bounds and labels: what the KPI "
+        "cards show); growth (month over month of the last complete month; year over year like-for-like, with "
+        "labels); and the status distribution (every status, Cancelled included, unless a status filter is "
+        "given).",
         _kpis,
         "Kpis",
         "Headline metrics, growth and status distribution.",
@@ -538,10 +617,13 @@ CATALOG: tuple[View, ...] = (
         "Sales over time",
         "Sales over time",
         "Revenue, orders, lines, units, customers and average order value per day, ISO week (Monday start), "
-        "month, quarter or year. Periods without order lines are absent (not zero).",
+        "month, quarter or year: every period from the first to the last date in view, a period without order "
+        "lines as 0 (average order value null), each with its first and last day. `complete` is false for a "
+        "period the dates in view cover only in part (the data's last year, a month cut by a date filter); "
+        "`meta.partial_periods` lists them and `meta.partial_note` says so in words.",
         _sales_over_time,
-        "PeriodRow",
-        "One row per period with order lines, oldest first.",
+        "SeriesRow",
+        "One row per period in view, oldest first.",
         params=(
             Param(
                 "period",
@@ -752,7 +834,8 @@ CATALOG: tuple[View, ...] = (
         "Period comparisons",
         "The filtered date range (clipped to the data) vs the previous period of the same length and vs the "
         "same dates a year earlier, for every KPI, aligned like-for-like; null (with `notes` saying why) when "
-        "the other period is not covered by the data or overlaps. `growth` holds the headline "
+        "the other period is not covered by the data or overlaps. `headline` is the KPI cards' period (the "
+        "latest year to date in view) with its current and previous values; `growth` holds the headline "
         "month-over-month and year-over-year (like-for-like) comparisons.",
         _comparisons,
         "ComparisonsData",

@@ -1,8 +1,9 @@
 """The period-comparison choice of the KPI cards: "vs same period last year" or "vs previous period".
 
-The comparisons come from the API (``/api/comparisons``, like-for-like on the data's calendar); this only picks
-which one the cards show and says so on each card ("vs Jan-May 2004"). With no date range (or one longer than a
-year) "same period last year" is the headline like-for-like year to date of ``/api/kpis``.
+The comparisons come from the API, like-for-like on the data's calendar; this only picks which one the cards
+show. "Same period last year" is the headline of ``/api/kpis`` (the latest year to date in view vs the same dates
+a year earlier, docs/metrics.md); "previous period" is the selected date range vs the range of the same length
+before it (``/api/comparisons``). Either way each card shows the value of the period it names beside its change.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import streamlit as st
 
 from salesdash.dashboard.components.context import Context
-from salesdash.dashboard.components.kpis import kpi_cards
+from salesdash.dashboard.components.kpis import in_view_line, kpi_cards
 from salesdash.markup import md
 
 CHOICES = {"year": "vs same period last year", "previous": "vs previous period"}
@@ -21,9 +22,11 @@ KEY = "overview_compare"
 
 
 def chosen_comparison(
-    choice: str, growth: Mapping[str, Any] | None, comparisons: Mapping[str, Any] | None
+    choice: str, headline: Mapping[str, Any] | None, comparisons: Mapping[str, Any] | None
 ) -> tuple[Mapping[str, Any] | None, str | None]:
-    """Pure: (the comparison the cards show, or None; a note when the choice has no comparable period)."""
+    """Pure: (the comparison the cards show, or None; a note when it has no comparable period).
+
+    With no previous period the cards show the headline period's values without a change."""
     comparisons = comparisons or {}
     notes = comparisons.get("notes") or {}
     if choice == "previous":
@@ -31,15 +34,14 @@ def chosen_comparison(
         if found:
             return found, None
         reason = notes.get("previous_period") or "no comparable period"
-        return None, f"No previous period to compare with: {reason}. Pick a date range in the sidebar."
-    found = comparisons.get("year_earlier") or (growth or {}).get("year_over_year")
-    return found, None if found else "No like-for-like period a year earlier in the data."
+        shown = dict(headline or {}) | {"comparison_period": None} if headline else None
+        return shown, f"No previous period to compare with: {reason}. Pick a date range in the sidebar."
+    note = (headline or {}).get("note")
+    return headline, str(note) if note else None
 
 
-def comparison_kpi_cards(
-    ctx: Context, kpis: Mapping[str, Any], growth: Mapping[str, Any] | None, definitions: Mapping[str, str]
-) -> None:
-    """The KPI cards with the period they compare with, chosen by the user."""
+def comparison_kpi_cards(ctx: Context, kpis: Mapping[str, Any], definitions: Mapping[str, str]) -> None:
+    """The KPI cards with the period they compare with, chosen by the user, and everything in view below."""
     choice = (
         st.segmented_control(
             "Compare with",
@@ -53,11 +55,16 @@ def comparison_kpi_cards(
         or "year"
     )
     comparisons: Mapping[str, Any] = {}
-    if choice == "previous" or ctx.filters.to_query().get("start") or ctx.filters.to_query().get("end"):
+    if choice == "previous":
         result = ctx.fetch("/api/comparisons")
         comparisons = result.data if isinstance(result.data, dict) else {}
-    comparison, note = chosen_comparison(str(choice), growth, comparisons)
-    shown = dict(growth or {}) | {"year_over_year": comparison}
-    kpi_cards(kpis, shown, definitions)
+    headline = kpis.get("headline") if isinstance(kpis.get("headline"), Mapping) else None
+    comparison, note = chosen_comparison(str(choice), headline, comparisons)
+    growth = kpis.get("growth")
+    month = growth.get("month_over_month") if isinstance(growth, Mapping) else None
+    kpi_cards(comparison, month, definitions)
     if note:
         st.caption(md(note))
+    line = in_view_line(kpis, (headline or {}).get("in_view_period"))
+    if line:
+        st.caption(md(line))

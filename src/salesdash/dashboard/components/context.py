@@ -92,9 +92,9 @@ class Context:
         url = self.api_url(path, extra, filtered=filtered)
         return _cached_get(self.client, url, self.data_version)
 
-    def csv(self, path: str, extra: Query | None = None) -> bytes:
+    def csv(self, path: str, extra: Query | None = None, *, filtered: bool = True) -> bytes:
         """The CSV of a tabular endpoint for the current filters (for download buttons)."""
-        query = self.query(extra)
+        query = self.query(extra, filtered=filtered)
         frozen = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in query.items())
         return _cached_csv(self.client, path, frozen, self.data_version)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from salesdash.charts.format import plain
 from salesdash.dashboard.client import ApiError, ApiUnavailable
 from salesdash.dashboard.components.context import clear_cache
 from salesdash.markup import md
@@ -27,3 +28,14 @@ def show_api_error(err: ApiError) -> None:
     if err.url:
         st.caption(f"Request: {md(err.url)}")
     st.button("Retry", on_click=_retry, icon=":material/refresh:", type="primary", key="api-error-retry")
+
+
+def link_warning(problems: list[str], showing: str) -> None:
+    """Which values of the link were not understood, and what the page shows instead (the values come from
+    the URL, so they are shown as plain text, never as markup)."""
+    lines = ["**This link has values the dashboard does not understand, so it leaves them out:**"]
+    lines += [f"- {plain(problem)}" for problem in problems[:8]]
+    if len(problems) > 8:
+        lines.append(f"- and {len(problems) - 8} more")
+    lines.append(f"\n**Showing instead:** {plain(showing)}.")  # a paragraph of its own, after the list
+    st.warning("\n".join(lines), icon=":material/link_off:")

@@ -69,9 +69,9 @@ def sidebar_filters(options: dict[str, Any]) -> FilterState:
     first, last = _date(date_range.get("start")), _date(date_range.get("end"))
     sidebar = st.sidebar
     sidebar.markdown("#### Filters")
-    dates: list[Filter] = [f for f in SIDEBAR if isinstance(f, DateBound)]
-    for column, bound in zip(sidebar.columns(len(dates)), dates, strict=True):
-        with column:
+    # one date per row: side by side, a 300 px sidebar cuts the dates to "yyyy-mm-"
+    for bound in (f for f in SIDEBAR if isinstance(f, DateBound)):
+        with sidebar:
             _widget(bound, options, first, last)
     for other in SIDEBAR:
         if not isinstance(other, DateBound):

@@ -21,8 +21,10 @@ CSS = """
 [data-testid="stMetricValue"] {font-size: 1.5rem; font-variant-numeric: tabular-nums;}
 [data-testid="stMetricLabel"] p {font-weight: 600; color: #555867;}
 div:has(> [data-testid="stMetricDelta"]) {flex-wrap: wrap; row-gap: 0.25rem;}
-[data-testid="stMetricDeltaDescription"], [data-testid="stMetricDeltaDescription"] * {
-  overflow: visible !important; text-overflow: clip !important; white-space: nowrap !important;
+/* a card names its period and the one it is compared with: wrap them, never cut them off */
+[data-testid="stMetricDeltaDescription"], [data-testid="stMetricDeltaDescription"] *,
+[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {
+  overflow: visible !important; text-overflow: clip !important; white-space: normal !important;
 }
 h1 {font-size: 1.9rem !important; padding-bottom: 0.1rem !important;}
 h3 {font-size: 1.15rem !important;}
@@ -98,11 +100,13 @@ def api_call(ctx: Context, path: str, extra: Query | None = None, *, filtered: b
         st.code(ctx.api_url(path, extra, filtered=filtered), language=None, wrap_lines=True)
 
 
-def download_csv(ctx: Context, path: str, extra: Query | None = None, *, name: str) -> None:
+def download_csv(
+    ctx: Context, path: str, extra: Query | None = None, *, name: str, filtered: bool = True
+) -> None:
     """A download button for the view's table, in the API's own CSV format (fetched on click)."""
     st.download_button(
         "CSV",
-        data=lambda: ctx.csv(path, extra),
+        data=lambda: ctx.csv(path, extra, filtered=filtered),
         file_name=f"salesdash-{_slug(name)}-{ctx.data_version}.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -122,6 +126,7 @@ def section(
     csv: bool = True,
     exports: bool = True,
     help: str | None = None,
+    filtered: bool = True,
 ) -> None:
     """A section title with the "API call" popover, a CSV download and (for views the API exports) an
     "Export" menu (Excel, PNG, PDF) on the right."""
@@ -129,11 +134,19 @@ def section(
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         st.subheader(title, anchor=False, help=help, width="content")
         st.space("stretch")
-        api_call(ctx, path, extra)
+        api_call(ctx, path, extra, filtered=filtered)
         if csv:
-            download_csv(ctx, path, extra, name=title)
+            download_csv(ctx, path, extra, name=title, filtered=filtered)
         if exports and (view := view_of(path)):
             export_menu(ctx, view, extra, key=_slug(title))
+
+
+def order_count_note(meta: dict[str, Any]) -> None:
+    """Say so when a breakdown's order counts add up to more than the distinct orders in view (the API's
+    ``meta.order_count_note``: an order with lines in several groups counts under each)."""
+    note = meta.get("order_count_note")
+    if isinstance(note, str) and note:
+        st.caption(note)  # the API's sentence: fixed words and numbers, no value from the data
 
 
 def chart(fig: go.Figure, *, key: str, **kwargs: Any) -> Any:

@@ -18,8 +18,9 @@ def column_config(columns: Sequence[str]) -> dict[str, Any]:
         if kind == "currency":
             config[name] = st.column_config.NumberColumn(label, format="dollar")
         elif name == "revenue_share":
+            # shown as a percentage with one decimal, like every share of the dashboard ("2.9%", not "2.93%")
             config[name] = st.column_config.ProgressColumn(
-                label, format="percent", min_value=0.0, max_value=1.0, width="small"
+                label, format="%.1f%%", min_value=0.0, max_value=100.0, width="medium"
             )
         elif kind == "count":
             config[name] = st.column_config.NumberColumn(label, format="localized")
@@ -42,6 +43,8 @@ def frame(records: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> pd.Da
             df[name] = pd.to_datetime(df[name], errors="coerce").dt.date
         elif name == "territory":
             df[name] = df[name].map(vocabulary.territory_name)
+        elif name == "revenue_share":  # a 0-1 ratio shown as a percentage (see column_config)
+            df[name] = df[name] * 100
     return df
 
 

@@ -5,12 +5,13 @@ from typing import Any
 import streamlit as st
 
 from salesdash.charts import figures as charts
+from salesdash.charts.format import plain
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.customer_analytics import penetration_section
 from salesdash.dashboard.components.filters import set_filter
 from salesdash.dashboard.components.layout import chart, page_header, section
 from salesdash.dashboard.components.tables import table
-from salesdash.markup import md_list
+from salesdash.markup import md
 
 ctx = context.current()
 page_header(
@@ -19,15 +20,24 @@ page_header(
     "Where revenue comes from. Click a country on the map or in the table to filter every page to it.",
 )
 
+selected = list(ctx.filters.filters.countries)
+# The map, the bars and the table show every country for the other filters, so that a selection keeps its
+# context: the selected countries are outlined, and a click on another one switches to it.
+others = {k: v for k, v in ctx.filters.to_query().items() if k != "country"}
 with st.spinner("Loading countries…"):
-    result = ctx.fetch("/api/sales-by-country")
+    result = ctx.fetch("/api/sales-by-country", others, filtered=False)
 records: list[dict[str, Any]] = list(result.data or [])
 by_iso3 = {r.get("iso3"): r["country"] for r in records if r.get("iso3")}
+names = [r["country"] for r in sorted(records, key=lambda r: r["country"])]
 
 
 def _focus(country: str | None) -> None:
     if country:
         set_filter("country", [country])
+
+
+def _clear() -> None:
+    set_filter("country", [])
 
 
 def _from_map() -> None:
@@ -46,32 +56,41 @@ def _from_select() -> None:
     _focus(st.session_state.get("geo-focus"))
 
 
+# the picker says what is selected (one country), or invites a choice
+st.session_state["geo-focus"] = selected[0] if len(selected) == 1 and selected[0] in names else None
+
 map_col, side = st.columns([2, 1])
 with map_col, st.container(border=True):
-    section(ctx, "Revenue by country", "/api/sales-by-country")
+    section(ctx, "Revenue by country", "/api/sales-by-country", others, filtered=False, exports=not selected)
     chart(
-        charts.choropleth(records, height=400),
+        charts.choropleth(records, height=400, selected=selected),
         key="geo-map",
         on_select=_from_map,
         selection_mode="points",
     )
+    context_note = "Every country is coloured for the other filters."
+    if selected:
+        context_note = (
+            context_note[:-1] + f"; outlined: {', '.join(selected)}. Click another country to switch."
+        )
+    st.caption(plain(context_note))
     unmapped = [r["country"] for r in records if not r.get("iso3")]
     if unmapped:
-        st.caption(f"Not on the map (no ISO code): {md_list(unmapped)}")
+        st.caption(md(f"Not on the map (no ISO code): {', '.join(unmapped)}"))
 with side, st.container(border=True):
     st.subheader("Focus on a country", anchor=False)
     st.selectbox(
         "Country",
-        [r["country"] for r in sorted(records, key=lambda r: r["country"])],
-        index=None,
-        placeholder="Choose a country…",
+        names,
+        placeholder="Choose a country…" if not selected else f"{len(selected)} countries selected",
         key="geo-focus",
         on_change=_from_select,
-        help="Sets the Countries filter in the sidebar: every page then shows this country only.",
+        help="Sets the Countries filter in the sidebar: every page then shows this country only. Small "
+        "markets (Singapore, Belgium, ...) are easiest to pick here or in the table below.",
     )
-    selected = ctx.filters.filters.countries
     if selected:
-        st.info(f"Every page shows **{md_list(selected)}**. Clear it under Countries in the sidebar.")
+        st.info(md(f"Every page shows {', '.join(selected)}."), icon=":material/filter_alt:")
+        st.button("Show every country", on_click=_clear, icon=":material/filter_alt_off:", key="geo-clear")
     chart(charts.ranked_bars(records, "country", limit=8, height=330), key="geo-top")
 
 with st.container(border=True):
@@ -91,6 +110,7 @@ with st.container(border=True):
         ],
         key="geo-table",
         on_select=_from_table,
+        height="content",  # every country, no half-drawn box
     )
 
 penetration_section(ctx)

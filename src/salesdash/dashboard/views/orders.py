@@ -4,7 +4,7 @@ import streamlit as st
 
 from salesdash.charts import figures as charts
 from salesdash.dashboard.components import context
-from salesdash.dashboard.components.layout import chart, page_header, section
+from salesdash.dashboard.components.layout import chart, order_count_note, page_header, section
 from salesdash.dashboard.components.tables import table
 from salesdash.vocabulary import CANCELLED, DEAL_SIZE_ORDER, STATUS_ORDER
 
@@ -39,6 +39,8 @@ with left, st.container(border=True):
         st.caption(
             "Every status is shown here, Cancelled included (grey); the other pages leave Cancelled out."
         )
+    if measure == "order_count":
+        order_count_note(statuses.meta)
 with right, st.container(border=True):
     section(ctx, "Deal-size mix", "/api/deal-sizes")
     with st.spinner("Loading deal sizes…"):
@@ -47,6 +49,8 @@ with right, st.container(border=True):
         charts.category_bars(deals.data or [], "deal_size", measure, order=DEAL_SIZE_ORDER),
         key="chart-deals",
     )
+    if measure == "order_count":
+        order_count_note(deals.meta)
 
 with st.container(border=True):
     order_query: dict[str, str | int] = {"limit": 100, "sort": "order_date", "order": "desc"}

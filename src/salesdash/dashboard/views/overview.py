@@ -1,8 +1,11 @@
 """Overview: KPI cards, sales over time, product-line share, top countries."""
 
+from datetime import date
+
 import streamlit as st
 
 from salesdash.charts import figures as charts
+from salesdash.charts.format import plain
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.compare import comparison_kpi_cards
 from salesdash.dashboard.components.layout import chart, page_header, section
@@ -19,17 +22,23 @@ page_header(
 with st.spinner("Loading KPIs…"):
     kpi = ctx.fetch("/api/kpis")
 kpi_data = kpi.data if isinstance(kpi.data, dict) else {}
-growth = kpi_data.get("growth") or kpi.meta.get("growth")
 definitions = ctx.fetch("/api/definitions", filtered=False).data or {}
-comparison_kpi_cards(ctx, kpi_data, growth, definitions.get("metrics") or {})
+comparison_kpi_cards(ctx, kpi_data, definitions.get("metrics") or {})
 
+in_view = (kpi_data.get("headline") or {}).get("in_view_period") or {}
+days = (
+    (date.fromisoformat(in_view["end"]) - date.fromisoformat(in_view["start"])).days + 1 if in_view else None
+)
+grains = charts.grains_for(days)
 with st.container(border=True):
+    if st.session_state.get("overview_grain") not in grains:
+        st.session_state["overview_grain"] = "month"
     grain = st.session_state.get("overview_grain") or "month"
     period = {"period": PERIOD_OF_GRAIN[grain]}
     section(ctx, "Sales over time", "/api/sales-over-time", period)
     st.segmented_control(
         "Time grain",
-        list(PERIOD_OF_GRAIN),
+        grains,
         default="month",
         format_func=lambda g: GRAIN_LABELS[g],
         key="overview_grain",
@@ -39,6 +48,14 @@ with st.container(border=True):
     with st.spinner("Loading sales over time…"):
         over_time = ctx.fetch("/api/sales-over-time", period)
     chart(charts.sales_over_time(over_time.data, grain), key="chart-over-time")
+    notes = [str(over_time.meta["partial_note"])] if over_time.meta.get("partial_note") else []
+    if "day" not in grains and days:
+        notes.append(
+            f"Day is offered for date ranges up to {charts.DAY_GRAIN_MAX_DAYS} days; this one has {days:,}. "
+            "Pick a shorter date range in the sidebar to see single days."
+        )
+    for note in notes:
+        st.caption(plain(note))
 
 left, right = st.columns(2)
 with left, st.container(border=True):

@@ -4,7 +4,7 @@ import streamlit as st
 
 from salesdash.charts import figures as charts
 from salesdash.dashboard.components import context
-from salesdash.dashboard.components.layout import chart, page_header, section
+from salesdash.dashboard.components.layout import chart, order_count_note, page_header, section
 from salesdash.dashboard.components.tables import table
 
 METRICS = {"revenue": "Revenue", "units": "Units", "order_count": "Orders"}
@@ -44,6 +44,7 @@ with st.container(border=True):
         ],
         key="table-lines",
     )
+    order_count_note(lines.meta)
 
 limit = 20
 extra = {"level": "product", "sort": metric}
@@ -83,3 +84,4 @@ with st.container(border=True):
             key="table-products",
             height=34 * min(limit, len(records) or 1) + 60,
         )
+        order_count_note(products.meta)
