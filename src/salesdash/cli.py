@@ -48,7 +48,7 @@ class Progress:
 def _engine(settings: Settings) -> Any:
     from salesdash.store import make_engine
 
-    return make_engine(settings.database_url)
+    return make_engine(settings.database_url, **settings.store_options())
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
