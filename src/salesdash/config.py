@@ -173,7 +173,9 @@ class Settings(BaseSettings):
     @classmethod
     def _check_spark_location(cls, value: str | None) -> str | None:
         if value is not None and (not value.strip() or re.search(r"['\\`\s;]", value)):
-            raise ValueError(f"must be a path or URI without quotes, backslashes, spaces or ';', got {value!r}")
+            raise ValueError(
+                f"must be a path or URI without quotes, backslashes, spaces or ';', got {value!r}"
+            )
         return value or None
 
     @field_validator("cors_origins", mode="before")

@@ -36,7 +36,9 @@ def spark_home() -> Path:
     try:
         import pyspark
     except ImportError:
-        raise ConfigError("pyspark is not installed; `make install` installs it (the `spark` extra).") from None
+        raise ConfigError(
+            "pyspark is not installed; `make install` installs it (the `spark` extra)."
+        ) from None
     return Path(pyspark.__file__).resolve().parent
 
 
@@ -71,7 +73,6 @@ class ClusterConfig:
     driver_memory: str = "1g"
     connect_port: int = 0  # 0: a free port
     shuffle_partitions: int = 8
-    persistent_catalog: bool = False  # a Derby metastore in the run dir: tables survive a restart
 
 
 @dataclass
@@ -147,7 +148,7 @@ def _spawn(name: str, command: list[str], config: ClusterConfig, env: dict[str, 
 
 def _master_status(ui_port: int) -> dict[str, Any] | None:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{ui_port}/json/", timeout=2) as response:  # noqa: S310
+        with urllib.request.urlopen(f"http://127.0.0.1:{ui_port}/json/", timeout=2) as response:
             data: dict[str, Any] = json.loads(response.read())
             return data
     except (OSError, ValueError):
@@ -187,12 +188,18 @@ def connect_answers(url: str) -> bool:
 def start(config: ClusterConfig, timeout: float = 240.0) -> ClusterState:
     """Start a master, ``config.workers`` workers and a Connect server; return when a query runs."""
     if not java_available():
-        raise ConfigError("Spark needs Java 17 (a JRE): install one (e.g. apt-get install openjdk-17-jre-headless).")
-    for sub in ("logs", "work", "warehouse"):
-        (config.run_dir / sub).mkdir(parents=True, exist_ok=True)
+        raise ConfigError(
+            "Spark needs Java 17 (a JRE): install one (e.g. apt-get install openjdk-17-jre-headless)."
+        )
     existing = ClusterState.load(config.run_dir)
     if existing is not None and any(_alive(pid) for pid in existing.pids.values()):
         raise ConfigError(f"A local Spark cluster already runs from {config.run_dir} ({existing.url}).")
+    if config.connect_port and port_open(config.connect_port):
+        raise ConfigError(f"Port {config.connect_port} is in use; choose another with --port.")
+    # the in-memory catalog starts empty: so do the tables of an earlier run
+    shutil.rmtree(config.run_dir / "warehouse", ignore_errors=True)
+    for sub in ("logs", "work", "warehouse"):
+        (config.run_dir / sub).mkdir(parents=True, exist_ok=True)
     home = spark_home()
     env = _env(config)
     spark_class = str(home / "bin" / "spark-class")
@@ -205,8 +212,16 @@ def start(config: ClusterConfig, timeout: float = 240.0) -> ClusterState:
     try:
         state.pids["master"] = _spawn(
             "master",
-            [spark_class, MASTER_CLASS, "--host", "127.0.0.1", "--port", str(state.master_port)]
-            + ["--webui-port", str(state.master_ui_port)],
+            [
+                spark_class,
+                MASTER_CLASS,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(state.master_port),
+                "--webui-port",
+                str(state.master_ui_port),
+            ],
             config,
             env,
         )
@@ -218,9 +233,23 @@ def start(config: ClusterConfig, timeout: float = 240.0) -> ClusterState:
             worker_dir.mkdir(parents=True, exist_ok=True)
             state.pids[f"worker{i}"] = _spawn(
                 f"worker{i}",
-                [spark_class, WORKER_CLASS, "--host", "127.0.0.1", "--port", str(free_port())]
-                + ["--webui-port", str(free_port()), "--cores", str(config.worker_cores)]
-                + ["--memory", config.worker_memory, "--work-dir", str(worker_dir), master],
+                [
+                    spark_class,
+                    WORKER_CLASS,
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(free_port()),
+                    "--webui-port",
+                    str(free_port()),
+                    "--cores",
+                    str(config.worker_cores),
+                    "--memory",
+                    config.worker_memory,
+                    "--work-dir",
+                    str(worker_dir),
+                    master,
+                ],
                 config,
                 env,
             )
@@ -232,9 +261,7 @@ def start(config: ClusterConfig, timeout: float = 240.0) -> ClusterState:
             return len(alive) >= config.workers
 
         _wait("workers", workers_alive, state, timeout)
-        state.pids["connect"] = _spawn(
-            "connect", _connect_command(config, state, master, home), config, env
-        )
+        state.pids["connect"] = _spawn("connect", _connect_command(config, state, master, home), config, env)
         state.save()
         _wait("Spark Connect server", lambda: port_open(state.connect_port), state, timeout)
         _wait("Spark Connect session", lambda: connect_answers(state.url), state, timeout)
@@ -260,13 +287,7 @@ def _connect_command(config: ClusterConfig, state: ClusterState, master: str, ho
         "spark.sql.session.timeZone": "UTC",
         "spark.connect.grpc.maxInboundMessageSize": str(256 * 1024 * 1024),
     }
-    if config.persistent_catalog:
-        metastore = (config.run_dir / "metastore_db").resolve()
-        confs["spark.sql.catalogImplementation"] = "hive"
-        confs["spark.hadoop.javax.jdo.option.ConnectionURL"] = f"jdbc:derby:;databaseName={metastore};create=true"
-        confs["spark.driver.extraJavaOptions"] = f"-Dderby.system.home={config.run_dir.resolve()}"
-    else:
-        confs["spark.sql.catalogImplementation"] = "in-memory"
+    confs["spark.sql.catalogImplementation"] = "in-memory"  # the catalog lives while the server runs
     command = [str(home / "bin" / "spark-submit"), "--class", CONNECT_CLASS, "--name", "salesdash-connect"]
     command += ["--master", master, "--driver-memory", config.driver_memory]
     for key, value in confs.items():

@@ -82,7 +82,9 @@ def ensure_schema(engine: Engine) -> None:
         try:
             ensure_empty_version(engine)
         except OperationalError as exc:
-            raise StoreUnavailable(f"Cannot reach Spark at {engine.url.query.get('remote')}: {exc.orig}") from None
+            raise StoreUnavailable(
+                f"Cannot reach Spark at {engine.url.query.get('remote')}: {exc.orig}"
+            ) from None
         return
     try:
         metadata.create_all(engine)

@@ -38,6 +38,24 @@ def is_spark_url(url: str) -> bool:
     return url.startswith("sc://")
 
 
+def split_url(url: str) -> tuple[str, str | None]:
+    """``sc://host:port/;a=b;salesdash_database=name`` -> (the Connect URL without that parameter, name).
+
+    The parameter lets one URL name the base database (the tests give each store its own); otherwise the
+    SALESDASH_SPARK_DATABASE setting does."""
+    head, sep, params = url.partition("/;")
+    if not sep:
+        return url, None
+    kept, database = [], None
+    for part in params.split(";"):
+        key, _, value = part.partition("=")
+        if key == "salesdash_database":
+            database = check_database_name(value)
+        elif part:
+            kept.append(part)
+    return (head + "/;" + ";".join(kept)) if kept else head, database
+
+
 def check_database_name(name: str) -> str:
     if not NAME.match(name):
         raise ValueError(f"not a Spark database name (letters, digits, underscore): {name!r}")
@@ -55,7 +73,7 @@ def sqlalchemy_url(url: str, database: str = DEFAULT_DATABASE, location: str | N
 # -- DB-API 2.0 shim over a Spark Connect session -----------------------------------------------------------
 
 
-class Warning(Exception):  # noqa: A001 -- DB-API name
+class Warning(Exception):
     pass
 
 
@@ -125,10 +143,9 @@ class Cursor:
         args = dict(parameters) if parameters else None
         try:
             frame = session.sql(operation, args=args)
-            if operation.lstrip().upper().startswith(_ROW_STATEMENTS):
-                table = frame.toArrow()
-            else:
-                table = None  # a command: Spark Connect ran it eagerly
+            # a command (no rows) has already run: Spark Connect executes commands eagerly
+            rows = operation.lstrip().upper().startswith(_ROW_STATEMENTS)
+            table = frame.toArrow() if rows else None
         except Error:
             raise
         except Exception as exc:
@@ -141,7 +158,9 @@ class Cursor:
         self.description = [(name, None, None, None, None, None, True) for name in table.column_names]
         columns = [column.to_pylist() for column in table.columns]
         self.rowcount = table.num_rows
-        self._rows = iter(list(zip(*columns, strict=True)) if columns else [() for _ in range(table.num_rows)])
+        self._rows = iter(
+            list(zip(*columns, strict=True)) if columns else [() for _ in range(table.num_rows)]
+        )
 
     def executemany(self, operation: str, seq_of_parameters: Sequence[Mapping[str, Any]]) -> None:
         for parameters in seq_of_parameters:
@@ -176,9 +195,9 @@ class SparkConnection:
     """One Spark Connect session; ``database`` is the session's current database (a data version)."""
 
     def __init__(self, remote: str, database: str) -> None:
-        from pyspark.sql import SparkSession
-
         import logging
+
+        from pyspark.sql import SparkSession
 
         # pyspark logs every analysis error of the server to stderr; salesdash reports errors itself
         logging.getLogger("SQLQueryContextLogger").disabled = True
@@ -285,12 +304,13 @@ class SparkIdentifierPreparer(compiler.IdentifierPreparer):
 
 class SparkCompiler(compiler.SQLCompiler):
     def limit_clause(self, select: Any, **kw: Any) -> str:
-        # integer counts from the code (validated ints), written as literals: Spark wants constants here
+        # integer counts (ints from the code), rendered at execution ("post-compile": the cached statement
+        # keeps the marker, each execution gets its own number): Spark wants constants here
         text = ""
         if select._limit_clause is not None:
-            text += "\n LIMIT " + self.process(select._limit_clause, literal_binds=True, **kw)
+            text += "\n LIMIT " + self.process(select._limit_clause, literal_execute=True, **kw)
         if select._offset_clause is not None:
-            text += " OFFSET " + self.process(select._offset_clause, literal_binds=True, **kw)
+            text += " OFFSET " + self.process(select._offset_clause, literal_execute=True, **kw)
         return text
 
     def visit_delete(self, delete_stmt: Any, **kw: Any) -> str:
@@ -335,7 +355,11 @@ class SparkDDLCompiler(compiler.DDLCompiler):
         return " USING parquet"
 
     def get_column_specification(self, column: Any, **kw: Any) -> str:
-        spec = self.preparer.format_column(column) + " " + self.dialect.type_compiler_instance.process(column.type)
+        spec = (
+            self.preparer.format_column(column)
+            + " "
+            + self.dialect.type_compiler_instance.process(column.type)
+        )
         if not column.nullable and not column.primary_key:
             spec += " NOT NULL"
         return spec
@@ -369,7 +393,6 @@ class SparkDialect(default.DefaultDialect):
     ddl_compiler = SparkDDLCompiler
     type_compiler_cls = SparkTypeCompiler
     preparer = SparkIdentifierPreparer
-    colspecs: dict[Any, Any] = {}
 
     def __init__(self, base_database: str = DEFAULT_DATABASE, **kw: Any) -> None:
         super().__init__(**kw)
@@ -418,6 +441,8 @@ class SparkDialect(default.DefaultDialect):
 
     def has_table(self, connection: Any, table_name: str, schema: str | None = None, **kw: Any) -> bool:
         raw: SparkConnection = connection.connection.driver_connection
+        if raw.database is None:
+            raw.follow_current()
         database = schema or (self.base_database if table_name in BASE_TABLES else raw.database)
         if database is None:
             return False
@@ -448,10 +473,14 @@ class SparkDialect(default.DefaultDialect):
     def get_view_names(self, connection: Any, schema: str | None = None, **kw: Any) -> list[str]:
         return []
 
-    def get_columns(self, connection: Any, table_name: str, schema: str | None = None, **kw: Any) -> list[Any]:
+    def get_columns(
+        self, connection: Any, table_name: str, schema: str | None = None, **kw: Any
+    ) -> list[Any]:
         raise NotImplementedError("reflection is not needed by salesdash")
 
-    def get_pk_constraint(self, connection: Any, table_name: str, schema: str | None = None, **kw: Any) -> Any:
+    def get_pk_constraint(
+        self, connection: Any, table_name: str, schema: str | None = None, **kw: Any
+    ) -> Any:
         return {"constrained_columns": [], "name": None}
 
     def get_foreign_keys(self, *args: Any, **kw: Any) -> list[Any]:
@@ -470,11 +499,14 @@ def _begin(conn: Connection) -> None:
 def make_spark_engine(url: str, database: str = DEFAULT_DATABASE, location: str | None = None) -> Engine:
     """An engine on the Spark Connect endpoint ``url`` (sc://host:port) keeping its tables under ``database``."""
     from sqlalchemy import create_engine
-
     from sqlalchemy.dialects import registry
 
+    url, named = split_url(url)
+    database = named or database
     registry.register("spark.connect", "salesdash.store.spark", "SparkDialect")
-    engine = create_engine(sqlalchemy_url(url, database, location), base_database=database, pool_size=4, max_overflow=8)
+    engine = create_engine(
+        sqlalchemy_url(url, database, location), base_database=database, pool_size=4, max_overflow=8
+    )
     event.listen(engine, "begin", _begin)
     return engine
 

@@ -90,12 +90,10 @@ def _keep_before_current(conn: Connection, current: str | None) -> set[str]:
     return {current} | ({versions[max(older)]} if older else set())
 
 
-def _publish(conn: Connection, database: str) -> None:
+def publish(conn: Connection, database: str) -> None:
     raw = _raw(conn)
     check_database_name(database)
-    raw.run(
-        f"CREATE OR REPLACE VIEW `{raw.base}`.`{CURRENT_VIEW}` AS SELECT '{database}' AS db_name"  # noqa: S608
-    )
+    raw.run(f"CREATE OR REPLACE VIEW `{raw.base}`.`{CURRENT_VIEW}` AS SELECT '{database}' AS db_name")
 
 
 def write_version(
@@ -138,7 +136,7 @@ def write_version(
                 report=json.dumps(report, default=str),
             )
         )
-        _publish(conn, database)
+        publish(conn, database)
         _drop_except(conn, {database} | ({current} if current else set()))
 
 
@@ -175,7 +173,7 @@ def ensure_empty_version(engine: Engine) -> None:
             raw.run(f"CREATE DATABASE `{database}`{_location(database, location)}")
             raw.use(database)
             metadata.create_all(conn, tables=list(VERSION_TABLES), checkfirst=False)
-            _publish(conn, database)
+            publish(conn, database)
     except RefreshInProgress:
         return  # a load is running: it publishes the first version
 
@@ -188,4 +186,12 @@ def lock_file(remote: str, base: str) -> Path:
     return default_run_dir().parent / "locks" / f"spark-{key}.lock"
 
 
-__all__ = ["ensure_base", "ensure_empty_version", "frame_writer", "lock_file", "version_databases", "write_version"]
+__all__ = [
+    "ensure_base",
+    "ensure_empty_version",
+    "frame_writer",
+    "lock_file",
+    "publish",
+    "version_databases",
+    "write_version",
+]
