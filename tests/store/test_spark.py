@@ -54,12 +54,16 @@ def test_spark_status_without_a_cluster(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["spark", "stop", "--run-dir", str(tmp_path)]) == 0
 
 
-@pytest.fixture(params=[pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.slow], id="spark")])
-def spark_engine(request: pytest.FixtureRequest, fresh_engine: Engine) -> Engine:
-    return fresh_engine
+ON_SPARK = pytest.mark.parametrize(
+    "engine_kind",
+    [pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.slow], id="spark")],
+    indirect=True,
+)
 
 
-def test_a_killed_load_leaves_the_previous_version_served(db_url: str, spark_engine: Engine):
+@ON_SPARK
+def test_a_killed_load_leaves_the_previous_version_served(db_url: str, fresh_engine: Engine):
+    spark_engine = fresh_engine
     ingest_file(spark_engine, SMALL_CSV)
     before_version = current_version(spark_engine)
     with snapshot(spark_engine) as conn:

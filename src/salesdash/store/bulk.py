@@ -142,7 +142,12 @@ def _insert_spark(conn: Connection, target: Table, table: pa.Table, progress: Pr
     raw: Any = conn.connection.driver_connection
     total = table.num_rows
     done = 0
+    from salesdash.store.spark import IntegrityError
+
     ordered = table.select([c.name for c in target.columns if c.name in table.column_names])
+    for col in target.columns:  # Spark does not enforce NOT NULL on Parquet tables: check before writing
+        if not col.nullable and col.name in ordered.column_names and ordered[col.name].null_count:
+            raise IntegrityError(f"{target.name}.{col.name} may not be NULL")
     name = f"`{raw.database}`.`{target.name}`"
     for batch in _batches(ordered):
         frame = raw.session.createDataFrame(pa.Table.from_batches([batch]))

@@ -265,6 +265,10 @@ def connect(remote: str, database: str = DEFAULT_DATABASE) -> SparkConnection:
 # -- SQLAlchemy dialect ---------------------------------------------------------------------------------------
 
 
+def _base(dialect: Any) -> str:
+    return str(dialect.base_database)
+
+
 class SparkTypeCompiler(compiler.GenericTypeCompiler):
     def visit_string(self, type_: Any, **kw: Any) -> str:
         return "STRING"
@@ -313,23 +317,23 @@ class SparkCompiler(compiler.SQLCompiler):
             text += " OFFSET " + self.process(select._offset_clause, literal_execute=True, **kw)
         return text
 
-    def visit_delete(self, delete_stmt: Any, **kw: Any) -> str:
+    def visit_delete(self, delete_stmt: Any, **kw: Any) -> str:  # type: ignore[override]
         if delete_stmt.whereclause is not None:
             raise NotSupportedError("the Spark store deletes whole tables only (versions are new databases)")
         return "TRUNCATE TABLE " + self.preparer.format_table(delete_stmt.table)
 
-    def visit_table(self, table: Any, asfrom: bool = False, **kw: Any) -> str:
+    def visit_table(self, table: Any, asfrom: bool = False, **kw: Any) -> str:  # type: ignore[override]
         if table.schema is None and table.name in BASE_TABLES and (asfrom or kw.get("iscrud")):
-            base = self.dialect.base_database
+            base = _base(self.dialect)
             return f"{self.preparer.quote_schema(base)}.{self.preparer.quote(table.name)}"
         return str(super().visit_table(table, asfrom=asfrom, **kw))
 
-    def visit_insert(self, insert_stmt: Any, **kw: Any) -> str:
+    def visit_insert(self, insert_stmt: Any, **kw: Any) -> str:  # type: ignore[override]
         text = str(super().visit_insert(insert_stmt, **kw))
         table = insert_stmt.table
         if table.schema is None and table.name in BASE_TABLES:
             plain = "INSERT INTO " + self.preparer.format_table(table)
-            base = self.dialect.base_database
+            base = _base(self.dialect)
             qualified = f"INSERT INTO {self.preparer.quote_schema(base)}.{self.preparer.quote(table.name)}"
             text = text.replace(plain, qualified, 1)
         return text
@@ -342,13 +346,13 @@ class SparkDDLCompiler(compiler.DDLCompiler):
         table = create.element
         if table.schema is None and table.name in BASE_TABLES:
             plain = "CREATE TABLE " + self.preparer.format_table(table)
-            base = self.dialect.base_database
+            base = _base(self.dialect)
             text = text.replace(
                 plain, f"CREATE TABLE {self.preparer.quote_schema(base)}.{self.preparer.quote(table.name)}", 1
             )
         return text
 
-    def create_table_constraints(self, table: Any, **kw: Any) -> str:
+    def create_table_constraints(self, table: Any, **kw: Any) -> str:  # type: ignore[override]
         return ""  # Spark tables carry no keys or unique constraints
 
     def post_create_table(self, table: Any) -> str:
@@ -392,7 +396,7 @@ class SparkDialect(default.DefaultDialect):
     statement_compiler = SparkCompiler
     ddl_compiler = SparkDDLCompiler
     type_compiler_cls = SparkTypeCompiler
-    preparer = SparkIdentifierPreparer
+    preparer = SparkIdentifierPreparer  # type: ignore[assignment]
 
     def __init__(self, base_database: str = DEFAULT_DATABASE, **kw: Any) -> None:
         super().__init__(**kw)
@@ -417,10 +421,10 @@ class SparkDialect(default.DefaultDialect):
     def _get_default_schema_name(self, connection: Any) -> str:
         return self.base_database
 
-    def get_isolation_level(self, dbapi_connection: Any) -> str:
+    def get_isolation_level(self, dbapi_connection: Any) -> Any:
         return "AUTOCOMMIT"
 
-    def get_default_isolation_level(self, dbapi_conn: Any) -> str:
+    def get_default_isolation_level(self, dbapi_conn: Any) -> Any:
         return "AUTOCOMMIT"
 
     def set_isolation_level(self, dbapi_connection: Any, level: str) -> None:
