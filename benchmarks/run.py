@@ -192,6 +192,7 @@ def stop_spark() -> None:
 def database_url(config: Config, engine: str, size: int, label: str = "") -> str:
     name = f"{label or engine}_{size}"
     if engine == "spark":
+        DATA.mkdir(parents=True, exist_ok=True)
         return f"{spark_url()}/;salesdash_database=bench_{name}"
     folder = DATA / "db"
     folder.mkdir(parents=True, exist_ok=True)
