@@ -59,8 +59,9 @@ def port_open(port: int) -> bool:
 
 
 def default_run_dir() -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "salesdash" / "spark"
+    from salesdash.store.spark import cache_dir
+
+    return cache_dir() / "spark"
 
 
 @dataclass

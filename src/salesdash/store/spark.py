@@ -19,8 +19,10 @@ plain tables in the (private, still unpublished) version database; constraints a
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event
@@ -32,6 +34,11 @@ BASE_TABLES = frozenset({"api_tokens"})  # kept in the base database, across dat
 DEFAULT_DATABASE = "salesdash"
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,100}$")
 _ROW_STATEMENTS = ("SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "VALUES", "(")
+
+
+def cache_dir() -> Path:
+    """salesdash's per-user cache directory (the local Spark cluster's run directory and the write locks)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "salesdash"
 
 
 def is_spark_url(url: str) -> bool:
@@ -534,6 +541,7 @@ __all__ = [
     "DEFAULT_DATABASE",
     "SparkConnection",
     "SparkDialect",
+    "cache_dir",
     "check_database_name",
     "is_spark_url",
     "location_of",

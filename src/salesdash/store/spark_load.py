@@ -31,7 +31,7 @@ from sqlalchemy import Connection, Engine, MetaData, func, insert, select
 from salesdash.store.aggregates import rebuild_rollups
 from salesdash.store.bulk import insert_lines
 from salesdash.store.schema import api_tokens, data_versions, metadata
-from salesdash.store.spark import CURRENT_VIEW, SparkConnection, check_database_name, location_of
+from salesdash.store.spark import CURRENT_VIEW, SparkConnection, cache_dir, check_database_name, location_of
 
 Progress = Callable[[str, int, int], None]
 # Writes lines into the (current) version database of the connection; returns how many.
@@ -180,10 +180,8 @@ def ensure_empty_version(engine: Engine) -> None:
 
 def lock_file(remote: str, base: str) -> Path:
     """The write lock of a store on Spark (this host's loaders share it): under the user's cache directory."""
-    from salesdash.spark_cluster import default_run_dir
-
     key = hashlib.sha256(f"{remote}\n{base}".encode()).hexdigest()[:16]
-    return default_run_dir().parent / "locks" / f"spark-{key}.lock"
+    return cache_dir() / "locks" / f"spark-{key}.lock"
 
 
 __all__ = [
