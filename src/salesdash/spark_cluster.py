@@ -71,7 +71,7 @@ class ClusterConfig:
     worker_cores: int = 1
     worker_memory: str = "2g"
     executor_memory: str = "1536m"
-    driver_memory: str = "1g"
+    driver_memory: str = "2g"  # the Connect server holds each uploaded Arrow batch (1g ran out at 1M lines)
     connect_port: int = 0  # 0: a free port
     shuffle_partitions: int = 8
 
