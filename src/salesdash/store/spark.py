@@ -246,7 +246,7 @@ class SparkConnection:
         """The database of the current data version (read from the base database's view), None before any."""
         cursor = Cursor(self)
         try:
-            cursor.execute(f"SELECT db_name FROM `{self.base}`.`{CURRENT_VIEW}`")  # noqa: S608 -- checked names
+            cursor.execute(f"SELECT db_name FROM `{self.base}`.`{CURRENT_VIEW}`")  # noqa: S608  # nosec B608 -- checked names
         except ProgrammingError:
             return None
         row = cursor.fetchone()
