@@ -351,6 +351,7 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
         flush=True,
     )
     scheduler.run_blocking(engine, settings)
+    return 0
 
 
 def cmd_spark(args: argparse.Namespace, settings: Settings) -> int:

@@ -150,7 +150,7 @@ def _spawn(name: str, command: list[str], config: ClusterConfig, env: dict[str, 
 def _master_status(ui_port: int) -> dict[str, Any] | None:
     try:
         url = f"http://127.0.0.1:{ui_port}/json/"  # the local master only
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310  # nosec B310
+        with urllib.request.urlopen(url, timeout=2) as response:  # nosec B310
             data: dict[str, Any] = json.loads(response.read())
             return data
     except (OSError, ValueError):
