@@ -60,3 +60,13 @@ bench: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info
+
+# Spark, the fourth store, runs on Java 17: `make test` installs a headless JRE with apt when java is missing
+# (as root), or stops with one line saying what to install.
+.PHONY: jre
+jre:
+	@command -v java >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& apt-get update -qq && apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless >/dev/null; } \
+		|| { echo "make: the Spark tests need Java 17: install it (apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
+
+test: jre

@@ -23,7 +23,8 @@ BASELINE_MAX_ROWS (default 10000000), SIDE_BY_SIDE (1/0), DATA_SHAPE (realistic,
 see ``data_file``), REPEAT (timed requests per endpoint, default 30; endpoints slower than
 a second get 3), CACHED_REPEAT (default 200), BENCH_POSTGRES_URL (server for the PostgreSQL runs; default
 SALESDASH_TEST_POSTGRES_URL or postgres@127.0.0.1:5432), WRITE_DOCS (1/0). Example:
-``make bench SIZES=2800,1000000 ENGINES=duckdb,postgresql``.
+``make bench SIZES=2800,1000000 ENGINES=duckdb,postgresql``; ENGINES=spark runs on a local Spark cluster started
+for the run (or on BENCH_SPARK_URL=sc://host:port).
 """
 
 from __future__ import annotations
@@ -187,8 +188,34 @@ def _progress(label: str) -> Any:
     return report
 
 
+_SPARK: dict[str, Any] = {}
+
+
+def spark_url() -> str:
+    """BENCH_SPARK_URL (a running Spark Connect endpoint), else a local cluster started for this run."""
+    given = os.environ.get("BENCH_SPARK_URL")
+    if given:
+        return given
+    if "state" not in _SPARK:
+        from salesdash import spark_cluster
+
+        log("starting a local Spark cluster (master, 2 workers of 1 core, Spark Connect)")
+        _SPARK["state"] = spark_cluster.start(spark_cluster.ClusterConfig(run_dir=DATA / "spark"))
+    return str(_SPARK["state"].url)
+
+
+def stop_spark() -> None:
+    if "state" in _SPARK:
+        from salesdash import spark_cluster
+
+        spark_cluster.stop(_SPARK.pop("state"))
+
+
 def database_url(config: Config, engine: str, size: int, label: str = "") -> str:
     name = f"{label or engine}_{size}"
+    if engine == "spark":
+        DATA.mkdir(parents=True, exist_ok=True)
+        return f"{spark_url()}/;salesdash_database=bench_{name}"
     folder = DATA / "db"
     folder.mkdir(parents=True, exist_ok=True)
     if engine == "sqlite":
@@ -458,16 +485,10 @@ def main(argv: list[str] | None = None) -> int:
 
         report["side_by_side"] = side_by_side.run()
         _save(report, out)
-    for size in config.sizes:
-        for engine in config.engines:
-            if engine == "postgresql" and size > config.pg_max_rows:
-                log(f"postgresql {size:,}: skipped (PG_MAX_ROWS={config.pg_max_rows:,})")
-                continue
-            report["runs"].append(run_engine(config, engine, size))
-            _save(report, out)
-        if config.baseline and size <= config.baseline_max_rows:
-            report["runs"].append(run_baseline(config, size))
-            _save(report, out)
+    try:
+        _run_all(config, report, out)
+    finally:
+        stop_spark()
     report["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     _save(report, out)
     shutil.copyfile(out, RESULTS / "scale-latest.json")
@@ -478,6 +499,19 @@ def main(argv: list[str] | None = None) -> int:
         update_doc(report, DOC)
         log(f"tables written to {DOC.relative_to(ROOT)}")
     return 0
+
+
+def _run_all(config: Config, report: dict[str, Any], out: Path) -> None:
+    for size in config.sizes:
+        for engine in config.engines:
+            if engine == "postgresql" and size > config.pg_max_rows:
+                log(f"postgresql {size:,}: skipped (PG_MAX_ROWS={config.pg_max_rows:,})")
+                continue
+            report["runs"].append(run_engine(config, engine, size))
+            _save(report, out)
+        if config.baseline and size <= config.baseline_max_rows:
+            report["runs"].append(run_baseline(config, size))
+            _save(report, out)
 
 
 def _save(report: dict[str, Any], path: Path) -> None:

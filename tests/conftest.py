@@ -1,9 +1,15 @@
 """Shared fixtures.
 
-The contract suite: every fixture named ``*_engine`` is parametrised over SQLite, DuckDB and PostgreSQL.
+The contract suite: every fixture named ``*_engine`` is parametrised over SQLite, DuckDB, PostgreSQL and Spark.
 PostgreSQL runs against ``SALESDASH_TEST_POSTGRES_URL`` (the Makefile and .ci/run set it; each test gets a
 scratch database that is dropped afterwards). When that URL is set but the server is unreachable the
 tests fail; when it is not set at all, the PostgreSQL cases are skipped with that reason shown.
+
+Spark runs on a real local cluster (a standalone master, two 1-core workers and a Spark Connect server from the
+pyspark package, started once per session when a Spark case first needs it: ``spark_url``). Spark queries take
+hundreds of milliseconds, so the Spark cases run in the contract modules (``SPARK_CONTRACT``: ingest and loads,
+every metric and filter, rollups, refresh, atomicity, the reference figures) and are deselected elsewhere; a
+contract test that cannot apply to Spark says why with ``@pytest.mark.not_on_spark(reason)``.
 """
 
 from __future__ import annotations
@@ -24,8 +30,30 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_CSV = ROOT / "data" / "raw" / "sales_data_sample.csv"
 DATA = Path(__file__).resolve().parent / "data"
 SMALL_CSV = DATA / "small.csv"
-ENGINES = ("sqlite", "duckdb", "postgresql")
+ENGINES = ("sqlite", "duckdb", "postgresql", "spark")
 POSTGRES_ENV = "SALESDASH_TEST_POSTGRES_URL"
+SPARK_ENV = "SALESDASH_TEST_SPARK_URL"
+# test modules whose engine-parametrised tests also run on Spark (paths relative to tests/)
+# What `make test` runs on Spark: loads and atomicity (kill -9 included), the version label, every metric and
+# filter on the hand-computed file, and the reference figures. The rollup comparisons, comparisons, trends and the
+# API refresh tests also pass on a quiet machine but take ~20 more minutes on this 2-core one (one Spark job is
+# 0.5-1 s): run them with SALESDASH_SPARK_FULL=1.
+SPARK_CONTRACT = (
+    "store/test_load.py",
+    "store/test_version_label.py",
+    "store/test_spark.py",
+    "metrics/test_metrics_small.py",
+    "metrics/test_reference_figures.py",
+) + (
+    (
+        "store/test_rollups.py",
+        "metrics/test_compare.py",
+        "metrics/test_trends.py",
+        "api/test_cache_auth_refresh.py",
+    )
+    if os.environ.get("SALESDASH_SPARK_FULL")
+    else ()
+)
 
 
 def _engine_params() -> list[object]:
@@ -36,6 +64,8 @@ def _engine_params() -> list[object]:
             marks.append(pytest.mark.postgres)
             if not os.environ.get(POSTGRES_ENV):
                 marks.append(pytest.mark.skip(reason=f"{POSTGRES_ENV} is not set (make test sets it)"))
+        if kind == "spark":
+            marks += [pytest.mark.spark, pytest.mark.slow]
         params.append(pytest.param(kind, marks=marks, id=kind))
     return params
 
@@ -49,8 +79,13 @@ class ScratchDatabases:
     def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
         self.tmp = tmp_path_factory
         self.pg_dbs: list[str] = []
+        self.spark_url: str | None = None  # set by the spark_url fixture when the cluster runs
 
     def url(self, kind: str) -> str:
+        if kind == "spark":
+            assert self.spark_url, "request the spark_url fixture first"
+            # a new base database per store on the session's cluster (dropped with the cluster)
+            return f"{self.spark_url}/;salesdash_database=t_{uuid.uuid4().hex[:12]}"
         if kind == "sqlite":
             return f"sqlite:///{self.tmp.mktemp('sqlite') / 'salesdash.db'}"
         if kind == "duckdb":
@@ -82,14 +117,46 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScratchDatabas
     dbs.drop_all()
 
 
+@pytest.fixture(scope="session")
+def spark_url(tmp_path_factory: pytest.TempPathFactory, scratch: ScratchDatabases) -> Iterator[str]:
+    """The Spark Connect URL of a local cluster (master + 2 workers + Connect server) for the session.
+
+    SALESDASH_TEST_SPARK_URL=sc://host:port runs the Spark cases on a cluster that is already running instead."""
+    from salesdash import spark_cluster
+
+    given = os.environ.get(SPARK_ENV)
+    if given:
+        scratch.spark_url = given
+        yield given
+        scratch.spark_url = None
+        return
+
+    config = spark_cluster.ClusterConfig(
+        run_dir=tmp_path_factory.mktemp("spark-cluster"), executor_memory="1g", driver_memory="1g"
+    )
+    state = spark_cluster.start(config)
+    scratch.spark_url = state.url
+    try:
+        yield state.url
+    finally:
+        scratch.spark_url = None
+        spark_cluster.stop(state)
+
+
+def _spark_ready(kind: str, request: pytest.FixtureRequest) -> None:
+    if kind == "spark":
+        request.getfixturevalue("spark_url")
+
+
 @pytest.fixture(params=ENGINE_PARAMS)
 def engine_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
 @pytest.fixture
-def db_url(engine_kind: str, scratch: ScratchDatabases) -> str:
+def db_url(engine_kind: str, scratch: ScratchDatabases, request: pytest.FixtureRequest) -> str:
     """A URL of a new, empty database of each engine kind."""
+    _spark_ready(engine_kind, request)
     return scratch.url(engine_kind)
 
 
@@ -101,9 +168,27 @@ def fresh_engine(db_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def spark_small_store(spark_url: str, scratch: ScratchDatabases) -> Iterator[Engine]:
+    """small.csv loaded once on the cluster, for ``small_engine`` to start from (see there)."""
+    engine = make_engine(scratch.url("spark"))
+    ingest_file(engine, SMALL_CSV)
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture
-def small_engine(fresh_engine: Engine) -> Engine:
-    """A store holding tests/data/small.csv (hand-made; answers computed by hand in the tests)."""
+def small_engine(fresh_engine: Engine, request: pytest.FixtureRequest) -> Engine:
+    """A store holding tests/data/small.csv (hand-made; answers computed by hand in the tests).
+
+    On Spark a load takes tens of seconds, so each test's store starts from one load of small.csv made once per
+    session: its pointer names that load's version database (read-only for it; its own loads create its own
+    version databases, as on any store)."""
+    if fresh_engine.dialect.name == "spark":
+        from tests.spark_support import start_from
+
+        start_from(fresh_engine, request.getfixturevalue("spark_small_store"))
+        return fresh_engine
     ingest_file(fresh_engine, SMALL_CSV)
     return fresh_engine
 
@@ -111,7 +196,36 @@ def small_engine(fresh_engine: Engine) -> Engine:
 @pytest.fixture(scope="session", params=ENGINE_PARAMS)
 def sample_engine(request: pytest.FixtureRequest, scratch: ScratchDatabases) -> Iterator[Engine]:
     """A store holding the bundled sample, loaded once per engine per test session. Do not write to it."""
+    _spark_ready(str(request.param), request)
     engine = make_engine(scratch.url(str(request.param)))
     ingest_file(engine, SAMPLE_CSV)
     yield engine
     engine.dispose()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "not_on_spark(reason): a contract test that cannot apply to Spark")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Spark cases run in the SPARK_CONTRACT modules only; there, not_on_spark marks skip with their reason."""
+    tests_dir = Path(__file__).resolve().parent
+    kept: list[pytest.Item] = []
+    deselected: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_spark = callspec is not None and "spark" in callspec.params.values()
+        if not on_spark:
+            kept.append(item)
+            continue
+        module = Path(str(item.fspath)).resolve().relative_to(tests_dir).as_posix()
+        if module not in SPARK_CONTRACT:
+            deselected.append(item)
+            continue
+        gap = item.get_closest_marker("not_on_spark")
+        if gap is not None:
+            item.add_marker(pytest.mark.skip(reason=f"not on Spark: {gap.args[0]}"))
+        kept.append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept

@@ -50,7 +50,7 @@ class Progress:
 def _engine(settings: Settings) -> Any:
     from salesdash.store import make_engine
 
-    return make_engine(settings.database_url)
+    return make_engine(settings.database_url, **settings.store_options())
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
@@ -443,6 +443,36 @@ def positive_rate(text: str) -> float:
     return value
 
 
+def cmd_spark(args: argparse.Namespace, settings: Settings) -> int:
+    from salesdash import spark_cluster
+
+    run_dir = Path(args.run_dir) if args.run_dir else spark_cluster.default_run_dir()
+    state, alive = spark_cluster.status(run_dir)
+    if args.spark_command == "status":
+        if state is None or not any(alive.values()):
+            print(f"no local Spark cluster runs from {run_dir}")
+            return 1
+        for name, up in alive.items():
+            print(f"{name:>8}: {'running' if up else 'stopped'} (pid {state.pids[name]})")
+        print(f"SALESDASH_DATABASE_URL={state.url}")
+        return 0 if all(alive.values()) else 1
+    if args.spark_command == "stop":
+        if state is None:
+            print(f"no local Spark cluster runs from {run_dir}")
+            return 0
+        spark_cluster.stop(state)
+        print("stopped the local Spark cluster")
+        return 0
+    print(f"starting a local Spark cluster in {run_dir} (about a minute) ...", file=sys.stderr)
+    config = spark_cluster.ClusterConfig(run_dir=run_dir, workers=args.workers, connect_port=args.port)
+    state = spark_cluster.start(config)
+    print(f"Spark Connect is ready. Use it with:\n  export SALESDASH_DATABASE_URL={state.url}")
+    print(
+        "Its tables live while it runs (ingest again after a restart); stop it with `salesdash spark stop`."
+    )
+    return 0
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text.replace("_", ""))
@@ -585,6 +615,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("scheduler", help="run the report and alert scheduler (Ctrl-C stops it)")
     p.add_argument("--once", action="store_true", help="send what is due and check alerts once, then exit")
     p.set_defaults(func=cmd_scheduler)
+
+    p = sub.add_parser(
+        "spark", help="a local Apache Spark cluster (master, workers, Spark Connect) to try Spark"
+    )
+    spark_sub = p.add_subparsers(dest="spark_command", required=True, metavar="ACTION")
+    for action, text in (
+        ("start", "start it and print the URL to set"),
+        ("stop", "stop it"),
+        ("status", "show it"),
+    ):
+        s = spark_sub.add_parser(action, help=text)
+        s.add_argument("--run-dir", help="state, logs and tables (default: ~/.cache/salesdash/spark)")
+        if action == "start":
+            s.add_argument("--port", type=int, default=15002, help="Spark Connect port (default 15002)")
+            s.add_argument("--workers", type=positive_int, default=2, help="workers of 1 core (default 2)")
+        s.set_defaults(func=cmd_spark)
     return parser
 
 

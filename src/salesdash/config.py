@@ -44,7 +44,18 @@ class Settings(BaseSettings):
 
     database_url: str = Field(
         default_factory=_default_database_url,
-        description="SQLAlchemy URL of the store: sqlite:///path, duckdb:///path or postgresql+psycopg://...",
+        description="SQLAlchemy URL of the store: sqlite:///path, duckdb:///path or postgresql+psycopg://...; "
+        "or a Spark Connect endpoint sc://host:port (Apache Spark).",
+    )
+    spark_database: str = Field(
+        default="salesdash",
+        description="On Spark: the database that holds the store (its data versions are the databases "
+        "<name>__v<N> beside it).",
+    )
+    spark_location: str | None = Field(
+        default=None,
+        description="On Spark: a directory or URI every node of the cluster can read and write, where the "
+        "store's databases are created (default: the cluster's warehouse directory).",
     )
     source_path: Path = Field(
         default_factory=_default_source,
@@ -211,6 +222,10 @@ class Settings(BaseSettings):
         from sqlalchemy.engine import make_url
         from sqlalchemy.exc import ArgumentError
 
+        if value.startswith("sc://"):
+            if not re.match(r"^sc://[A-Za-z0-9.\-\[\]:]+:\d{1,5}(/(;[A-Za-z0-9_\-]+=[^;\s]*)*)?$", value):
+                raise ValueError(f"not a Spark Connect URL (sc://host:port): {value!r}")
+            return value
         try:
             url = make_url(value)
         except ArgumentError as exc:
@@ -220,6 +235,22 @@ class Settings(BaseSettings):
                 f"unsupported database {url.get_backend_name()!r}; use one of {', '.join(SUPPORTED_DIALECTS)}"
             )
         return value
+
+    @field_validator("spark_database")
+    @classmethod
+    def _check_spark_database(cls, value: str) -> str:
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]{0,90}$", value):
+            raise ValueError(f"must be a Spark database name (letters, digits, underscore), got {value!r}")
+        return value
+
+    @field_validator("spark_location")
+    @classmethod
+    def _check_spark_location(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or re.search(r"['\\`\s;]", value)):
+            raise ValueError(
+                f"must be a path or URI without quotes, backslashes, spaces or ';', got {value!r}"
+            )
+        return value or None
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -315,7 +346,13 @@ class Settings(BaseSettings):
     def dialect(self) -> str:
         from sqlalchemy.engine import make_url
 
+        if self.database_url.startswith("sc://"):
+            return "spark"
         return make_url(self.database_url).get_backend_name()
+
+    def store_options(self) -> dict[str, Any]:
+        """Keyword arguments of ``store.make_engine`` besides the URL."""
+        return {"spark_database": self.spark_database, "spark_location": self.spark_location}
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -235,8 +235,10 @@ class Session:
 def open(database_url: str | None = None) -> Session:
     """A :class:`Session` over the store at ``database_url`` (default: ``SALESDASH_DATABASE_URL``, else the
     default SQLite file)."""
+    options: dict[str, Any] = {}
     if database_url is None:
         from salesdash.config import load_settings
 
-        database_url = load_settings().database_url
-    return Session(make_engine(database_url))
+        settings = load_settings()
+        database_url, options = settings.database_url, settings.store_options()
+    return Session(make_engine(database_url, **options))

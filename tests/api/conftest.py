@@ -18,9 +18,18 @@ from tests.conftest import SAMPLE_CSV
 ORIGIN = "http://127.0.0.1:8501"
 
 
+def database_url_of(engine: Engine) -> str:
+    """The SALESDASH_DATABASE_URL that names ``engine``'s store."""
+    if engine.dialect.name == "spark":
+        from salesdash.store.spark import remote_of, spark_database_of
+
+        return f"{remote_of(engine)}/;salesdash_database={spark_database_of(engine)}"
+    return engine.url.render_as_string(hide_password=False)
+
+
 def settings_for(engine: Engine, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "database_url": engine.url.render_as_string(hide_password=False),
+        "database_url": database_url_of(engine),
         "source_path": SAMPLE_CSV,
         "cors_origins": [ORIGIN],
         "require_auth": False,

@@ -21,7 +21,20 @@ def test_an_unreachable_postgres_fails_the_suite_instead_of_skipping():
     url = f"postgresql+psycopg://postgres@127.0.0.1:{_closed_port()}/postgres"
     case = "tests/metrics/test_metrics_small.py::test_kpis_exclude_cancelled_by_default"
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", case],
+        # (-m "not spark": the Spark case would start a cluster; this test is about PostgreSQL)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            "-m",
+            "not spark",
+            case,
+        ],
         capture_output=True,
         text=True,
         timeout=300,

@@ -88,7 +88,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> APIFlask:
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    engine = engine if engine is not None else make_engine(settings.database_url)
+    engine = engine if engine is not None else make_engine(settings.database_url, **settings.store_options())
     try:
         ensure_schema(engine)
     except StoreUnavailable as exc:  # serve anyway: /api/health reports it, data endpoints answer 503

@@ -37,6 +37,13 @@ class DuplicateOrderLines(SalesdashError):
     http_status = 409
 
 
+class AppendNotSupported(SalesdashError):
+    """The store cannot append in place (Spark: each load is a whole new data version)."""
+
+    code = "append_not_supported"
+    http_status = 400
+
+
 ORDER_FIELDS = ("customer_name", "order_date", "status")
 
 
@@ -126,6 +133,11 @@ def append_data(
 ) -> DataVersion:
     """Add ``frame`` (columns = ORDER_LINE_COLUMNS) to the stored order lines in one transaction and record
     the new data version (its row_count is the total after the append)."""
+    if engine.dialect.name == "spark":
+        raise AppendNotSupported(
+            "Appending is not supported on the Spark store: load the whole file (replace) instead.",
+            details=[{"problem": "append_not_supported", "engine": "spark"}],
+        )
     with write_lock(engine, purpose="append"):
         ensure_schema(engine)
         frame = frame.loc[:, list(ORDER_LINE_COLUMNS)]

@@ -3,6 +3,7 @@
 - DuckDB: the lines as an Arrow table registered on the connection, then one ``INSERT ... SELECT``.
 - PostgreSQL: ``COPY ... FROM STDIN (FORMAT csv)`` fed by Arrow's CSV writer (psycopg 3 copy).
 - SQLite: ``executemany`` of plain tuples on the DB-API cursor.
+- Spark: Arrow batches sent through Spark Connect and appended with ``insertInto`` (Spark writes Parquet).
 
 Every path runs on the connection of the caller's transaction, so a failure (or a kill) rolls the whole load
 back with it. Values are converted once, column by column, with Arrow (no per-row Python on DuckDB and
@@ -137,6 +138,25 @@ def _insert_sqlite(conn: Connection, target: Table, table: pa.Table, progress: P
         cursor.close()
 
 
+def _insert_spark(conn: Connection, target: Table, table: pa.Table, progress: Progress | None) -> None:
+    raw: Any = conn.connection.driver_connection
+    total = table.num_rows
+    done = 0
+    from salesdash.store.spark import IntegrityError
+
+    ordered = table.select([c.name for c in target.columns if c.name in table.column_names])
+    for col in target.columns:  # Spark does not enforce NOT NULL on Parquet tables: check before writing
+        if not col.nullable and col.name in ordered.column_names and ordered[col.name].null_count:
+            raise IntegrityError(f"{target.name}.{col.name} may not be NULL")
+    name = f"`{raw.database}`.`{target.name}`"
+    for batch in _batches(ordered):
+        frame = raw.session.createDataFrame(pa.Table.from_batches([batch]))
+        frame.write.insertInto(name)
+        done += batch.num_rows
+        if progress:
+            progress("load", done, total)
+
+
 def insert_arrow(conn: Connection, target: Table, table: pa.Table, progress: Progress | None = None) -> int:
     """Insert ``table`` (columns named as ``target``'s) into ``target`` the fast way for the engine."""
     if table.num_rows == 0:
@@ -148,6 +168,8 @@ def insert_arrow(conn: Connection, target: Table, table: pa.Table, progress: Pro
         _insert_postgresql(conn, target, table, progress)
     elif dialect == "sqlite":
         _insert_sqlite(conn, target, table, progress)
+    elif dialect == "spark":
+        _insert_spark(conn, target, table, progress)
     else:  # any other SQLAlchemy dialect: portable executemany
         for batch in _batches(table):
             conn.execute(insert(target), batch.to_pylist())

@@ -73,8 +73,15 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN")
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine for ``url`` with the per-engine settings salesdash relies on."""
+def make_engine(url: str, *, spark_database: str | None = None, spark_location: str | None = None) -> Engine:
+    """Create an engine for ``url`` with the per-engine settings salesdash relies on.
+
+    ``sc://host:port`` is a Spark Connect endpoint (``store/spark.py``): the store's tables live in the Spark
+    database ``spark_database`` and its version databases (created under ``spark_location`` when given)."""
+    from salesdash.store.spark import DEFAULT_DATABASE, is_spark_url, make_spark_engine
+
+    if is_spark_url(url):
+        return make_spark_engine(url, spark_database or DEFAULT_DATABASE, spark_location)
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
@@ -100,6 +107,16 @@ def make_engine(url: str) -> Engine:
 
 def ensure_schema(engine: Engine) -> None:
     """Create the tables that do not exist yet (idempotent); drop derived tables of earlier versions."""
+    if engine.dialect.name == "spark":
+        from salesdash.store.spark_load import ensure_empty_version
+
+        try:
+            ensure_empty_version(engine)
+        except OperationalError as exc:
+            raise StoreUnavailable(
+                f"Cannot reach Spark at {engine.url.query.get('remote')}: {exc.orig}"
+            ) from None
+        return
     try:
         metadata.create_all(engine)
         _ensure_indexes(engine)
@@ -145,7 +162,8 @@ def snapshot(engine: Engine) -> Iterator[Connection]:
     """A read-only connection in one transaction: every query in it sees the same data version.
 
     SQLite (WAL) and DuckDB give a transaction a consistent snapshot; on PostgreSQL the transaction is
-    REPEATABLE READ so that several statements see one snapshot.
+    REPEATABLE READ so that several statements see one snapshot; on Spark the transaction reads one data
+    version's database (chosen when it begins: ``store/spark.py``).
     """
     try:
         if engine.dialect.name == "postgresql":

@@ -75,7 +75,25 @@ def replace_data(
 ) -> DataVersion:
     """Replace all order lines with ``frame`` (columns = ORDER_LINE_COLUMNS) in one transaction.
 
-    Holds the database's write lock (``store.lock``): a concurrent load gets RefreshInProgress at once."""
+    Holds the database's write lock (``store.lock``): a concurrent load gets RefreshInProgress at once.
+    On Spark (no transactions) the load writes a new version database and switches to it (``spark_load``)."""
+    if engine.dialect.name == "spark":
+        from salesdash.store.spark_load import frame_writer, write_version
+
+        with write_lock(engine):
+            write_version(
+                engine,
+                frame_writer(frame.loc[:, list(ORDER_LINE_COLUMNS)], progress),
+                version=version,
+                source=source,
+                source_sha256=source_sha256,
+                loaded_at=loaded_at,
+                report=report,
+                progress=progress,
+            )
+            current = current_version(engine)
+        assert current is not None
+        return current
     with write_lock(engine):
         ensure_schema(engine)
         frame = frame.loc[:, list(ORDER_LINE_COLUMNS)]

@@ -4,6 +4,9 @@
   drops it when the holder exits for any reason (SIGKILL included), so a crashed load never leaves a stale lock.
 - PostgreSQL: a session-level advisory lock (``pg_try_advisory_lock``) held on a dedicated connection; the
   server drops it when that connection closes (a killed process closes it).
+- Spark: an exclusive ``flock`` on a file under the user's cache directory named after the Connect URL and base
+  database (``store/spark_load.py``), so loaders on this host take turns; writers on several hosts need a lock
+  they all see (docs/scaling.md).
 - In-memory databases live in one process: a process-local lock.
 
 The lock never waits: a second loader is told at once that another load is running
@@ -39,7 +42,12 @@ _memory_guard = threading.Lock()
 
 
 def lock_path(engine: Engine) -> Path | None:
-    """The lock file of a file-backed SQLite/DuckDB database, or None (PostgreSQL, in-memory)."""
+    """The lock file of a file-backed SQLite/DuckDB database or a Spark store, or None (PostgreSQL, in-memory)."""
+    if engine.dialect.name == "spark":
+        from salesdash.store.spark import remote_of, spark_database_of
+        from salesdash.store.spark_load import lock_file
+
+        return lock_file(remote_of(engine), spark_database_of(engine))
     if engine.dialect.name not in ("sqlite", "duckdb"):
         return None
     database = engine.url.database

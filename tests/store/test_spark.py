@@ -1,0 +1,104 @@
+"""Spark specifics: the dialect binds every value; a load killed mid-way leaves the previous version served and
+its leftovers are removed by the next load; the CLI's local cluster commands."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from salesdash.cli import main
+from salesdash.ingest import ingest_file
+from salesdash.metrics import Filters, kpis
+from salesdash.metrics.queries import _kpis_statement
+from salesdash.store import current_version, snapshot
+from salesdash.store.schema import order_lines
+from salesdash.store.spark import SparkDialect, split_url
+from salesdash.store.spark_load import version_databases
+from tests.conftest import ROOT, SAMPLE_CSV, SMALL_CSV
+from tests.spark_support import published_database
+
+
+def test_values_are_bound_never_written_into_the_sql():
+    hostile = "x' OR 1=1 --"
+    filters = Filters(countries=(hostile, "France"), start=date(2004, 1, 1), customer="O'Brien `Ltd`")
+    compiled = _kpis_statement(None, filters).compile(dialect=SparkDialect())
+    text = str(compiled)
+    assert hostile not in text and "O'Brien" not in text and "France" not in text
+    assert ":customer_name_1" in text and "`order_lines`.`country` IN" in text
+    assert compiled.params["customer_name_1"] == "O'Brien `Ltd`"
+    dialect = SparkDialect()
+    for limit in (5, 50):  # a count is filled in per execution, never cached with the statement
+        stmt = select(order_lines.c.order_number).limit(limit).offset(10)
+        rendered = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+        assert f"LIMIT {limit} OFFSET 10" in str(rendered)
+
+
+def test_the_url_may_name_the_database():
+    assert split_url("sc://h:15002") == ("sc://h:15002", None)
+    assert split_url("sc://h:1/;token=t;salesdash_database=abc") == ("sc://h:1/;token=t", "abc")
+    with pytest.raises(ValueError):
+        split_url("sc://h:1/;salesdash_database=a-b")
+
+
+def test_spark_status_without_a_cluster(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    assert main(["spark", "status", "--run-dir", str(tmp_path)]) == 1
+    assert "no local Spark cluster" in capsys.readouterr().out
+    assert main(["spark", "stop", "--run-dir", str(tmp_path)]) == 0
+
+
+ON_SPARK = pytest.mark.parametrize(
+    "engine_kind",
+    [pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.slow], id="spark")],
+    indirect=True,
+)
+
+
+@ON_SPARK
+def test_a_killed_load_leaves_the_previous_version_served(db_url: str, fresh_engine: Engine):
+    spark_engine = fresh_engine
+    ingest_file(spark_engine, SMALL_CSV)
+    before_version = current_version(spark_engine)
+    with snapshot(spark_engine) as conn:
+        before = kpis(conn, Filters())
+    published = published_database(spark_engine)
+    env = os.environ | {"SALESDASH_DATABASE_URL": db_url, "SALESDASH_LOG_LEVEL": "ERROR"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "salesdash", "ingest", str(SAMPLE_CSV)],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
+    assert process.stderr is not None
+    seen = []
+    deadline = time.monotonic() + 600
+    for line in process.stderr:  # progress lines; kill once the rollups are being built in the new version
+        seen.append(line)
+        if line.strip().startswith("rollups:") or time.monotonic() > deadline:
+            break
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=60)
+    assert any(line.strip().startswith("rollups:") for line in seen), seen
+    assert process.returncode == -signal.SIGKILL
+    with spark_engine.connect() as conn:
+        leftovers = set(version_databases(conn).values())
+    assert len(leftovers) == 2  # the served version and the killed load's half-written one
+    assert published_database(spark_engine) == published
+    assert current_version(spark_engine) == before_version
+    with snapshot(spark_engine) as conn:
+        assert kpis(conn, Filters()) == before
+    ingest_file(spark_engine, SAMPLE_CSV)  # the next load removes the leftovers and switches
+    with snapshot(spark_engine) as conn:
+        assert kpis(conn, Filters())["order_count"] == 303
+    with spark_engine.connect() as conn:
+        remaining = set(version_databases(conn).values())
+    assert remaining == {published, published_database(spark_engine)}
