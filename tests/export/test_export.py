@@ -23,6 +23,7 @@ from salesdash.ingest import ingest_file
 from salesdash.metrics import Filters, breakdown, kpis
 from salesdash.metrics.rfm import rfm
 from salesdash.store import current_version, make_engine, snapshot
+from salesdash.telemetry import process_metrics
 from tests.conftest import SAMPLE_CSV
 from tests.orderlines import line, write_csv
 from tests.reference import REVENUE
@@ -270,6 +271,7 @@ def test_render_slots_bound_the_waiting_and_turn_the_rest_away():
     second = threading.Thread(target=waiter)
     second.start()
     _wait_for(lambda: renderer._waiting == 1)
+    assert process_metrics().export_queue._value.get() == 2  # /metrics: one rendering, one waiting
     with pytest.raises(ExportBusy) as info, renderer.slot():
         pass
     assert info.value.http_status == 503 and "busy" in info.value.message
@@ -279,7 +281,8 @@ def test_render_slots_bound_the_waiting_and_turn_the_rest_away():
     first.join(30)
     assert outcomes == ["abandoned", "held"]
     with renderer.slot():  # free again
-        pass
+        assert process_metrics().export_queue._value.get() == 1
+    assert process_metrics().export_queue._value.get() == 0
 
 
 def test_a_queued_render_gives_up_after_its_wait():

@@ -21,6 +21,7 @@ import plotly.graph_objects as go
 
 from salesdash.errors import SalesdashError
 from salesdash.markup import plotly_text
+from salesdash.telemetry import set_export_queue_length
 
 WIDTH, HEIGHT, SCALE = 1200, 600, 2
 RENDER_TIMEOUT = 90.0
@@ -169,6 +170,7 @@ class Renderer:
                     busy, details=[{"setting": "SALESDASH_EXPORT_QUEUE", "message": "queue full"}]
                 )
             self._waiting += 1
+            self._publish()
             try:
                 deadline = time.monotonic() + self.wait_seconds
                 while self._active >= self.slots:
@@ -180,14 +182,21 @@ class Renderer:
                     self._gate.wait(min(left, 0.5))
             finally:
                 self._waiting -= 1
+                self._publish()
             self._active += 1
+            self._publish()
             if self._idle_timer is not None:
                 self._idle_timer.cancel()
                 self._idle_timer = None
 
+    def _publish(self) -> None:
+        """The export queue length (rendering + waiting) on /metrics; called with the gate held."""
+        set_export_queue_length(self._active + self._waiting)
+
     def _release(self) -> None:
         with self._gate:
             self._active -= 1
+            self._publish()
             self._last_done = time.monotonic()
             self._gate.notify()
             if self._active == 0 and self.idle_seconds > 0:
