@@ -64,6 +64,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         on_error=args.on_error,
         rejects_path=args.rejects,
         progress=None if args.quiet else Progress(),
+        keep_versions=settings.keep_versions,
     )
     print(format_report(result.report))
     print(f"data version:  {result.version.version}")
@@ -101,7 +102,9 @@ def ensure_data(settings: Settings) -> None:
     engine = _engine(settings)
     if current_version(engine) is None:
         print(f"No data yet: ingesting {settings.source_path} ...", file=sys.stderr)
-        result = ingest_file(engine, settings.source_path, progress=Progress())
+        result = ingest_file(
+            engine, settings.source_path, progress=Progress(), keep_versions=settings.keep_versions
+        )
         print(format_report(result.report), file=sys.stderr)
     engine.dispose()
 

@@ -96,7 +96,7 @@ def data_refresh(query: dict[str, Any], files: dict[str, Any]) -> Response:
             prepared = prepare(path, on_error=query["on_error"], source_name=source_name)
             if upload is not None:  # record where the data came from, not the temporary file
                 prepared = dataclasses.replace(prepared, source=f"upload:{source_name}")
-            result = load_prepared(st.engine, prepared)
+            result = load_prepared(st.engine, prepared, keep_versions=st.settings.keep_versions)
         log.info(
             "data refreshed: %s -> %s (%s rows from %s)",
             previous,

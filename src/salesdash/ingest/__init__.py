@@ -22,6 +22,7 @@ from salesdash.ingest.read import header_line, read_csv
 from salesdash.ingest.report import build_report, format_report
 from salesdash.ingest.validate import check_header, line_of, raise_for_failures, validate
 from salesdash.store import DataVersion, replace_data
+from salesdash.store.archive import DEFAULT_KEEP_VERSIONS
 from salesdash.store.lock import write_lock
 from salesdash.telemetry import observe_load
 
@@ -193,7 +194,11 @@ def _prepare_columnar(
 
 
 def load_prepared(
-    engine: Engine, prepared: PreparedData, *, progress: Progress | None = None
+    engine: Engine,
+    prepared: PreparedData,
+    *,
+    progress: Progress | None = None,
+    keep_versions: int = DEFAULT_KEEP_VERSIONS,
 ) -> IngestResult:
     """Replace the stored data with ``prepared`` atomically and record its data version."""
     started = time.perf_counter()
@@ -207,6 +212,7 @@ def load_prepared(
         loaded_at=loaded_at,
         report=prepared.report,
         progress=progress,
+        keep_versions=keep_versions,
     )
     observe_load("ingest", time.perf_counter() - started, len(prepared.frame))
     return IngestResult(version=version, report=prepared.report)
@@ -220,6 +226,7 @@ def ingest_file(
     on_error: OnError = "strict",
     rejects_path: str | Path | None = None,
     progress: Progress | None = None,
+    keep_versions: int = DEFAULT_KEEP_VERSIONS,
 ) -> IngestResult:
     """Ingest one CSV into the store behind ``engine``. On any error the stored data is left as it was.
 
@@ -229,7 +236,7 @@ def ingest_file(
         prepared = prepare(
             path, encoding=encoding, on_error=on_error, rejects_path=rejects_path, progress=progress
         )
-        return load_prepared(engine, prepared, progress=progress)
+        return load_prepared(engine, prepared, progress=progress, keep_versions=keep_versions)
 
 
 __all__ = [
