@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import Engine
 
 from salesdash.errors import NotFound
-from salesdash.ingest import ingest_file
+from salesdash.ingest import ingest_file, make_version
 from salesdash.metrics import Filters, kpis
 from salesdash.store import current_version, snapshot, version_history
 from salesdash.store.archive import restorable
@@ -23,7 +23,7 @@ def _kpis(engine: Engine) -> dict:
 
 def _restore(engine: Engine, version: str, keep: int = 5):
     now = datetime.now(UTC).replace(tzinfo=None)
-    return restore_version(engine, version, new_version=f"restore-{now:%H%M%S%f}", loaded_at=now, keep=keep)
+    return restore_version(engine, version, label=make_version, loaded_at=now, keep=keep)
 
 
 def test_load_a_load_b_restore_a_gives_a_figures(fresh_engine: Engine):

@@ -128,7 +128,11 @@ def post_upload_confirm(upload_id: str, body: dict[str, Any]) -> Response:
         raise RefreshInProgress("A data load is already running; try again when it has finished.")
     try:
         result = confirm(
-            st.engine, prepared, mode, source=f"upload:{upload.source}", keep_versions=st.settings.keep_versions
+            st.engine,
+            prepared,
+            mode,
+            source=f"upload:{upload.source}",
+            keep_versions=st.settings.keep_versions,
         )
     finally:
         st.refresh_lock.release()

@@ -26,7 +26,9 @@ def archive_lines(conn: Connection, version: str, keep: int) -> None:
         columns = [order_lines.c[name] for name in ORDER_LINE_COLUMNS]
         source = select(literal(version, String(64)).label("data_version"), *columns)
         conn.execute(insert(line_archive).from_select(["data_version", *ORDER_LINE_COLUMNS], source))
-    newest = conn.execute(select(data_versions.c.version).order_by(data_versions.c.id.desc()).limit(keep)).all()
+    newest = conn.execute(
+        select(data_versions.c.version).order_by(data_versions.c.id.desc()).limit(keep)
+    ).all()
     kept = [row.version for row in newest]
     prune = delete(line_archive)
     if kept:
@@ -44,5 +46,3 @@ def restorable(engine: Engine) -> set[str]:
         return set()
     with snapshot(engine) as conn:
         return restorable_in(conn)
-
-

@@ -4,6 +4,7 @@ data version that says which version it restores."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import Engine, delete, func, insert, select
@@ -18,9 +19,15 @@ from salesdash.store.schema import ORDER_LINE_COLUMNS, data_versions, line_archi
 
 
 def restore_version(
-    engine: Engine, version: str, *, new_version: str, loaded_at: datetime, keep: int = DEFAULT_KEEP_VERSIONS
+    engine: Engine,
+    version: str,
+    *,
+    label: Callable[[str, datetime], str],
+    loaded_at: datetime,
+    keep: int = DEFAULT_KEEP_VERSIONS,
 ) -> DataVersion:
-    """Make the kept data version ``version`` the current data again, as the new data version ``new_version``.
+    """Make the kept data version ``version`` the current data again, as a new data version named
+    ``label(its source_sha256, loaded_at)`` (``ingest.make_version``).
 
     NotFound when ``version`` was never loaded or its lines are no longer kept; RefreshInProgress (at once) when
     another load holds the write lock. Nothing changes on any error."""
@@ -39,6 +46,7 @@ def restore_version(
                     details=[{"data_version": version, "message": "unknown" if row is None else "pruned"}],
                 )
             target = _row_to_version(row)
+            new_version = label(target.source_sha256, loaded_at)
             previous = current_version_in(conn)
             conn.execute(delete(order_lines))
             columns = [line_archive.c[name] for name in ORDER_LINE_COLUMNS]
