@@ -80,6 +80,45 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    from salesdash.ingest import make_version
+    from salesdash.store.restore import restore_version
+
+    engine = _engine(settings)
+    try:
+        restored = restore_version(
+            engine,
+            args.version,
+            label=make_version,
+            loaded_at=datetime.now(UTC).replace(tzinfo=None),
+            keep=settings.keep_versions,
+        )
+    except SalesdashError as exc:
+        _audit_cli(settings, "data.restore", {"version": args.version}, "refused")
+        raise
+    _audit_cli(settings, "data.restore", {"version": args.version, "rows": restored.row_count})
+    print(f"restored data version {args.version}: {restored.row_count:,} order lines")
+    print(f"data version:  {restored.version}")
+    return 0
+
+
+def cmd_versions(args: argparse.Namespace, settings: Settings) -> int:
+    from salesdash.store import version_history
+    from salesdash.store.archive import restorable
+
+    engine = _engine(settings)
+    history = version_history(engine, limit=args.limit)
+    if not history:
+        print("No data loaded yet. Load a file with `salesdash ingest FILE`.")
+    kept = restorable(engine)
+    for v in history:
+        mark = "restorable" if v.version in kept else "-"
+        print(f"{v.version}  {v.loaded_at:%Y-%m-%d %H:%M}  {v.row_count:>9,} lines  {mark:<10}  {v.source}")
+    return 0
+
+
 def _write_processed(settings: Settings, directory: Path, quiet: bool) -> None:
     from salesdash.processed import write_processed
 
@@ -439,6 +478,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser(
+        "restore",
+        help="make a kept data version current again (as a new data version; see `salesdash versions`)",
+    )
+    p.add_argument("version", help="data version to restore (one of the last SALESDASH_KEEP_VERSIONS loads)")
+    p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("versions", help="list the data loads, newest first, and which can be restored")
+    p.add_argument("--limit", type=positive_int, default=10, help="number of loads (default 10)")
+    p.set_defaults(func=cmd_versions)
 
     p = sub.add_parser(
         "export-processed",

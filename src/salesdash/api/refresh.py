@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from datetime import UTC, datetime
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
