@@ -5,9 +5,9 @@ from pathlib import Path
 from salesdash.audit import entries
 from salesdash.metrics import Filters, kpis
 from salesdash.store import make_engine, snapshot, version_history
-from tests.test_cli import run
 from tests.conftest import SAMPLE_CSV, SMALL_CSV
 from tests.reference import ORDERS
+from tests.test_cli import run
 
 
 def test_restore_brings_back_an_earlier_load(tmp_path: Path):

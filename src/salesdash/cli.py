@@ -95,7 +95,7 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
             loaded_at=datetime.now(UTC).replace(tzinfo=None),
             keep=settings.keep_versions,
         )
-    except SalesdashError as exc:
+    except SalesdashError:
         _audit_cli(settings, "data.restore", {"version": args.version}, "refused")
         raise
     _audit_cli(settings, "data.restore", {"version": args.version, "rows": restored.row_count})
