@@ -15,7 +15,7 @@ def test_restore_brings_back_an_earlier_load(tmp_path: Path):
     assert run(["ingest", str(SMALL_CSV), "--quiet"], tmp_path).returncode == 0
     engine = make_engine(f"sqlite:///{tmp_path / 'cli.db'}")
     try:
-        small, sample = version_history(engine)
+        _small, sample = version_history(engine)
         listed = run(["versions"], tmp_path)
         assert listed.returncode == 0, listed.stderr
         assert f"{sample.version}  " in listed.stdout and "restorable" in listed.stdout
