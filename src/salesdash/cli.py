@@ -57,6 +57,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from salesdash.ingest import format_report, ingest_file
 
     path = Path(args.path) if args.path else settings.source_path
+    if args.mode == "append":
+        return _ingest_append(args, settings, path)
     result = ingest_file(
         _engine(settings),
         path,
@@ -116,6 +118,38 @@ def cmd_versions(args: argparse.Namespace, settings: Settings) -> int:
     for v in history:
         mark = "restorable" if v.version in kept else "-"
         print(f"{v.version}  {v.loaded_at:%Y-%m-%d %H:%M}  {v.row_count:>9,} lines  {mark:<10}  {v.source}")
+    return 0
+
+
+def _ingest_append(args: argparse.Namespace, settings: Settings, path: Path) -> int:
+    """`ingest --mode append`: the Data page's append path (ingest.uploads.confirm), refusing stored lines."""
+    from salesdash.ingest import format_report, prepare
+    from salesdash.ingest.uploads import confirm
+    from salesdash.store.lock import write_lock
+
+    engine = _engine(settings)
+    parameters = {"source": path.name, "on_error": args.on_error, "mode": "append"}
+    with write_lock(engine, f"append of {path.name}"):
+        prepared = prepare(
+            path,
+            encoding=args.encoding,
+            on_error=args.on_error,
+            rejects_path=args.rejects,
+            progress=None if args.quiet else Progress(),
+        )
+        try:
+            result = confirm(
+                engine, prepared, "append", source=str(path), keep_versions=settings.keep_versions
+            )
+        except SalesdashError:
+            _audit_cli(settings, "data.ingest", parameters, "refused")
+            raise
+    print(format_report(result.report))
+    print(f"appended:      {result.rows_loaded:,} order lines ({result.version.row_count:,} stored in all)")
+    print(f"data version:  {result.version.version}")
+    _audit_cli(settings, "data.ingest", parameters | {"rows": result.version.row_count})
+    if args.write_processed:
+        _write_processed(settings, Path(args.write_processed), args.quiet)
     return 0
 
 
@@ -471,6 +505,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="strict (default): refuse the file on any bad row; skip: load the good rows, report the rest",
     )
     p.add_argument("--rejects", help="with --on-error skip: write rejected rows and reasons to this CSV")
+    p.add_argument(
+        "--mode",
+        choices=("replace", "append"),
+        default="replace",
+        help="replace (default): the file becomes the data; append: add its lines to the stored ones (refused, "
+        "with the count, when any of its order lines is already stored)",
+    )
     p.add_argument(
         "--write-processed",
         metavar="DIR",
