@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from salesdash.errors import InputFileError
 from salesdash.export_safety import to_csv
 from salesdash.ingest.clean import clean
-from salesdash.ingest.read import header_line, read_csv
+from salesdash.ingest.read import check_path, header_line, read_csv
 from salesdash.ingest.report import build_report, format_report
 from salesdash.ingest.validate import check_header, line_of, raise_for_failures, validate
 from salesdash.store import DataVersion, replace_data
@@ -77,12 +77,12 @@ def prepare(
     """
     path = Path(path)
     name = source_name or path.name
-    if path.is_file():
-        # the header from the first line, in bounded memory: an absurd or wrong header is refused before any
-        # parser reads the whole file (a 200 MB line, 50,000 columns, millions of rows under a wrong header)
-        names = header_line(path)
-        if names is not None:
-            check_header(pd.DataFrame(columns=names), name)
+    check_path(path)  # "File not found" comes before any progress line
+    # the header from the first line, in bounded memory: an absurd or wrong header is refused before any
+    # parser reads the whole file (a 200 MB line, 50,000 columns, millions of rows under a wrong header)
+    names = header_line(path)
+    if names is not None:
+        check_header(pd.DataFrame(columns=names), name)
     if use_columnar(path):
         from salesdash.ingest.fast import Fallback
 
