@@ -57,6 +57,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from salesdash.ingest import format_report, ingest_file
 
     path = Path(args.path) if args.path else settings.source_path
+    if args.mode == "append":
+        return _ingest_append(args, settings, path)
     result = ingest_file(
         _engine(settings),
         path,
@@ -64,6 +66,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         on_error=args.on_error,
         rejects_path=args.rejects,
         progress=None if args.quiet else Progress(),
+        keep_versions=settings.keep_versions,
     )
     print(format_report(result.report))
     print(f"data version:  {result.version.version}")
@@ -74,6 +77,77 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     )
     if args.on_error == "skip" and result.report["rows_rejected"] and args.rejects:
         print(f"rejected rows written to {args.rejects}")
+    if args.write_processed:
+        _write_processed(settings, Path(args.write_processed), args.quiet)
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    from salesdash.ingest import make_version
+    from salesdash.store.restore import restore_version
+
+    engine = _engine(settings)
+    try:
+        restored = restore_version(
+            engine,
+            args.version,
+            label=make_version,
+            loaded_at=datetime.now(UTC).replace(tzinfo=None),
+            keep=settings.keep_versions,
+        )
+    except SalesdashError:
+        _audit_cli(settings, "data.restore", {"version": args.version}, "refused")
+        raise
+    _audit_cli(settings, "data.restore", {"version": args.version, "rows": restored.row_count})
+    print(f"restored data version {args.version}: {restored.row_count:,} order lines")
+    print(f"data version:  {restored.version}")
+    return 0
+
+
+def cmd_versions(args: argparse.Namespace, settings: Settings) -> int:
+    from salesdash.store import version_history
+    from salesdash.store.archive import restorable
+
+    engine = _engine(settings)
+    history = version_history(engine, limit=args.limit)
+    if not history:
+        print("No data loaded yet. Load a file with `salesdash ingest FILE`.")
+    kept = restorable(engine)
+    for v in history:
+        mark = "restorable" if v.version in kept else "-"
+        print(f"{v.version}  {v.loaded_at:%Y-%m-%d %H:%M}  {v.row_count:>9,} lines  {mark:<10}  {v.source}")
+    return 0
+
+
+def _ingest_append(args: argparse.Namespace, settings: Settings, path: Path) -> int:
+    """`ingest --mode append`: the Data page's append path (ingest.uploads.confirm), refusing stored lines."""
+    from salesdash.ingest import format_report, prepare
+    from salesdash.ingest.uploads import confirm
+    from salesdash.store.lock import write_lock
+
+    engine = _engine(settings)
+    parameters = {"source": path.name, "on_error": args.on_error, "mode": "append"}
+    with write_lock(engine, f"append of {path.name}"):
+        prepared = prepare(
+            path,
+            encoding=args.encoding,
+            on_error=args.on_error,
+            rejects_path=args.rejects,
+            progress=None if args.quiet else Progress(),
+        )
+        try:
+            result = confirm(
+                engine, prepared, "append", source=str(path), keep_versions=settings.keep_versions
+            )
+        except SalesdashError:
+            _audit_cli(settings, "data.ingest", parameters, "refused")
+            raise
+    print(format_report(result.report))
+    print(f"appended:      {result.rows_loaded:,} order lines ({result.version.row_count:,} stored in all)")
+    print(f"data version:  {result.version.version}")
+    _audit_cli(settings, "data.ingest", parameters | {"rows": result.version.row_count})
     if args.write_processed:
         _write_processed(settings, Path(args.write_processed), args.quiet)
     return 0
@@ -101,7 +175,9 @@ def ensure_data(settings: Settings) -> None:
     engine = _engine(settings)
     if current_version(engine) is None:
         print(f"No data yet: ingesting {settings.source_path} ...", file=sys.stderr)
-        result = ingest_file(engine, settings.source_path, progress=Progress())
+        result = ingest_file(
+            engine, settings.source_path, progress=Progress(), keep_versions=settings.keep_versions
+        )
         print(format_report(result.report), file=sys.stderr)
     engine.dispose()
 
@@ -483,13 +559,109 @@ def positive_int(text: str) -> int:
     return value
 
 
+EXAMPLES = """examples:
+  salesdash run                               load the bundled sample if needed, start the API and dashboard
+  salesdash ingest sales.csv                  validate a CSV and make it the data
+  salesdash ingest more.csv --mode append     add a CSV's order lines to the stored ones
+  salesdash versions                          the data loads, and which can be restored
+  salesdash restore VERSION                   make an earlier load current again
+  salesdash token create --role admin         an API token for uploads, refreshes and restores
+  salesdash COMMAND --help                    a command's options and the settings it reads
+
+settings are environment variables (SALESDASH_*), listed in docs/configuration.md"""
+
+# The settings each command reads (field names of config.Settings; its descriptions are shown in --help).
+COMMON_SETTINGS = ("database_url", "log_level")
+COMMAND_SETTINGS: dict[str, tuple[str, ...]] = {
+    "ingest": ("source_path", "keep_versions"),
+    "restore": ("keep_versions",),
+    "versions": (),
+    "export-processed": (),
+    "serve": (
+        "api_host",
+        "api_port",
+        "api_threads",
+        "api_token",
+        "require_auth",
+        "cors_origins",
+        "debug",
+        "cache_entries",
+        "max_upload_mb",
+        "keep_versions",
+        "source_path",
+        "scheduler_enabled",
+        "metrics_token",
+        "api_client_timeout",
+        "api_max_connections",
+        "export_renders",
+        "export_queue",
+        "export_browser_idle_seconds",
+        "stream_enabled",
+        "spark_database",
+        "spark_location",
+    ),
+    "dashboard": (
+        "dashboard_host",
+        "dashboard_port",
+        "api_url",
+        "request_timeout",
+        "auto_refresh_seconds",
+        "live_poll_seconds",
+    ),
+    "run": ("source_path", "api_host", "api_port", "dashboard_host", "dashboard_port", "keep_versions"),
+    "generate": ("source_path",),
+    "token": (),
+    "stream": (
+        "stream_url",
+        "stream_name",
+        "stream_subject",
+        "stream_durable",
+        "stream_dead_letter_subject",
+        "stream_batch_size",
+        "stream_batch_seconds",
+        "stream_ack_wait_seconds",
+    ),
+    "spark": (),
+    "report": ("smtp_url", "smtp_tls", "smtp_from", "smtp_timeout", "report_retries", "report_retry_seconds"),
+    "scheduler": (
+        "scheduler_interval_seconds",
+        "alert_check_minutes",
+        "report_grace_minutes",
+        "report_retries",
+        "report_retry_seconds",
+        "smtp_url",
+        "smtp_tls",
+        "smtp_from",
+        "smtp_timeout",
+        "webhook_timeout",
+    ),
+}
+
+
+def settings_epilog(command: str) -> str:
+    """The environment settings ``command`` reads, each with its description from config.Settings."""
+    fields = Settings.model_fields
+    lines = ["environment settings (docs/configuration.md):"]
+    for name in (*COMMON_SETTINGS, *COMMAND_SETTINGS[command]):
+        lines.append(f"  SALESDASH_{name.upper():<28} {fields[name].description or ''}")
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="salesdash", description="Sales analytics: ETL, API and dashboard.")
+    parser = argparse.ArgumentParser(
+        prog="salesdash",
+        description="Sales analytics: ETL, API and dashboard.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"salesdash {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser(
-        "ingest", help="validate a CSV or Parquet file of order lines and load it (atomically)"
+        "ingest",
+        epilog=settings_epilog("ingest"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="validate a CSV or Parquet file of order lines and load it (atomically)",
     )
     p.add_argument(
         "path", nargs="?", help="CSV or Parquet file (default: SALESDASH_SOURCE_PATH, the bundled sample)"
@@ -505,6 +677,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--rejects", help="with --on-error skip: write rejected rows and reasons to this CSV")
     p.add_argument(
+        "--mode",
+        choices=("replace", "append"),
+        default="replace",
+        help="replace (default): the file becomes the data; append: add its lines to the stored ones (refused, "
+        "with the count, when any of its order lines is already stored)",
+    )
+    p.add_argument(
         "--write-processed",
         metavar="DIR",
         help="after the load, write the processed lines (CSV, Parquet) and the quality report (text, JSON) to DIR",
@@ -513,24 +692,59 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser(
+        "restore",
+        epilog=settings_epilog("restore"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="make a kept data version current again (as a new data version; see `salesdash versions`)",
+    )
+    p.add_argument("version", help="data version to restore (one of the last SALESDASH_KEEP_VERSIONS loads)")
+    p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser(
+        "versions",
+        epilog=settings_epilog("versions"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="list the data loads, newest first, and which can be restored",
+    )
+    p.add_argument("--limit", type=positive_int, default=10, help="number of loads (default 10)")
+    p.set_defaults(func=cmd_versions)
+
+    p = sub.add_parser(
         "export-processed",
+        epilog=settings_epilog("export-processed"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         help="write the stored data's processed lines (CSV, Parquet) and quality report (text, JSON) to a folder",
     )
     p.add_argument("directory", metavar="DIR", help="output folder (created if needed)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_export_processed)
 
-    p = sub.add_parser("serve", help="start the REST API")
+    p = sub.add_parser(
+        "serve",
+        epilog=settings_epilog("serve"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="start the REST API",
+    )
     p.add_argument("--host", help="interface (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default 5000)")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("dashboard", help="start the dashboard")
+    p = sub.add_parser(
+        "dashboard",
+        epilog=settings_epilog("dashboard"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="start the dashboard",
+    )
     p.add_argument("--host", help="interface (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default 8501)")
     p.set_defaults(func=cmd_dashboard)
 
-    p = sub.add_parser("run", help="ingest the bundled data if needed, then start the API and the dashboard")
+    p = sub.add_parser(
+        "run",
+        epilog=settings_epilog("run"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="ingest the bundled data if needed, then start the API and the dashboard",
+    )
     p.add_argument("--api-port", type=port_number, help="API port (default: SALESDASH_API_PORT, 5000)")
     p.add_argument(
         "--dashboard-port", type=port_number, help="dashboard port (default: SALESDASH_DASHBOARD_PORT, 8501)"
@@ -538,7 +752,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser(
-        "generate", help="write a synthetic CSV in the source schema by resampling real orders"
+        "generate",
+        epilog=settings_epilog("generate"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="write a synthetic CSV in the source schema by resampling real orders",
     )
     p.add_argument("--rows", type=positive_int, required=True, help="number of order lines")
     p.add_argument("--out", required=True, help="output file (.csv, .csv.gz or .parquet)")
@@ -567,7 +784,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_generate)
 
-    p = sub.add_parser("stream", help="consume the live order feed (NATS JetStream) into the store")
+    p = sub.add_parser(
+        "stream",
+        epilog=settings_epilog("stream"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="consume the live order feed (NATS JetStream) into the store",
+    )
     p.set_defaults(func=cmd_stream)
     stream_sub = p.add_subparsers(dest="stream_command", metavar="ACTION")
     t = stream_sub.add_parser("publish", help="replay a CSV of order lines as a live feed")
@@ -580,21 +802,51 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     t.set_defaults(func=cmd_stream_publish)
 
-    p = sub.add_parser("token", help="manage API tokens")
+    p = sub.add_parser(
+        "token",
+        epilog=settings_epilog("token"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="manage API tokens",
+    )
     token_sub = p.add_subparsers(dest="token_command", required=True, metavar="ACTION")
-    t = token_sub.add_parser("create", help="create a token and print it once")
+    t = token_sub.add_parser(
+        "create",
+        epilog=settings_epilog("token"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="create a token and print it once",
+    )
     t.add_argument("--role", required=True, choices=("viewer", "admin"))
     t.add_argument("--name", help="a label for the token (who or what uses it)")
     t.set_defaults(func=cmd_token_create)
-    t = token_sub.add_parser("list", help="list tokens (id, role, created, name; never the token)")
+    t = token_sub.add_parser(
+        "list",
+        epilog=settings_epilog("token"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="list tokens (id, role, created, name; never the token)",
+    )
     t.set_defaults(func=cmd_token_list)
-    t = token_sub.add_parser("revoke", help="revoke a token by id (it stops working at once)")
+    t = token_sub.add_parser(
+        "revoke",
+        epilog=settings_epilog("token"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="revoke a token by id (it stops working at once)",
+    )
     t.add_argument("id", type=positive_int, help="token id (from `salesdash token list`)")
     t.set_defaults(func=cmd_token_revoke)
 
-    p = sub.add_parser("report", help="scheduled reports by e-mail")
+    p = sub.add_parser(
+        "report",
+        epilog=settings_epilog("report"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="scheduled reports by e-mail",
+    )
     report_sub = p.add_subparsers(dest="report_command", required=True, metavar="ACTION")
-    r = report_sub.add_parser("add", help="schedule a report")
+    r = report_sub.add_parser(
+        "add",
+        epilog=settings_epilog("report"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="schedule a report",
+    )
     r.add_argument("--name", required=True, help="what the report is")
     r.add_argument("--cron", required=True, help="minute hour day month day-of-week, e.g. '0 8 * * mon'")
     r.add_argument("--timezone", default="UTC", help="IANA time zone of the cron (default UTC)")
@@ -603,21 +855,44 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--format", action="append", choices=("pdf", "xlsx"), help="pdf (default) and/or xlsx")
     r.add_argument("--filter", action="append", help="NAME=VALUE filter, e.g. country=France (repeat)")
     r.set_defaults(func=cmd_report_add)
-    r = report_sub.add_parser("list", help="list scheduled reports with their last run")
+    r = report_sub.add_parser(
+        "list",
+        epilog=settings_epilog("report"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="list scheduled reports with their last run",
+    )
     r.set_defaults(func=cmd_report_list)
-    r = report_sub.add_parser("remove", help="delete a scheduled report")
+    r = report_sub.add_parser(
+        "remove",
+        epilog=settings_epilog("report"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="delete a scheduled report",
+    )
     r.add_argument("id", type=positive_int)
     r.set_defaults(func=cmd_report_remove)
-    r = report_sub.add_parser("send", help="send a scheduled report now")
+    r = report_sub.add_parser(
+        "send",
+        epilog=settings_epilog("report"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="send a scheduled report now",
+    )
     r.add_argument("id", type=positive_int)
     r.set_defaults(func=cmd_report_send)
 
-    p = sub.add_parser("scheduler", help="run the report and alert scheduler (Ctrl-C stops it)")
+    p = sub.add_parser(
+        "scheduler",
+        epilog=settings_epilog("scheduler"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="run the report and alert scheduler (Ctrl-C stops it)",
+    )
     p.add_argument("--once", action="store_true", help="send what is due and check alerts once, then exit")
     p.set_defaults(func=cmd_scheduler)
 
     p = sub.add_parser(
-        "spark", help="a local Apache Spark cluster (master, workers, Spark Connect) to try Spark"
+        "spark",
+        epilog=settings_epilog("spark"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="a local Apache Spark cluster (master, workers, Spark Connect) to try Spark",
     )
     spark_sub = p.add_subparsers(dest="spark_command", required=True, metavar="ACTION")
     for action, text in (
@@ -636,6 +911,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    if not (
+        sys.argv[1:] if argv is None else list(argv)
+    ):  # bare `salesdash`: help with examples, not an error
+        parser.print_help()
+        return 0
     args = parser.parse_args(argv)
     level = os.environ.get("SALESDASH_LOG_LEVEL", "INFO").upper()
     logging.basicConfig(

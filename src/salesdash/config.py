@@ -124,6 +124,13 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(
         default=200, ge=1, le=10240, description="Largest CSV upload accepted, in MiB."
     )
+    keep_versions: int = Field(
+        default=5,
+        ge=0,
+        le=100,
+        description="Data versions kept restorable (`salesdash restore`, POST /api/data-versions/{version}/restore): "
+        "the newest N loads keep an exact copy of their order lines; 0 keeps none.",
+    )
     log_level: str = Field(default="INFO", description="Log level: DEBUG, INFO, WARNING or ERROR.")
     # -- scheduled reports, alerts, /metrics (docs/reports.md) --
     smtp_url: SecretStr | None = Field(

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from salesdash.charts.format import count, money, percent
 from salesdash.config import Settings
-from salesdash.dashboard.client import ApiClient
+from salesdash.dashboard.client import ApiClient, ApiError
 from salesdash.dashboard.components.compare import chosen_comparison
 from salesdash.dashboard.components.exports import fetcher, view_of
 from salesdash.ingest import ingest_file
@@ -207,6 +207,9 @@ def test_upload_flow_validate_preview_append(fresh_api: LiveApi, tmp_path: Path)
     at.button(key="upload_check").click().run()
     no_errors(at)
     assert "more.csv** passed validation: 2 order lines" in text_of(at)
+    labels = [m.label for m in at.metric]
+    # the upload's report says "to load"; "Rows loaded" is only the current load's report
+    assert labels.count("Rows to load") == 1 and labels.count("Rows loaded") == 1
     assert len(table_with(at, "order_number", "sales")) == 2
     assert fresh_api.get("/api/version")["data"]["data_version"] == before  # nothing loaded yet
 
@@ -224,9 +227,19 @@ def test_upload_flow_validate_preview_append(fresh_api: LiveApi, tmp_path: Path)
     at.run()
     at.button(key="upload_check").click().run()
     assert "Appending is not possible: 2 line(s) are already stored" in text_of(at)
-    at.radio(key="upload_mode").set_value("append")
-    at.button(key="upload_confirm").click().run()
-    assert "already stored" in "\n".join(str(e.value) for e in at.error)
+    assert at.radio(key="upload_mode").options == ["Replace the data with this file"]  # append not offered
+    # refused by the API all the same (a direct call): the exact count and why, no "another refresh" hint
+    client = ApiClient(fresh_api.url)
+    pending = client.post(
+        "/api/uploads", token=fresh_api.admin_token, files={"file": ("more.csv", content, "text/csv")}
+    ).data
+    with pytest.raises(ApiError) as refused:
+        client.post(
+            str(pending["confirm"]).removeprefix("/"), token=fresh_api.admin_token, json={"mode": "append"}
+        )
+    assert refused.value.status == 409
+    assert refused.value.message.startswith("2 order line(s) of the file are already stored")
+    assert "Another" not in (refused.value.hint or "")
     assert fresh_api.get("/api/version")["data"]["data_version"] == after
 
 

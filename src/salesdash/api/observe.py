@@ -58,8 +58,9 @@ ACTIONS = {
     "/api/data-refresh": "data.refresh",
     "/api/uploads": "upload.validate",
     "/api/uploads/<upload_id>/confirm": "upload.confirm",
+    "/api/data-versions/<version>/restore": "data.restore",
 }
-LOAD_ACTIONS = ("data.refresh", "upload.confirm")
+LOAD_ACTIONS = ("data.refresh", "upload.confirm", "data.restore")
 AUDIT_ATTR = "_salesdash_audit"
 
 

@@ -1,4 +1,5 @@
-"""POST /api/data-refresh: reload the data (configured source or an uploaded CSV), atomically.
+"""POST /api/data-refresh: reload the data (configured source or an uploaded CSV), atomically; and
+POST /api/data-versions/<version>/restore: make a kept data version current again.
 
 The file is read, validated and cleaned without touching the database (``ingest.prepare``); only a file that
 passes is loaded, in one transaction that also records the new data version (``ingest.load_prepared``).
@@ -11,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +26,9 @@ from salesdash.api.auth import requires
 from salesdash.api.respond import simple_response
 from salesdash.api.state import state
 from salesdash.errors import InputFileError, InvalidParameter, RefreshInProgress
-from salesdash.ingest import load_prepared, prepare
+from salesdash.ingest import load_prepared, make_version, prepare
 from salesdash.store.lock import write_lock
+from salesdash.store.restore import restore_version
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +99,7 @@ def data_refresh(query: dict[str, Any], files: dict[str, Any]) -> Response:
             prepared = prepare(path, on_error=query["on_error"], source_name=source_name)
             if upload is not None:  # record where the data came from, not the temporary file
                 prepared = dataclasses.replace(prepared, source=f"upload:{source_name}")
-            result = load_prepared(st.engine, prepared)
+            result = load_prepared(st.engine, prepared, keep_versions=st.settings.keep_versions)
         log.info(
             "data refreshed: %s -> %s (%s rows from %s)",
             previous,
@@ -111,6 +114,52 @@ def data_refresh(query: dict[str, Any], files: dict[str, Any]) -> Response:
                 "source": source_name,
                 "rows_loaded": result.version.row_count,
                 "report": result.report,
+            }
+        )
+    finally:
+        st.refresh_lock.release()
+
+
+@bp.post("/data-versions/<version>/restore")
+@bp.output(
+    s.envelope(s.RestoreResult, meta=s.SimpleMeta),
+    description="The new data version holding the restored data.",
+)
+@bp.doc(
+    summary="Restore a kept data version (admin)",
+    responses={
+        401: "No or unknown token",
+        403: "The token is not an admin token",
+        404: "Unknown data version, or its lines are no longer kept (SALESDASH_KEEP_VERSIONS)",
+        409: "A load is running",
+        503: "Database unavailable",
+    },
+    security="BearerAuth",
+)
+@requires("admin")
+def data_version_restore(version: str) -> Response:
+    """Make the data of a kept data version current again, atomically, as a new data version whose source is
+    `restore:<version>` (the history keeps every load). Needs an admin token."""
+    st = state()
+    if not st.refresh_lock.acquire(blocking=False):
+        raise RefreshInProgress("A data load is running; try the restore again when it has finished.")
+    try:
+        previous = st.version()
+        loaded_at = datetime.now(UTC).replace(tzinfo=None)
+        restored = restore_version(
+            st.engine,
+            version[:64],
+            label=make_version,
+            loaded_at=loaded_at,
+            keep=st.settings.keep_versions,
+        )
+        log.info("data restored: %s -> %s (lines of %s)", previous, restored.version, version[:64])
+        return simple_response(
+            {
+                "data_version": restored.version,
+                "restored_from": version,
+                "previous_data_version": previous,
+                "rows_loaded": restored.row_count,
             }
         )
     finally:

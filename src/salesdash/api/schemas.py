@@ -367,6 +367,15 @@ class RefreshResult(Open):
     report = Dict(required=True)
 
 
+class RestoreResult(Open):
+    data_version = String(
+        required=True, metadata={"description": "The new data version (the restored data)."}
+    )
+    restored_from = String(required=True, metadata={"description": "The data version whose lines came back."})
+    previous_data_version = String(required=True, allow_none=True)
+    rows_loaded = Integer(required=True)
+
+
 class PageMeta(Meta):
     total = Integer(required=True)
     limit = Integer(required=True)
@@ -617,6 +626,12 @@ class LoadRecord(Open):
     loaded_at = String(required=True, metadata={"format": "date-time", "description": "UTC."})
     row_count = Integer(required=True)
     report = Dict(required=True, metadata={"description": "The ingest quality report of this load."})
+    restorable = Boolean(
+        required=True,
+        metadata={
+            "description": "Its order lines are kept (SALESDASH_KEEP_VERSIONS): POST .../restore works."
+        },
+    )
 
 
 class VersionsResponse(Schema):

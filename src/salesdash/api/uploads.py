@@ -127,7 +127,13 @@ def post_upload_confirm(upload_id: str, body: dict[str, Any]) -> Response:
     if not st.refresh_lock.acquire(blocking=False):
         raise RefreshInProgress("A data load is already running; try again when it has finished.")
     try:
-        result = confirm(st.engine, prepared, mode, source=f"upload:{upload.source}")
+        result = confirm(
+            st.engine,
+            prepared,
+            mode,
+            source=f"upload:{upload.source}",
+            keep_versions=st.settings.keep_versions,
+        )
     finally:
         st.refresh_lock.release()
     store.discard(upload_id)

@@ -22,6 +22,7 @@ from salesdash.api.state import NO_DATA_MESSAGE, state
 from salesdash.errors import NoData, StoreUnavailable
 from salesdash.filters import Filters
 from salesdash.store import DataVersion, current_version_in, version_history
+from salesdash.store.archive import restorable
 
 bp = APIBlueprint("versions", __name__, url_prefix="/api", tag="Service")
 
@@ -40,7 +41,7 @@ def _public(version: DataVersion) -> dict[str, Any]:
     return {"data_version": out.pop("version", None), **out}
 
 
-def _record(version: DataVersion) -> dict[str, Any]:
+def _record(version: DataVersion, kept: set[str]) -> dict[str, Any]:
     return {
         "data_version": version.version,
         "source": _public_source(version.source),
@@ -51,6 +52,7 @@ def _record(version: DataVersion) -> dict[str, Any]:
         .replace("+00:00", "Z"),
         "row_count": version.row_count,
         "report": version.report,
+        "restorable": version.version in kept,
     }
 
 
@@ -67,9 +69,10 @@ def data_versions(query: dict[str, Any]) -> Response:
     if records is None:
         try:
             history = version_history(st.engine, limit=query["limit"])
+            kept = restorable(st.engine)
         except SQLAlchemyError:
             raise StoreUnavailable("The database does not answer; check SALESDASH_DATABASE_URL.") from None
-        records = [_record(v) for v in history]
+        records = [_record(v, kept) for v in history]
         if current is not None and history and history[0].version == current:
             st.cache.put(key, records, len(json.dumps(records, default=str)))
     return simple_response(records)

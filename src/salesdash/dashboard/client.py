@@ -241,8 +241,12 @@ def _hint_for(status: int, code: str | None) -> str:
             "Check the token. Reading from an API that requires auth needs SALESDASH_API_TOKEN set to a viewer "
             "token for the dashboard; reloading data needs an admin token (`salesdash token create --role ...`)."
         )
+    if code == "refresh_in_progress":
+        return "Another load is running; wait for it to finish and retry."
+    if code == "duplicate_order_lines":
+        return "Remove those lines from the file, or replace the data instead of appending."
     if status == 409:
-        return "Another refresh is running; wait for it to finish and retry."
+        return "The request conflicts with the stored data; see the message above."
     if status in (400, 404, 422):
         return "Change the filters or the input and try again."
     if status in (502, 503, 504):

@@ -19,10 +19,11 @@ from salesdash.errors import InputFileError
 from salesdash.export_safety import to_csv
 from salesdash.ingest.clean import clean
 from salesdash.ingest.parquet import is_parquet, parquet_columns, parquet_rows, read_parquet
-from salesdash.ingest.read import check_column_count, header_line, read_csv
+from salesdash.ingest.read import check_column_count, check_path, header_line, read_csv
 from salesdash.ingest.report import build_report, format_report
 from salesdash.ingest.validate import check_header, line_of, raise_for_failures, validate
 from salesdash.store import DataVersion, replace_data
+from salesdash.store.archive import DEFAULT_KEEP_VERSIONS
 from salesdash.store.lock import write_lock
 from salesdash.telemetry import observe_load
 
@@ -78,16 +79,16 @@ def prepare(
     """
     path = Path(path)
     name = source_name or path.name
+    check_path(path)  # "File not found" comes before any progress line
     parquet = is_parquet(path)
-    if path.is_file():
-        # the header (the first line, or the Parquet schema), in bounded memory: an absurd or wrong header is
-        # refused before any parser reads the whole file (a 200 MB line, 50,000 columns, millions of rows under
-        # a wrong header)
-        names = parquet_columns(path) if parquet else header_line(path)
-        if names is not None and parquet:
-            check_column_count(name, len(names))
-        if names is not None:
-            check_header(pd.DataFrame(columns=names), name)
+    # the header (the first line, or the Parquet schema), in bounded memory: an absurd or wrong header is
+    # refused before any parser reads the whole file (a 200 MB line, 50,000 columns, millions of rows under
+    # a wrong header)
+    names = parquet_columns(path) if parquet else header_line(path)
+    if names is not None and parquet:
+        check_column_count(name, len(names))
+    if names is not None:
+        check_header(pd.DataFrame(columns=names), name)
     if use_columnar(path):
         from salesdash.ingest.fast import Fallback
 
@@ -212,7 +213,11 @@ def _prepare_columnar(
 
 
 def load_prepared(
-    engine: Engine, prepared: PreparedData, *, progress: Progress | None = None
+    engine: Engine,
+    prepared: PreparedData,
+    *,
+    progress: Progress | None = None,
+    keep_versions: int = DEFAULT_KEEP_VERSIONS,
 ) -> IngestResult:
     """Replace the stored data with ``prepared`` atomically and record its data version."""
     started = time.perf_counter()
@@ -226,6 +231,7 @@ def load_prepared(
         loaded_at=loaded_at,
         report=prepared.report,
         progress=progress,
+        keep_versions=keep_versions,
     )
     observe_load("ingest", time.perf_counter() - started, len(prepared.frame))
     return IngestResult(version=version, report=prepared.report)
@@ -239,6 +245,7 @@ def ingest_file(
     on_error: OnError = "strict",
     rejects_path: str | Path | None = None,
     progress: Progress | None = None,
+    keep_versions: int = DEFAULT_KEEP_VERSIONS,
 ) -> IngestResult:
     """Ingest one CSV or Parquet file into the store behind ``engine``. On any error the stored data is left as it was.
 
@@ -248,7 +255,7 @@ def ingest_file(
         prepared = prepare(
             path, encoding=encoding, on_error=on_error, rejects_path=rejects_path, progress=progress
         )
-        return load_prepared(engine, prepared, progress=progress)
+        return load_prepared(engine, prepared, progress=progress, keep_versions=keep_versions)
 
 
 __all__ = [

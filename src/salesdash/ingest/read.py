@@ -238,13 +238,18 @@ def _check_sample(name: str, body: bytes, expected: int, cut: bool) -> None:
         )
 
 
-def read_csv(path: Path, encoding: str | None = None) -> RawFile:
-    """Read ``path`` into an all-text DataFrame; ``encoding`` overrides detection."""
-    path = Path(path)
+def check_path(path: Path) -> None:
+    """InputFileError unless ``path`` is an existing file (checked before any progress is shown)."""
     if not path.exists():
         raise InputFileError(f"File not found: {path}")
     if not path.is_file():
         raise InputFileError(f"Not a file: {path}")
+
+
+def read_csv(path: Path, encoding: str | None = None) -> RawFile:
+    """Read ``path`` into an all-text DataFrame; ``encoding`` overrides detection."""
+    path = Path(path)
+    check_path(path)
     size = path.stat().st_size
     if size == 0:
         raise InputFileError(f"{path.name} is empty: expected a header row and order lines.")

@@ -30,6 +30,7 @@ from salesdash.ingest import PreparedData, load_prepared
 from salesdash.ingest import make_version as _make_version
 from salesdash.store import DataVersion, current_version
 from salesdash.store.append import append_data
+from salesdash.store.archive import DEFAULT_KEEP_VERSIONS
 from salesdash.telemetry import observe_load
 
 Mode = Literal["replace", "append"]
@@ -199,7 +200,14 @@ def check_mode(mode: Any) -> Mode:
     return mode
 
 
-def confirm(engine: Engine, prepared: PreparedData, mode: Mode, *, source: str) -> LoadResult:
+def confirm(
+    engine: Engine,
+    prepared: PreparedData,
+    mode: Mode,
+    *,
+    source: str,
+    keep_versions: int = DEFAULT_KEEP_VERSIONS,
+) -> LoadResult:
     """Load ``prepared`` atomically: ``replace`` the stored data, or ``append`` to it (refusing order lines
     that are already stored). The data version's report is the upload's quality report plus how it was loaded."""
     check_mode(mode)
@@ -211,7 +219,9 @@ def confirm(engine: Engine, prepared: PreparedData, mode: Mode, *, source: str) 
         "rows_before": previous.row_count if previous else 0,
     }
     if mode == "replace" or previous is None:
-        result = load_prepared(engine, replace(prepared, report=report, source=source))
+        result = load_prepared(
+            engine, replace(prepared, report=report, source=source), keep_versions=keep_versions
+        )
         version = result.version
     else:
         started = time.perf_counter()
@@ -224,6 +234,7 @@ def confirm(engine: Engine, prepared: PreparedData, mode: Mode, *, source: str) 
             source_sha256=prepared.sha256,
             loaded_at=loaded_at,
             report=report,
+            keep_versions=keep_versions,
         )
         observe_load("append", time.perf_counter() - started, len(prepared.frame))
     return LoadResult(

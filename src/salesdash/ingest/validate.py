@@ -61,8 +61,11 @@ def check_header(raw: pd.DataFrame, name: str) -> list[str]:
         for col in missing:
             close = difflib.get_close_matches(col, list(squashed), n=1, cutoff=0.6)
             guess = [squashed[close[0]]] if close else []
+            nearest = difflib.get_close_matches(col, unknown, n=1, cutoff=0.0)
             if guess:
                 hints.append(f"{col} (found {guess[0]!r}; rename it to {col})")
+            elif nearest:  # no near spelling: name the closest header the file does have
+                hints.append(f"{col} (found {nearest[0]!r}, the closest header present)")
             else:
                 hints.append(col)
             details.append(

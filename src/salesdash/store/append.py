@@ -21,6 +21,7 @@ from sqlalchemy import Engine, func, insert, select
 
 from salesdash.errors import SalesdashError, ValidationFailed
 from salesdash.store.aggregates import rebuild_rollups
+from salesdash.store.archive import DEFAULT_KEEP_VERSIONS, archive_lines
 from salesdash.store.engine import ensure_schema, has_schema, snapshot
 from salesdash.store.load import BATCH_ROWS, DataVersion, _records, current_version
 from salesdash.store.lock import write_lock
@@ -130,6 +131,7 @@ def append_data(
     source_sha256: str,
     loaded_at: datetime,
     report: dict[str, Any],
+    keep_versions: int = DEFAULT_KEEP_VERSIONS,
 ) -> DataVersion:
     """Add ``frame`` (columns = ORDER_LINE_COLUMNS) to the stored order lines in one transaction and record
     the new data version (its row_count is the total after the append)."""
@@ -158,6 +160,7 @@ def append_data(
                     report=json.dumps(report, default=str),
                 )
             )
+            archive_lines(conn, version, keep_versions)  # this version stays restorable
         current = current_version(engine)
     assert current is not None
     return current

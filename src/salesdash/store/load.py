@@ -16,6 +16,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, delete, insert, select
 
 from salesdash.store.aggregates import rebuild_rollups
+from salesdash.store.archive import DEFAULT_KEEP_VERSIONS, archive_lines
 from salesdash.store.bulk import insert_lines
 from salesdash.store.engine import ensure_schema
 from salesdash.store.lock import write_lock
@@ -72,6 +73,7 @@ def replace_data(
     loaded_at: datetime,
     report: dict[str, Any],
     progress: Progress | None = None,
+    keep_versions: int = DEFAULT_KEEP_VERSIONS,
 ) -> DataVersion:
     """Replace all order lines with ``frame`` (columns = ORDER_LINE_COLUMNS) in one transaction.
 
@@ -113,6 +115,7 @@ def replace_data(
                     report=json.dumps(report, default=str),
                 )
             )
+            archive_lines(conn, version, keep_versions)  # this version stays restorable
         current = current_version(engine)
     assert current is not None
     return current

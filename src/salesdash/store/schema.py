@@ -84,6 +84,16 @@ data_versions = Table(
     Column("report", Text, nullable=False),  # JSON quality report
 )
 
+# The order lines of the last SALESDASH_KEEP_VERSIONS data versions, keyed by version (store/archive.py): a
+# restore copies one version's lines back exactly. Written in each load's transaction; older versions pruned.
+line_archive = Table(
+    "order_line_archive",
+    metadata,
+    Column("data_version", String(64), nullable=False),
+    *(Column(c.name, c.type, nullable=c.nullable) for c in order_lines.columns),
+    Index("ix_order_line_archive_version", "data_version").ddl_if(dialect=INDEXED_DIALECTS),  # type: ignore[arg-type]
+)
+
 api_tokens = Table(
     "api_tokens",
     metadata,

@@ -24,14 +24,15 @@ def _size(num_bytes: Any) -> str:
     return f"{size:,.1f} GB"
 
 
-def quality_report(report: Mapping[str, Any], *, key: str) -> None:
-    """Rows read/loaded/rejected, the file, date range, notes and per-column empty cells."""
+def quality_report(report: Mapping[str, Any], *, key: str, loaded: bool = True) -> None:
+    """Rows read/loaded/rejected, the file, date range, notes and per-column empty cells. ``loaded=False`` for a
+    checked file that is not loaded yet ("Rows to load", not "Rows loaded")."""
     if not report:
         st.info("No quality report for this data version.")
         return
     cols = st.columns(4)
     cols[0].metric("Rows read", count(report.get("rows_read")), border=True)
-    cols[1].metric("Rows loaded", count(report.get("rows_loaded")), border=True)
+    cols[1].metric("Rows loaded" if loaded else "Rows to load", count(report.get("rows_loaded")), border=True)
     cols[2].metric("Rows rejected", count(report.get("rows_rejected")), border=True)
     distinct = report.get("distinct") or {}
     cols[3].metric("Orders in file", count(distinct.get("orders")), border=True)

@@ -36,8 +36,8 @@ def _error(title: str, err: ApiError) -> None:
         )
         message = md(detail.get("message", ""))
         lines.append(f"- {where}: {message}" if where else f"- {message}")
-    if len(err.details) > 12:
-        lines.append(f"- … and {len(err.details) - 12} more")
+    if len(err.details) > 12:  # the API lists at most 100; the message states the exact number
+        lines.append("- … (the first 12 are shown; the message above gives the exact number)")
     st.error("\n".join(lines), icon=":material/error:")
 
 
@@ -87,7 +87,7 @@ def _preview(pending: dict[str, Any]) -> None:
         f"**{md(pending.get('source'))}** passed validation: {count(pending.get('rows'))} order lines ready to load "
         f"(kept until {str(pending.get('expires_at', ''))[:16].replace('T', ' ')} UTC)."
     )
-    quality_report(report, key="upload-report")
+    quality_report(report, key="upload-report", loaded=False)
     st.markdown("**First lines, as they will be stored**")
     st.dataframe(
         pending.get("preview") or [],
@@ -146,9 +146,11 @@ def upload_flow(ctx: Context) -> None:
                 "data, or remove those lines from the file.",
                 icon=":material/content_copy:",
             )
+        # an append the check already knows will be refused is not offered
+        options = list(MODES) if check.get("can_append", True) else ["replace"]
         mode = st.radio(
             "How to load it",
-            list(MODES),
+            options,
             format_func=MODES.__getitem__,
             key="upload_mode",
             horizontal=True,

@@ -10,6 +10,7 @@ from salesdash.dashboard.components.audit import audit_section
 from salesdash.dashboard.components.layout import api_call, page_header
 from salesdash.dashboard.components.quality import quality_report
 from salesdash.dashboard.components.refresh import loaded_at_text
+from salesdash.dashboard.components.restore import restore_section
 from salesdash.dashboard.components.upload import upload_flow
 from salesdash.markup import md
 
@@ -108,5 +109,6 @@ with st.container(border=True):
         )
         quality_report(outcome.get("report") or {}, key="refresh-report")
 
+restore_section(ctx, rows)
 upload_flow(ctx)
 audit_section(ctx)
