@@ -6,7 +6,12 @@ connected until it is called.
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING
+
+# pandera imports pyspark.pandas whenever pyspark is installed (the Spark store needs it), and pyspark then warns
+# about pandas 3 on every command. salesdash does not use pyspark.pandas: the warning is noise for the user.
+warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
 
 __version__ = "0.1.0"
 
