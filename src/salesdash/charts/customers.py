@@ -13,24 +13,29 @@ from salesdash.charts.format import money_short, percent
 from salesdash.markup import plotly_text
 from salesdash.vocabulary import label, territory_name
 
+MAX_LABELLED_COLUMNS = 14
+
 
 def acquisition_chart(records: Records, *, height: int = 340) -> go.Figure:
     """Customers per period, stacked: new (first order ever, under the filters) and returning."""
     if not records:
         return empty_figure(height=height)
+    starts = [str(r["period_start"]) for r in records]
     periods = [str(r["period"]) for r in records]
     fig = go.Figure()
     for name, color in (("new_customers", PRIMARY), ("returning_customers", MUTED)):
         fig.add_bar(
-            x=periods,
+            x=starts,  # a date axis: Plotly spaces its ticks ("Jan 2004"), where 29 period labels would collide
             y=[r[name] for r in records],
+            customdata=periods,
             name=label(name),
             marker={"color": color},
-            hovertemplate="%{x}<br>" + label(name) + ": %{y:,}<extra></extra>",
+            hovertemplate="%{customdata}<br>" + label(name) + ": %{y:,}<extra></extra>",
         )
     _layout(fig, height=height, legend=True, hovermode="x unified")
-    fig.update_layout(barmode="stack")
-    fig.update_xaxes(type="category", title=None)
+    # legend entries sized up front (a web font can load after Plotly measured the text)
+    fig.update_layout(barmode="stack", legend={"entrywidth": 190, "traceorder": "normal"})
+    fig.update_xaxes(type="date", title=None)
     fig.update_yaxes(title=label("customer_count"), tickformat=",d", rangemode="tozero")
     return fig
 
@@ -77,7 +82,8 @@ def cohort_heatmap(
             x=list(range(width)),
             y=[names[c] for c in rows],
             text=text,
-            texttemplate="%{text}",
+            # the shares fit in the cells up to about 14 columns; beyond, colour and hover say them
+            texttemplate="%{text}" if width <= MAX_LABELLED_COLUMNS else None,
             textfont={"size": 11},
             colorscale=SEQUENTIAL,
             zmin=0,

@@ -28,9 +28,12 @@ VIEWS = (
     "forecast",
     "comparisons",
     "rfm",
+    "acquisition",
+    "cohorts",
+    "market-penetration",
 )
 WITHOUT_CHART = ("kpis", "orders")
-VIEW_PARAMETERS = ("period", "level", "metric", "limit", "horizon")
+VIEW_PARAMETERS = ("period", "level", "metric", "limit", "horizon", "grain", "dimension")
 FORMATS: dict[str, tuple[str, str, str]] = {
     "xlsx": (
         "Excel",
