@@ -23,7 +23,7 @@ def test_acquisition_stacks_new_and_returning_on_a_date_axis():
     assert (new.name, returning.name) == ("New customers", "Returning customers")
     assert list(new.y) == list(range(1, 13)) and list(returning.y) == [2 * m for m in range(1, 13)]
     assert fig.layout.xaxis.type == "date" and fig.layout.barmode == "stack"
-    assert list(new.customdata)[0] == "2004-01"  # the hover names the period
+    assert new.customdata[0] == "2004-01"  # the hover names the period
 
 
 def _cells(width: int) -> tuple[list[dict], list[dict]]:

@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import smtplib
 import ssl
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -182,16 +180,19 @@ def check_webhook(url: str | None) -> str | None:
 
 
 def post_json(url: str, payload: dict[str, Any], timeout: float) -> None:
-    """POST ``payload`` as JSON; DeliveryError unless the answer is 2xx."""
-    data = json.dumps(payload, default=str).encode("utf-8")
-    request = urllib.request.Request(  # noqa: S310 (http(s) only: check_webhook)
-        url, data=data, method="POST", headers={"Content-Type": "application/json", "User-Agent": "salesdash"}
-    )
+    """POST ``payload`` as JSON (``url`` checked by check_webhook: http(s) only); DeliveryError unless 2xx."""
+    import requests
+
     host = urlsplit(url).netloc
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            response.read(1024)
-    except urllib.error.HTTPError as exc:
-        raise DeliveryError(f"webhook {host} answered HTTP {exc.code}") from None
-    except (urllib.error.URLError, OSError) as exc:
+        response = requests.post(
+            url,
+            data=json.dumps(payload, default=str).encode("utf-8"),
+            headers={"Content-Type": "application/json", "User-Agent": "salesdash"},
+            timeout=timeout,
+            allow_redirects=False,
+        )
+    except requests.RequestException as exc:
         raise DeliveryError(f"webhook {host} unreachable: {type(exc).__name__}") from None
+    if not 200 <= response.status_code < 300:
+        raise DeliveryError(f"webhook {host} answered HTTP {response.status_code}")
