@@ -94,7 +94,8 @@ def test_analytics_views_in_a_real_browser(stack: Stack, browser: Browser) -> No
     csv_path = write_csv(tmp / "new_orders.csv", rows)
     before = stack.api_json("/api/version")["data"]["data_version"]
     goto_ready(page, f"{stack.dashboard}/data", None, charts=0)
-    field = page.get_by_label("Admin token").last
+    # the upload's own token field (the Data page also asks for one to restore and to read the audit log)
+    field = page.locator(".st-key-upload_token input")
     field.fill(token)
     field.press("Enter")  # Streamlit takes a text input's value on Enter or blur
     page.wait_for_timeout(500)
