@@ -197,6 +197,8 @@ def sales_over_time(records: Records, grain: str = "month", *, height: int = 360
     )
     _layout(fig, height=height, legend=True, hovermode="x unified")
     largest = max((r["order_count"] or 0 for r in records), default=0)
+    # legend entries sized up front: the web font can load after Plotly measured "Revenue" (it was cut)
+    fig.update_layout(legend={"entrywidth": 120})
     fig.update_layout(
         # y (revenue) overlays y2 (orders): overlaying axes are drawn above their base axis.
         yaxis=_money_axis(
