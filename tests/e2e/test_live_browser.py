@@ -42,14 +42,27 @@ def test_a_published_order_appears_without_a_reload(
             wait_for(lambda: stack.api_json("/api/stream")["data"]["active"], 60, "the consumer to be live")
             page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
             goto_ready(page, f"{stack.dashboard}/?country=France", "Sales overview", charts=3, metrics=5)
-            france = stack.api_json("/api/kpis", country="France")["data"]["revenue"]
+            # the card shows the headline period (the latest year to date: Jan-May 2005, docs/metrics.md)
+            france = stack.api_json("/api/kpis", country="France")["data"]["headline"]["metrics"]["revenue"][
+                "current"
+            ]
             assert card(page, "Revenue") == money(france)
             page.get_by_text("no order yet").first.wait_for(timeout=60_000)  # the live caption
             assert "Live" in page.locator('[data-testid="stSidebar"]').inner_text()
             # a new order of a French customer, published while the page is open
             french = read_csv(SAMPLE_CSV).frame.query("COUNTRY == 'France'").iloc[0].to_dict()
-            french.update(ORDERNUMBER="99001", ORDERLINENUMBER="1", QUANTITYORDERED="10", PRICEEACH="100",
-                          SALES="1234.56", STATUS="Shipped")  # fmt: skip
+            french.update(
+                ORDERNUMBER="99001",
+                ORDERLINENUMBER="1",
+                QUANTITYORDERED="10",
+                PRICEEACH="100",
+                SALES="1234.56",
+                STATUS="Shipped",
+                ORDERDATE="5/31/2005 0:00",
+                QTR_ID="2",
+                MONTH_ID="5",
+                YEAR_ID="2005",
+            )  # fmt: skip  (inside the headline period)
             with ThreadPoolExecutor(1) as pool:  # Playwright's sync API holds this thread's event loop
                 pool.submit(asyncio.run, publish_messages(settings, [json.dumps(french).encode()])).result()
             expected = money(round(france + 1234.56, 2))
