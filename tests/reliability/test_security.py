@@ -144,8 +144,11 @@ ALLOWED_DYNAMIC_SQL = {
     ): "sort is checked against the fixed BREAKDOWN_METRICS names",
     # Spark identifiers cannot be bound parameters: each is check_database_name()d (letters, digits, _) right
     # before use, from SALESDASH_SPARK_DATABASE (validated by the same rule in config) plus a version number
-    ("store/spark.py", "SHOW TABLES IN `{database}`\")"): "a checked database name",
-    ("store/spark.py", "SHOW TABLES IN `{database}` LIKE :name"): "a checked database name; the table is bound",
+    ("store/spark.py", 'SHOW TABLES IN `{database}`")'): "a checked database name",
+    (
+        "store/spark.py",
+        "SHOW TABLES IN `{database}` LIKE :name",
+    ): "a checked database name; the table is bound",
     ("store/spark.py", "SELECT db_name FROM `{self.base}`"): "checked base name and a module constant",
 }
 # sqlalchemy functions that take SQL text (literal() is not one: it makes a bound parameter)
