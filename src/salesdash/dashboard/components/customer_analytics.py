@@ -15,28 +15,46 @@ from salesdash.dashboard.components.tables import table
 
 GRAINS = {"monthly": "Month", "quarterly": "Quarter", "yearly": "Year"}
 COHORT_GRAINS = {"month": "Month", "quarter": "Quarter"}
+MARKETS = {"country": "Country", "territory": "Territory"}
+
+
+def _view_section(
+    ctx: Context,
+    *,
+    title: str,
+    path: str,
+    param: str,
+    choices: dict[str, str],
+    label: str,
+    key: str,
+    help: str,
+    loading: str,
+) -> tuple[str, Any]:
+    """A bordered section's parameter control, its title row (API call, CSV, exports) and its API answer."""
+    default = next(iter(choices))
+    chosen = st.segmented_control(
+        label, list(choices), default=default, format_func=choices.__getitem__, key=key
+    )
+    extra = {param: chosen or default}
+    section(ctx, title, path, extra, help=help)
+    with st.spinner(loading):
+        return extra[param], ctx.fetch(path, extra)
 
 
 def acquisition_section(ctx: Context) -> None:
     with st.container(border=True):
-        period = st.segmented_control(
-            "Customers per",
-            list(GRAINS),
-            default="monthly",
-            format_func=GRAINS.__getitem__,
-            key="customers_acquisition_period",
-        )
-        extra = {"period": period or "monthly"}
-        section(
+        _, result = _view_section(
             ctx,
-            "New and returning customers",
-            "/api/acquisition",
-            extra,
+            title="New and returning customers",
+            path="/api/acquisition",
+            param="period",
+            choices=GRAINS,
+            label="Customers per",
+            key="customers_acquisition_period",
             help="New: the customer's first order under the filters (the date range aside) falls in the period. "
             "Returning: ordered in the period after an earlier first order.",
+            loading="Counting new customers…",
         )
-        with st.spinner("Counting new customers…"):
-            result = ctx.fetch("/api/acquisition", extra)
         card: dict[str, Any] = dict(result.meta.get("new_customers") or {})
         current, previous = card.get("current_period"), card.get("comparison_period")
         if current and previous:
@@ -60,24 +78,18 @@ def acquisition_section(ctx: Context) -> None:
 
 def cohort_section(ctx: Context) -> None:
     with st.container(border=True):
-        grain = st.segmented_control(
-            "Cohorts by",
-            list(COHORT_GRAINS),
-            default="month",
-            format_func=COHORT_GRAINS.__getitem__,
-            key="customers_cohort_grain",
-        )
-        extra = {"grain": grain or "month"}
-        section(
+        _, result = _view_section(
             ctx,
-            "Retention cohorts",
-            "/api/cohorts",
-            extra,
+            title="Retention cohorts",
+            path="/api/cohorts",
+            param="grain",
+            choices=COHORT_GRAINS,
+            label="Cohorts by",
+            key="customers_cohort_grain",
             help="Each row: the customers whose first order fell in that period (n = how many). Each cell: the "
             "share of them ordering N periods later. * = the data covers that period only partly.",
+            loading="Building cohorts…",
         )
-        with st.spinner("Building cohorts…"):
-            result = ctx.fetch("/api/cohorts", extra)
         cells = list(result.data or [])
         cohorts = list(result.meta.get("cohorts") or [])
         small = sum(1 for c in cohorts if c.get("small"))
@@ -91,24 +103,18 @@ def cohort_section(ctx: Context) -> None:
 
 def penetration_section(ctx: Context) -> None:
     with st.container(border=True):
-        dimension = st.segmented_control(
-            "Market",
-            ["country", "territory"],
-            default="country",
-            format_func=str.capitalize,
-            key="geo_penetration_dimension",
-        )
-        extra = {"dimension": dimension or "country"}
-        section(
+        key, result = _view_section(
             ctx,
-            "Market penetration",
-            "/api/market-penetration",
-            extra,
+            title="Market penetration",
+            path="/api/market-penetration",
+            param="dimension",
+            choices=MARKETS,
+            label="Market",
+            key="geo_penetration_dimension",
             help="Revenue per customer, and how many of the product lines on sale in view each market buys. "
             "Growth compares the KPI cards' periods.",
+            loading="Loading markets…",
         )
-        with st.spinner("Loading markets…"):
-            result = ctx.fetch("/api/market-penetration", extra)
         records = list(result.data or [])
         periods = result.meta.get("periods")
         lines = result.meta.get("product_lines_in_view")
@@ -120,7 +126,6 @@ def penetration_section(ctx: Context) -> None:
                 else " No growth figures: the earlier period is not covered by the data."
             )
         )
-        key = extra["dimension"]
         chart(penetration_chart(records, key), key="chart-penetration")
         table(
             records,
