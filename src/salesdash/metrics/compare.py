@@ -183,6 +183,19 @@ HEADLINE_RULE = (
 )
 
 
+def headline_periods(conn: Connection, filters: Filters) -> tuple[Period, Period, Period, str | None] | None:
+    """The periods of ``HEADLINE_RULE``: (the headline period, the same dates a year earlier, everything in view,
+    why the two are not compared or None). None when the filters select no dates the data covers. The one
+    definition the KPI cards, the exports and the customer analytics use."""
+    data = data_coverage(conn)
+    covered = coverage(conn, filters, data) if data else None
+    if data is None or covered is None:
+        return None
+    current = year_to_date(covered.end, covered.start)
+    other = year_earlier(current)
+    return current, other, covered, _unavailable(current, other, data)
+
+
 def headline(conn: Connection, filters: Filters) -> dict[str, Any] | None:
     """The headline figures: every KPI for the headline period (see ``HEADLINE_RULE``) beside its value for
     the same dates a year earlier, both periods named and bounded.
@@ -191,13 +204,10 @@ def headline(conn: Connection, filters: Filters) -> dict[str, Any] | None:
     ``metrics`` then still holds the current values. ``in_view_period`` is the whole period the filters select
     (what the un-compared totals cover). None when the filters select no dates the data covers.
     """
-    data = data_coverage(conn)
-    covered = coverage(conn, filters, data) if data else None
-    if data is None or covered is None:
+    periods = headline_periods(conn, filters)
+    if periods is None:
         return None
-    current = year_to_date(covered.end, covered.start)
-    other = year_earlier(current)
-    reason = _unavailable(current, other, data)
+    current, other, covered, reason = periods
     cur = kpis(conn, filters.with_dates(current.start, current.end))
     prev = None if reason else kpis(conn, filters.with_dates(other.start, other.end))
     names = (*COMPARED, *(k for k in cur if k not in COMPARED))

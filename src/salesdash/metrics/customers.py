@@ -24,15 +24,8 @@ from sqlalchemy import ColumnElement, Connection, FromClause, Select, case, func
 
 from salesdash.errors import InvalidParameter
 from salesdash.filters import Filters
-from salesdash.metrics.compare import (
-    Period,
-    add_months,
-    change,
-    coverage,
-    data_coverage,
-    year_earlier,
-    year_to_date,
-)
+from salesdash.metrics.compare import Period, add_months, change, coverage
+from salesdash.metrics.compare import headline_periods as compare_periods
 from salesdash.metrics.definitions import cents_to_money
 from salesdash.metrics.queries import GRAINS, breakdown, kpis, period_label, period_start
 from salesdash.metrics.rollups import choose_plan, rollup_rows
@@ -290,17 +283,12 @@ def _product_lines_bought(conn: Connection, filters: Filters, dimension: str) ->
 
 
 def headline_periods(conn: Connection, filters: Filters) -> tuple[Period, Period] | None:
-    """The periods growth is measured over: the latest year to date in view vs the same dates a year earlier
-    (the KPI cards' like-for-like rule); None when the earlier period is not covered by the data."""
-    data = data_coverage(conn)
-    covered = coverage(conn, filters, data) if data else None
-    if data is None or covered is None:
+    """The headline period and the same dates a year earlier (compare.headline_periods, the KPI cards' rule);
+    None when the two are not compared."""
+    periods = compare_periods(conn, filters)
+    if periods is None or periods[3] is not None:
         return None
-    current = year_to_date(covered.end, covered.start)
-    earlier = year_earlier(current)
-    if earlier.start < data.start:
-        return None
-    return current, earlier
+    return periods[0], periods[1]
 
 
 def penetration(conn: Connection, filters: Filters, dimension: str = "country") -> dict[str, Any]:
