@@ -38,6 +38,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -283,14 +284,18 @@ class Server:
 
     def start(self, command: list[str], env: dict[str, str], health: str) -> None:
         """Start ``command`` and wait until ``health`` answers 200."""
+        # The server's log goes to a file: a pipe nobody reads fills up under load (waitress logs its queue
+        # depth when every thread is busy) and then blocks the server's main loop mid-benchmark.
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=self.log
         )
         self.conn: http.client.HTTPConnection | None = None
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                err = self.process.stderr.read().decode() if self.process.stderr else ""
+                self.log.seek(0)
+                err = self.log.read().decode(errors="replace")
                 raise RuntimeError(f"the server exited: {err[-2000:]}")
             try:
                 status, _ = self.get(health)
@@ -335,8 +340,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.process.stderr:
-            self.process.stderr.close()
+        self.log.close()
 
 
 def endpoints(server: Server) -> list[str]:
