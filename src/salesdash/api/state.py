@@ -18,7 +18,8 @@ from salesdash.errors import NoData, StoreUnavailable
 from salesdash.export.images import Renderer, renderer_for
 from salesdash.lookup import NameIndex
 from salesdash.metrics import filter_options
-from salesdash.store import current_version_label, current_version_label_in, explain, snapshot
+from salesdash.store import current_version_label_in, explain, snapshot
+from salesdash.store.watch import VersionWatch
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,10 @@ class ApiState:
     # data version -> filter options (every value each filter may take); a few versions at most
     options: LRUCache = field(default_factory=lambda: LRUCache(4))
     refresh_lock: threading.Lock = field(default_factory=threading.Lock)
+    watch: VersionWatch = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.watch = VersionWatch(self.engine)
 
     @property
     def renderer(self) -> Renderer:
@@ -45,9 +50,10 @@ class ApiState:
         return renderer_for(s.export_renders, s.export_queue, float(s.export_browser_idle_seconds))
 
     def version(self) -> str | None:
-        """The current data version name (one indexed lookup), or None when nothing is loaded."""
+        """The current data version name, or None when nothing is loaded (one indexed lookup, or none when the
+        store can tell that nothing changed since the last: ``store/watch.py``)."""
         try:
-            return current_version_label(self.engine)
+            return self.watch.label()
         except SQLAlchemyError as exc:
             # a damaged file, a full disk: one clear line
             if (known := explain(exc, self.engine)) is not None:

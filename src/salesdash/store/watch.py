@@ -1,0 +1,83 @@
+"""The current data version, looked up again only when the store may have changed since the last lookup.
+
+Every API request names the data version it answers from (the cache key, ``X-Data-Version``, the ETag), so the
+lookup is on every request's path. On a SQLite file, ``PRAGMA data_version`` on one connection of its own tells,
+in microseconds, whether any other connection (this process's pool, an ``ingest`` in another process, a stream
+consumer) has committed since it last asked; only then is the version read again. The file's identity (device,
+inode, size, modification time) is part of the check, so a file replaced under the same path is noticed too.
+Other engines have no such counter: there every call is the one indexed lookup of ``current_version_label``.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from typing import Any
+
+from sqlalchemy import Engine
+
+from salesdash.store.load import current_version_label
+
+Token = tuple[Any, ...]
+
+
+class VersionWatch:
+    """``label()`` = ``current_version_label(engine)``, cheaply when the engine can tell nothing changed."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._lock = threading.Lock()
+        self._path = _sqlite_file(engine)
+        self._probe: sqlite3.Connection | None = None
+        self._seen: tuple[Token, str | None] | None = None
+
+    def label(self) -> str | None:
+        token = self._token()
+        if token is None:
+            return current_version_label(self.engine)
+        with self._lock:
+            seen = self._seen
+        if seen is not None and seen[0] == token:
+            return seen[1]
+        # The token is read BEFORE the lookup: a commit in between makes the next token differ, so the worst
+        # case is one lookup too many, never a stale version.
+        label = current_version_label(self.engine)
+        with self._lock:
+            self._seen = (token, label)
+        return label
+
+    def _token(self) -> Token | None:
+        if self._path is None:
+            return None
+        try:
+            stat = os.stat(self._path)
+        except OSError:
+            return None  # no file (yet): the lookup says what there is
+        with self._lock:
+            try:
+                if self._probe is None:
+                    uri = f"file:{self._path}?mode=ro"
+                    self._probe = sqlite3.connect(
+                        uri, uri=True, check_same_thread=False, isolation_level=None
+                    )
+                (counter,) = self._probe.execute("PRAGMA data_version").fetchone()
+            except sqlite3.Error:
+                if self._probe is not None:
+                    self._probe.close()
+                self._probe = None
+                return None
+        return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, counter)
+
+
+def _sqlite_file(engine: Engine) -> str | None:
+    """The path of a SQLite database file, or None (another engine, or an in-memory database)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return os.path.abspath(database)
+
+
+__all__ = ["VersionWatch"]
