@@ -4,7 +4,8 @@ import streamlit as st
 
 from salesdash.charts import figures as charts
 from salesdash.dashboard.components import context
-from salesdash.dashboard.components.layout import chart, order_count_note, page_header, section
+from salesdash.dashboard.components.crossfilter import category_chart
+from salesdash.dashboard.components.layout import order_count_note, page_header, section
 from salesdash.dashboard.components.tables import table
 from salesdash.vocabulary import CANCELLED, DEAL_SIZE_ORDER, STATUS_ORDER
 
@@ -31,8 +32,11 @@ with left, st.container(border=True):
     section(ctx, "Order status", "/api/status-distribution")
     with st.spinner("Loading statuses…"):
         statuses = ctx.fetch("/api/status-distribution")
-    chart(
+    category_chart(
+        ctx,
         charts.category_bars(statuses.data or [], "status", measure, order=STATUS_ORDER, highlight=CANCELLED),
+        statuses.data or [],
+        "status",
         key="chart-status",
     )
     if statuses.meta.get("all_statuses"):
@@ -45,8 +49,11 @@ with right, st.container(border=True):
     section(ctx, "Deal-size mix", "/api/deal-sizes")
     with st.spinner("Loading deal sizes…"):
         deals = ctx.fetch("/api/deal-sizes")
-    chart(
+    category_chart(
+        ctx,
         charts.category_bars(deals.data or [], "deal_size", measure, order=DEAL_SIZE_ORDER),
+        deals.data or [],
+        "deal_size",
         key="chart-deals",
     )
     if measure == "order_count":
