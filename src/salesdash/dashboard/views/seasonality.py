@@ -11,6 +11,14 @@ from salesdash.dashboard.components.layout import chart, page_header, section
 from salesdash.dashboard.selection import CALENDAR_PERIODS, END, START, calendar_period, quarter_change
 
 ctx = context.current()
+
+
+def _apply_picked() -> None:
+    year, name = st.session_state.get("season-year"), st.session_state.get("season-period")
+    if year is not None:
+        apply_dates(ctx, *calendar_period(int(year), name or CALENDAR_PERIODS[0]))
+
+
 page_header(ctx, "Seasonality", "When sales happen: months, quarters and years side by side.")
 
 with st.container(border=True):
@@ -22,7 +30,8 @@ with st.container(border=True):
     )
     with st.spinner("Loading the heatmap…"):
         heat = ctx.fetch("/api/heatmap")
-    heat_years = [int(y) for y in heat.meta.get("years") or []]
+    first, last = data_dates(ctx)  # every year of the data, whatever the date filter in view
+    heat_years = list(range(first.year, last.year + 1)) if first and last else []
     heat_col, pick_col = st.columns([4, 1])
     with heat_col:
         chart(charts.month_year_heatmap(heat.data or [], heat.meta.get("years")), key="chart-heatmap")
@@ -30,12 +39,14 @@ with st.container(border=True):
     with pick_col:
         # a heatmap cell cannot be clicked in Streamlit (no selection events): the same choice, as a control
         st.markdown("**Filter to a period**")
-        picked_year = st.selectbox("Year", heat_years, index=len(heat_years) - 1 if heat_years else None)
-        picked_period = st.selectbox("Period", CALENDAR_PERIODS)
+        picked_year = st.selectbox(
+            "Year", heat_years, index=len(heat_years) - 1 if heat_years else None, key="season-year"
+        )
+        st.selectbox("Period", CALENDAR_PERIODS, key="season-period")
         st.button(
             "Apply as filter",
             icon=":material/filter_alt:",
-            on_click=lambda: apply_dates(ctx, *calendar_period(int(picked_year or 0), picked_period)),
+            on_click=_apply_picked,
             disabled=picked_year is None,
             help="Sets the From and To dates of every page to this period (a cell of the heatmap).",
             width="stretch",
@@ -104,7 +115,7 @@ with right, st.container(border=True):
     period_chart(ctx, charts.yearly_revenue(bars), years, "year", key="chart-years", brush=False)
     if notes:
         st.caption(
-            "Growth compares like with like (the year-over-year comparison of /api/kpis for each year): "
+            "Click a bar to filter every page to that year. Growth compares like with like (the year-over-year comparison of /api/kpis for each year): "
             + "; ".join(notes)
             + "."
         )
