@@ -1,6 +1,6 @@
 """Cross-filtering in the app (AppTest against the real API over the bundled data): the "Filtered by" chips,
-the customer filter in the URL, and the controls beside the charts Streamlit cannot select (the Overview's
-donut, the Seasonality heatmap). Clicks and brushes on Plotly charts and table rows send browser events that
+the customer filter in the URL, and the control beside the chart Streamlit cannot select (the Seasonality
+heatmap). Clicks and brushes on Plotly charts and table rows send browser events that
 AppTest cannot produce: tests/dashboard/test_selection.py maps recorded payloads, and
 tests/e2e/test_crossfilter_browser.py clicks in Chromium."""
 
@@ -65,21 +65,6 @@ def test_a_customer_link_filters_every_page_and_shows_its_chip(dashboard_env: Li
     assert query(at)["customer"] == ["Euro Shopping Channel"]
     next(b for b in at.button if b.label == "Reset filters").click().run()
     assert chip_labels(at) == [] and "customer" not in query(at)
-
-
-def test_the_donut_pills_set_and_clear_the_product_line(dashboard_env: LiveApi) -> None:
-    at = run_app()
-    pills = next(p for p in at.pills if str(p.key).endswith("pills-product-share"))
-    assert "Classic Cars" in pills.options
-    pills.set_value("Classic Cars").run()
-    assert at.multiselect(key="productline").value == ["Classic Cars"]
-    assert query(at)["productline"] == ["Classic Cars"]
-    cars = dashboard_env.get("/api/kpis", productline="Classic Cars")["data"]
-    assert cards(at)["Revenue"] == money(headline(cars))
-    pills = next(p for p in at.pills if str(p.key).endswith("pills-product-share"))
-    assert pills.value == "Classic Cars"  # the pill says what is selected
-    pills.set_value(None).run()
-    assert at.multiselect(key="productline").value == []
 
 
 def test_the_heatmap_control_sets_a_month_as_the_date_range(dashboard_env: LiveApi) -> None:

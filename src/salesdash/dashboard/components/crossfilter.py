@@ -10,8 +10,8 @@ with no selection of its own, so a chart never shows a stale selection and a sec
 after its chip was removed selects it again.
 
 Heatmaps and pies are not selectable in ``st.plotly_chart`` (a click on a cell or a slice sends no selection
-event): beside them the page gives an equivalent control (:func:`category_pills`, or the heatmap's period
-picker on Seasonality; see docs/dashboard.md).
+event): the Overview draws product-line shares as bars, and Seasonality gives a period picker beside its
+heatmap (see docs/dashboard.md).
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from salesdash.dashboard.selection import (
     Change,
     Records,
     category_change,
-    cleared,
     dates_change,
     filter_of,
     period_change,
@@ -122,31 +121,6 @@ def period_chart(
         sets=(START.param, END.param),
         pick=lambda points: period_change(points, records, grain, data_dates(ctx)),
         brush=brush,
-    )
-
-
-def category_pills(ctx: Context, records: Records, column: str, *, key: str, label: str) -> None:
-    """Beside a chart whose parts cannot be clicked in Streamlit (a pie): one pill per category of
-    ``records``; picking one sets that column's filter, unpicking it clears the filter."""
-    declared = filter_of(column)
-    if declared is None:
-        return
-    names = [str(r[column]) for r in records if r.get(column) is not None]
-    current = getattr(ctx.filters.filters, declared.attr)
-    chosen = [current] if isinstance(current, str) else list(current)
-    state = _key(ctx, key, (declared.param,))
-
-    def picked() -> None:
-        value = st.session_state[state]
-        apply_change({declared.param: session_value(declared, [value]) if value else cleared(declared)})
-
-    st.pills(
-        label,
-        names,
-        default=chosen[0] if len(chosen) == 1 and chosen[0] in names else None,
-        key=state,
-        on_change=picked,
-        help="Click a name to filter every page to it; click it again to remove the filter.",
     )
 
 

@@ -8,8 +8,8 @@ from salesdash.charts import figures as charts
 from salesdash.charts.format import plain
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.compare import comparison_kpi_cards
-from salesdash.dashboard.components.crossfilter import category_chart, category_pills, period_chart
-from salesdash.dashboard.components.layout import chart, page_header, section
+from salesdash.dashboard.components.crossfilter import category_chart, period_chart
+from salesdash.dashboard.components.layout import page_header, section
 from salesdash.vocabulary import GRAIN_LABELS, PERIOD_OF_GRAIN
 
 ctx = context.current()
@@ -65,10 +65,13 @@ with left, st.container(border=True):
     section(ctx, "Product-line share", "/api/sales-by-category")
     with st.spinner("Loading product lines…"):
         lines = ctx.fetch("/api/sales-by-category")
-    chart(charts.share_donut(lines.data, "product_line"), key="chart-product-share")
-    # a pie slice sends no selection event in Streamlit: the same choice as pills under it
-    category_pills(
-        ctx, lines.data or [], "product_line", key="pills-product-share", label="Filter to a product line"
+    # bars, not a donut: a pie slice sends no selection event in Streamlit, a bar does (and reads exactly)
+    category_chart(
+        ctx,
+        charts.ranked_bars(lines.data, "product_line", height=380),
+        lines.data,
+        "product_line",
+        key="chart-product-share",
     )
 with right, st.container(border=True):
     section(ctx, "Top countries", "/api/sales-by-country")
