@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from salesdash.charts.format import money
 from tests.dashboard.conftest import LiveApi, readable
-from tests.dashboard.test_app import cards, headline, run_app
+from tests.dashboard.test_app import cards, figure, headline, run_app
 from tests.reference import REVENUE
 
 
@@ -83,3 +83,20 @@ def test_the_heatmap_control_sets_a_month_as_the_date_range(dashboard_env: LiveA
     next(b for b in at.button if b.label == "Apply as filter").click().run()
     last = dashboard_env.get("/api/filters")["data"]["date_range"]["end"]
     assert query(at)["start"] == ["2005-01-01"] and query(at)["end"] == [last]
+
+
+def test_a_cross_filter_chart_keeps_its_context_and_highlights_the_filter(dashboard_env: LiveApi) -> None:
+    at = run_app({"productline": "Motorcycles", "customer": "Euro Shopping Channel"})
+    assert not at.exception
+    bars = figure(at, "chart-product-share")["data"][0]
+    lines = dashboard_env.get("/api/sales-by-category", customer="Euro Shopping Channel")["data"]
+    assert len(bars["y"]) == len(lines) > 1  # every product line for the other filters, not Motorcycles alone
+    assert [bars["y"][i] for i in bars["selectedpoints"]] == ["Motorcycles"]  # the filter in full colour
+    assert any(
+        "Motorcycles (the product lines filter) in full colour" in readable(c.value) for c in at.caption
+    )
+    at.switch_page("views/customers.py").run()
+    customers = figure(at, "chart-top-customers")["data"][0]
+    assert len(customers["y"]) == 10 and "Euro Shopping Channel" in customers["y"]  # can switch customers
+    table = next(d for d in at.dataframe if "Euro Shopping Channel" in list(d.value["customer_name"]))
+    assert len(table.value) > 1

@@ -18,6 +18,7 @@ from salesdash.dashboard.selection import (
     category_change,
     chips,
     filter_of,
+    highlighted,
     period_change,
     period_end,
     quarter_change,
@@ -121,6 +122,13 @@ def test_nothing_matched_changes_nothing() -> None:
     assert category_change([], COUNTRIES, "country") is None
     assert category_change([{"point_index": 0, "x": 1.0, "y": "Atlantis"}], COUNTRIES, "country") is None
     assert category_change(BAR_CLICK["points"], COUNTRIES, "product_code") is None
+
+
+def test_the_filtered_bars_are_highlighted_among_the_others() -> None:
+    labels = list(figures.ranked_bars(COUNTRIES, "country").data[0].y)
+    assert highlighted(labels, ["A&B <i>x</i>"]) == [1]  # matched as drawn (escaped)
+    assert highlighted(labels, []) is None  # no filter: nothing faded
+    assert highlighted(labels, ["Spain", "A&B <i>x</i>"]) is None  # every bar is in the filter
 
 
 def test_a_table_row_sets_the_filter_of_its_column() -> None:

@@ -73,6 +73,15 @@ def category_change(points: Sequence[Mapping[str, Any]], records: Records, colum
     return {declared.param: session_value(declared, values)} if values else None
 
 
+def highlighted(labels: Sequence[Any], chosen: Iterable[str]) -> list[int] | None:
+    """The positions of a trace's drawn ``labels`` that are among the ``chosen`` values (Plotly's
+    ``selectedpoints``: the rest is drawn faded); None when nothing is chosen or every label is (a chart of only
+    the filtered values needs no highlight)."""
+    drawn = {plotly_text(v) for v in chosen}
+    found = [i for i, label in enumerate(labels) if str(label) in drawn]
+    return found if drawn and len(found) < len(labels) else None
+
+
 def row_change(rows: Sequence[int], records: Records, column: str) -> Change | None:
     """The filter change of selected table rows (positions in ``records``) on their ``column``."""
     declared = filter_of(column)
@@ -194,6 +203,7 @@ __all__ = [
     "cleared",
     "dates_change",
     "filter_of",
+    "highlighted",
     "period_bounds",
     "period_change",
     "period_end",

@@ -24,9 +24,10 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
+from salesdash.dashboard.client import Query
 from salesdash.dashboard.components.chips import apply_change
 from salesdash.dashboard.components.context import Context
-from salesdash.dashboard.components.layout import chart
+from salesdash.dashboard.components.layout import chart, section
 from salesdash.dashboard.components.tables import table
 from salesdash.dashboard.selection import (
     END,
@@ -36,11 +37,13 @@ from salesdash.dashboard.selection import (
     category_change,
     dates_change,
     filter_of,
+    highlighted,
     period_change,
     row_change,
     session_value,
 )
-from salesdash.filters import FILTERS
+from salesdash.filters import FILTERS, Filter
+from salesdash.markup import md
 
 # the filters without a sidebar widget (customer): kept in session state and mirrored in the URL here
 UNBOUND = tuple(f for f in FILTERS if not f.sidebar)
@@ -93,13 +96,51 @@ def selectable_chart(
     chart(fig, key=state, on_select=picked, selection_mode="box" if brush else "points")
 
 
+def context_query(ctx: Context, column: str, extra: Query | None = None) -> dict[str, Any]:
+    """Every filter in view except ``column``'s own, plus ``extra`` (fetch it with ``filtered=False``): a
+    chart drawn from it keeps the categories around the ones picked, so another click switches to another."""
+    declared = filter_of(column)
+    query = {k: v for k, v in ctx.filters.to_query().items() if declared is None or k != declared.param}
+    return {**query, **(extra or {})}
+
+
+def context_section(
+    ctx: Context, title: str, path: str, column: str, extra: Query | None = None, **kwargs: Any
+) -> dict[str, Any]:
+    """The section header of a cross-filter chart drawn from :func:`context_query`; returns that query (fetch
+    it with ``filtered=False``). Its exports hold the filters in view, so they are offered only while the
+    chart's own filter is not set (then chart and export show the same rows)."""
+    query = context_query(ctx, column, extra)
+    declared = filter_of(column)
+    own = declared is not None and not declared.empty(getattr(ctx.filters.filters, declared.attr))
+    section(ctx, title, path, query, filtered=False, exports=not own, **kwargs)
+    return query
+
+
+def _highlight(ctx: Context, fig: go.Figure, declared: Filter) -> bool:
+    """Fade the bars outside the filter (Plotly's ``selectedpoints``); True when some were faded."""
+    value = getattr(ctx.filters.filters, declared.attr)
+    chosen = [value] if isinstance(value, str) else list(value or ())
+    faded = False
+    for trace in fig.data:
+        if isinstance(trace, go.Bar):
+            labels = trace.y if trace.orientation == "h" else trace.x
+            picked = highlighted(list(labels or ()), chosen)
+            if picked is not None:
+                trace.selectedpoints = picked
+                faded = True
+    return faded
+
+
 def category_chart(ctx: Context, fig: go.Figure, records: Records, column: str, *, key: str) -> None:
     """A chart of ``records`` by ``column`` where a click on a bar, slice or country sets that column's
-    filter (a column without a declared filter draws a plain chart)."""
+    filter (a column without a declared filter draws a plain chart). Drawn from :func:`context_query`, the
+    values outside the filter stay, faded, and a caption says so."""
     declared = filter_of(column)
     if declared is None:
         chart(fig, key=key)
         return
+    faded = _highlight(ctx, fig, declared)
     selectable_chart(
         ctx,
         fig,
@@ -107,6 +148,12 @@ def category_chart(ctx: Context, fig: go.Figure, records: Records, column: str, 
         sets=(declared.param,),
         pick=lambda points: category_change(points, records, column),
     )
+    if faded:
+        words = declared.describe(getattr(ctx.filters.filters, declared.attr))
+        st.caption(
+            md(f"Drawn for the other filters; {words} (the {declared.label.lower()} filter) in full colour.")
+            + " Click another to switch."
+        )
 
 
 def period_chart(

@@ -4,9 +4,9 @@ import streamlit as st
 
 from salesdash.charts import figures as charts
 from salesdash.dashboard.components import context
-from salesdash.dashboard.components.crossfilter import category_chart, row_table
+from salesdash.dashboard.components.crossfilter import category_chart, context_section, row_table
 from salesdash.dashboard.components.customer_analytics import acquisition_section, cohort_section
-from salesdash.dashboard.components.layout import page_header, section
+from salesdash.dashboard.components.layout import page_header
 from salesdash.dashboard.components.rfm import rfm_section
 
 TABLE_LIMIT = 100  # the API's largest page of top customers
@@ -26,10 +26,11 @@ with st.container(border=True):
         key="customers_top_n",
         persist_state="session",
     )
-    extra = {"limit": top_n}
-    section(ctx, f"Top {top_n} customers by revenue", "/api/top-customers", extra)
+    top_query = context_section(
+        ctx, f"Top {top_n} customers by revenue", "/api/top-customers", "customer_name", {"limit": top_n}
+    )
     with st.spinner("Loading top customers…"):
-        top = ctx.fetch("/api/top-customers", extra)
+        top = ctx.fetch("/api/top-customers", top_query, filtered=False)
     records = list(top.data or [])
     category_chart(
         ctx,
@@ -40,10 +41,11 @@ with st.container(border=True):
     )
 
 with st.container(border=True):
-    extra_all = {"limit": TABLE_LIMIT}
-    section(ctx, "All customers", "/api/top-customers", extra_all)
+    all_query = context_section(
+        ctx, "All customers", "/api/top-customers", "customer_name", {"limit": TABLE_LIMIT}
+    )
     with st.spinner("Loading customers…"):
-        everyone = list(ctx.fetch("/api/top-customers", extra_all).data or [])
+        everyone = list(ctx.fetch("/api/top-customers", all_query, filtered=False).data or [])
     search = st.text_input(
         "Search customers",
         key="customers_search",

@@ -7,7 +7,7 @@ import streamlit as st
 from salesdash.charts import figures as charts
 from salesdash.charts.format import plain
 from salesdash.dashboard.components import context
-from salesdash.dashboard.components.crossfilter import category_chart, row_table
+from salesdash.dashboard.components.crossfilter import category_chart, context_query, row_table
 from salesdash.dashboard.components.customer_analytics import penetration_section
 from salesdash.dashboard.components.filters import set_filter
 from salesdash.dashboard.components.layout import page_header, section
@@ -23,7 +23,7 @@ page_header(
 selected = list(ctx.filters.filters.countries)
 # The map, the bars and the table show every country for the other filters, so that a selection keeps its
 # context: the selected countries are outlined, and a click on another one switches to it.
-others = {k: v for k, v in ctx.filters.to_query().items() if k != "country"}
+others = context_query(ctx, "country")
 with st.spinner("Loading countries…"):
     result = ctx.fetch("/api/sales-by-country", others, filtered=False)
 records: list[dict[str, Any]] = list(result.data or [])

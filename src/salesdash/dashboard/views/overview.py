@@ -8,7 +8,7 @@ from salesdash.charts import figures as charts
 from salesdash.charts.format import plain
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.compare import comparison_kpi_cards
-from salesdash.dashboard.components.crossfilter import category_chart, period_chart
+from salesdash.dashboard.components.crossfilter import category_chart, context_section, period_chart
 from salesdash.dashboard.components.layout import page_header, section
 from salesdash.vocabulary import GRAIN_LABELS, PERIOD_OF_GRAIN
 
@@ -62,9 +62,9 @@ with st.container(border=True):
 
 left, right = st.columns(2)
 with left, st.container(border=True):
-    section(ctx, "Product-line share", "/api/sales-by-category")
+    lines_query = context_section(ctx, "Product-line share", "/api/sales-by-category", "product_line")
     with st.spinner("Loading product lines…"):
-        lines = ctx.fetch("/api/sales-by-category")
+        lines = ctx.fetch("/api/sales-by-category", lines_query, filtered=False)
     # bars, not a donut: a pie slice sends no selection event in Streamlit, a bar does (and reads exactly)
     category_chart(
         ctx,
@@ -74,9 +74,9 @@ with left, st.container(border=True):
         key="chart-product-share",
     )
 with right, st.container(border=True):
-    section(ctx, "Top countries", "/api/sales-by-country")
+    countries_query = context_section(ctx, "Top countries", "/api/sales-by-country", "country")
     with st.spinner("Loading countries…"):
-        countries = ctx.fetch("/api/sales-by-country")
+        countries = ctx.fetch("/api/sales-by-country", countries_query, filtered=False)
     category_chart(
         ctx,
         charts.ranked_bars(countries.data, "country", limit=8, height=380),

@@ -4,7 +4,7 @@ import streamlit as st
 
 from salesdash.charts import figures as charts
 from salesdash.dashboard.components import context
-from salesdash.dashboard.components.crossfilter import category_chart, row_table
+from salesdash.dashboard.components.crossfilter import category_chart, context_section, row_table
 from salesdash.dashboard.components.layout import chart, order_count_note, page_header, section
 from salesdash.dashboard.components.tables import table
 
@@ -14,7 +14,7 @@ ctx = context.current()
 page_header(ctx, "Products", "Which product lines and products sell: revenue, units and orders.")
 
 with st.container(border=True):
-    section(ctx, "Product lines", "/api/sales-by-category")
+    lines_query = context_section(ctx, "Product lines", "/api/sales-by-category", "product_line")
     metric = (
         st.segmented_control(
             "Measure",
@@ -29,7 +29,7 @@ with st.container(border=True):
         or "revenue"
     )
     with st.spinner("Loading product lines…"):
-        lines = ctx.fetch("/api/sales-by-category")
+        lines = ctx.fetch("/api/sales-by-category", lines_query, filtered=False)
     category_chart(
         ctx,
         charts.ranked_bars(lines.data, "product_line", metric, height=320),
