@@ -144,3 +144,23 @@ def test_a_brush_across_sales_over_time_sets_the_date_range(stack: Stack, browse
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.locator(".st-key-filtered-by").screenshot(path=str(ARTIFACTS / "chips-390.png"))
     context.close()
+
+
+def test_a_customer_table_row_sets_the_customer_filter(stack: Stack, browser: Browser) -> None:
+    context = browser.new_context(viewport={"width": 1400, "height": 2400})
+    page = context.new_page()
+    goto_ready(page, f"{stack.dashboard}/customers", "Customers", charts=3)
+    grid = page.locator('[class*="table-customers"] [data-testid="stDataFrame"]').first
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    assert box is not None
+    top = stack.api_json("/api/top-customers", limit=100)["data"][0]["customer_name"]
+    page.mouse.click(box["x"] + 14, box["y"] + 35 + 17)  # the first row's selection box (under the header)
+    page.wait_for_function("() => window.location.search.includes('customer=')", timeout=60_000)
+    assert query(page)["customer"] == [top]
+    chip(page, f"Customer: {top}").wait_for(timeout=60_000)
+    page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Overview").click()
+    wait_ready(page, "Sales overview", charts=3, metrics=5)
+    assert shown_cards(page) == headline_cards(stack, customer=top)
+    assert query(page)["customer"] == [top]
+    context.close()
