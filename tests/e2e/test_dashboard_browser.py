@@ -212,7 +212,9 @@ def test_dashboard_in_a_real_browser(stack: Stack, browser: Browser) -> None:
     body = Path(download.value.path()).read_text()
     # Top countries is a cross-filter chart: drawn (and its CSV made) for every filter but its own Countries
     # filter, France highlighted among the others (docs/dashboard.md)
-    expected_csv = requests.get(f"{stack.api}/api/sales-by-country", params={"format": "csv"}, timeout=30).text
+    expected_csv = requests.get(
+        f"{stack.api}/api/sales-by-country", params={"format": "csv"}, timeout=30
+    ).text
     assert body.replace("\r\n", "\n") == expected_csv.replace("\r\n", "\n")
     assert any(line.startswith("France,FRA") for line in body.splitlines()[1:])
 
