@@ -24,6 +24,7 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
+from salesdash.charts.figures import TEXT
 from salesdash.dashboard.client import Query
 from salesdash.dashboard.components.chips import apply_change
 from salesdash.dashboard.components.context import Context
@@ -128,6 +129,11 @@ def _highlight(ctx: Context, fig: go.Figure, declared: Filter) -> bool:
             picked = highlighted(list(labels or ()), chosen)
             if picked is not None:
                 trace.selectedpoints = picked
+                # faded bars, their values in dark ink (white inside a pale bar cannot be read)
+                trace.unselected = {"marker": {"opacity": 0.3}}
+                if trace.insidetextfont and trace.insidetextfont.color:
+                    inside = trace.insidetextfont.color
+                    trace.insidetextfont.color = [inside if i in picked else TEXT for i in range(len(labels))]
                 faded = True
     return faded
 
