@@ -201,7 +201,7 @@ def test_dashboard_in_a_real_browser(stack: Stack, browser: Browser) -> None:
     assert card(page, "Revenue") == france
     assert "France" in countries.inner_text()
 
-    # 7. CSV download of a table: the API's own CSV for the same filters.
+    # 7. CSV download of a table: the API's own CSV for the same filters as its chart.
     section = (
         page.locator('[data-testid="stVerticalBlock"]')
         .filter(has=page.get_by_role("heading", name="Top countries"))
@@ -210,11 +210,13 @@ def test_dashboard_in_a_real_browser(stack: Stack, browser: Browser) -> None:
     with page.expect_download() as download:
         section.get_by_role("button", name="CSV").first.click()
     body = Path(download.value.path()).read_text()
+    # Top countries is a cross-filter chart: drawn (and its CSV made) for every filter but its own Countries
+    # filter, France highlighted among the others (docs/dashboard.md)
     expected_csv = requests.get(
-        f"{stack.api}/api/sales-by-country", params={"country": "France", "format": "csv"}, timeout=30
+        f"{stack.api}/api/sales-by-country", params={"format": "csv"}, timeout=30
     ).text
     assert body.replace("\r\n", "\n") == expected_csv.replace("\r\n", "\n")
-    assert body.splitlines()[1].startswith("France,FRA")
+    assert any(line.startswith("France,FRA") for line in body.splitlines()[1:])
 
     # 8. Auto refresh: new data loaded behind the dashboard's back shows up without a reload.
     before = stack.api_json("/api/version")["data"]["data_version"]

@@ -13,6 +13,7 @@ import streamlit as st
 
 from salesdash.dashboard.client import ApiError
 from salesdash.dashboard.components import context
+from salesdash.dashboard.components.crossfilter import sync_url
 from salesdash.dashboard.components.errors import link_warning, show_api_error
 from salesdash.dashboard.components.filters import sidebar_filters
 from salesdash.dashboard.components.layout import apply_style
@@ -73,6 +74,7 @@ def main() -> None:
         st.stop()
     options = options if isinstance(options, dict) else {}
     problems = link_problems({k: st.query_params.get_all(k) for k in st.query_params}, options)
+    sync_url()
     filters = sidebar_filters(options)
     st.sidebar.divider()
     data_status(version, settings.auto_refresh_seconds)

@@ -76,18 +76,20 @@ def link_problems(params: Mapping[str, list[str]], options: Mapping[str, Any]) -
     """Pure: what a link's query string asks for that the dashboard cannot show, one sentence per value
     (``country=Atlantis is not among the countries in the data``), so that a mistyped link never silently shows
     the company totals. ``params`` maps each query parameter to its values; ``options`` is ``/api/filters``.
-    The sidebar's widgets take exact values, so a value is understood only as the data spells it."""
+    The sidebar's widgets take exact values, so a value is understood only as the data spells it. A filter
+    without a sidebar widget (the customer a table click sets) is checked by the API instead."""
     problems: list[str] = []
     date_range = options.get("date_range") or {}
-    sidebar = [f for f in FILTERS if f.sidebar]
     first, last = (BY_PARAM["start"].lenient(date_range.get(k)) for k in ("start", "end"))
     for name, values in params.items():
         declared = BY_PARAM.get(name)
         if name.startswith("embed"):  # Streamlit's own display options
             continue
-        if declared is None or not declared.sidebar:
-            names = ", ".join(f.param for f in sidebar)
+        if declared is None:
+            names = ", ".join(f.param for f in FILTERS)
             problems.append(f"{name} is not a filter of the dashboard (its filters are {names})")
+            continue
+        if not declared.sidebar:  # not listed by GET /api/filters (the customers): the API checks the value
             continue
         for raw in values:
             value = str(raw)

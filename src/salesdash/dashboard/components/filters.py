@@ -35,8 +35,8 @@ def set_filter(name: str, value: Any) -> None:
 
 
 def reset_filters() -> None:
-    for name, value in DEFAULTS.items():
-        st.session_state[name] = value
+    for f in FILTERS:  # the filters without a widget too (the customer a table click set)
+        st.session_state[f.param] = DEFAULTS.get(f.param, [] if f.many else None)
 
 
 def _widget(f: Filter, options: dict[str, Any], first: date | None, last: date | None) -> None:

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from salesdash.dashboard.client import Query
+from salesdash.dashboard.components.chips import chip_row
 from salesdash.dashboard.components.context import Context
 from salesdash.dashboard.components.exports import export_menu, view_of
 from salesdash.markup import md
@@ -78,6 +79,8 @@ def page_header(
     if path is None:
         st.title(title, anchor=False)
         st.caption(text)
+        if filtered:
+            chip_row(ctx.filters.filters)
         return
     # One wrapping row: the title on the left, the tools pushed to the right (below it on a phone).
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
@@ -87,6 +90,8 @@ def page_header(
         if view := view_of(path):
             export_menu(ctx, view, key="page")
     st.caption(text)
+    if filtered:
+        chip_row(ctx.filters.filters)
 
 
 def _slug(text: str) -> str:

@@ -4,10 +4,10 @@ import streamlit as st
 
 from salesdash.charts import figures as charts
 from salesdash.dashboard.components import context
+from salesdash.dashboard.components.crossfilter import category_chart, context_section, row_table
 from salesdash.dashboard.components.customer_analytics import acquisition_section, cohort_section
-from salesdash.dashboard.components.layout import chart, page_header, section
+from salesdash.dashboard.components.layout import page_header
 from salesdash.dashboard.components.rfm import rfm_section
-from salesdash.dashboard.components.tables import table
 
 TABLE_LIMIT = 100  # the API's largest page of top customers
 
@@ -26,21 +26,26 @@ with st.container(border=True):
         key="customers_top_n",
         persist_state="session",
     )
-    extra = {"limit": top_n}
-    section(ctx, f"Top {top_n} customers by revenue", "/api/top-customers", extra)
+    top_query = context_section(
+        ctx, f"Top {top_n} customers by revenue", "/api/top-customers", "customer_name", {"limit": top_n}
+    )
     with st.spinner("Loading top customers…"):
-        top = ctx.fetch("/api/top-customers", extra)
+        top = ctx.fetch("/api/top-customers", top_query, filtered=False)
     records = list(top.data or [])
-    chart(
+    category_chart(
+        ctx,
         charts.ranked_bars(records, "customer_name", height=32 * max(len(records), 1) + 50),
+        records,
+        "customer_name",
         key="chart-top-customers",
     )
 
 with st.container(border=True):
-    extra_all = {"limit": TABLE_LIMIT}
-    section(ctx, "All customers", "/api/top-customers", extra_all)
+    all_query = context_section(
+        ctx, "All customers", "/api/top-customers", "customer_name", {"limit": TABLE_LIMIT}
+    )
     with st.spinner("Loading customers…"):
-        everyone = list(ctx.fetch("/api/top-customers", extra_all).data or [])
+        everyone = list(ctx.fetch("/api/top-customers", all_query, filtered=False).data or [])
     search = st.text_input(
         "Search customers",
         key="customers_search",
@@ -55,8 +60,12 @@ with st.container(border=True):
         or needle in str(r.get("customer_name", "")).lower()
         or needle in str(r.get("country", "")).lower()
     ]
-    st.caption(f"{len(shown):,} of {len(everyone):,} customers · click a column header to sort")
-    table(
+    st.caption(
+        f"{len(shown):,} of {len(everyone):,} customers · click a column header to sort, select a row to "
+        "filter every page to that customer"
+    )
+    row_table(
+        ctx,
         shown,
         [
             "customer_name",
@@ -69,6 +78,7 @@ with st.container(border=True):
             "first_order_date",
             "last_order_date",
         ],
+        "customer_name",
         key="table-customers",
         height=420,
     )

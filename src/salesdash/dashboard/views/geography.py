@@ -7,10 +7,10 @@ import streamlit as st
 from salesdash.charts import figures as charts
 from salesdash.charts.format import plain
 from salesdash.dashboard.components import context
+from salesdash.dashboard.components.crossfilter import category_chart, context_query, row_table
 from salesdash.dashboard.components.customer_analytics import penetration_section
 from salesdash.dashboard.components.filters import set_filter
-from salesdash.dashboard.components.layout import chart, page_header, section
-from salesdash.dashboard.components.tables import table
+from salesdash.dashboard.components.layout import page_header, section
 from salesdash.markup import md
 
 ctx = context.current()
@@ -23,11 +23,10 @@ page_header(
 selected = list(ctx.filters.filters.countries)
 # The map, the bars and the table show every country for the other filters, so that a selection keeps its
 # context: the selected countries are outlined, and a click on another one switches to it.
-others = {k: v for k, v in ctx.filters.to_query().items() if k != "country"}
+others = context_query(ctx, "country")
 with st.spinner("Loading countries…"):
     result = ctx.fetch("/api/sales-by-country", others, filtered=False)
 records: list[dict[str, Any]] = list(result.data or [])
-by_iso3 = {r.get("iso3"): r["country"] for r in records if r.get("iso3")}
 names = [r["country"] for r in sorted(records, key=lambda r: r["country"])]
 
 
@@ -40,18 +39,6 @@ def _clear() -> None:
     set_filter("country", [])
 
 
-def _from_map() -> None:
-    points = st.session_state["geo-map"].selection.get("points", [])
-    if points:
-        _focus(by_iso3.get(points[0].get("location")))
-
-
-def _from_table() -> None:
-    rows = st.session_state["geo-table"].selection.get("rows", [])
-    if rows and rows[0] < len(records):
-        _focus(records[rows[0]]["country"])
-
-
 def _from_select() -> None:
     _focus(st.session_state.get("geo-focus"))
 
@@ -62,11 +49,8 @@ st.session_state["geo-focus"] = selected[0] if len(selected) == 1 and selected[0
 map_col, side = st.columns([2, 1])
 with map_col, st.container(border=True):
     section(ctx, "Revenue by country", "/api/sales-by-country", others, filtered=False, exports=not selected)
-    chart(
-        charts.choropleth(records, height=400, selected=selected),
-        key="geo-map",
-        on_select=_from_map,
-        selection_mode="points",
+    category_chart(
+        ctx, charts.choropleth(records, height=400, selected=selected), records, "country", key="geo-map"
     )
     context_note = "Every country is coloured for the other filters."
     if selected:
@@ -91,12 +75,15 @@ with side, st.container(border=True):
     if selected:
         st.info(md(f"Every page shows {', '.join(selected)}."), icon=":material/filter_alt:")
         st.button("Show every country", on_click=_clear, icon=":material/filter_alt_off:", key="geo-clear")
-    chart(charts.ranked_bars(records, "country", limit=8, height=330), key="geo-top")
+    category_chart(
+        ctx, charts.ranked_bars(records, "country", limit=8, height=330), records, "country", key="geo-top"
+    )
 
 with st.container(border=True):
     st.subheader("Countries", anchor=False)
     st.caption("Click a column header to sort; select a row to filter the whole dashboard to that country.")
-    table(
+    row_table(
+        ctx,
         records,
         [
             "country",
@@ -108,8 +95,8 @@ with st.container(border=True):
             "units",
             "average_order_value",
         ],
+        "country",
         key="geo-table",
-        on_select=_from_table,
         height="content",  # every country, no half-drawn box
     )
 

@@ -4,7 +4,8 @@ import streamlit as st
 
 from salesdash.charts import figures as charts
 from salesdash.dashboard.components import context
-from salesdash.dashboard.components.layout import chart, order_count_note, page_header, section
+from salesdash.dashboard.components.crossfilter import category_chart, context_section
+from salesdash.dashboard.components.layout import order_count_note, page_header, section
 from salesdash.dashboard.components.tables import table
 from salesdash.vocabulary import CANCELLED, DEAL_SIZE_ORDER, STATUS_ORDER
 
@@ -28,11 +29,14 @@ measure = (
 
 left, right = st.columns(2)
 with left, st.container(border=True):
-    section(ctx, "Order status", "/api/status-distribution")
+    status_query = context_section(ctx, "Order status", "/api/status-distribution", "status")
     with st.spinner("Loading statuses…"):
-        statuses = ctx.fetch("/api/status-distribution")
-    chart(
+        statuses = ctx.fetch("/api/status-distribution", status_query, filtered=False)
+    category_chart(
+        ctx,
         charts.category_bars(statuses.data or [], "status", measure, order=STATUS_ORDER, highlight=CANCELLED),
+        statuses.data or [],
+        "status",
         key="chart-status",
     )
     if statuses.meta.get("all_statuses"):
@@ -42,11 +46,14 @@ with left, st.container(border=True):
     if measure == "order_count":
         order_count_note(statuses.meta)
 with right, st.container(border=True):
-    section(ctx, "Deal-size mix", "/api/deal-sizes")
+    deals_query = context_section(ctx, "Deal-size mix", "/api/deal-sizes", "deal_size")
     with st.spinner("Loading deal sizes…"):
-        deals = ctx.fetch("/api/deal-sizes")
-    chart(
+        deals = ctx.fetch("/api/deal-sizes", deals_query, filtered=False)
+    category_chart(
+        ctx,
         charts.category_bars(deals.data or [], "deal_size", measure, order=DEAL_SIZE_ORDER),
+        deals.data or [],
+        "deal_size",
         key="chart-deals",
     )
     if measure == "order_count":

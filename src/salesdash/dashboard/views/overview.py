@@ -8,7 +8,8 @@ from salesdash.charts import figures as charts
 from salesdash.charts.format import plain
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.compare import comparison_kpi_cards
-from salesdash.dashboard.components.layout import chart, page_header, section
+from salesdash.dashboard.components.crossfilter import category_chart, context_section, period_chart
+from salesdash.dashboard.components.layout import page_header, section
 from salesdash.vocabulary import GRAIN_LABELS, PERIOD_OF_GRAIN
 
 ctx = context.current()
@@ -47,8 +48,10 @@ with st.container(border=True):
     )
     with st.spinner("Loading sales over time…"):
         over_time = ctx.fetch("/api/sales-over-time", period)
-    chart(charts.sales_over_time(over_time.data, grain), key="chart-over-time")
-    notes = [str(over_time.meta["partial_note"])] if over_time.meta.get("partial_note") else []
+    records = list(over_time.data or [])
+    period_chart(ctx, charts.sales_over_time(records, grain), records, grain, key="chart-over-time")
+    notes = ["Drag across the chart to filter every page to those periods."]
+    notes += [str(over_time.meta["partial_note"])] if over_time.meta.get("partial_note") else []
     if "day" not in grains and days:
         notes.append(
             f"Day is offered for date ranges up to {charts.DAY_GRAIN_MAX_DAYS} days; this one has {days:,}. "
@@ -59,12 +62,25 @@ with st.container(border=True):
 
 left, right = st.columns(2)
 with left, st.container(border=True):
-    section(ctx, "Product-line share", "/api/sales-by-category")
+    lines_query = context_section(ctx, "Product-line share", "/api/sales-by-category", "product_line")
     with st.spinner("Loading product lines…"):
-        lines = ctx.fetch("/api/sales-by-category")
-    chart(charts.share_donut(lines.data, "product_line"), key="chart-product-share")
+        lines = ctx.fetch("/api/sales-by-category", lines_query, filtered=False)
+    # bars, not a donut: a pie slice sends no selection event in Streamlit, a bar does (and reads exactly)
+    category_chart(
+        ctx,
+        charts.ranked_bars(lines.data, "product_line", height=380),
+        lines.data,
+        "product_line",
+        key="chart-product-share",
+    )
 with right, st.container(border=True):
-    section(ctx, "Top countries", "/api/sales-by-country")
+    countries_query = context_section(ctx, "Top countries", "/api/sales-by-country", "country")
     with st.spinner("Loading countries…"):
-        countries = ctx.fetch("/api/sales-by-country")
-    chart(charts.ranked_bars(countries.data, "country", limit=8, height=380), key="chart-top-countries")
+        countries = ctx.fetch("/api/sales-by-country", countries_query, filtered=False)
+    category_chart(
+        ctx,
+        charts.ranked_bars(countries.data, "country", limit=8, height=380),
+        countries.data,
+        "country",
+        key="chart-top-countries",
+    )

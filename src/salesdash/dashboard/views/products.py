@@ -4,6 +4,7 @@ import streamlit as st
 
 from salesdash.charts import figures as charts
 from salesdash.dashboard.components import context
+from salesdash.dashboard.components.crossfilter import category_chart, context_section, row_table
 from salesdash.dashboard.components.layout import chart, order_count_note, page_header, section
 from salesdash.dashboard.components.tables import table
 
@@ -13,7 +14,7 @@ ctx = context.current()
 page_header(ctx, "Products", "Which product lines and products sell: revenue, units and orders.")
 
 with st.container(border=True):
-    section(ctx, "Product lines", "/api/sales-by-category")
+    lines_query = context_section(ctx, "Product lines", "/api/sales-by-category", "product_line")
     metric = (
         st.segmented_control(
             "Measure",
@@ -28,9 +29,16 @@ with st.container(border=True):
         or "revenue"
     )
     with st.spinner("Loading product lines…"):
-        lines = ctx.fetch("/api/sales-by-category")
-    chart(charts.ranked_bars(lines.data, "product_line", metric, height=320), key="chart-lines")
-    table(
+        lines = ctx.fetch("/api/sales-by-category", lines_query, filtered=False)
+    category_chart(
+        ctx,
+        charts.ranked_bars(lines.data, "product_line", metric, height=320),
+        lines.data,
+        "product_line",
+        key="chart-lines",
+    )
+    row_table(
+        ctx,
         lines.data,
         [
             "product_line",
@@ -42,6 +50,7 @@ with st.container(border=True):
             "average_unit_price",
             "product_code_count",
         ],
+        "product_line",
         key="table-lines",
     )
     order_count_note(lines.meta)

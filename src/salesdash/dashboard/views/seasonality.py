@@ -6,9 +6,19 @@ import streamlit as st
 
 from salesdash.charts import figures as charts
 from salesdash.dashboard.components import context
+from salesdash.dashboard.components.crossfilter import apply_dates, data_dates, period_chart, selectable_chart
 from salesdash.dashboard.components.layout import chart, page_header, section
+from salesdash.dashboard.selection import CALENDAR_PERIODS, END, START, calendar_period, quarter_change
 
 ctx = context.current()
+
+
+def _apply_picked() -> None:
+    year, name = st.session_state.get("season-year"), st.session_state.get("season-period")
+    if year is not None:
+        apply_dates(ctx, *calendar_period(int(year), name or CALENDAR_PERIODS[0]))
+
+
 page_header(ctx, "Seasonality", "When sales happen: months, quarters and years side by side.")
 
 with st.container(border=True):
@@ -20,17 +30,50 @@ with st.container(border=True):
     )
     with st.spinner("Loading the heatmap…"):
         heat = ctx.fetch("/api/heatmap")
-    chart(charts.month_year_heatmap(heat.data or [], heat.meta.get("years")), key="chart-heatmap")
-    st.caption("Blank = no orders in that month (for these filters), not zero.")
+    first, last = data_dates(ctx)  # every year of the data, whatever the date filter in view
+    heat_years = list(range(first.year, last.year + 1)) if first and last else []
+    heat_col, pick_col = st.columns([4, 1])
+    with heat_col:
+        chart(charts.month_year_heatmap(heat.data or [], heat.meta.get("years")), key="chart-heatmap")
+        st.caption("Blank = no orders in that month (for these filters), not zero.")
+    with pick_col:
+        # a heatmap cell cannot be clicked in Streamlit (no selection events): the same choice, as a control
+        st.markdown("**Filter to a period**")
+        picked_year = st.selectbox(
+            "Year", heat_years, index=len(heat_years) - 1 if heat_years else None, key="season-year"
+        )
+        st.selectbox("Period", CALENDAR_PERIODS, key="season-period")
+        st.button(
+            "Apply as filter",
+            icon=":material/filter_alt:",
+            on_click=_apply_picked,
+            disabled=picked_year is None,
+            help="Sets the From and To dates of every page to this period (a cell of the heatmap).",
+            width="stretch",
+        )
 
 left, right = st.columns(2)
 with left, st.container(border=True):
     section(ctx, "Quarters by year", "/api/quarterly-analysis")
     with st.spinner("Loading quarters…"):
         quarters = ctx.fetch("/api/quarterly-analysis")
-    chart(charts.quarterly_comparison(quarters.data or []), key="chart-quarters")
-    if any(r.get("complete") is False for r in quarters.data or []):
-        st.caption("Hatched bars: quarters the data covers only in part.")
+    quarter_fig = charts.quarterly_comparison(quarters.data or [])
+    names = [str(trace.name) for trace in quarter_fig.data]
+    selectable_chart(
+        ctx,
+        quarter_fig,
+        key="chart-quarters",
+        sets=(START.param, END.param),
+        pick=lambda points: quarter_change(points, names, data_dates(ctx)),
+    )
+    st.caption(
+        "Click a bar to filter every page to that quarter."
+        + (
+            " Hatched bars: quarters the data covers only in part."
+            if any(r.get("complete") is False for r in quarters.data or [])
+            else ""
+        )
+    )
 
 with right, st.container(border=True):
     yearly_query = {"period": "yearly"}
@@ -69,10 +112,10 @@ with right, st.container(border=True):
         )
         if yoy.get("label"):
             notes.append(yoy["label"])
-    chart(charts.yearly_revenue(bars), key="chart-years")
+    period_chart(ctx, charts.yearly_revenue(bars), years, "year", key="chart-years", brush=False)
     if notes:
         st.caption(
-            "Growth compares like with like (the year-over-year comparison of /api/kpis for each year): "
+            "Click a bar to filter every page to that year. Growth compares like with like (the year-over-year comparison of /api/kpis for each year): "
             + "; ".join(notes)
             + "."
         )
