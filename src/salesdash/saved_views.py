@@ -83,7 +83,7 @@ def link(page: str, state: str) -> str:
     return ("" if page == DEFAULT_PAGE else page) + (f"?{state}" if state else "")
 
 
-def _public(row: Mapping[str, Any], token_id: int | None) -> dict[str, Any]:
+def _public(row: Any, token_id: int | None) -> dict[str, Any]:
     out = dict(row)
     out["link"] = link(out["page"], out["state"])
     out["yours"] = token_id is not None and out["owner_token_id"] == token_id

@@ -72,8 +72,13 @@ def test_owner_other_viewer_and_admin(small_app: APIFlask, small_engine: Engine,
     assert "owner" in refused["message"]
     assert data_of(client.get(f"{URL}/{first['id']}", headers=bearer(other)))["yours"] is False
 
-    assert data_of(client.delete(f"{URL}/{first['id']}", headers=bearer(tokens["admin"])))["id"] == first["id"]
-    assert data_of(client.delete(f"{URL}/{second['id']}", headers=bearer(tokens["viewer"])))["id"] == second["id"]
+    assert (
+        data_of(client.delete(f"{URL}/{first['id']}", headers=bearer(tokens["admin"])))["id"] == first["id"]
+    )
+    assert (
+        data_of(client.delete(f"{URL}/{second['id']}", headers=bearer(tokens["viewer"])))["id"]
+        == second["id"]
+    )
     assert data_of(client.get(URL)) == []
     refusals = data_of(client.get("/api/audit?action=saved_view.delete", headers=bearer(tokens["admin"])))
     assert [r["result"] for r in refusals] == ["ok", "ok", "refused", "refused"]
@@ -88,12 +93,16 @@ def test_reads_need_a_token_when_auth_is_required(small_engine: Engine, tokens):
 
 def test_views_survive_loads_restores_and_a_new_app(small_engine: Engine, small_app: APIFlask, tokens):
     client = small_app.test_client()
-    saved = _save(client, tokens["viewer"], name="Classic cars", page="products", state="productline=Classic Cars")
+    saved = _save(
+        client, tokens["viewer"], name="Classic cars", page="products", state="productline=Classic Cars"
+    )
     first_version = data_of(client.get("/api/data-versions"))[0]["data_version"]
 
     ingest_file(small_engine, SAMPLE_CSV)  # a re-ingest (replace) from the command line's library call
     with SMALL_CSV.open("rb") as fh:  # an upload that replaces the data, through the API
-        pending = client.post("/api/uploads", headers=bearer(tokens["admin"]), data={"file": (fh, "small.csv")})
+        pending = client.post(
+            "/api/uploads", headers=bearer(tokens["admin"]), data={"file": (fh, "small.csv")}
+        )
     upload = pending.get_json()["data"]
     data_of(client.post(upload["confirm"], headers=bearer(tokens["admin"]), json={"mode": "replace"}))
     data_of(client.post(f"/api/data-versions/{first_version}/restore", headers=bearer(tokens["admin"])))

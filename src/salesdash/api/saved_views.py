@@ -16,8 +16,8 @@ from salesdash import saved_views
 from salesdash.api import schemas as s
 from salesdash.api.auth import bearer_token, requires
 from salesdash.api.observe import audited
-from salesdash.api.reports import answer
 from salesdash.api.reports import _id as path_id
+from salesdash.api.reports import answer
 from salesdash.api.state import state
 from salesdash.tokens import identify
 from salesdash.vocabulary import PAGES
