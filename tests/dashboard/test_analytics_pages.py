@@ -272,8 +272,8 @@ def test_replace_shows_before_and_after_and_needs_a_confirmation(fresh_api: Live
     at.button(key="upload_check").click().run()
     no_errors(at)
 
-    summary = table_with(at, "now", "after the replace")
-    rows = dict(zip(summary[""], zip(summary["now"], summary["after the replace"], strict=True), strict=True))
+    (summary,) = [t.value for t in at.table if "after the replace" in t.value.columns]
+    rows = {label: tuple(values) for label, values in summary.iterrows()}
     # now: tests/data/small.csv (hand-computed in tests/metrics); after: the file (tests/api/test_replace_check.py)
     assert rows["Order lines (all statuses)"] == ("8", "227")  # small.csv: 8 lines, one Cancelled
     assert rows["Orders"][1] == "29" and rows["Revenue"][1] == "$880,320.66"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from salesdash.charts.format import count, money
@@ -111,12 +112,10 @@ def replace_summary(check: dict[str, Any]) -> None:
     if not now:
         st.markdown("Nothing is stored yet: the file becomes the data.")
         return
-    rows = [
-        {"": label, "now": fmt(now.get(field)), "after the replace": fmt(after.get(field))}
-        for label, field, fmt in FIGURES
-    ]
-    rows.append({"": "Order dates", "now": _dates(now), "after the replace": _dates(after)})
-    st.dataframe(rows, hide_index=True, width="stretch", key="upload-replace-summary")
+    rows = {label: [fmt(now.get(field)), fmt(after.get(field))] for label, field, fmt in FIGURES}
+    rows["Order dates"] = [_dates(now), _dates(after)]
+    # a static table (six rows, our own formatted numbers): readable at a glance and in a screenshot
+    st.table(pd.DataFrame.from_dict(rows, orient="index", columns=["now", "after the replace"]))
     st.caption("Revenue, orders and customers leave Cancelled orders out, as on every page.")
     gone = check.get("disappearing") or {}
     lost = [
@@ -129,7 +128,7 @@ def replace_summary(check: dict[str, Any]) -> None:
         return
     lines = ["**Disappear after the replace** (stored now, absent from the file):"]
     for what, item in lost:
-        examples = ", ".join(md(e) for e in item.get("examples") or [])
+        examples = " · ".join(md(e) for e in item.get("examples") or [])  # customer names hold commas
         more = " …" if int(item.get("count") or 0) > len(item.get("examples") or []) else ""
         lines.append(f"- {count(item.get('count'))} {what}: {examples}{more}")
     st.warning("\n".join(lines), icon=":material/delete_sweep:")
