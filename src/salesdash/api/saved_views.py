@@ -16,7 +16,6 @@ from salesdash import saved_views
 from salesdash.api import schemas as s
 from salesdash.api.auth import bearer_token, requires
 from salesdash.api.observe import audited
-from salesdash.api.reports import _id as path_id
 from salesdash.api.reports import answer
 from salesdash.api.state import state
 from salesdash.tokens import identify
@@ -97,23 +96,23 @@ def create_saved_view(body: dict[str, Any]) -> Response:
     return answer(saved_views.create(state().engine, body, int(g.token_id)), status=201)
 
 
-@bp.get("/saved-views/<view_id>")
+@bp.get("/saved-views/<int:view_id>")
 @bp.input(s.NoQuery, location="query", arg_name="query")
 @bp.output(s.envelope(SavedView, meta=s.SimpleMeta), description="The view and its dashboard link.")
 @bp.doc(summary="One saved view", responses={**READ_ERRORS, 404: "Unknown id"})
-def get_saved_view(view_id: str, query: dict[str, Any]) -> Response:
+def get_saved_view(view_id: int, query: dict[str, Any]) -> Response:
     """One saved view with its `link` (page and query string) to open it in the dashboard."""
-    return answer(saved_views.get(state().engine, path_id(view_id), _requester()))
+    return answer(saved_views.get(state().engine, view_id, _requester()))
 
 
-@bp.delete("/saved-views/<view_id>")
+@bp.delete("/saved-views/<int:view_id>")
 @bp.output(s.envelope(SavedView, meta=s.SimpleMeta), description="The deleted view.")
 @bp.doc(summary="Delete a saved view (its owner or an admin)", responses=WRITE_ERRORS, security="BearerAuth")
 @requires("viewer")
 @audited("saved_view.delete")
-def delete_saved_view(view_id: str) -> Response:
+def delete_saved_view(view_id: int) -> Response:
     """Delete a view saved with this token; an admin token may delete any view (others: 403)."""
-    return answer(saved_views.remove(state().engine, path_id(view_id), int(g.token_id), str(g.role)))
+    return answer(saved_views.remove(state().engine, view_id, int(g.token_id), str(g.role)))
 
 
 __all__ = ["bp"]
