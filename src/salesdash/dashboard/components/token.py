@@ -29,7 +29,8 @@ def token_input() -> None:
             "enough to save views. Create one with `salesdash token create --role admin` (or viewer). It stays "
             "in this browser session and is sent only to the salesdash API.",
         )
-        st.caption("Token entered for this session." if session_token() else "No token: reading only.")
+        entered = bool(session_token())
+        st.caption("Token entered for this session." if entered else "No token: reading only.")
 
 
 def session_token() -> str:
