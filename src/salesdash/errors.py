@@ -52,6 +52,13 @@ class NotFound(SalesdashError):
     http_status = 404
 
 
+class Forbidden(SalesdashError):
+    """The token is known but may not do this (e.g. delete another token's saved view)."""
+
+    code = "forbidden"
+    http_status = 403
+
+
 class NoData(SalesdashError):
     """The database has no loaded data yet."""
 

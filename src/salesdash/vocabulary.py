@@ -31,6 +31,20 @@ PERIODS: dict[str, str] = {
     "yearly": "year",
 }
 PERIOD_OF_GRAIN: dict[str, str] = {grain: period for period, grain in PERIODS.items()}
+# The dashboard's pages: URL path -> title (the navigation, saved views and their links use these names).
+PAGES: dict[str, str] = {
+    "overview": "Overview",
+    "geography": "Geography",
+    "products": "Products",
+    "customers": "Customers",
+    "seasonality": "Seasonality",
+    "orders": "Orders",
+    "forecast": "Forecast",
+    "data": "Data",
+    "quality": "Data quality",
+    "reports": "Reports",
+}
+
 GRAIN_LABELS: dict[str, str] = {
     "day": "Day",
     "week": "Week",

@@ -21,7 +21,7 @@ from salesdash.dashboard.components.exports import fetcher, view_of
 from salesdash.ingest import ingest_file
 from salesdash.store import make_engine
 from salesdash.tokens import create_token
-from tests.conftest import SMALL_CSV
+from tests.conftest import DATA, SMALL_CSV
 from tests.dashboard.conftest import APP, LiveApi, readable, serve
 from tests.orderlines import line, write_csv
 
@@ -201,7 +201,7 @@ def test_upload_flow_validate_preview_append(fresh_api: LiveApi, tmp_path: Path)
     at = run_app(page="data")
     no_errors(at)
     assert at.button(key="upload_check").disabled  # nothing to validate yet
-    at.text_input(key="upload_token").set_value(fresh_api.admin_token)
+    at.text_input(key="session_token").set_value(fresh_api.admin_token)
     at.file_uploader(key="upload_file").set_value(("more.csv", content, "text/csv"))
     at.run()
     at.button(key="upload_check").click().run()
@@ -213,8 +213,8 @@ def test_upload_flow_validate_preview_append(fresh_api: LiveApi, tmp_path: Path)
     assert len(table_with(at, "order_number", "sales")) == 2
     assert fresh_api.get("/api/version")["data"]["data_version"] == before  # nothing loaded yet
 
-    at.radio(key="upload_mode").set_value("append")
-    at.button(key="upload_confirm").click().run()
+    assert at.button(key="upload_replace").disabled  # a replace needs its confirmation first
+    at.button(key="upload_append").click().run()
     no_errors(at)
     after = fresh_api.get("/api/version")["data"]["data_version"]
     assert after != before
@@ -226,8 +226,11 @@ def test_upload_flow_validate_preview_append(fresh_api: LiveApi, tmp_path: Path)
     at.file_uploader(key="upload_file").set_value(("more.csv", content, "text/csv"))
     at.run()
     at.button(key="upload_check").click().run()
-    assert "Appending is not possible: 2 line(s) are already stored" in text_of(at)
-    assert at.radio(key="upload_mode").options == ["Replace the data with this file"]  # append not offered
+    assert (
+        "Append is not possible: 2 of the file's order lines are already stored (the same ORDERNUMBER and "
+        "ORDERLINENUMBER; a line is stored once)" in text_of(at)
+    )
+    assert at.button(key="upload_append").disabled  # an append the check knows will be refused
     # refused by the API all the same (a direct call): the exact count and why, no "another refresh" hint
     client = ApiClient(fresh_api.url)
     pending = client.post(
@@ -250,10 +253,40 @@ def test_upload_needs_a_token_and_bad_files_are_explained(fresh_api: LiveApi, tm
     at = run_app(page="data")
     at.file_uploader(key="upload_file").set_value(("bad.csv", bad, "text/csv"))
     at.run()
-    at.button(key="upload_check").click().run()
-    assert "Enter an admin token first." in [str(e.value) for e in at.error]
-    at.text_input(key="upload_token").set_value(fresh_api.admin_token).run()
+    assert at.button(key="upload_check").disabled  # no token yet
+    assert any("Your token" in str(i.value) for i in at.info)
+    at.text_input(key="session_token").set_value(fresh_api.admin_token).run()
     at.button(key="upload_check").click().run()
     errors = "\n".join(str(e.value) for e in at.error)
     assert "The file was not accepted." in errors and "STATUS" in errors
     assert fresh_api.admin_token not in text_of(at) + errors
+
+
+def test_replace_shows_before_and_after_and_needs_a_confirmation(fresh_api: LiveApi) -> None:
+    content = (DATA / "replacement.csv").read_bytes()
+    before = fresh_api.get("/api/version")["data"]["data_version"]
+    at = run_app(page="data")
+    at.text_input(key="session_token").set_value(fresh_api.admin_token)
+    at.file_uploader(key="upload_file").set_value(("replacement.csv", content, "text/csv"))
+    at.run()
+    at.button(key="upload_check").click().run()
+    no_errors(at)
+
+    (summary,) = [t.value for t in at.table if "after the replace" in t.value.columns]
+    rows = {label: tuple(values) for label, values in summary.iterrows()}
+    # now: tests/data/small.csv (hand-computed in tests/metrics); after: the file (tests/api/test_replace_check.py)
+    assert rows["Order lines (all statuses)"] == ("8", "227")  # small.csv: 8 lines, one Cancelled
+    assert rows["Orders"][1] == "29" and rows["Revenue"][1] == "$880,320.66"
+    assert rows["Order dates"][1] == "2005-01-05 to 2005-05-31"
+    assert "Disappear after the replace" in text_of(at)
+    assert at.button(key="upload_replace").disabled  # not before the confirmation
+    assert fresh_api.get("/api/version")["data"]["data_version"] == before
+
+    at.checkbox(key="upload_replace_confirmed").check().run()
+    assert not at.button(key="upload_replace").disabled
+    at.button(key="upload_replace").click().run()
+    no_errors(at)
+    assert fresh_api.get("/api/version")["data"]["data_version"] != before
+    kpis = fresh_api.get("/api/kpis")["data"]
+    assert (kpis["revenue"], kpis["order_count"]) == (880320.66, 29)
+    assert "replaced the data" in text_of(at)

@@ -304,14 +304,15 @@ def test_data_page_reload_needs_a_token_and_never_shows_it(dashboard_env: LiveAp
     assert labels["Rows read"] == f"{load['report']['rows_read']:,}"
     assert labels["Order lines"] == f"{load['row_count']:,}"
     # A wrong token: one clear error, nothing reloaded.
-    at.text_input(key="refresh_token").set_value("wrong-token-123")
-    next(b for b in at.button if b.label == "Reload data").click().run()
+    assert at.button(key="refresh-reload").disabled  # no token yet
+    at.text_input(key="session_token").set_value("wrong-token-123").run()
+    at.button(key="refresh-reload").click().run()
     assert not at.exception
     assert any("Reload failed" in e.value for e in at.error)
     assert dashboard_env.get("/api/version")["data"]["data_version"] == version
     # The admin token reloads the data: the new version and the quality report are shown.
-    at.text_input(key="refresh_token").set_value(dashboard_env.admin_token)
-    next(b for b in at.button if b.label == "Reload data").click().run()
+    at.text_input(key="session_token").set_value(dashboard_env.admin_token).run()
+    at.button(key="refresh-reload").click().run()
     assert not at.exception
     new_version = dashboard_env.get("/api/version")["data"]["data_version"]
     assert new_version != version

@@ -22,8 +22,9 @@ def test_restore_asks_first_then_restores(dashboard_env: LiveApi) -> None:
     assert any(f"Restore data version {earlier['data_version']}?" in w.value for w in at.warning)
     assert dashboard_env.get("/api/version")["data"]["data_version"] == current["data_version"]
 
-    at.text_input(key="restore_token").set_value(dashboard_env.admin_token)
-    next(b for b in at.button if b.label == "Yes, restore").click().run()
+    assert at.button(key="restore-yes").disabled  # no token yet
+    at.text_input(key="session_token").set_value(dashboard_env.admin_token).run()
+    at.button(key="restore-yes").click().run()
 
     assert not at.exception
     newest = dashboard_env.get("/api/data-versions", limit=1)["data"][0]

@@ -168,3 +168,15 @@ def full_screenshot(page: Page, path: Path, width: int) -> None:
     page.set_viewport_size({"width": width, "height": min(height + 40, 8000)})
     page.wait_for_timeout(600)  # the charts re-layout to the new size
     page.screenshot(path=str(path), full_page=True)
+
+
+def enter_token(page: Page, token: str) -> None:
+    """Type ``token`` into the sidebar's "Your token" field (the one token of the session) and wait until the
+    dashboard has taken it."""
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    field = page.locator(".st-key-session_token input")
+    if not field.is_visible():
+        sidebar.locator("summary", has_text="Your token").click()
+    field.fill(token)
+    field.press("Enter")  # Streamlit takes a text input's value on Enter or blur
+    sidebar.get_by_text("Token entered for this session.").wait_for(timeout=60_000)

@@ -17,7 +17,15 @@ from playwright.sync_api import Browser, Page
 
 from salesdash.charts.format import percent
 from tests.conftest import ROOT
-from tests.e2e.browser import Stack, api_and_dashboard, assert_clean, card, full_screenshot, goto_ready
+from tests.e2e.browser import (
+    Stack,
+    api_and_dashboard,
+    assert_clean,
+    card,
+    enter_token,
+    full_screenshot,
+    goto_ready,
+)
 from tests.orderlines import line, write_csv
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -94,11 +102,7 @@ def test_analytics_views_in_a_real_browser(stack: Stack, browser: Browser) -> No
     csv_path = write_csv(tmp / "new_orders.csv", rows)
     before = stack.api_json("/api/version")["data"]["data_version"]
     goto_ready(page, f"{stack.dashboard}/data", None, charts=0)
-    # the upload's own token field (the Data page also asks for one to restore and to read the audit log)
-    field = page.locator(".st-key-upload_token input")
-    field.fill(token)
-    field.press("Enter")  # Streamlit takes a text input's value on Enter or blur
-    page.wait_for_timeout(500)
+    enter_token(page, token)  # the sidebar's one token field, used by every write
     page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(csv_path))
     page.get_by_role("button", name="Validate the file").click()
     try:
@@ -108,10 +112,9 @@ def test_analytics_views_in_a_real_browser(stack: Stack, browser: Browser) -> No
         print("ALERTS:", page.locator('[data-testid="stAlert"]').all_inner_texts())
         print("UPLOADER:", page.locator('[data-testid="stFileUploader"]').all_inner_texts())
         raise
-    page.get_by_text("Append these lines to the data").click()
     full_screenshot(page, ARTIFACTS / "data-upload-preview-1400.png", 1400)
     page.set_viewport_size({"width": 1400, "height": 900})
-    page.get_by_role("button", name="Load into salesdash").click()
+    page.get_by_role("button", name="Append the lines").click()
     wait_text(page, "New data version")
     after = stack.api_json("/api/version")["data"]["data_version"]
     assert after != before

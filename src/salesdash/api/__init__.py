@@ -31,6 +31,7 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "salesdash.api.observe",
     "salesdash.api.reports",
     "salesdash.api.stream",
+    "salesdash.api.saved_views",
 )
 
 DESCRIPTION = """Sales analytics over validated order lines: every number comes from one metric layer.
@@ -40,7 +41,8 @@ DESCRIPTION = """Sales analytics over validated order lines: every number comes 
 * Filters on every analytics endpoint: FILTER_NAMES. Lists: repeat the parameter or comma-separate.
   No status filter = every status except Cancelled.
 * `?format=csv` on tabular endpoints. Responses carry an `ETag`; send `If-None-Match` to get 304.
-* Writes need `Authorization: Bearer <admin token>` (`salesdash token create --role admin`).
+* Writes need `Authorization: Bearer <admin token>` (`salesdash token create --role admin`); saving a view
+  needs a viewer or admin token.
 """
 
 

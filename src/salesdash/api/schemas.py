@@ -442,6 +442,15 @@ class UploadPreview(Open):
     preview_columns = List(String(), required=True)
     preview = List(Dict(), required=True)
     append_check = Dict(required=True)
+    replace_check = Dict(
+        required=True,
+        metadata={
+            "description": "What replacing the data with the file changes: `current` and `upload` figures "
+            "(line_count, revenue, order_count, customer_count, average_order_value, first_date, last_date; "
+            "Cancelled orders excluded as everywhere; `current` null when nothing is stored) and `disappearing` "
+            "orders, customers and months (count and examples)."
+        },
+    )
     confirm = String(required=True)
 
 

@@ -24,6 +24,7 @@ from salesdash.api.state import state
 from salesdash.errors import RefreshInProgress
 from salesdash.ingest import prepare as prepare_file
 from salesdash.ingest.uploads import TTL, UploadStore, check_mode, confirm, preview
+from salesdash.metrics.changes import replace_summary
 from salesdash.store.append import find_conflicts
 
 log = logging.getLogger(__name__)
@@ -67,8 +68,9 @@ def uploads() -> UploadStore:
 @requires("admin")
 def post_upload(query: dict[str, Any], files: dict[str, Any]) -> Response:
     """Validate an uploaded CSV (multipart field `file`) without loading it: returns the quality report, the
-    first 20 cleaned lines, how many of its lines are already stored (an append would be refused), and an
-    `upload_id`. Nothing changes until POST /api/uploads/<upload_id>/confirm. Uploads expire after 30
+    first 20 cleaned lines, how many of its lines are already stored (an append would be refused), what a
+    replace would change (`replace_check`: the figures now and after, and the orders, customers and months that
+    would disappear), and an `upload_id`. Nothing changes until POST /api/uploads/<upload_id>/confirm. Uploads expire after 30
     minutes. Needs an admin token."""
     upload: FileStorage = files["file"]
     source = upload.filename or "upload.csv"
@@ -94,6 +96,7 @@ def post_upload(query: dict[str, Any], files: dict[str, Any]) -> Response:
             "examples": (duplicates + contradictions)[:20],
             "can_append": not duplicates and not contradictions,
         },
+        "replace_check": replace_summary(state().engine, prepared.frame),
         "confirm": f"/api/uploads/{stored.id}/confirm",
     }
     return simple_response(data, status=201)

@@ -18,33 +18,56 @@ from salesdash.dashboard.components.errors import link_warning, show_api_error
 from salesdash.dashboard.components.filters import sidebar_filters
 from salesdash.dashboard.components.layout import apply_style
 from salesdash.dashboard.components.refresh import data_status, watch_for_data
+from salesdash.dashboard.components.saved_views import apply_opened, saved_views_sidebar
+from salesdash.dashboard.components.token import session_token, token_input
 from salesdash.dashboard.state import link_problems
 from salesdash.errors import ConfigError
 from salesdash.markup import md
+from salesdash.vocabulary import PAGES
 
 HERE = Path(__file__).parent
+
+
+# The navigation, by section: (page name in vocabulary.PAGES = its file in views/ and its URL path, icon).
+SECTIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "Sales": (
+        ("overview", ":material/dashboard:"),
+        ("geography", ":material/public:"),
+        ("products", ":material/category:"),
+        ("customers", ":material/groups:"),
+        ("seasonality", ":material/calendar_month:"),
+        ("orders", ":material/receipt_long:"),
+        ("forecast", ":material/insights:"),
+    ),
+    "Data": (
+        ("data", ":material/database:"),
+        ("quality", ":material/fact_check:"),
+        ("reports", ":material/schedule_send:"),
+    ),
+}
+DEFAULT_PAGE = "overview"
 
 
 def pages() -> dict[str, list[st.Page]]:
     """The navigation, by section. Page files live in views/ (one short script each)."""
     return {
-        "Sales": [
+        section: [
             st.Page(
-                HERE / "views" / "overview.py", title="Overview", icon=":material/dashboard:", default=True
-            ),
-            st.Page(HERE / "views" / "geography.py", title="Geography", icon=":material/public:"),
-            st.Page(HERE / "views" / "products.py", title="Products", icon=":material/category:"),
-            st.Page(HERE / "views" / "customers.py", title="Customers", icon=":material/groups:"),
-            st.Page(HERE / "views" / "seasonality.py", title="Seasonality", icon=":material/calendar_month:"),
-            st.Page(HERE / "views" / "orders.py", title="Orders", icon=":material/receipt_long:"),
-            st.Page(HERE / "views" / "forecast.py", title="Forecast", icon=":material/insights:"),
-        ],
-        "Data": [
-            st.Page(HERE / "views" / "data.py", title="Data", icon=":material/database:"),
-            st.Page(HERE / "views" / "quality.py", title="Data quality", icon=":material/fact_check:"),
-            st.Page(HERE / "views" / "reports.py", title="Reports", icon=":material/schedule_send:"),
-        ],
+                HERE / "views" / f"{name}.py",
+                title=PAGES[name],
+                icon=icon,
+                url_path=None if name == DEFAULT_PAGE else name,
+                default=name == DEFAULT_PAGE,
+            )
+            for name, icon in entries
+        ]
+        for section, entries in SECTIONS.items()
     }
+
+
+def page_name(page: st.Page) -> str:
+    """A page's name in vocabulary.PAGES (the default page's URL path is empty)."""
+    return page.url_path or DEFAULT_PAGE
 
 
 def main() -> None:
@@ -55,12 +78,15 @@ def main() -> None:
         initial_sidebar_state="auto",
     )
     apply_style()
-    navigation = st.navigation(pages(), position="sidebar")
+    sections = pages()
+    navigation = st.navigation(sections, position="sidebar")
+    by_name = {page_name(p): p for entries in sections.values() for p in entries}
     try:
         settings = context.settings()
     except ConfigError as err:
         st.error(f"**salesdash cannot start.** {md(err.message)}", icon=":material/settings:")
         st.stop()
+    token_input()
     body = st.empty()
     try:
         version = context.check_version()
@@ -74,8 +100,12 @@ def main() -> None:
         st.stop()
     options = options if isinstance(options, dict) else {}
     problems = link_problems({k: st.query_params.get_all(k) for k in st.query_params}, options)
+    apply_opened()
     sync_url()
     filters = sidebar_filters(options)
+    saved_views_sidebar(
+        context.client(), filters, by_name, page_name(navigation), bool(session_token() or settings.api_token)
+    )
     st.sidebar.divider()
     data_status(version, settings.auto_refresh_seconds)
     context.start(filters, version, options)

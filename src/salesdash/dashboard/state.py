@@ -12,7 +12,9 @@ import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs
 
+from salesdash.dashboard.client import build_query
 from salesdash.filters import BY_PARAM, FILTERS, AnyOf, DateBound, Filters
 
 
@@ -41,6 +43,25 @@ class FilterState:
 
     def is_default(self) -> bool:
         return not self.to_query()
+
+    def encode(self) -> str:
+        """The dashboard's query string of these filters (what a saved view stores, what its link carries)."""
+        return build_query(self.to_query())
+
+    @staticmethod
+    def widget_values(query: str) -> dict[str, Any]:
+        """The sidebar widgets' values for a query string (the inverse of :meth:`encode`): every sidebar filter,
+        unnamed ones at "no restriction" (dates as dates, lists as lists)."""
+        params = parse_qs(query.removeprefix("?"))
+        out: dict[str, Any] = {}
+        for f in FILTERS:
+            if not f.sidebar:
+                continue
+            value = f.lenient(
+                params.get(f.param, [None])[0] if isinstance(f, DateBound) else params.get(f.param)
+            )
+            out[f.param] = list(value) if isinstance(f, AnyOf) else value
+        return out
 
     def summary(self) -> str:
         """One line saying what is in view, e.g. ``2004-01-01 to 2004-12-31 · France · all except

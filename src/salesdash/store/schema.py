@@ -332,3 +332,16 @@ alert_events = Table(
     Column("trigger", String(16), nullable=False),  # load | schedule | manual
     Column("delivery", Text, nullable=False),  # JSON: per channel ok / error text
 )
+
+# Named dashboard states (salesdash/saved_views.py): a page and its filters as a query string. Not data: a load,
+# an append or a restore never touches it (on Spark it lives in the base database, like api_tokens).
+saved_views = Table(
+    "saved_views",
+    metadata,
+    Column("id", Integer, Sequence("saved_views_id_seq"), primary_key=True),
+    Column("owner_token_id", Integer, nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("page", String(32), nullable=False),
+    Column("state", String(2000), nullable=False),  # the filters as the dashboard's query string
+    Column("created_at", DateTime(timezone=False), nullable=False),
+)

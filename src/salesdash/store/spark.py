@@ -30,7 +30,7 @@ from sqlalchemy.engine import URL, default, make_url
 from sqlalchemy.sql import compiler
 
 CURRENT_VIEW = "salesdash_current"
-BASE_TABLES = frozenset({"api_tokens"})  # kept in the base database, across data versions
+BASE_TABLES = frozenset({"api_tokens", "saved_views"})  # kept in the base database, across data versions
 DEFAULT_DATABASE = "salesdash"
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,100}$")
 _ROW_STATEMENTS = ("SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "VALUES", "(")

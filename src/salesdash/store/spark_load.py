@@ -30,13 +30,13 @@ from sqlalchemy import Connection, Engine, MetaData, func, insert, select
 
 from salesdash.store.aggregates import rebuild_rollups
 from salesdash.store.bulk import insert_lines
-from salesdash.store.schema import api_tokens, data_versions, metadata
+from salesdash.store.schema import api_tokens, data_versions, metadata, saved_views
 from salesdash.store.spark import CURRENT_VIEW, SparkConnection, cache_dir, check_database_name, location_of
 
 Progress = Callable[[str, int, int], None]
 # Writes lines into the (current) version database of the connection; returns how many.
 LineWriter = Callable[[Connection], int]
-VERSION_TABLES = tuple(t for t in metadata.sorted_tables if t is not api_tokens)
+VERSION_TABLES = tuple(t for t in metadata.sorted_tables if t not in (api_tokens, saved_views))
 
 
 def _raw(conn: Connection) -> SparkConnection:
@@ -53,10 +53,11 @@ def _location(database: str, location: str | None) -> str:
 
 
 def ensure_base(conn: Connection, location: str | None = None) -> None:
-    """The base database and the tables that outlive data versions (API tokens)."""
+    """The base database and the tables that outlive data versions (API tokens, saved views)."""
     raw = _raw(conn)
     raw.run(f"CREATE DATABASE IF NOT EXISTS `{raw.base}`{_location(raw.base, location)}")
     api_tokens.create(conn, checkfirst=True)
+    saved_views.create(conn, checkfirst=True)
 
 
 def version_databases(conn: Connection) -> dict[int, str]:

@@ -9,6 +9,7 @@ import streamlit as st
 
 from salesdash.dashboard.client import ApiError
 from salesdash.dashboard.components.context import Context
+from salesdash.dashboard.components.token import need_token, session_token
 
 PAGE = 50
 
@@ -20,14 +21,12 @@ def audit_section(ctx: Context) -> None:
             "Every write (uploads, reloads, token changes, schedules, alerts): when, which token (its id and "
             "role, never the token), what, the result and the data version after it. Needs an admin token."
         )
-        cols = st.columns([2, 2, 1], vertical_alignment="bottom")
-        token = str(
-            cols[0].text_input("Admin token", type="password", key="audit_token", autocomplete="off") or ""
-        ).strip()
-        action = str(cols[1].text_input("Action (e.g. data.refresh, schedule.)", key="audit_action") or "")
-        page = int(cols[2].number_input("Page", min_value=1, value=1, step=1, key="audit_page"))
-        if not token:
+        if not need_token("to read the audit log"):
             return
+        token = session_token()
+        cols = st.columns([3, 1], vertical_alignment="bottom")
+        action = str(cols[0].text_input("Action (e.g. data.refresh, schedule.)", key="audit_action") or "")
+        page = int(cols[1].number_input("Page", min_value=1, value=1, step=1, key="audit_page"))
         query = {"limit": PAGE, "offset": (page - 1) * PAGE, "action": action.strip() or None}
         try:
             result = ctx.client.get("/api/audit", query, token=token)

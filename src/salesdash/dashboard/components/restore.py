@@ -10,6 +10,7 @@ import streamlit as st
 from salesdash.dashboard.client import ApiError
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.refresh import loaded_at_text
+from salesdash.dashboard.components.token import need_token, session_token
 
 PENDING_KEY = "_salesdash_restore_pending"
 RESULT_KEY = "_salesdash_restore_result"
@@ -61,29 +62,19 @@ def _confirm(ctx: context.Context, current: dict[str, Any], target: dict[str, An
         "every page shows the restored figures.",
         icon=":material/warning:",
     )
-    with st.form("restore-form", clear_on_submit=True, border=False):
-        token = st.text_input(
-            "Admin token",
-            type="password",
-            key="restore_token",
-            autocomplete="off",
-            placeholder="Paste an admin token",
-        )
-        yes, no = st.columns(2)
-        confirmed = yes.form_submit_button("Yes, restore", type="primary")
-        cancelled = no.form_submit_button("Cancel")
+    has_token = need_token("to restore")
+    yes, no = st.columns(2)
+    confirmed = yes.button("Yes, restore", type="primary", key="restore-yes", disabled=not has_token)
+    cancelled = no.button("Cancel", key="restore-cancel")
     if cancelled:
         st.session_state.pop(PENDING_KEY, None)
         st.rerun()
     if not confirmed:
         return
-    if not (token or "").strip():
-        st.error("Enter an admin token first.", icon=":material/key:")
-        return
     try:
         result = ctx.client.post(
             f"/api/data-versions/{version}/restore",
-            token=token.strip(),
+            token=session_token(),
             timeout=max(120.0, ctx.settings.request_timeout),
         )
     except ApiError as err:

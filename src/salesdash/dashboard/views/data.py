@@ -11,6 +11,7 @@ from salesdash.dashboard.components.layout import api_call, page_header
 from salesdash.dashboard.components.quality import quality_report
 from salesdash.dashboard.components.refresh import loaded_at_text
 from salesdash.dashboard.components.restore import restore_section
+from salesdash.dashboard.components.token import need_token, session_token
 from salesdash.dashboard.components.upload import upload_flow
 from salesdash.markup import md
 
@@ -70,36 +71,27 @@ with st.container(border=True):
         "Re-runs the ETL on the API's configured source (SALESDASH_SOURCE_PATH). The file is validated first; "
         "if it fails, nothing changes. Needs an admin token (`salesdash token create --role admin`)."
     )
-    with st.form("refresh-form", clear_on_submit=True, border=False):
-        token = st.text_input(
-            "Admin token",
-            type="password",
-            key="refresh_token",
-            autocomplete="off",
-            placeholder="Paste an admin token",
-        )
-        submitted = st.form_submit_button("Reload data", icon=":material/sync:", type="primary")
-    if submitted:
-        if not (token or "").strip():
-            st.error("Enter an admin token first.", icon=":material/key:")
+    has_token = need_token("to reload")
+    if st.button(
+        "Reload data", icon=":material/sync:", type="primary", key="refresh-reload", disabled=not has_token
+    ):
+        try:
+            with st.spinner("Reloading: reading, validating and loading the source…"):
+                result = ctx.client.post(
+                    "/api/data-refresh",
+                    token=session_token(),
+                    timeout=max(120.0, ctx.settings.request_timeout),
+                )
+        except ApiError as err:
+            lines = [f"**Reload failed.** {md(err.message)}"]
+            if err.hint:
+                lines.append(err.hint)
+            lines += [f"- {md(d.get('message', ''))}" for d in err.details[:10]]
+            st.error("\n\n".join(lines), icon=":material/error:")
         else:
-            try:
-                with st.spinner("Reloading: reading, validating and loading the source…"):
-                    result = ctx.client.post(
-                        "/api/data-refresh",
-                        token=token.strip(),
-                        timeout=max(120.0, ctx.settings.request_timeout),
-                    )
-            except ApiError as err:
-                lines = [f"**Reload failed.** {md(err.message)}"]
-                if err.hint:
-                    lines.append(err.hint)
-                lines += [f"- {md(d.get('message', ''))}" for d in err.details[:10]]
-                st.error("\n\n".join(lines), icon=":material/error:")
-            else:
-                st.session_state[RESULT_KEY] = result.data
-                context.clear_cache()
-                st.rerun()
+            st.session_state[RESULT_KEY] = result.data
+            context.clear_cache()
+            st.rerun()
     outcome = st.session_state.get(RESULT_KEY)
     if isinstance(outcome, dict):
         st.success(

@@ -9,24 +9,15 @@ import streamlit as st
 from salesdash.dashboard.client import ApiError
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.layout import page_header
+from salesdash.dashboard.components.token import need_token, session_token
 
 ctx = context.current()
 page_header(
     ctx, "Reports", "Scheduled e-mail reports and alerts, sent by the API's scheduler.", filtered=False
 )
-token = str(
-    st.text_input(
-        "Admin token",
-        type="password",
-        key="reports_token",
-        autocomplete="off",
-        placeholder="Paste an admin token (salesdash token create --role admin)",
-    )
-    or ""
-).strip()
-if not token:
-    st.info("Enter an admin token to see and manage scheduled reports and alerts.", icon=":material/key:")
+if not need_token("to see and manage scheduled reports and alerts"):
     st.stop()
+token = session_token()
 
 
 def refused(what: str, err: ApiError) -> None:
