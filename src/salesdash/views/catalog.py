@@ -44,7 +44,8 @@ from salesdash.metrics.customers import (
     penetration,
 )
 from salesdash.metrics.overlap import order_count_overlap
-from salesdash.metrics.queries import ORDER_SORT_COLUMNS
+from salesdash.metrics.queries import ORDER_LINE_FIELDS, ORDER_LINE_NULLABLE, ORDER_SORT_COLUMNS
+from salesdash.metrics.rfm import COLUMNS as RFM_COLUMNS
 from salesdash.metrics.rfm import DEFINITIONS as RFM_DEFINITIONS
 from salesdash.metrics.rfm import SEGMENTS, customer_page, rfm, summarise
 from salesdash.metrics.rfm import SORT_COLUMNS as RFM_SORT_COLUMNS
@@ -71,6 +72,19 @@ COHORT_NOTE = (
     "the cohort ordering N periods later."
 )
 STATUS_COLUMNS = ["status", *BREAKDOWN_DEFINITIONS]
+# the metrics of a table row (View.columns), in the order the metric layer returns them
+METRIC_COLUMNS = (*BREAKDOWN_METRICS, "average_order_value")
+BREAKDOWN_COLUMNS = (*METRIC_COLUMNS, "average_unit_price")
+TREND_COLUMNS = (
+    "period",
+    "period_start",
+    *METRIC_COLUMNS,
+    "revenue_change",
+    "revenue_change_pct",
+    "revenue_yoy_change",
+    "revenue_yoy_change_pct",
+    "complete",
+)
 Options = Mapping[str, Any]
 
 # ---- charts (pure Plotly figures of salesdash.charts) ------------------------------------------------------------
@@ -624,6 +638,7 @@ CATALOG: tuple[View, ...] = (
         _sales_over_time,
         "SeriesRow",
         "One row per period in view, oldest first.",
+        columns=("period", "period_start", "period_end", "complete", *METRIC_COLUMNS),
         params=(
             Param(
                 "period",
@@ -644,6 +659,7 @@ CATALOG: tuple[View, ...] = (
         _sales_by_category,
         "ProductLineRow",
         "One row per product line, by revenue.",
+        columns=("product_line", *BREAKDOWN_COLUMNS, "country_count", "product_code_count", "revenue_share"),
         metrics=BREAKDOWN_DEFINITIONS,
         chart=_chart_ranked("product_line"),
     ),
@@ -656,6 +672,17 @@ CATALOG: tuple[View, ...] = (
         _product_performance,
         "BreakdownRow",
         "Product lines (level=product_line) or product codes (level=product), ranked.",
+        columns=(
+            "rank",
+            "product_line",
+            "product_code",
+            *BREAKDOWN_COLUMNS,
+            "msrp",
+            "country_count",
+            "product_code_count",
+            "revenue_share",
+        ),
+        optional=("product_code", "msrp", "country_count", "product_code_count"),  # by level
         params=(
             Param(
                 "level",
@@ -685,6 +712,7 @@ CATALOG: tuple[View, ...] = (
         _sales_by_country,
         "CountryRow",
         "One row per country, with its ISO-3 code.",
+        columns=("country", "iso3", *BREAKDOWN_COLUMNS, "territory", "revenue_share"),
         metrics=BREAKDOWN_DEFINITIONS,
         chart=_chart_ranked("country", limit=20),
     ),
@@ -697,6 +725,16 @@ CATALOG: tuple[View, ...] = (
         _top_customers,
         "CustomerRow",
         "The top customers by revenue.",
+        columns=(
+            "rank",
+            "customer_name",
+            *BREAKDOWN_COLUMNS,
+            "country",
+            "first_order_date",
+            "last_order_date",
+            "revenue_share",
+        ),
+        nullable=("country",),
         params=(Param("limit", "Number of customers, 1-100 (default 10).", 10, low=1, high=100),),
         metrics=BREAKDOWN_DEFINITIONS,
         chart=_chart_ranked("customer_name"),
@@ -710,6 +748,7 @@ CATALOG: tuple[View, ...] = (
         _trend("monthly-trends", "Monthly trends", "month"),
         "TrendRow",
         "One row per month with data, with changes.",
+        columns=TREND_COLUMNS,
         metrics=TREND_DEFS,
         chart=_chart_over_time,
     ),
@@ -723,6 +762,7 @@ CATALOG: tuple[View, ...] = (
         _trend("quarterly-analysis", "Quarterly analysis", "quarter"),
         "TrendRow",
         "One row per quarter with data, with changes.",
+        columns=TREND_COLUMNS,
         metrics=TREND_DEFS,
         chart=_chart_quarterly,
     ),
@@ -735,6 +775,7 @@ CATALOG: tuple[View, ...] = (
         _heatmap,
         "HeatmapRow",
         "Rows = months 1-12; one column per year (null where the month has no data).",
+        columns=("month", "month_name"),  # and one column per year
         params=(
             Param(
                 "metric",
@@ -754,6 +795,7 @@ CATALOG: tuple[View, ...] = (
         _status_distribution,
         "StatusRow",
         "One row per order status.",
+        columns=("status", *BREAKDOWN_COLUMNS, "revenue_share"),
         metrics=BREAKDOWN_DEFINITIONS,
         all_statuses=True,
         chart=_chart_category("status", "order_count", STATUS_ORDER),
@@ -766,6 +808,7 @@ CATALOG: tuple[View, ...] = (
         _deal_sizes,
         "DealSizeRow",
         "One row per deal size (Small, Medium, Large).",
+        columns=("deal_size", *BREAKDOWN_COLUMNS, "revenue_share"),
         metrics=BREAKDOWN_DEFINITIONS,
         chart=_chart_category("deal_size", "revenue", DEAL_SIZE_ORDER),
     ),
@@ -780,6 +823,8 @@ CATALOG: tuple[View, ...] = (
         _orders,
         "OrderLineRow",
         "One page of order lines.",
+        columns=ORDER_LINE_FIELDS,
+        nullable=ORDER_LINE_NULLABLE,
         meta_schema="PageMeta",
         params=(
             Param("limit", "Page size, 1-1000 (default 100).", 100, low=1, high=1000, export=False),
@@ -813,6 +858,7 @@ CATALOG: tuple[View, ...] = (
         _forecast,
         "ForecastRow",
         "Monthly revenue: the history (kind=actual) then the forecast with 80% and 95% intervals.",
+        columns=tuple(FORECAST_COLUMNS),
         meta_schema="ForecastMeta",
         params=(
             Param(
@@ -858,6 +904,8 @@ CATALOG: tuple[View, ...] = (
         _rfm,
         "RfmCustomer",
         "One page of scored customers; `meta.segments` sums up every segment.",
+        columns=RFM_COLUMNS,
+        nullable=("country",),
         meta_schema="RfmMeta",
         params=(
             Param(
@@ -901,6 +949,16 @@ CATALOG: tuple[View, ...] = (
         _acquisition,
         "AcquisitionRow",
         "One row per period with customers, oldest first.",
+        columns=(
+            "period",
+            "period_start",
+            "customer_count",
+            "new_customers",
+            "returning_customers",
+            "new_customer_revenue",
+            "returning_customer_revenue",
+            "new_customer_share",
+        ),
         meta_schema="AcquisitionMeta",
         params=(
             Param(
@@ -925,6 +983,15 @@ CATALOG: tuple[View, ...] = (
         _cohorts,
         "CohortCell",
         "One row per cohort and period since its first order (periods with no active customer are absent).",
+        columns=(
+            "cohort",
+            "periods_since_first",
+            "period",
+            "active_customers",
+            "retention",
+            "revenue",
+            "partial",
+        ),
         meta_schema="CohortMeta",
         params=(
             Param("grain", "Cohort period: month (default) or quarter.", "month", choices=COHORT_GRAINS),
@@ -943,6 +1010,20 @@ CATALOG: tuple[View, ...] = (
         _penetration,
         "PenetrationRow",
         "One row per market, by revenue.",
+        columns=(
+            "country",
+            "territory",
+            "customer_count",
+            "revenue",
+            "revenue_per_customer",
+            "revenue_share",
+            "product_lines_bought",
+            "product_line_share",
+            "current_revenue",
+            "previous_revenue",
+            "revenue_change_pct",
+        ),
+        optional=("country", "territory"),  # by dimension
         meta_schema="PenetrationMeta",
         params=(
             Param(
