@@ -34,7 +34,10 @@ from salesdash.metrics import (
 )
 from salesdash.metrics.compare import change
 from salesdash.metrics.customers import (
+    ACQUISITION_COLUMNS,
+    CELL_COLUMNS,
     COHORT_GRAINS,
+    PENETRATION_COLUMNS,
     PENETRATION_DIMENSIONS,
     SMALL_COHORT,
     acquisition,
@@ -49,6 +52,7 @@ from salesdash.metrics.rfm import COLUMNS as RFM_COLUMNS
 from salesdash.metrics.rfm import DEFINITIONS as RFM_DEFINITIONS
 from salesdash.metrics.rfm import SEGMENTS, customer_page, rfm, summarise
 from salesdash.metrics.rfm import SORT_COLUMNS as RFM_SORT_COLUMNS
+from salesdash.metrics.series import COLUMNS as SERIES_COLUMNS
 from salesdash.metrics.series import partial_note, sales_over_time
 from salesdash.metrics.trends import trend
 from salesdash.views.base import Param, View, ViewData, records_of
@@ -607,6 +611,9 @@ MAX_PAGE = 1000  # the largest page of a paginated view (`limit`)
 # ---- the declarations --------------------------------------------------------------------------------------------
 
 TREND_DEFS = (*BREAKDOWN_METRICS, "average_order_value")
+PERIOD_PARAM = Param(
+    "period", "Time grain: " + ", ".join(PERIODS) + " (default monthly).", "monthly", choices=tuple(PERIODS)
+)
 
 CATALOG: tuple[View, ...] = (
     View(
@@ -638,15 +645,8 @@ CATALOG: tuple[View, ...] = (
         _sales_over_time,
         "SeriesRow",
         "One row per period in view, oldest first.",
-        columns=("period", "period_start", "period_end", "complete", *METRIC_COLUMNS),
-        params=(
-            Param(
-                "period",
-                "Time grain: " + ", ".join(PERIODS) + " (default monthly).",
-                "monthly",
-                choices=tuple(PERIODS),
-            ),
-        ),
+        columns=tuple(SERIES_COLUMNS),
+        params=(PERIOD_PARAM,),
         metrics=TREND_DEFS,
         filename=lambda p: f"sales-over-time-{p['period']}",
         chart=_chart_over_time,
@@ -949,25 +949,9 @@ CATALOG: tuple[View, ...] = (
         _acquisition,
         "AcquisitionRow",
         "One row per period with customers, oldest first.",
-        columns=(
-            "period",
-            "period_start",
-            "customer_count",
-            "new_customers",
-            "returning_customers",
-            "new_customer_revenue",
-            "returning_customer_revenue",
-            "new_customer_share",
-        ),
+        columns=tuple(ACQUISITION_COLUMNS),
         meta_schema="AcquisitionMeta",
-        params=(
-            Param(
-                "period",
-                "Time grain: " + ", ".join(PERIODS) + " (default monthly).",
-                "monthly",
-                choices=tuple(PERIODS),
-            ),
-        ),
+        params=(PERIOD_PARAM,),
         metrics=("customer_count",),
         filename=lambda p: f"acquisition-{p['period']}",
         chart=_chart_acquisition,
@@ -983,15 +967,7 @@ CATALOG: tuple[View, ...] = (
         _cohorts,
         "CohortCell",
         "One row per cohort and period since its first order (periods with no active customer are absent).",
-        columns=(
-            "cohort",
-            "periods_since_first",
-            "period",
-            "active_customers",
-            "retention",
-            "revenue",
-            "partial",
-        ),
+        columns=tuple(CELL_COLUMNS),
         meta_schema="CohortMeta",
         params=(
             Param("grain", "Cohort period: month (default) or quarter.", "month", choices=COHORT_GRAINS),
@@ -1010,19 +986,7 @@ CATALOG: tuple[View, ...] = (
         _penetration,
         "PenetrationRow",
         "One row per market, by revenue.",
-        columns=(
-            "country",
-            "territory",
-            "customer_count",
-            "revenue",
-            "revenue_per_customer",
-            "revenue_share",
-            "product_lines_bought",
-            "product_line_share",
-            "current_revenue",
-            "previous_revenue",
-            "revenue_change_pct",
-        ),
+        columns=("country", "territory", *PENETRATION_COLUMNS),
         optional=("country", "territory"),  # by dimension
         meta_schema="PenetrationMeta",
         params=(
