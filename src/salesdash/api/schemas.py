@@ -21,7 +21,7 @@ from salesdash.forecast import VERDICTS
 from salesdash.ingest.uploads import MODES
 from salesdash.metrics.rfm import DEFINITIONS as RFM_DEFINITIONS
 from salesdash.views import VIEWS, Param, View, export_parameters
-from salesdash.vocabulary import COLUMNS
+from salesdash.vocabulary import COLUMNS, KPI_ORDER
 
 ISO_DATE = Regexp(r"^\d{4}-\d{2}-\d{2}$", error="not an ISO date (YYYY-MM-DD)")
 FORMATS = ("json", "csv")
@@ -180,10 +180,6 @@ def _row_schema(
     return type(name, (Open,), made)
 
 
-def money(**kw: object) -> Float:
-    return Float(required=True, allow_none=bool(kw.pop("nullable", False)), metadata=dict(kw))
-
-
 class Meta(Open):
     data_version = String(required=True, metadata={"description": "The data version the numbers come from."})
     filters = Dict(required=True, metadata={"description": "The filters applied, normalised."})
@@ -193,15 +189,6 @@ class Meta(Open):
         metadata={"description": "Metric -> definition; only with `definitions=true`."},
     )
     generated_at = String(required=True, metadata={"format": "date-time"})
-
-
-class Metrics(Open):
-    revenue = money()
-    order_count = Integer(required=True)
-    line_count = Integer(required=True)
-    units = Integer(required=True)
-    customer_count = Integer(required=True)
-    average_order_value = money(nullable=True)
 
 
 class Change(Open):
@@ -244,14 +231,18 @@ class DateRange(Open):
     end = String(required=True, allow_none=True, metadata={"format": "date"})
 
 
-class Kpis(Metrics):
-    country_count = Integer(required=True)
-    product_line_count = Integer(required=True)
-    average_unit_price = money(nullable=True)
-    date_range = Nested(DateRange, required=True)
-    headline = Nested(Headline, required=True, allow_none=True)
-    growth = Nested(Growth, required=True)
-    status_distribution = List(Nested(row_schema(VIEWS["status-distribution"])), required=True)
+# GET /api/kpis: every KPI (its field made like a row column's, from the vocabulary) and the nested objects.
+Kpis: type[Open] = type(
+    "Kpis",
+    (Open,),
+    {
+        **{name: column_field(name) for name in KPI_ORDER},
+        "date_range": Nested(DateRange, required=True),
+        "headline": Nested(Headline, required=True, allow_none=True),
+        "growth": Nested(Growth, required=True),
+        "status_distribution": List(Nested(row_schema(VIEWS["status-distribution"])), required=True),
+    },
+)
 
 
 # GET /api/filters: the values of every declared filter (under its options key), and what the defaults mean; a

@@ -611,6 +611,25 @@ MAX_PAGE = 1000  # the largest page of a paginated view (`limit`)
 # ---- the declarations --------------------------------------------------------------------------------------------
 
 TREND_DEFS = (*BREAKDOWN_METRICS, "average_order_value")
+
+
+def offset_param(noun: str) -> Param:
+    """Where a page of a paged view starts (the API's only: an export holds every row)."""
+    return Param(
+        "offset",
+        f"{noun} to skip (default 0); use meta.next_offset for the next page.",
+        0,
+        low=0,
+        high=2**53,
+        export=False,
+    )
+
+
+def order_param(default: str) -> Param:
+    """The sort direction of a ranked or paged view."""
+    return Param("order", "asc or desc.", default, choices=("asc", "desc"))
+
+
 PERIOD_PARAM = Param(
     "period", "Time grain: " + ", ".join(PERIODS) + " (default monthly).", "monthly", choices=tuple(PERIODS)
 )
@@ -696,7 +715,7 @@ CATALOG: tuple[View, ...] = (
                 "revenue",
                 choices=BREAKDOWN_METRICS,
             ),
-            Param("order", "asc or desc.", "desc", choices=("asc", "desc")),
+            order_param("desc"),
             Param("limit", "At most this many rows (1-1000; default all).", low=1, high=1000),
         ),
         metrics=BREAKDOWN_DEFINITIONS,
@@ -828,21 +847,14 @@ CATALOG: tuple[View, ...] = (
         meta_schema="PageMeta",
         params=(
             Param("limit", "Page size, 1-1000 (default 100).", 100, low=1, high=1000, export=False),
-            Param(
-                "offset",
-                "Lines to skip (default 0); use meta.next_offset for the next page.",
-                0,
-                low=0,
-                high=2**53,
-                export=False,
-            ),
+            offset_param("Lines"),
             Param(
                 "sort",
                 "Column to sort by: " + ", ".join(ORDER_SORT_COLUMNS) + ".",
                 "order_date",
                 choices=ORDER_SORT_COLUMNS,
             ),
-            Param("order", "asc or desc.", "asc", choices=("asc", "desc")),
+            order_param("asc"),
         ),
         metrics=("revenue",),
     ),
@@ -916,14 +928,7 @@ CATALOG: tuple[View, ...] = (
             Param(
                 "limit", f"Page size, 1-{MAX_PAGE} (default 100).", 100, low=1, high=MAX_PAGE, export=False
             ),
-            Param(
-                "offset",
-                "Customers to skip (default 0); use meta.next_offset for the next page.",
-                0,
-                low=0,
-                high=2**53,
-                export=False,
-            ),
+            offset_param("Customers"),
             Param(
                 "sort",
                 "Sort the customers by: "
@@ -932,7 +937,7 @@ CATALOG: tuple[View, ...] = (
                 "segment",
                 choices=RFM_SORT_COLUMNS,
             ),
-            Param("order", "asc or desc.", "asc", choices=("asc", "desc")),
+            order_param("asc"),
         ),
         metrics=("revenue", "order_count"),
         filename=lambda p: "rfm-segments",
