@@ -1,8 +1,10 @@
 """Every view, declared once: its parameters, its metric-layer call, its table, its chart and its notes.
 
-Adding a view is one :class:`~salesdash.views.base.View` in :data:`CATALOG` (plus its chart and its response
-schema in :mod:`salesdash.api.schemas`): it then has an API route with its OpenAPI document, ``?format=csv``,
-CSV/Excel/PNG/PDF exports and a line in docs/api.md (a test checks every surface).
+Adding a view is one :class:`~salesdash.views.base.View` in :data:`CATALOG` (plus its chart, its columns'
+words in :data:`salesdash.vocabulary.COLUMNS` when new, and its docs/api.md section): it then has an API route
+with its OpenAPI document (the row schema made from ``columns``), ``?format=csv``, CSV/Excel/PNG/PDF exports, a
+line in ``GET /api/views`` and so the dashboard's Export menus (a test checks every surface). Only a view whose
+data is nested objects (kpis, comparisons) names a hand-written schema of :mod:`salesdash.api.schemas`.
 """
 
 from __future__ import annotations
