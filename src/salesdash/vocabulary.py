@@ -178,18 +178,32 @@ KPI_ORDER: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class Column:
+    """A table column's words: its label, unit (also its JSON type in the API's response schemas: currency and
+    ratio are numbers, count and plain integers, flag a boolean, date an ISO date, text a string), whether it
+    may be null in any view, and what it means."""
+
     name: str
     label: str
-    unit: str = "text"  # "currency" | "count" | "ratio" | "date" | "text" | "plain" (a number shown as is)
+    unit: str = "text"  # "currency" | "count" | "ratio" | "date" | "text" | "flag" | "plain" (a number as is)
+    nullable: bool = False  # null in some rows (a ratio without a denominator, a value the data lacks)
+    description: str = ""
 
+
+# Metrics that are null when their denominator is 0 (no orders, no units, nothing in view).
+NULLABLE_METRICS = frozenset({"average_order_value", "average_unit_price", "revenue_share"})
 
 COLUMNS: dict[str, Column] = {
     c.name: c
     for c in (
-        *(Column(m.name, m.label, m.unit) for m in METRICS.values()),
+        *(
+            Column(m.name, m.label, m.unit, m.name in NULLABLE_METRICS, m.description)
+            for m in METRICS.values()
+        ),
         Column("country", "Country"),
-        Column("territory", "Territory"),
-        Column("iso3", "ISO-3"),
+        Column("territory", "Territory", nullable=True),
+        Column(
+            "iso3", "ISO-3", nullable=True, description="ISO 3166 alpha-3 code (null: not a known country)."
+        ),
         Column("product_line", "Product line"),
         Column("product_code", "Product code"),
         Column("customer", "Customer"),
@@ -199,12 +213,16 @@ COLUMNS: dict[str, Column] = {
         Column("year", "Year", "plain"),
         Column("month", "Month", "plain"),
         Column("month_name", "Month"),
-        Column("period", "Period"),
+        Column("period", "Period", description='The period\'s name, e.g. "2004-11", "2004-Q4", "2004-W45".'),
+        Column("period_end", "Period end", "date"),
+        Column(
+            "complete", "Complete", "flag", description="Whether the dates in view cover the whole period."
+        ),
         Column("period_start", "Period start", "date"),
         Column("first_order_date", "First order", "date"),
         Column("last_order_date", "Last order", "date"),
         Column("order_date", "Order date", "date"),
-        Column("msrp", "MSRP", "currency"),
+        Column("msrp", "MSRP", "currency", nullable=True),
         Column("product_code_count", "Products", "count"),
         Column("rank", "#", "plain"),
         Column("order_number", "Order", "plain"),
@@ -212,15 +230,15 @@ COLUMNS: dict[str, Column] = {
         Column("quantity_ordered", "Quantity", "count"),
         Column("price_each", "Price each", "currency"),
         Column("sales", "Sales", "currency"),
-        Column("revenue_change", "Revenue change", "currency"),
-        Column("revenue_change_pct", "Revenue change %", "ratio"),
-        Column("revenue_yoy_change", "Revenue change vs a year earlier", "currency"),
-        Column("revenue_yoy_change_pct", "Revenue change % vs a year earlier", "ratio"),
-        Column("kind", "Kind"),
-        Column("lower_80", "80% low", "currency"),
-        Column("upper_80", "80% high", "currency"),
-        Column("lower_95", "95% low", "currency"),
-        Column("upper_95", "95% high", "currency"),
+        Column("revenue_change", "Revenue change", "currency", nullable=True),
+        Column("revenue_change_pct", "Revenue change %", "ratio", nullable=True),
+        Column("revenue_yoy_change", "Revenue change vs a year earlier", "currency", nullable=True),
+        Column("revenue_yoy_change_pct", "Revenue change % vs a year earlier", "ratio", nullable=True),
+        Column("kind", "Kind", description="actual or forecast"),
+        Column("lower_80", "80% low", "currency", nullable=True),
+        Column("upper_80", "80% high", "currency", nullable=True),
+        Column("lower_95", "95% low", "currency", nullable=True),
+        Column("upper_95", "95% high", "currency", nullable=True),
         Column("actual", "Actual", "currency"),
         Column("forecast", "Forecast", "currency"),
         Column("abs_pct_error", "Error", "ratio"),
@@ -231,24 +249,43 @@ COLUMNS: dict[str, Column] = {
         Column("frequency", "Frequency", "count"),
         Column("recency_days", "Recency (days)", "count"),
         Column("segment", "Segment"),
-        Column("new_customers", "New customers", "count"),
+        Column("r_score", "R score", "plain"),
+        Column("f_score", "F score", "plain"),
+        Column("m_score", "M score", "plain"),
+        Column("rfm", "RFM", description='The three scores as one code, e.g. "545".'),
+        Column(
+            "new_customers", "New customers", "count", description="First order ever (under the filters)."
+        ),
         Column("returning_customers", "Returning customers", "count"),
         Column("new_customer_revenue", "Revenue from new customers", "currency"),
         Column("returning_customer_revenue", "Revenue from returning customers", "currency"),
-        Column("new_customer_share", "New customers' share", "ratio"),
-        Column("cohort", "Cohort"),
+        Column("new_customer_share", "New customers' share", "ratio", nullable=True),
+        Column("cohort", "Cohort", description='The period of the first orders, e.g. "2003-01".'),
         Column("cohort_start", "Cohort start", "date"),
         Column("customers", "Customers", "count"),
-        Column("small", "Small cohort"),
+        Column("small", "Small cohort", "flag"),
         Column("periods_since_first", "Periods since first order", "plain"),
         Column("active_customers", "Active customers", "count"),
-        Column("retention", "Retention", "ratio"),
-        Column("partial", "Partial period"),
-        Column("revenue_per_customer", "Revenue per customer", "currency"),
+        Column("retention", "Retention", "ratio", nullable=True),
+        Column("partial", "Partial period", "flag"),
+        Column("revenue_per_customer", "Revenue per customer", "currency", nullable=True),
         Column("product_lines_bought", "Product lines bought", "count"),
-        Column("product_line_share", "Share of product lines", "ratio"),
-        Column("current_revenue", "Revenue (current period)", "currency"),
-        Column("previous_revenue", "Revenue (comparison period)", "currency"),
+        Column("product_line_share", "Share of product lines", "ratio", nullable=True),
+        Column("current_revenue", "Revenue (current period)", "currency", nullable=True),
+        Column("previous_revenue", "Revenue (comparison period)", "currency", nullable=True),
+        # the order line's other stored columns (GET /api/orders)
+        Column("phone", "Phone", nullable=True),
+        Column("address_line1", "Address line 1", nullable=True),
+        Column("address_line2", "Address line 2", nullable=True),
+        Column("city", "City", nullable=True),
+        Column("state", "State", nullable=True),
+        Column("postal_code", "Postal code", nullable=True),
+        Column("contact_last_name", "Contact last name", nullable=True),
+        Column("contact_first_name", "Contact first name", nullable=True),
+        Column("quarter", "Quarter", "plain"),
+        Column("day", "Day", "plain"),
+        Column("iso_year", "ISO year", "plain"),
+        Column("iso_week", "ISO week", "plain"),
     )
 }
 

@@ -19,7 +19,8 @@ from sqlalchemy import Engine
 
 from salesdash.dashboard.components.filters import SIDEBAR
 from salesdash.filters import FILTERS, Filters
-from salesdash.views import CATALOG, VIEWS
+from salesdash.views import CATALOG, VIEWS, View
+from salesdash.vocabulary import COLUMNS
 from tests.api.conftest import app_for, assert_error
 from tests.conftest import SAMPLE_CSV
 
@@ -171,13 +172,136 @@ def test_unknown_values_of_every_checked_filter_are_one_400(client: FlaskClient)
 
 def test_every_api_path_the_dashboard_calls_is_a_route(app: APIFlask):
     """The dashboard cannot import the registry (it reads through the API only); its calls are checked here."""
-    from salesdash.dashboard.components.exports import VIEW_PARAMETERS
-    from salesdash.views import export_parameters
-
     dashboard = Path(__file__).resolve().parents[2] / "src" / "salesdash" / "dashboard"
     called = {
         m for p in dashboard.rglob("*.py") for m in re.findall(r'"(/api/[a-z-]+)', p.read_text("utf-8"))
     }
     routes = {rule.rule for rule in app.url_map.iter_rules()}
     assert called and called <= routes, called - routes
-    assert set(VIEW_PARAMETERS) <= set(export_parameters())
+
+
+def test_the_view_listing_is_the_registry(client: FlaskClient, spec: dict):
+    """GET /api/views (what the dashboard's export menus are made from) lists every declared view, in order,
+    with its chart, CSV and parameters, and is documented in the OpenAPI document."""
+    response = client.get("/api/views")
+    assert response.status_code == 200 and "max-age" in response.headers["Cache-Control"]
+    listed = response.get_json()["data"]
+    assert [v["name"] for v in listed] == [v.name for v in CATALOG]
+    for info, view in zip(listed, CATALOG, strict=True):
+        assert info["path"] == f"/api/{view.name}" and info["title"] == view.title
+        assert info["chart"] == (view.chart is not None) and info["tabular"] == view.tabular
+        assert info["export_params"] == [p.name for p in view.export_params]
+        assert [p["name"] for p in info["params"]] == [p.name for p in view.params]
+        for given, param in zip(info["params"], view.params, strict=True):
+            assert (given["default"], given["minimum"], given["maximum"]) == (
+                param.default,
+                param.low,
+                param.high,
+            )
+            assert given["choices"] == (list(param.choices) or None)
+    assert "/api/views" in spec["paths"]
+
+
+def _row_columns(view: View) -> list[dict]:
+    """Every parameter value that changes the rows' columns (level, dimension), computed."""
+    choices = [p for p in view.params if p.name in ("level", "dimension")]
+    values = [{}] + [{p.name: c} for p in choices for c in p.choices]
+    return values
+
+
+@pytest.mark.parametrize("name", [v.name for v in CATALOG if v.many])
+def test_declared_columns_are_the_rows_and_their_schema(client: FlaskClient, spec: dict, name: str):
+    """A view's declared columns (View.columns) are the columns its rows have, with the JSON types and nulls
+    their vocabulary units say; the OpenAPI row schema is made from them (title = the column's label)."""
+    view = VIEWS[name]
+    if not view.columns:  # a view that names a hand-written row schema instead (declaring columns is better)
+        assert view.schema in spec["components"]["schemas"], f"{name}: declare its columns (View.columns)"
+        return
+    assert set(view.optional) | set(view.nullable) <= set(view.columns)
+    row = spec["components"]["schemas"][view.schema]
+    assert set(row["properties"]) == set(view.columns)
+    assert set(row["required"]) == set(view.columns) - set(view.optional)
+    for column in view.columns:
+        assert row["properties"][column]["title"] == COLUMNS[column].label
+    for extra in _row_columns(view):
+        limit = view.param("limit")
+        query = "&".join(
+            f"{k}={v}" for k, v in {**extra, "limit": limit and limit.high}.items() if view.param(k)
+        )
+        body = client.get(f"/api/{name}?{query}").get_json()
+        rows = body["data"]
+        assert rows, (name, extra)
+        keys = set(rows[0])
+        years = {str(y) for y in body["meta"].get("years") or []} if name == "heatmap" else set()
+        assert set(view.columns) - set(view.optional) <= keys <= set(view.columns) | years, (name, extra)
+        for r in rows:
+            for column in keys - years:
+                value, unit = r[column], COLUMNS[column].unit
+                if value is None:
+                    assert COLUMNS[column].nullable or column in view.nullable, (name, column)
+                    continue
+                expected = {
+                    "currency": (int, float),
+                    "ratio": (int, float),
+                    "count": int,
+                    "plain": int,
+                    "flag": bool,
+                    "date": str,
+                    "text": str,
+                }[unit]
+                assert isinstance(value, expected), (name, column, value)
+                assert unit in ("flag", "currency", "ratio") or not isinstance(value, bool), (name, column)
+
+
+def _export_menus() -> None:
+    """A Streamlit script: the dashboard's export buttons for every view the API lists (its whole menu)."""
+    from salesdash.dashboard.components import context
+    from salesdash.dashboard.components.exports import export_buttons, view_of
+    from salesdash.dashboard.state import FilterState
+
+    ctx = context.start(FilterState(), context.check_version(), {})
+    for name in context.views():
+        info = view_of(f"/api/{name}")
+        assert info is not None
+        export_buttons(ctx, info, key=name)
+
+
+def test_every_declared_view_is_in_the_dashboard_export_menu(
+    sample_sqlite: Engine, monkeypatch: pytest.MonkeyPatch
+):
+    """The dashboard's export menus come from the registry (over GET /api/views): every declared view has its
+    Excel and PDF buttons, a PNG button exactly when it has a chart, and its export parameters (and only
+    those) go into the export's query."""
+    from streamlit.testing.v1 import AppTest
+
+    from salesdash.config import Settings
+    from salesdash.dashboard.client import ApiClient
+    from salesdash.dashboard.components.context import Context
+    from salesdash.dashboard.components.exports import export_query, view_of
+    from salesdash.dashboard.state import FilterState
+    from tests.dashboard.conftest import serve
+
+    url = sample_sqlite.url.render_as_string(hide_password=False)
+    server, thread = serve(Settings(database_url=url, source_path=SAMPLE_CSV), sample_sqlite)
+    try:
+        api = f"http://127.0.0.1:{server.server_port}"
+        monkeypatch.setenv("SALESDASH_API_URL", api)
+        at = AppTest.from_function(_export_menus, default_timeout=60).run()
+        assert not at.exception, at.exception
+        keys = {str(b.proto.id) for b in at.get("download_button")}
+        for view in CATALOG:
+            for fmt in ("xlsx", "pdf", "png"):
+                shown = any(f"export-{view.name}-{fmt}" in k for k in keys)
+                assert shown == (fmt != "png" or view.chart is not None), (view.name, fmt)
+        ctx = Context(Settings(api_url=api), ApiClient(api), FilterState(Filters(countries=("France",))), {})
+        given = {"limit": 7, "offset": 3, "sort": "units", "level": "product", "unknown": "x"}
+        for view in CATALOG:
+            info = view_of(f"/api/{view.name}")
+            assert info is not None and info["name"] == view.name
+            query = export_query(ctx, info, "xlsx", given)
+            own = {p.name for p in view.export_params} & set(given)
+            assert set(query) == {"view", "format", "country"} | own, view.name
+        assert view_of("/api/filters") is None
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)

@@ -22,7 +22,7 @@ from salesdash.api.respond import Result, data_response, records, simple_respons
 from salesdash.filters import FILTERS, Filters
 from salesdash.metrics import definitions, filter_options
 from salesdash.metrics.rfm import DEFINITIONS as RFM_DEFINITIONS
-from salesdash.views import CATALOG, Param, View, run_view
+from salesdash.views import CATALOG, Param, View, describe_views, run_view
 from salesdash.vocabulary import CANCELLED, PERIODS
 
 bp = APIBlueprint(
@@ -87,7 +87,7 @@ def _handler(view: View) -> Any:
 
 def register(view: View) -> None:
     """Add the route of one declared view to the blueprint."""
-    data_schema = getattr(s, view.schema)
+    data_schema = s.row_schema(view)
     meta_schema = getattr(s, view.meta_schema)
     handler = bp.doc(summary=view.summary, description=view.description, responses=list(view.errors))(
         _handler(view)
@@ -111,6 +111,20 @@ def get_definitions(query: dict[str, Any]) -> Response:
     """The one definition of every metric (and of the RFM columns), as the metric layer holds them. Data
     answers carry the definitions of their own metrics in `meta.definitions` only with `definitions=true`."""
     return simple_response({"metrics": definitions(), "rfm": RFM_DEFINITIONS})
+
+
+@bp.get("/views")
+@bp.input(s.NoQuery, location="query", arg_name="query")
+@bp.output(s.envelope(s.ViewInfo, many=True, meta=s.SimpleMeta), description="Every declared view.")
+@bp.doc(summary="Views of the registry", responses=[400, 401, 403])
+def get_views(query: dict[str, Any]) -> Response:
+    """Every view of the view registry, in the order declared: its path, title, whether it answers
+    `?format=csv` (`tabular`) and has a chart (`/api/export?format=png`), and its parameters (types, choices,
+    ranges, defaults, descriptions; `export_params` are the ones `/api/export?view=` takes). It changes only
+    with the server's version, so clients (the dashboard's export menus) may cache it."""
+    response = simple_response(describe_views())
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 @bp.get("/filters")

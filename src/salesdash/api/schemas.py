@@ -8,10 +8,10 @@ refused for every endpoint by :func:`salesdash.api.http.check_query`.
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from apiflask import Schema
-from apiflask.fields import Boolean, Dict, File, Float, Integer, List, Nested, String
+from apiflask.fields import Boolean, Dict, Field, File, Float, Integer, List, Nested, Raw, String
 from apiflask.validators import Length, OneOf, Range, Regexp
 from marshmallow import EXCLUDE, INCLUDE
 
@@ -19,7 +19,9 @@ from salesdash.export import FORMATS as EXPORT_FORMATS
 from salesdash.filters import FILTERS, DateBound, Filter
 from salesdash.forecast import VERDICTS
 from salesdash.ingest.uploads import MODES
-from salesdash.views import VIEWS, Param, export_parameters
+from salesdash.metrics.rfm import DEFINITIONS as RFM_DEFINITIONS
+from salesdash.views import VIEWS, Param, View, export_parameters
+from salesdash.vocabulary import COLUMNS, KPI_ORDER
 
 ISO_DATE = Regexp(r"^\d{4}-\d{2}-\d{2}$", error="not an ISO date (YYYY-MM-DD)")
 FORMATS = ("json", "csv")
@@ -121,8 +123,61 @@ class Open(Schema):
         unknown = INCLUDE
 
 
-def money(**kw: object) -> Float:
-    return Float(required=True, allow_none=bool(kw.pop("nullable", False)), metadata=dict(kw))
+# ---- the row schemas of the views, made from their declared columns (View.columns) ----
+
+FIELD_OF_UNIT: dict[str, type[Field]] = {
+    "currency": Float,
+    "ratio": Float,
+    "count": Integer,
+    "plain": Integer,
+    "flag": Boolean,
+    "date": String,
+    "text": String,
+}
+
+
+def column_field(name: str, *, optional: bool = False, nullable: bool = False) -> Field:
+    """The response field of one table column: its JSON type from its unit, null-able when the vocabulary (or
+    the view) says so, required unless the view has it only for some parameter values, with its label as title
+    and its definition (metric, RFM column) as description."""
+    column = COLUMNS[name]  # a KeyError here: give the column its words in salesdash.vocabulary.COLUMNS
+    metadata: dict[str, Any] = {"title": column.label}
+    description = column.description or RFM_DEFINITIONS.get(name)
+    if description:
+        metadata["description"] = description
+    if column.unit == "date":
+        metadata["format"] = "date"
+    return FIELD_OF_UNIT[column.unit](
+        required=not optional,
+        allow_none=column.nullable or nullable,
+        metadata=metadata,
+        # an attribute of Schema ("partial") cannot name a field: the attribute differs, the JSON key does not
+        data_key=name if hasattr(Schema, name) else None,
+    )
+
+
+def row_schema(view: View) -> type[Schema]:
+    """The schema of one row of ``view``'s data (the OpenAPI component ``view.schema``), made from its declared
+    columns; a view without them names a hand-written schema of this module (kpis, comparisons: nested
+    objects). Rows are open: a view may answer more keys (the heatmap's one per year)."""
+    if not view.columns:
+        found: type[Schema] = globals()[view.schema]
+        return found
+    return _row_schema(view.schema, view.columns, view.optional, view.nullable)
+
+
+@functools.cache
+def _row_schema(
+    name: str, columns: tuple[str, ...], optional: tuple[str, ...], nullable: tuple[str, ...]
+) -> type[Schema]:
+    # views that declare the same rows (monthly and quarterly trends) share one schema
+    made = {
+        ("field_" + c if hasattr(Schema, c) else c): column_field(
+            c, optional=c in optional, nullable=c in nullable
+        )
+        for c in columns
+    }
+    return type(name, (Open,), made)
 
 
 class Meta(Open):
@@ -134,96 +189,6 @@ class Meta(Open):
         metadata={"description": "Metric -> definition; only with `definitions=true`."},
     )
     generated_at = String(required=True, metadata={"format": "date-time"})
-
-
-class Metrics(Open):
-    revenue = money()
-    order_count = Integer(required=True)
-    line_count = Integer(required=True)
-    units = Integer(required=True)
-    customer_count = Integer(required=True)
-    average_order_value = money(nullable=True)
-
-
-class BreakdownRow(Metrics):
-    average_unit_price = money(nullable=True)
-    revenue_share = Float(required=True, allow_none=True)
-
-
-class ProductLineRow(BreakdownRow):
-    product_line = String(required=True)
-    country_count = Integer(required=True)
-    product_code_count = Integer(required=True)
-
-
-class ProductRow(BreakdownRow):
-    product_code = String(required=True)
-    product_line = String(required=True, allow_none=True)
-    msrp = Integer(required=True, allow_none=True)
-
-
-class CountryRow(BreakdownRow):
-    country = String(required=True)
-    iso3 = String(required=True, allow_none=True)
-    territory = String(required=True, allow_none=True)
-
-
-class CustomerRow(BreakdownRow):
-    rank = Integer(required=True)
-    customer_name = String(required=True)
-    country = String(required=True, allow_none=True)
-    first_order_date = String(required=True, metadata={"format": "date"})
-    last_order_date = String(required=True, metadata={"format": "date"})
-
-
-class StatusRow(BreakdownRow):
-    status = String(required=True)
-
-
-class DealSizeRow(BreakdownRow):
-    deal_size = String(required=True)
-
-
-class PeriodRow(Metrics):
-    period = String(required=True, metadata={"example": "2004-11"})
-    period_start = String(required=True, metadata={"format": "date"})
-
-
-class SeriesRow(PeriodRow):
-    period_end = String(required=True, metadata={"format": "date"})
-    complete = Boolean(
-        required=True, metadata={"description": "whether the dates in view cover the whole period"}
-    )
-
-
-class TrendRow(PeriodRow):
-    revenue_change = Float(required=True, allow_none=True)
-    revenue_change_pct = Float(required=True, allow_none=True)
-    revenue_yoy_change = Float(required=True, allow_none=True)
-    revenue_yoy_change_pct = Float(required=True, allow_none=True)
-
-
-class HeatmapRow(Schema):
-    class Meta:
-        unknown = INCLUDE
-
-    month = Integer(required=True)
-    month_name = String(required=True)
-
-
-class OrderLineRow(Open):
-    order_number = Integer(required=True)
-    order_line_number = Integer(required=True)
-    order_date = String(required=True, metadata={"format": "date"})
-    sales = Float(required=True)
-    quantity_ordered = Integer(required=True)
-    price_each = Float(required=True)
-    status = String(required=True)
-    product_line = String(required=True)
-    product_code = String(required=True)
-    customer_name = String(required=True)
-    country = String(required=True)
-    deal_size = String(required=True)
 
 
 class Change(Open):
@@ -266,14 +231,18 @@ class DateRange(Open):
     end = String(required=True, allow_none=True, metadata={"format": "date"})
 
 
-class Kpis(Metrics):
-    country_count = Integer(required=True)
-    product_line_count = Integer(required=True)
-    average_unit_price = money(nullable=True)
-    date_range = Nested(DateRange, required=True)
-    headline = Nested(Headline, required=True, allow_none=True)
-    growth = Nested(Growth, required=True)
-    status_distribution = List(Nested(StatusRow), required=True)
+# GET /api/kpis: every KPI (its field made like a row column's, from the vocabulary) and the nested objects.
+Kpis: type[Open] = type(
+    "Kpis",
+    (Open,),
+    {
+        **{name: column_field(name) for name in KPI_ORDER},
+        "date_range": Nested(DateRange, required=True),
+        "headline": Nested(Headline, required=True, allow_none=True),
+        "growth": Nested(Growth, required=True),
+        "status_distribution": List(Nested(row_schema(VIEWS["status-distribution"])), required=True),
+    },
+)
 
 
 # GET /api/filters: the values of every declared filter (under its options key), and what the defaults mean; a
@@ -293,6 +262,29 @@ FilterOptions: type[Open] = type(
         "periods": List(String(), required=True),
     },
 )
+
+
+class ViewParamInfo(Open):
+    name = String(required=True)
+    description = String(required=True)
+    type = String(required=True, validate=OneOf(("integer", "string")))
+    default = Raw(required=True, allow_none=True, metadata={"description": "null: optional, no default"})
+    choices = List(String(), required=True, allow_none=True, metadata={"description": "a choice parameter"})
+    minimum = Integer(required=True, allow_none=True)
+    maximum = Integer(required=True, allow_none=True)
+    export = Boolean(required=True, metadata={"description": "/api/export takes it (false: paging)"})
+
+
+class ViewInfo(Open):
+    name = String(required=True, metadata={"description": "The export's view= and the path's last part."})
+    title = String(required=True)
+    summary = String(required=True)
+    path = String(required=True)
+    tabular = Boolean(required=True, metadata={"description": "Answers ?format=csv."})
+    chart = Boolean(required=True, metadata={"description": "Has a chart: /api/export?format=png draws it."})
+    all_statuses = Boolean(required=True, metadata={"description": "No status filter = every status."})
+    params = List(Nested(ViewParamInfo), required=True)
+    export_params = List(String(), required=True)
 
 
 class Definitions(Open):
@@ -464,17 +456,6 @@ class UploadLoaded(Open):
     report = Dict(required=True)
 
 
-class ForecastRow(Open):
-    period = String(required=True, metadata={"example": "2005-06"})
-    period_start = String(required=True, metadata={"format": "date"})
-    kind = String(required=True, metadata={"description": "actual or forecast"})
-    revenue = Float(required=True)
-    lower_80 = Float(allow_none=True)
-    upper_80 = Float(allow_none=True)
-    lower_95 = Float(allow_none=True)
-    upper_95 = Float(allow_none=True)
-
-
 class ForecastReliability(Open):
     verdict = String(
         required=True,
@@ -518,36 +499,10 @@ class ComparisonsData(Open):
     growth = Nested(Growth, required=True)
 
 
-class RfmCustomer(Open):
-    customer_name = String(required=True)
-    country = String(required=True, allow_none=True)
-    first_order_date = String(required=True, metadata={"format": "date"})
-    last_order_date = String(required=True, metadata={"format": "date"})
-    recency_days = Integer(required=True)
-    frequency = Integer(required=True)
-    monetary = Float(required=True)
-    r_score = Integer(required=True)
-    f_score = Integer(required=True)
-    m_score = Integer(required=True)
-    rfm = String(required=True, metadata={"example": "545"})
-    segment = String(required=True)
-
-
 class RfmMeta(PageMeta):
     as_of = String(required=True, allow_none=True, metadata={"format": "date"})
     segments = List(Dict(), required=True)
     segment_definitions = Dict(keys=String(), values=String(), required=True)
-
-
-class AcquisitionRow(Open):
-    period = String(required=True, metadata={"example": "2004-11"})
-    period_start = String(required=True, metadata={"format": "date"})
-    customer_count = Integer(required=True)
-    new_customers = Integer(required=True, metadata={"description": "First order ever (under the filters)."})
-    returning_customers = Integer(required=True)
-    new_customer_revenue = Float(required=True)
-    returning_customer_revenue = Float(required=True)
-    new_customer_share = Float(required=True, allow_none=True)
 
 
 class AcquisitionMeta(Meta):
@@ -555,32 +510,10 @@ class AcquisitionMeta(Meta):
     new_customers = Dict(required=True, metadata={"description": "The headline comparison (card)."})
 
 
-class CohortCell(Open):
-    cohort = String(required=True, metadata={"example": "2003-01"})
-    periods_since_first = Integer(required=True)
-    period = String(required=True)
-    active_customers = Integer(required=True)
-    retention = Float(required=True, allow_none=True)
-    revenue = Float(required=True)
-    partial_period = Boolean(required=True, data_key="partial")  # "partial" is a Schema attribute
-
-
 class CohortMeta(Meta):
     grain = String(required=True)
     cohorts = List(Dict(), required=True)
     small_cohort = Integer(required=True)
-
-
-class PenetrationRow(Open):
-    customer_count = Integer(required=True)
-    revenue = Float(required=True)
-    revenue_per_customer = Float(required=True, allow_none=True)
-    revenue_share = Float(required=True, allow_none=True)
-    product_lines_bought = Integer(required=True)
-    product_line_share = Float(required=True, allow_none=True)
-    current_revenue = Float(required=True, allow_none=True)
-    previous_revenue = Float(required=True, allow_none=True)
-    revenue_change_pct = Float(required=True, allow_none=True)
 
 
 class PenetrationMeta(Meta):

@@ -170,7 +170,7 @@ def sales_over_time(records: Records, grain: str = "month", *, height: int = 360
     fig.add_bar(
         x=x,
         y=[r["order_count"] for r in records],
-        name="Orders",
+        name=label_of("order_count"),
         yaxis="y2",
         marker={
             "color": MUTED,
@@ -178,12 +178,12 @@ def sales_over_time(records: Records, grain: str = "month", *, height: int = 360
             "pattern": {"shape": ["/" if p else "" for p in partial], "fgcolor": PRIMARY, "solidity": 0.25},
         },
         customdata=list(zip(periods, hover_note, strict=True)),
-        hovertemplate="Orders: %{y:,}<extra></extra>",
+        hovertemplate=label_of("order_count") + ": %{y:,}<extra></extra>",
     )
     fig.add_scatter(
         x=x,
         y=[r["revenue"] for r in records],
-        name="Revenue",
+        name=label_of("revenue"),
         yaxis="y",
         mode="lines+markers" if len(records) <= 60 or any(partial) else "lines",
         line={"color": PRIMARY, "width": 2.5},
@@ -193,7 +193,9 @@ def sales_over_time(records: Records, grain: str = "month", *, height: int = 360
             "line": {"width": 2, "color": PRIMARY},
         },
         customdata=list(zip(periods, hover_note, strict=True)),
-        hovertemplate="%{customdata[0]}%{customdata[1]}<br>Revenue: $%{y:,.2f}<extra></extra>",
+        hovertemplate="%{customdata[0]}%{customdata[1]}<br>"
+        + label_of("revenue")
+        + ": $%{y:,.2f}<extra></extra>",
     )
     _layout(fig, height=height, legend=True, hovermode="x unified")
     largest = max((r["order_count"] or 0 for r in records), default=0)
@@ -205,7 +207,7 @@ def sales_over_time(records: Records, grain: str = "month", *, height: int = 360
             {"title": None, "overlaying": "y2", "side": "left", "rangemode": "tozero", "tickmode": "auto"}
         ),
         yaxis2={
-            "title": {"text": "Orders", "font": {"size": 12, "color": GREY}},
+            "title": {"text": label_of("order_count"), "font": {"size": 12, "color": GREY}},
             "side": "right",
             "showgrid": False,
             "tickfont": {"color": GREY},

@@ -385,11 +385,11 @@ def to_pdf(report: Report) -> bytes:
     if "sales-over-time" in pngs:
         w.image(pngs["sales-over-time"])
 
-    ranked = ["#", "Name", "Revenue", "Orders", "Share"]
+    ranked = ["#", "Name", label("revenue"), label("order_count"), "Share"]
     widths, align = (8, 72, 40, 30, 30), ("RIGHT", "LEFT", "RIGHT", "RIGHT", "RIGHT")
     for key, title, name_col, header, ratio in (
-        ("sales-by-category", "Product lines", "product_line", "Product line", 0.5),
-        ("sales-by-country", "Countries", "country", "Country", RATIOS["sales-by-country"]),
+        ("sales-by-category", "Product lines", "product_line", label("product_line"), 0.5),
+        ("sales-by-country", "Countries", "country", label("country"), RATIOS["sales-by-country"]),
     ):
         view = report.views[key]
         headers = [*ranked[:1], header, *ranked[2:]]

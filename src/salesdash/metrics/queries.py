@@ -57,6 +57,14 @@ DIMENSIONS: dict[str, tuple[str, ...]] = {
     "year": ("year",),
 }
 
+# The columns of an order line as the metric layer returns it (the stored ones, sales in money after
+# price_each), and those that may be null.
+_LINE_NAMES = [c.name for c in order_lines.c if c.name != "sales_cents"]
+ORDER_LINE_FIELDS: tuple[str, ...] = tuple(
+    name for c in _LINE_NAMES for name in ((c, "sales") if c == "price_each" else (c,))
+)
+ORDER_LINE_NULLABLE: tuple[str, ...] = tuple(c.name for c in order_lines.c if c.nullable)
+
 ORDER_SORT_COLUMNS = (
     "order_date",
     "order_number",

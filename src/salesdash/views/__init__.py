@@ -29,6 +29,39 @@ def get_view(view: str) -> View:
     return VIEWS[view]
 
 
+def param_info(param: Param) -> dict[str, Any]:
+    """A parameter's declaration as JSON (GET /api/views)."""
+    return {
+        "name": param.name,
+        "description": param.description,
+        "type": "integer" if param.is_int else "string",
+        "default": param.default,
+        "choices": list(param.choices) or None,
+        "minimum": param.low,
+        "maximum": param.high,
+        "export": param.export,
+    }
+
+
+def describe_views() -> list[dict[str, Any]]:
+    """Every declared view as JSON (GET /api/views): what a client that cannot import the registry (the
+    dashboard) needs to offer it: its path, title, whether it has a chart (PNG) and CSV, its parameters."""
+    return [
+        {
+            "name": view.name,
+            "title": view.title,
+            "summary": view.summary,
+            "path": f"/api/{view.name}",
+            "tabular": view.tabular,
+            "chart": view.chart is not None,
+            "all_statuses": view.all_statuses,
+            "params": [param_info(p) for p in view.params],
+            "export_params": [p.name for p in view.export_params],
+        }
+        for view in CATALOG
+    ]
+
+
 def export_parameters() -> dict[str, list[Param]]:
     """Every parameter an export may take (by name) and the declarations of the views that take it."""
     out: dict[str, list[Param]] = {}
@@ -100,6 +133,7 @@ __all__ = [
     "View",
     "ViewData",
     "compute_view",
+    "describe_views",
     "export_parameters",
     "get_view",
     "records_of",

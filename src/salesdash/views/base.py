@@ -118,7 +118,8 @@ class View:
     summary: str  # the OpenAPI summary
     description: str  # the OpenAPI description (what the numbers are)
     compute: Compute
-    schema: str  # the response's data schema in salesdash.api.schemas (one row when ``many``)
+    schema: str  # the name of the response's data schema (one row when ``many``): made from ``columns`` when
+    # they are declared, else the class of that name in salesdash.api.schemas (nested objects: kpis, comparisons)
     response: str  # the OpenAPI response description
     many: bool = True  # data is a list of rows (else an object)
     meta_schema: str = "Meta"
@@ -129,6 +130,12 @@ class View:
     all_statuses: bool = False  # no status filter = every status, Cancelled included
     errors: tuple[int, ...] = (400, 401, 403, 503)
     filename: Callable[[Mapping[str, Any]], str] | None = None  # the CSV's name (default: the view's name)
+    # the table's columns in order (their words, units and types: vocabulary.COLUMNS); the row schema of the
+    # API's answer is made from them. ``optional``: only for some parameter values; ``nullable``: null in this
+    # view although the vocabulary does not say so everywhere. A view may answer more columns (heatmap years).
+    columns: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    nullable: tuple[str, ...] = ()
 
     def file_name(self, params: Mapping[str, Any]) -> str:
         return self.filename(params) if self.filename else self.name

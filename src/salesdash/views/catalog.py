@@ -1,8 +1,10 @@
 """Every view, declared once: its parameters, its metric-layer call, its table, its chart and its notes.
 
-Adding a view is one :class:`~salesdash.views.base.View` in :data:`CATALOG` (plus its chart and its response
-schema in :mod:`salesdash.api.schemas`): it then has an API route with its OpenAPI document, ``?format=csv``,
-CSV/Excel/PNG/PDF exports and a line in docs/api.md (a test checks every surface).
+Adding a view is one :class:`~salesdash.views.base.View` in :data:`CATALOG` (plus its chart, its columns'
+words in :data:`salesdash.vocabulary.COLUMNS` when new, and its docs/api.md section): it then has an API route
+with its OpenAPI document (the row schema made from ``columns``), ``?format=csv``, CSV/Excel/PNG/PDF exports, a
+line in ``GET /api/views`` and so the dashboard's Export menus (a test checks every surface). Only a view whose
+data is nested objects (kpis, comparisons) names a hand-written schema of :mod:`salesdash.api.schemas`.
 """
 
 from __future__ import annotations
@@ -34,7 +36,10 @@ from salesdash.metrics import (
 )
 from salesdash.metrics.compare import change
 from salesdash.metrics.customers import (
+    ACQUISITION_COLUMNS,
+    CELL_COLUMNS,
     COHORT_GRAINS,
+    PENETRATION_COLUMNS,
     PENETRATION_DIMENSIONS,
     SMALL_COHORT,
     acquisition,
@@ -44,10 +49,12 @@ from salesdash.metrics.customers import (
     penetration,
 )
 from salesdash.metrics.overlap import order_count_overlap
-from salesdash.metrics.queries import ORDER_SORT_COLUMNS
+from salesdash.metrics.queries import ORDER_LINE_FIELDS, ORDER_LINE_NULLABLE, ORDER_SORT_COLUMNS
+from salesdash.metrics.rfm import COLUMNS as RFM_COLUMNS
 from salesdash.metrics.rfm import DEFINITIONS as RFM_DEFINITIONS
 from salesdash.metrics.rfm import SEGMENTS, customer_page, rfm, summarise
 from salesdash.metrics.rfm import SORT_COLUMNS as RFM_SORT_COLUMNS
+from salesdash.metrics.series import COLUMNS as SERIES_COLUMNS
 from salesdash.metrics.series import partial_note, sales_over_time
 from salesdash.metrics.trends import trend
 from salesdash.views.base import Param, View, ViewData, records_of
@@ -71,6 +78,19 @@ COHORT_NOTE = (
     "the cohort ordering N periods later."
 )
 STATUS_COLUMNS = ["status", *BREAKDOWN_DEFINITIONS]
+# the metrics of a table row (View.columns), in the order the metric layer returns them
+METRIC_COLUMNS = (*BREAKDOWN_METRICS, "average_order_value")
+BREAKDOWN_COLUMNS = (*METRIC_COLUMNS, "average_unit_price")
+TREND_COLUMNS = (
+    "period",
+    "period_start",
+    *METRIC_COLUMNS,
+    "revenue_change",
+    "revenue_change_pct",
+    "revenue_yoy_change",
+    "revenue_yoy_change_pct",
+    "complete",
+)
 Options = Mapping[str, Any]
 
 # ---- charts (pure Plotly figures of salesdash.charts) ------------------------------------------------------------
@@ -594,6 +614,28 @@ MAX_PAGE = 1000  # the largest page of a paginated view (`limit`)
 
 TREND_DEFS = (*BREAKDOWN_METRICS, "average_order_value")
 
+
+def offset_param(noun: str) -> Param:
+    """Where a page of a paged view starts (the API's only: an export holds every row)."""
+    return Param(
+        "offset",
+        f"{noun} to skip (default 0); use meta.next_offset for the next page.",
+        0,
+        low=0,
+        high=2**53,
+        export=False,
+    )
+
+
+def order_param(default: str) -> Param:
+    """The sort direction of a ranked or paged view."""
+    return Param("order", "asc or desc.", default, choices=("asc", "desc"))
+
+
+PERIOD_PARAM = Param(
+    "period", "Time grain: " + ", ".join(PERIODS) + " (default monthly).", "monthly", choices=tuple(PERIODS)
+)
+
 CATALOG: tuple[View, ...] = (
     View(
         "kpis",
@@ -624,14 +666,8 @@ CATALOG: tuple[View, ...] = (
         _sales_over_time,
         "SeriesRow",
         "One row per period in view, oldest first.",
-        params=(
-            Param(
-                "period",
-                "Time grain: " + ", ".join(PERIODS) + " (default monthly).",
-                "monthly",
-                choices=tuple(PERIODS),
-            ),
-        ),
+        columns=tuple(SERIES_COLUMNS),
+        params=(PERIOD_PARAM,),
         metrics=TREND_DEFS,
         filename=lambda p: f"sales-over-time-{p['period']}",
         chart=_chart_over_time,
@@ -644,6 +680,7 @@ CATALOG: tuple[View, ...] = (
         _sales_by_category,
         "ProductLineRow",
         "One row per product line, by revenue.",
+        columns=("product_line", *BREAKDOWN_COLUMNS, "country_count", "product_code_count", "revenue_share"),
         metrics=BREAKDOWN_DEFINITIONS,
         chart=_chart_ranked("product_line"),
     ),
@@ -656,6 +693,17 @@ CATALOG: tuple[View, ...] = (
         _product_performance,
         "BreakdownRow",
         "Product lines (level=product_line) or product codes (level=product), ranked.",
+        columns=(
+            "rank",
+            "product_line",
+            "product_code",
+            *BREAKDOWN_COLUMNS,
+            "msrp",
+            "country_count",
+            "product_code_count",
+            "revenue_share",
+        ),
+        optional=("product_code", "msrp", "country_count", "product_code_count"),  # by level
         params=(
             Param(
                 "level",
@@ -669,7 +717,7 @@ CATALOG: tuple[View, ...] = (
                 "revenue",
                 choices=BREAKDOWN_METRICS,
             ),
-            Param("order", "asc or desc.", "desc", choices=("asc", "desc")),
+            order_param("desc"),
             Param("limit", "At most this many rows (1-1000; default all).", low=1, high=1000),
         ),
         metrics=BREAKDOWN_DEFINITIONS,
@@ -685,6 +733,7 @@ CATALOG: tuple[View, ...] = (
         _sales_by_country,
         "CountryRow",
         "One row per country, with its ISO-3 code.",
+        columns=("country", "iso3", *BREAKDOWN_COLUMNS, "territory", "revenue_share"),
         metrics=BREAKDOWN_DEFINITIONS,
         chart=_chart_ranked("country", limit=20),
     ),
@@ -697,6 +746,16 @@ CATALOG: tuple[View, ...] = (
         _top_customers,
         "CustomerRow",
         "The top customers by revenue.",
+        columns=(
+            "rank",
+            "customer_name",
+            *BREAKDOWN_COLUMNS,
+            "country",
+            "first_order_date",
+            "last_order_date",
+            "revenue_share",
+        ),
+        nullable=("country",),
         params=(Param("limit", "Number of customers, 1-100 (default 10).", 10, low=1, high=100),),
         metrics=BREAKDOWN_DEFINITIONS,
         chart=_chart_ranked("customer_name"),
@@ -710,6 +769,7 @@ CATALOG: tuple[View, ...] = (
         _trend("monthly-trends", "Monthly trends", "month"),
         "TrendRow",
         "One row per month with data, with changes.",
+        columns=TREND_COLUMNS,
         metrics=TREND_DEFS,
         chart=_chart_over_time,
     ),
@@ -723,6 +783,7 @@ CATALOG: tuple[View, ...] = (
         _trend("quarterly-analysis", "Quarterly analysis", "quarter"),
         "TrendRow",
         "One row per quarter with data, with changes.",
+        columns=TREND_COLUMNS,
         metrics=TREND_DEFS,
         chart=_chart_quarterly,
     ),
@@ -735,6 +796,7 @@ CATALOG: tuple[View, ...] = (
         _heatmap,
         "HeatmapRow",
         "Rows = months 1-12; one column per year (null where the month has no data).",
+        columns=("month", "month_name"),  # and one column per year
         params=(
             Param(
                 "metric",
@@ -754,6 +816,7 @@ CATALOG: tuple[View, ...] = (
         _status_distribution,
         "StatusRow",
         "One row per order status.",
+        columns=("status", *BREAKDOWN_COLUMNS, "revenue_share"),
         metrics=BREAKDOWN_DEFINITIONS,
         all_statuses=True,
         chart=_chart_category("status", "order_count", STATUS_ORDER),
@@ -766,6 +829,7 @@ CATALOG: tuple[View, ...] = (
         _deal_sizes,
         "DealSizeRow",
         "One row per deal size (Small, Medium, Large).",
+        columns=("deal_size", *BREAKDOWN_COLUMNS, "revenue_share"),
         metrics=BREAKDOWN_DEFINITIONS,
         chart=_chart_category("deal_size", "revenue", DEAL_SIZE_ORDER),
     ),
@@ -780,24 +844,19 @@ CATALOG: tuple[View, ...] = (
         _orders,
         "OrderLineRow",
         "One page of order lines.",
+        columns=ORDER_LINE_FIELDS,
+        nullable=ORDER_LINE_NULLABLE,
         meta_schema="PageMeta",
         params=(
             Param("limit", "Page size, 1-1000 (default 100).", 100, low=1, high=1000, export=False),
-            Param(
-                "offset",
-                "Lines to skip (default 0); use meta.next_offset for the next page.",
-                0,
-                low=0,
-                high=2**53,
-                export=False,
-            ),
+            offset_param("Lines"),
             Param(
                 "sort",
                 "Column to sort by: " + ", ".join(ORDER_SORT_COLUMNS) + ".",
                 "order_date",
                 choices=ORDER_SORT_COLUMNS,
             ),
-            Param("order", "asc or desc.", "asc", choices=("asc", "desc")),
+            order_param("asc"),
         ),
         metrics=("revenue",),
     ),
@@ -813,6 +872,7 @@ CATALOG: tuple[View, ...] = (
         _forecast,
         "ForecastRow",
         "Monthly revenue: the history (kind=actual) then the forecast with 80% and 95% intervals.",
+        columns=tuple(FORECAST_COLUMNS),
         meta_schema="ForecastMeta",
         params=(
             Param(
@@ -858,6 +918,8 @@ CATALOG: tuple[View, ...] = (
         _rfm,
         "RfmCustomer",
         "One page of scored customers; `meta.segments` sums up every segment.",
+        columns=RFM_COLUMNS,
+        nullable=("country",),
         meta_schema="RfmMeta",
         params=(
             Param(
@@ -868,14 +930,7 @@ CATALOG: tuple[View, ...] = (
             Param(
                 "limit", f"Page size, 1-{MAX_PAGE} (default 100).", 100, low=1, high=MAX_PAGE, export=False
             ),
-            Param(
-                "offset",
-                "Customers to skip (default 0); use meta.next_offset for the next page.",
-                0,
-                low=0,
-                high=2**53,
-                export=False,
-            ),
+            offset_param("Customers"),
             Param(
                 "sort",
                 "Sort the customers by: "
@@ -884,7 +939,7 @@ CATALOG: tuple[View, ...] = (
                 "segment",
                 choices=RFM_SORT_COLUMNS,
             ),
-            Param("order", "asc or desc.", "asc", choices=("asc", "desc")),
+            order_param("asc"),
         ),
         metrics=("revenue", "order_count"),
         filename=lambda p: "rfm-segments",
@@ -901,15 +956,9 @@ CATALOG: tuple[View, ...] = (
         _acquisition,
         "AcquisitionRow",
         "One row per period with customers, oldest first.",
+        columns=tuple(ACQUISITION_COLUMNS),
         meta_schema="AcquisitionMeta",
-        params=(
-            Param(
-                "period",
-                "Time grain: " + ", ".join(PERIODS) + " (default monthly).",
-                "monthly",
-                choices=tuple(PERIODS),
-            ),
-        ),
+        params=(PERIOD_PARAM,),
         metrics=("customer_count",),
         filename=lambda p: f"acquisition-{p['period']}",
         chart=_chart_acquisition,
@@ -925,6 +974,7 @@ CATALOG: tuple[View, ...] = (
         _cohorts,
         "CohortCell",
         "One row per cohort and period since its first order (periods with no active customer are absent).",
+        columns=tuple(CELL_COLUMNS),
         meta_schema="CohortMeta",
         params=(
             Param("grain", "Cohort period: month (default) or quarter.", "month", choices=COHORT_GRAINS),
@@ -943,6 +993,8 @@ CATALOG: tuple[View, ...] = (
         _penetration,
         "PenetrationRow",
         "One row per market, by revenue.",
+        columns=("country", "territory", *PENETRATION_COLUMNS),
+        optional=("country", "territory"),  # by dimension
         meta_schema="PenetrationMeta",
         params=(
             Param(

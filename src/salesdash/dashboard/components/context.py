@@ -126,6 +126,20 @@ def filter_options(version: dict[str, Any]) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+REGISTRY_KEY = "registry"  # /api/views changes with the server, not with the data
+
+
+def views() -> dict[str, dict[str, Any]]:
+    """The API's views by name (``/api/views``: title, path, chart, parameters), cached per API; {} when the
+    API cannot list them (never cached, so the next run asks again)."""
+    api = client()
+    try:
+        data = _cached_get(api, api.url("/api/views"), REGISTRY_KEY).data
+    except ApiError:
+        return {}
+    return {str(v["name"]): v for v in data} if isinstance(data, list) else {}
+
+
 def start(filters: FilterState, version: dict[str, Any], options: dict[str, Any]) -> Context:
     ctx = Context(settings=settings(), client=client(), filters=filters, version=version, options=options)
     st.session_state[_CTX_KEY] = ctx

@@ -12,10 +12,11 @@ from salesdash.charts.format import count, signed_percent
 from salesdash.dashboard.components.context import Context
 from salesdash.dashboard.components.layout import chart, section
 from salesdash.dashboard.components.tables import table
+from salesdash.vocabulary import GRAIN_LABELS, PERIODS, label
 
-GRAINS = {"monthly": "Month", "quarterly": "Quarter", "yearly": "Year"}
-COHORT_GRAINS = {"month": "Month", "quarter": "Quarter"}
-MARKETS = {"country": "Country", "territory": "Territory"}
+GRAINS = {p: GRAIN_LABELS[PERIODS[p]] for p in ("monthly", "quarterly", "yearly")}
+COHORT_GRAINS = {g: GRAIN_LABELS[g] for g in ("month", "quarter")}
+MARKETS = {d: label(d) for d in ("country", "territory")}
 
 
 def _view_section(

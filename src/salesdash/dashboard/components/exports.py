@@ -9,31 +9,8 @@ from typing import Any
 import streamlit as st
 
 from salesdash.dashboard.client import ApiClient, ApiError, Query
-from salesdash.dashboard.components.context import Context
+from salesdash.dashboard.components.context import Context, views
 
-# The API's export views are named like its endpoints: /api/<view>.
-VIEWS = (
-    "kpis",
-    "sales-over-time",
-    "sales-by-category",
-    "product-performance",
-    "sales-by-country",
-    "top-customers",
-    "monthly-trends",
-    "quarterly-analysis",
-    "heatmap",
-    "status-distribution",
-    "deal-sizes",
-    "orders",
-    "forecast",
-    "comparisons",
-    "rfm",
-    "acquisition",
-    "cohorts",
-    "market-penetration",
-)
-WITHOUT_CHART = ("kpis", "orders")
-VIEW_PARAMETERS = ("period", "level", "metric", "limit", "horizon", "grain", "dimension")
 FORMATS: dict[str, tuple[str, str, str]] = {
     "xlsx": (
         "Excel",
@@ -51,16 +28,17 @@ HELP = {
 EXPORT_TIMEOUT = 120.0
 
 
-def view_of(path: str) -> str | None:
-    """The export view of an API path (``/api/top-customers`` -> ``top-customers``), or None."""
-    name = path.strip("/").removeprefix("api/")
-    return name if name in VIEWS else None
+def view_of(path: str) -> dict[str, Any] | None:
+    """The API's declaration of the view an API path shows (``/api/top-customers``; from ``/api/views``), or
+    None when the path is not a view (``/api/filters``)."""
+    return next((v for v in views().values() if v["path"] == "/" + path.strip("/")), None)
 
 
-def export_query(ctx: Context, view: str, fmt: str, extra: Query | None = None) -> dict[str, Any]:
-    """The ``/api/export`` query for ``view``: the global filters, the view's own parameters, the format."""
-    own = {k: v for k, v in (extra or {}).items() if k in VIEW_PARAMETERS and v is not None}
-    return ctx.query({"view": view, "format": fmt, **own})
+def export_query(ctx: Context, view: dict[str, Any], fmt: str, extra: Query | None = None) -> dict[str, Any]:
+    """The ``/api/export`` query for ``view``: the global filters, the view's own export parameters, the
+    format."""
+    own = {k: v for k, v in (extra or {}).items() if k in view["export_params"] and v is not None}
+    return ctx.query({"view": view["name"], "format": fmt, **own})
 
 
 def fetcher(client: ApiClient, query: dict[str, Any], timeout: float = EXPORT_TIMEOUT) -> Callable[[], bytes]:
@@ -78,31 +56,32 @@ def fetcher(client: ApiClient, query: dict[str, Any], timeout: float = EXPORT_TI
 
 def export_buttons(
     ctx: Context,
-    view: str,
+    view: dict[str, Any],
     extra: Query | None = None,
     *,
     formats: tuple[str, ...] = ("xlsx", "png", "pdf"),
     key: str = "",
 ) -> None:
     """One download button per format (PNG only for views with a chart)."""
+    name = view["name"]
     for fmt in formats:
-        if fmt == "png" and view in WITHOUT_CHART:
+        if fmt == "png" and not view["chart"]:
             continue
         label, icon, mime = FORMATS[fmt]
         st.download_button(
             label,
             data=fetcher(ctx.client, export_query(ctx, view, fmt, extra)),
-            file_name=f"salesdash-{view}-{ctx.data_version}.{fmt}",
+            file_name=f"salesdash-{name}-{ctx.data_version}.{fmt}",
             mime=mime,
             icon=icon,
             type="tertiary",
-            key=f"export-{key or view}-{fmt}",
+            key=f"export-{key or name}-{fmt}",
             on_click="ignore",
             help=HELP[fmt],
         )
 
 
-def export_menu(ctx: Context, view: str, extra: Query | None = None, *, key: str = "") -> None:
+def export_menu(ctx: Context, view: dict[str, Any], extra: Query | None = None, *, key: str = "") -> None:
     """A small "Export" popover with the download buttons for ``view``."""
     with st.popover("Export", icon=":material/ios_share:", type="tertiary"):
         st.caption("With the filters in view. The PDF is the full report.")

@@ -7,9 +7,9 @@ from salesdash.dashboard.components import context
 from salesdash.dashboard.components.crossfilter import category_chart, context_section
 from salesdash.dashboard.components.layout import order_count_note, page_header, section
 from salesdash.dashboard.components.tables import table
-from salesdash.vocabulary import CANCELLED, DEAL_SIZE_ORDER, STATUS_ORDER
+from salesdash.vocabulary import CANCELLED, DEAL_SIZE_ORDER, STATUS_ORDER, label
 
-MEASURES = {"order_count": "Orders", "revenue": "Revenue"}
+MEASURES = {m: label(m) for m in ("order_count", "revenue")}
 
 ctx = context.current()
 page_header(ctx, "Orders", "How orders are progressing and how big the deals are.")

@@ -7,8 +7,9 @@ from salesdash.dashboard.components import context
 from salesdash.dashboard.components.crossfilter import category_chart, context_section, row_table
 from salesdash.dashboard.components.layout import chart, order_count_note, page_header, section
 from salesdash.dashboard.components.tables import table
+from salesdash.vocabulary import label
 
-METRICS = {"revenue": "Revenue", "units": "Units", "order_count": "Orders"}
+METRICS = {m: label(m) for m in ("revenue", "units", "order_count")}
 
 ctx = context.current()
 page_header(ctx, "Products", "Which product lines and products sell: revenue, units and orders.")
