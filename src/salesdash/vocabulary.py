@@ -235,6 +235,10 @@ COLUMNS: dict[str, Column] = {
         Column("product_line_share", "Share of product lines", "ratio"),
         Column("current_revenue", "Revenue (current period)", "currency"),
         Column("previous_revenue", "Revenue (comparison period)", "currency"),
+        Column("movement", "Movement"),
+        Column("list_price_revenue", "Revenue at list price", "currency"),
+        Column("list_price_gap", "List-price gap", "currency"),
+        Column("list_price_gap_pct", "List-price gap %", "ratio"),
     )
 }
 
