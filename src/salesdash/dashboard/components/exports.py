@@ -31,6 +31,8 @@ VIEWS = (
     "acquisition",
     "cohorts",
     "market-penetration",
+    "top-movers",
+    "list-price-gap",
 )
 WITHOUT_CHART = ("kpis", "orders")
 VIEW_PARAMETERS = ("period", "level", "metric", "limit", "horizon", "grain", "dimension")
