@@ -19,6 +19,7 @@ from salesdash.charts.figures import (
     _layout,
     _money_axis,
     empty_figure,
+    note_below,
 )
 from salesdash.charts.format import money_short, percent, signed_percent
 from salesdash.markup import plotly_text
@@ -28,23 +29,6 @@ GAIN = OKABE_ITO["blue"]
 LOSS = OKABE_ITO["vermillion"]
 OVERLAY_NOTE = "Open marker, dotted line: a partial period or year (the dates in view cover only part of it)"
 GAP_NOTE = "List-price gap = revenue (SALES) - MSRP x units. Not a profit margin: the data has no cost."
-
-
-def _note_below(fig: go.Figure, text: str) -> None:
-    """A one-line grey note under the plot (room made for it in the bottom margin)."""
-    fig.update_layout(margin={"b": 52})
-    fig.add_annotation(
-        text=text,
-        showarrow=False,
-        x=0,
-        y=0,
-        xref="paper",
-        yref="paper",
-        xanchor="left",
-        yanchor="top",
-        yshift=-24,
-        font={"size": 11, "color": GREY},
-    )
 
 
 def _slot(grain: str, start: str) -> tuple[int, str]:
@@ -109,7 +93,7 @@ def year_overlay(records: Records, grain: str = "month", *, height: int = 360) -
     top = max(float(r["revenue"] or 0) for r in records)
     fig.update_yaxes(**_money_axis({"title": None, "range": [0, top * 1.08 if top > 0 else 1]}))
     if any(r.get("complete") is False for r in records) or any(len(v) < slots for v in years.values()):
-        _note_below(fig, OVERLAY_NOTE)
+        note_below(fig, OVERLAY_NOTE)
     return fig
 
 
@@ -213,5 +197,5 @@ def list_price_gap_chart(
         height=height,
         money=False,
     )
-    _note_below(fig, GAP_NOTE)
+    note_below(fig, GAP_NOTE)
     return fig

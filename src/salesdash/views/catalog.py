@@ -681,6 +681,12 @@ def _chart_list_price_gap(view: ViewData) -> go.Figure:
 # ---- the declarations --------------------------------------------------------------------------------------------
 
 TREND_DEFS = (*BREAKDOWN_METRICS, "average_order_value")
+PRODUCT_LEVEL = Param(
+    "level",
+    "product_line (default) or product (one row per PRODUCTCODE).",
+    "product_line",
+    choices=("product_line", "product"),
+)
 
 CATALOG: tuple[View, ...] = (
     View(
@@ -745,12 +751,7 @@ CATALOG: tuple[View, ...] = (
         "BreakdownRow",
         "Product lines (level=product_line) or product codes (level=product), ranked.",
         params=(
-            Param(
-                "level",
-                "product_line (default) or product (one row per PRODUCTCODE).",
-                "product_line",
-                choices=("product_line", "product"),
-            ),
+            PRODUCT_LEVEL,
             Param(
                 "sort",
                 "Metric to rank by: " + ", ".join(BREAKDOWN_METRICS) + ".",
@@ -1087,14 +1088,7 @@ CATALOG: tuple[View, ...] = (
         "ListPriceGapRow",
         "One row per product line (or product code), by revenue.",
         meta_schema="ListPriceGapMeta",
-        params=(
-            Param(
-                "level",
-                "product_line (default) or product (one row per PRODUCTCODE).",
-                "product_line",
-                choices=("product_line", "product"),
-            ),
-        ),
+        params=(PRODUCT_LEVEL,),
         metrics=("revenue",),
         filename=lambda p: f"list-price-gap-{p['level']}",
         chart=_chart_list_price_gap,
