@@ -10,8 +10,8 @@ from salesdash.charts.changes import (
     LOSS,
     gap_label,
     list_price_gap_chart,
-    mover_label,
     movers_chart,
+    overlay_has_partial,
     year_overlay,
 )
 
@@ -53,7 +53,8 @@ def test_year_overlay_draws_one_line_per_year_on_the_same_months() -> None:
         "Nov",
         "Dec",
     ]
-    assert "partial" in fig.layout.annotations[0].text
+    assert overlay_has_partial(WHOLE_2004 + PART_2005) and not overlay_has_partial(WHOLE_2004)
+    assert fig.layout.xaxis.tickangle == 0  # upright month names
 
 
 def test_year_overlay_marks_a_partial_month_and_takes_quarters() -> None:
@@ -108,12 +109,20 @@ def test_movers_chart_diverges_from_zero_and_says_new() -> None:
     bars = fig.data[0]
     assert list(bars.x) == [200.0, 150.0, -400.0]  # gains at the top, losses at the bottom
     assert list(bars.marker.color) == [GAIN, GAIN, LOSS]
-    assert "(new)" in bars.text[1] and "+$150" in bars.text[1]
-    assert "-$400" in bars.text[2] and "-100.0%" in bars.text[2]
-    assert "<b>" not in bars.y[2]  # a name from the data is never markup
+    assert [c[0] for c in bars.customdata] == [
+        "Up Co",
+        "New Co",
+        "Down &lt;b&gt;Ltd&lt;/b&gt;",
+    ]  # never markup
+    assert list(bars.text) == ["+$200", "+$150 new", "-$400"]  # "new": nothing a year earlier
+    assert "(+200.0%)" in bars.customdata[0][1] and "(-100.0%)" in bars.customdata[2][1]
+    assert list(bars.y) == sorted(bars.y, reverse=True)  # the first row at the top
     low, high = fig.layout.xaxis.range
     assert low < -400 and high > 200  # room for the labels either side
-    assert mover_label(MOVERS[0]) == "+$200 (+200.0%)"
+    names = [a.text for a in fig.layout.annotations if a.xref == "paper"]
+    assert names == [c[0] for c in bars.customdata]  # each name on its own line, from the left edge
+    labels = [(a.text, a.xanchor) for a in fig.layout.annotations if a.xref != "paper"]
+    assert labels == [("+$200", "left"), ("+$150 new", "left"), ("-$400", "right")]  # beyond each bar's end
     assert movers_chart([], "customer_name").layout.annotations[0].text.startswith("No comparison period")
 
 
@@ -145,14 +154,12 @@ GAPS = [
 def test_list_price_gap_chart_is_a_gap_not_a_margin() -> None:
     fig = list_price_gap_chart(GAPS, "product_line")
     bars = fig.data[0]
-    assert list(bars.y) == [
-        "Trains",
-        "Classic Cars",
-    ]  # above list first; a row without a list price is left out
+    # above list first; a row without a list price is left out
+    assert [c[0] for c in bars.customdata] == ["Trains", "Classic Cars"]
     assert list(bars.x) == [0.15, -0.04]
     assert list(bars.marker.color) == [GAIN, LOSS]
-    assert gap_label(GAPS[0]) == "-4.0% ($40 below list)"
-    assert "Not a profit margin" in fig.layout.annotations[0].text
+    assert gap_label(GAPS[0]) == "-4.0%" and "$40 (4.0%) below list price" in bars.customdata[1][1]
+    assert "Not a profit margin" in fig.layout.annotations[-1].text
     assert fig.layout.xaxis.tickformat == ".0%"
     many = [
         {
@@ -165,4 +172,5 @@ def test_list_price_gap_chart_is_a_gap_not_a_margin() -> None:
         for i in range(1, 31)
     ]
     top = list_price_gap_chart(many, "product_code", limit=20)
-    assert len(top.data[0].y) == 20 and "S01" not in top.data[0].y  # the largest gaps in money
+    shown = [c[0] for c in top.data[0].customdata]
+    assert len(shown) == 20 and "S01" not in shown  # the largest gaps in money

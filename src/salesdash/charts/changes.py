@@ -28,7 +28,7 @@ OVERLAY_GRAINS = ("month", "quarter")
 GAIN = OKABE_ITO["blue"]
 LOSS = OKABE_ITO["vermillion"]
 OVERLAY_NOTE = "Open marker, dotted line: a partial period or year (the dates in view cover only part of it)"
-GAP_NOTE = "List-price gap = revenue (SALES) - MSRP x units. Not a profit margin: the data has no cost."
+GAP_NOTE = "Revenue (SALES) vs MSRP x units. Not a profit margin."
 
 
 def _slot(grain: str, start: str) -> tuple[int, str]:
@@ -92,18 +92,30 @@ def year_overlay(records: Records, grain: str = "month", *, height: int = 360) -
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=labels, range=[-0.5, slots - 0.5])
     top = max(float(r["revenue"] or 0) for r in records)
     fig.update_yaxes(**_money_axis({"title": None, "range": [0, top * 1.08 if top > 0 else 1]}))
-    if any(r.get("complete") is False for r in records) or any(len(v) < slots for v in years.values()):
-        note_below(fig, OVERLAY_NOTE)
+    # upright month names (rotated ones collide with a note under the chart on a phone)
+    fig.update_xaxes(tickangle=0, tickfont={"size": 11})
     return fig
 
 
+def overlay_has_partial(records: Records, grain: str = "month") -> bool:
+    """Whether the overlay of ``records`` shows a partial period or year (then OVERLAY_NOTE goes under it)."""
+    slots = 12 if grain == "month" else 4
+    counts: dict[str, int] = {}
+    for r in records:
+        counts[str(r["period_start"])[:4]] = counts.get(str(r["period_start"])[:4], 0) + 1
+    return any(r.get("complete") is False for r in records) or any(n < slots for n in counts.values())
+
+
 def mover_label(row: Mapping[str, Any]) -> str:
-    """A mover's bar label: its change and change % ("new" when it had no revenue a year earlier)."""
+    """A mover's bar label: its change, and "new" when it had no revenue a year earlier (the change % is in
+    the hover and the table: a short label fits beside the bar on a phone)."""
     amount = money_short(row["revenue_change"])
     if not str(amount).startswith("-"):
         amount = "+" + amount
-    pct = row.get("revenue_change_pct")
-    return f"{amount} ({'new' if pct is None else signed_percent(pct)})"
+    return f"{amount} new" if row.get("revenue_change_pct") is None else amount
+
+
+ROW_HEIGHT = 46  # px per row: the name on its own line above the bar, so a long name needs no left margin
 
 
 def _diverging(
@@ -115,30 +127,53 @@ def _diverging(
     height: int | None,
     money: bool,
 ) -> go.Figure:
-    """Horizontal bars either side of zero (gains right in blue, losses left in vermillion), labelled."""
+    """Horizontal bars either side of zero (gains right in blue, losses left in vermillion), first row at the
+    top. Each row's name is written above its bar from the left edge and its label just beyond the bar's end,
+    as annotations anchored on that side (they keep the anchor when the web font loads after Plotly measured
+    the text), so the chart reads the same at 390 px as at 1400 px."""
+    n = len(names)
+    rows = list(range(n - 1, -1, -1))  # row 0 at the top
     fig = go.Figure(
         go.Bar(
             x=values,
-            y=[plotly_text(n) for n in names],
+            y=[r - 0.1 for r in rows],
+            width=0.4,
             orientation="h",
             marker={"color": [GAIN if v >= 0 else LOSS for v in values]},
-            text=["\u2002" + t + "\u2002" for t in labels],
-            textposition="outside",
-            outsidetextfont={"color": TEXT, "size": 12},
-            constraintext="none",
-            cliponaxis=False,
-            customdata=hover,
-            hovertemplate="%{y}<br>%{customdata}<extra></extra>",
+            text=labels,
+            textposition="none",  # drawn as annotations, see above
+            customdata=[[plotly_text(name), h] for name, h in zip(names, hover, strict=True)],
+            hovertemplate="%{customdata[0]}<br>%{customdata[1]}<extra></extra>",
         )
     )
-    _layout(fig, height=height or max(220, 34 * len(names) + 50))
-    longest = max(len(n) for n in names)
-    fig.update_layout(margin={"l": int(min(260, 7.4 * longest + 22)), "r": 16, "t": 8, "b": 28})
-    fig.update_yaxes(autorange="reversed", showgrid=False, ticks="", ticksuffix="  ", title=None)
+    _layout(fig, height=height or ROW_HEIGHT * n + 44)
+    for row, name, value, text in zip(rows, names, values, labels, strict=True):
+        fig.add_annotation(
+            x=0,
+            xref="paper",
+            y=row + 0.1,
+            yanchor="bottom",
+            xshift=4,
+            text=plotly_text(name),  # a name from the data: shown as written, never as markup
+            showarrow=False,
+            xanchor="left",
+            font={"color": TEXT, "size": 13},
+        )
+        fig.add_annotation(
+            x=value,
+            y=row - 0.1,
+            text=text,
+            showarrow=False,
+            xanchor="left" if value >= 0 else "right",
+            xshift=8 if value >= 0 else -8,
+            font={"color": TEXT, "size": 12},
+        )
+    fig.update_layout(margin={"l": 14, "r": 10, "t": 4, "b": 28})
+    fig.update_yaxes(visible=False, range=[-0.5, n - 0.5])
     reach = max(abs(float(v)) for v in values) or 1.0
-    # room either side for the labels, which sit outside each bar's end
-    low = min(0.0, min(values)) - (reach * 0.75 if min(values) < 0 else 0)
-    high = max(0.0, max(values)) + (reach * 0.75 if max(values) > 0 else 0)
+    # room either side for the labels, which sit beyond each bar's end
+    low = min(0.0, min(values)) - (reach * 0.7 if min(values) < 0 else reach * 0.05)
+    high = max(0.0, max(values)) + (reach * 0.7 if max(values) > 0 else reach * 0.05)
     axis = _money_axis() if money else {"tickformat": ".0%"}
     fig.update_xaxes(
         title=None, range=[low, high], zeroline=True, zerolinecolor=GREY, zerolinewidth=1, **axis
@@ -155,7 +190,9 @@ def movers_chart(records: Records, key: str, *, height: int | None = None) -> go
     if not rows:
         return empty_figure("No comparison period for these filters", height=height or 260)
     hover = [
-        f"Now: {money_short(r['current_revenue'])} · a year earlier: {money_short(r['previous_revenue'])}"
+        f"Change {mover_label(r)}"
+        + ("" if r.get("revenue_change_pct") is None else f" ({signed_percent(r['revenue_change_pct'])})")
+        + f"<br>Now {money_short(r['current_revenue'])} · a year earlier {money_short(r['previous_revenue'])}"
         for r in rows
     ]
     return _diverging(
@@ -169,9 +206,8 @@ def movers_chart(records: Records, key: str, *, height: int | None = None) -> go
 
 
 def gap_label(row: Mapping[str, Any]) -> str:
-    gap = float(row["list_price_gap"])
-    side = "above" if gap >= 0 else "below"
-    return f"{signed_percent(row['list_price_gap_pct'])} ({money_short(abs(gap))} {side} list)"
+    """A gap's bar label: the gap % (the money is in the hover and the table)."""
+    return signed_percent(row["list_price_gap_pct"])
 
 
 def list_price_gap_chart(
@@ -185,8 +221,9 @@ def list_price_gap_chart(
     if not rows:
         return empty_figure("No order lines with an MSRP for these filters", height=height or 260)
     hover = [
-        f"Revenue {money_short(r['revenue'])} · at list price {money_short(r['list_price_revenue'])}"
-        f" · {percent(abs(r['list_price_gap_pct']))} {'above' if r['list_price_gap'] >= 0 else 'below'} list"
+        f"{money_short(abs(r['list_price_gap']))} ({percent(abs(r['list_price_gap_pct']))}) "
+        f"{'above' if r['list_price_gap'] >= 0 else 'below'} list price<br>Revenue {money_short(r['revenue'])}"
+        f" · at list price {money_short(r['list_price_revenue'])}"
         for r in rows
     ]
     fig = _diverging(

@@ -8,7 +8,14 @@ from typing import Any
 
 import streamlit as st
 
-from salesdash.charts.changes import OVERLAY_GRAINS, list_price_gap_chart, movers_chart, year_overlay
+from salesdash.charts.changes import (
+    OVERLAY_GRAINS,
+    OVERLAY_NOTE,
+    list_price_gap_chart,
+    movers_chart,
+    overlay_has_partial,
+    year_overlay,
+)
 from salesdash.charts.format import money, plain, signed_percent
 from salesdash.dashboard.components.context import Context
 from salesdash.dashboard.components.customer_analytics import _view_section
@@ -32,8 +39,9 @@ def year_overlay_chart(ctx: Context, grain: str, headline: Mapping[str, Any] | N
     shown = grain if grain in OVERLAY_GRAINS else "month"
     with st.spinner("Loading sales per year…"):
         result = ctx.fetch("/api/sales-over-time", {"period": PERIOD_OF_GRAIN[shown]})
-    chart(year_overlay(list(result.data or []), shown), key="chart-year-overlay")
-    notes = []
+    records = list(result.data or [])
+    chart(year_overlay(records, shown), key="chart-year-overlay")
+    notes = [OVERLAY_NOTE + "."] if overlay_has_partial(records, shown) else []
     if shown != grain:
         notes.append(
             "Compare years draws months: weeks, days and years do not line up from one year to the next."
