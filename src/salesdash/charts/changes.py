@@ -234,5 +234,5 @@ def list_price_gap_chart(
         height=height,
         money=False,
     )
-    note_below(fig, GAP_NOTE)
+    note_below(fig, GAP_NOTE, xshift=16)
     return fig

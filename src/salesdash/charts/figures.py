@@ -150,8 +150,9 @@ def count_axis_ticks(largest: Any) -> dict[str, Any]:
     return {"tickmode": "auto", "tickformat": ",d", "rangemode": "tozero"}
 
 
-def note_below(fig: go.Figure, text: str) -> None:
-    """A one-line grey note under the plot (the bottom margin made room for it)."""
+def note_below(fig: go.Figure, text: str, *, xshift: int = 0) -> None:
+    """A one-line grey note under the plot (the bottom margin made room for it); ``xshift`` px in from the
+    plot's left edge when the left margin is narrow (a web font loading late widens the text both ways)."""
     fig.update_layout(margin={"b": 52})
     fig.add_annotation(
         text=text,
@@ -162,6 +163,7 @@ def note_below(fig: go.Figure, text: str) -> None:
         yref="paper",
         xanchor="left",
         yanchor="top",
+        xshift=xshift,
         yshift=-24,
         font={"size": 11, "color": GREY},
     )
