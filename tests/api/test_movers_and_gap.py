@@ -13,6 +13,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
+from salesdash.filters import Filters
 from salesdash.ingest import ingest_file
 from tests.api.conftest import app_for, assert_error, data_of
 from tests.conftest import SAMPLE_CSV
@@ -190,3 +191,21 @@ def test_list_price_gap_leaves_out_lines_without_msrp(fresh_engine: Engine, tmp_
     assert meta["lines_without_msrp"] == 1 and meta["revenue_without_msrp"] == 500.0
     assert meta["total"]["list_price_gap"] == -100.0
     assert_error(client.get("/api/list-price-gap?level=customer"), 400, "invalid_parameter", "level")
+
+
+def test_top_100_customers_export_chart_stays_readable(sample_client: FlaskClient, sample_engine: Engine):
+    """The PNG is a fixed-size image: it draws the 20 largest of 100 customers and says so (the table has 100)."""
+    from salesdash.metrics import filter_options
+    from salesdash.store import snapshot
+    from salesdash.views import VIEWS
+    from salesdash.views.base import run_view
+
+    with snapshot(sample_engine) as conn:
+        view = run_view(conn, VIEWS["top-customers"], Filters(), {"limit": 100}, filter_options(conn))
+    fig = view.figure()
+    assert fig is not None and len(view.frame) == 92
+    assert len(fig.data[0].y) == 20
+    assert "The 20 largest of the 92 customers" in fig.layout.annotations[-1].text
+    with snapshot(sample_engine) as conn:
+        ten = run_view(conn, VIEWS["top-customers"], Filters(), {}, filter_options(conn)).figure()
+    assert ten is not None and len(ten.data[0].y) == 10 and not ten.layout.annotations

@@ -90,6 +90,21 @@ def _chart_ranked(category: str, limit: int | None = None) -> Any:
     return draw
 
 
+CHART_BARS = 20  # the most bars an exported chart (a fixed-size image) holds readably
+
+
+def _chart_top_customers(view: ViewData) -> go.Figure:
+    records = view.records()
+    fig = figures.ranked_bars(records, "customer_name", "revenue", limit=CHART_BARS)
+    if len(records) > CHART_BARS:
+        figures.note_below(
+            fig,
+            f"The {CHART_BARS} largest of the {len(records)} customers; the table holds all of them.",
+            xshift=4,
+        )
+    return fig
+
+
 def _chart_products(view: ViewData) -> go.Figure:
     dimension = "product_code" if view.params.get("level") == "product" else "product_line"
     return _chart_ranked(dimension, limit=20)(view)
@@ -788,7 +803,7 @@ CATALOG: tuple[View, ...] = (
         "The top customers by revenue.",
         params=(Param("limit", "Number of customers, 1-100 (default 10).", 10, low=1, high=100),),
         metrics=BREAKDOWN_DEFINITIONS,
-        chart=_chart_ranked("customer_name"),
+        chart=_chart_top_customers,
     ),
     View(
         "monthly-trends",
