@@ -231,7 +231,9 @@ class Session:
         """Per country (or territory): customers, revenue per customer, product lines bought, growth."""
         return self.view("market-penetration", dimension=dimension, **filters)
 
-    def top_movers(self, dimension: str = "customer", limit: int = 10, **filters: FilterValue) -> pd.DataFrame:
+    def top_movers(
+        self, dimension: str = "customer", limit: int = 10, **filters: FilterValue
+    ) -> pd.DataFrame:
         """The customers, countries or product lines with the largest revenue change between the headline
         period and the same dates a year earlier; both periods in ``attrs["meta"]``."""
         return self.view("top-movers", dimension=dimension, limit=limit, **filters)
