@@ -231,6 +231,18 @@ class Session:
         """Per country (or territory): customers, revenue per customer, product lines bought, growth."""
         return self.view("market-penetration", dimension=dimension, **filters)
 
+    def top_movers(
+        self, dimension: str = "customer", limit: int = 10, **filters: FilterValue
+    ) -> pd.DataFrame:
+        """The customers, countries or product lines with the largest revenue change between the headline
+        period and the same dates a year earlier; both periods in ``attrs["meta"]``."""
+        return self.view("top-movers", dimension=dimension, limit=limit, **filters)
+
+    def list_price_gap(self, level: str = "product_line", **filters: FilterValue) -> pd.DataFrame:
+        """Revenue (SALES) vs revenue at list price (MSRP x units) per product line or product code; not a
+        margin (the data has no cost)."""
+        return self.view("list-price-gap", level=level, **filters)
+
 
 def open(database_url: str | None = None) -> Session:
     """A :class:`Session` over the store at ``database_url`` (default: ``SALESDASH_DATABASE_URL``, else the

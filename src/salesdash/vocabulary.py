@@ -286,6 +286,10 @@ COLUMNS: dict[str, Column] = {
         Column("day", "Day", "plain"),
         Column("iso_year", "ISO year", "plain"),
         Column("iso_week", "ISO week", "plain"),
+        Column("movement", "Movement"),
+        Column("list_price_revenue", "Revenue at list price", "currency"),
+        Column("list_price_gap", "List-price gap", "currency"),
+        Column("list_price_gap_pct", "List-price gap %", "ratio", nullable=True),
     )
 }
 

@@ -168,19 +168,19 @@ def test_filters_survive_page_switches(dashboard_env: LiveApi) -> None:
     assert cards(at)["Revenue"] == money(headline(ships))
 
 
-def test_the_slider_changes_how_many_top_customers_are_shown(dashboard_env: LiveApi) -> None:
+def test_the_top_n_choice_changes_how_many_top_customers_are_shown(dashboard_env: LiveApi) -> None:
     at = run_app()
     at.switch_page("views/customers.py").run()
-    slider = at.slider(key="customers_top_n")
-    assert (slider.value, slider.min, slider.max) == (10, 5, 20)
+    control = at.segmented_control(key="customers_top_n")
+    assert (control.value, list(control.options)) == (10, ["10", "20", "50", "100"])
     assert len(figure(at, "chart-top-customers")["data"][0]["y"]) == 10
-    for n in (5, 20):
-        at.slider(key="customers_top_n").set_value(n).run()
+    for n in (20, 50, 100):
+        at.segmented_control(key="customers_top_n").set_value(n).run()
         assert not at.exception
         names = figure(at, "chart-top-customers")["data"][0]["y"]
-        assert len(names) == n
+        assert len(names) == min(n, 92)  # the bundled data has 92 customers
         assert any(h.value == f"Top {n} customers by revenue" for h in at.subheader)
-    top = dashboard_env.get("/api/top-customers", limit=20)["data"]
+    top = dashboard_env.get("/api/top-customers", limit=100)["data"]
     assert names == [r["customer_name"] for r in top]
 
 

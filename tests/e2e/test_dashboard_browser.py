@@ -42,9 +42,9 @@ AUTO_REFRESH_SECONDS = 3  # the dashboard polls /api/version this often in this 
 ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
 RESULT = ROOT / "test-artifacts" / "dashboard_render.json"
 VIEWS = {
-    "": ("Sales overview", 3),  # url path -> (title, number of charts when fully drawn)
+    "": ("Sales overview", 4),  # url path -> (title, number of charts when fully drawn)
     "geography": ("Geography", 3),
-    "products": ("Products", 2),
+    "products": ("Products", 3),
     "customers": ("Customers", 3),
     "seasonality": ("Seasonality", 3),
     "orders": ("Orders", 2),

@@ -222,6 +222,25 @@ def test_pdf_of_the_forecast_view_forecasts_the_requested_months(sample: Engine)
     assert "2005-11" not in text
 
 
+def test_pdf_of_top_movers_shows_losses_as_numbers_and_still_neutralises_names(
+    sample: Engine, hostile: Engine
+):
+    """A formatted loss ("-$101,339.14", "-100.0%") is a number in the PDF, never "'-$101,339.14"; a customer
+    name from the data that starts like a formula keeps its leading quote."""
+    text = " ".join(
+        p.extract_text() for p in PdfReader(io.BytesIO(run(sample, "top-movers", "pdf").content)).pages
+    )
+    assert "-$101,339.14" in text and "-100.0%" in text
+    assert "'-$" not in text and "'-1" not in text
+    with snapshot(hostile) as conn:
+        frame = breakdown(conn, Filters(), "customer")
+    assert "-minus Co" in set(frame["customer_name"])
+    names = " ".join(
+        p.extract_text() for p in PdfReader(io.BytesIO(run(hostile, "top-customers", "pdf").content)).pages
+    )
+    assert "'-minus Co" in names
+
+
 @pytest.mark.parametrize(
     ("country", "verdict"), [("France", "Not a reliable forecast"), (None, "Reliable forecast")]
 )

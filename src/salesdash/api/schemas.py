@@ -522,6 +522,44 @@ class PenetrationMeta(Meta):
     periods = Dict(required=True, allow_none=True)
 
 
+class MoverRow(Open):
+    rank = Integer(required=True)
+    current_revenue = Float(required=True)
+    previous_revenue = Float(required=True)
+    revenue_change = Float(required=True)
+    revenue_change_pct = Float(
+        required=True, allow_none=True, metadata={"description": "null when previous_revenue is 0 (new)"}
+    )
+    movement = String(required=True, validate=OneOf(("new", "lost", "up", "down", "flat")))
+
+
+class MoversMeta(Meta):
+    dimension = String(required=True)
+    limit = Integer(required=True)
+    current_period = Nested(Period, required=True, allow_none=True)
+    comparison_period = Nested(Period, required=True, allow_none=True)
+    candidates = Integer(required=True, metadata={"description": "groups with revenue in either period"})
+    note = String(required=True, allow_none=True, metadata={"description": "why there is no comparison"})
+
+
+class ListPriceGapRow(Open):
+    product_line = String(required=True)
+    line_count = Integer(required=True)
+    units = Integer(required=True)
+    list_price_revenue = Float(required=True)
+    revenue = Float(required=True)
+    list_price_gap = Float(required=True)
+    list_price_gap_pct = Float(required=True, allow_none=True)
+
+
+class ListPriceGapMeta(Meta):
+    level = String(required=True)
+    total = Dict(required=True)
+    lines_without_msrp = Integer(required=True)
+    revenue_without_msrp = Float(required=True)
+    rule = String(required=True)
+
+
 def _export_field(name: str, params: list[Param]) -> Integer | String:
     views = ", ".join(
         f"view={v.name}: {p.description}" for v in VIEWS.values() for p in v.export_params if p.name == name

@@ -150,6 +150,25 @@ def count_axis_ticks(largest: Any) -> dict[str, Any]:
     return {"tickmode": "auto", "tickformat": ",d", "rangemode": "tozero"}
 
 
+def note_below(fig: go.Figure, text: str, *, xshift: int = 0) -> None:
+    """A one-line grey note under the plot (the bottom margin made room for it); ``xshift`` px in from the
+    plot's left edge when the left margin is narrow (a web font loading late widens the text both ways)."""
+    fig.update_layout(margin={"b": 52})
+    fig.add_annotation(
+        text=text,
+        showarrow=False,
+        x=0,
+        y=0,
+        xref="paper",
+        yref="paper",
+        xanchor="left",
+        yanchor="top",
+        xshift=xshift,
+        yshift=-24,
+        font={"size": 11, "color": GREY},
+    )
+
+
 PARTIAL_NOTE = "Hatched bar, open marker: a partial period (the dates in view cover only part of it)"
 
 
@@ -217,18 +236,7 @@ def sales_over_time(records: Records, grain: str = "month", *, height: int = 360
         margin={"l": 60, "r": 62, "t": 36, "b": 52 if any(partial) else 32},
     )
     if any(partial):
-        fig.add_annotation(
-            text=PARTIAL_NOTE,
-            showarrow=False,
-            x=0,
-            y=0,
-            xref="paper",
-            yref="paper",
-            xanchor="left",
-            yanchor="top",
-            yshift=-24,
-            font={"size": 11, "color": GREY},
-        )
+        note_below(fig, PARTIAL_NOTE)
     if grain == "year":
         fig.update_xaxes(type="category", tickvals=x, ticktext=periods)
     else:

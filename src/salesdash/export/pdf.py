@@ -208,8 +208,13 @@ class _Writer:
                 head.cell(self.text(h))
             for row in rows:
                 cells = table.row()
-                for value in row:
-                    cells.cell(self.text(neutralise(value) if isinstance(value, str) else value))
+                for value, side in zip(row, align, strict=True):
+                    # right-aligned columns hold numbers salesdash formatted ("-$65,037.06", "-82.2%"): shown
+                    # as they are; text from the data is neutralised like in every export
+                    safe = (
+                        value if side == "RIGHT" else neutralise(value) if isinstance(value, str) else value
+                    )
+                    cells.cell(self.text(safe))
         pdf.ln(2)
 
     def chart_height(self, height_ratio: float = 0.5) -> float:

@@ -27,6 +27,7 @@ from salesdash.filters import Filters
 from salesdash.metrics.compare import Period, add_months, change, coverage
 from salesdash.metrics.compare import headline_periods as compare_periods
 from salesdash.metrics.definitions import cents_to_money
+from salesdash.metrics.movers import revenue_in_periods
 from salesdash.metrics.queries import GRAINS, breakdown, kpis, period_label, period_start
 from salesdash.metrics.rollups import choose_plan, rollup_rows
 from salesdash.store.schema import order_lines
@@ -304,16 +305,7 @@ def penetration(conn: Connection, filters: Filters, dimension: str = "country") 
     lines_total = int(kpis(conn, filters)["product_line_count"])
     bought = _product_lines_bought(conn, filters, dimension)
     periods = headline_periods(conn, filters)
-    growth: dict[str, tuple[float | None, float | None]] = {}
-    if periods is not None:
-        current, earlier = periods
-        now = breakdown(conn, filters.with_dates(current.start, current.end), dimension)
-        before = breakdown(conn, filters.with_dates(earlier.start, earlier.end), dimension)
-        before_by = dict(zip(before[dimension], before["revenue"], strict=True))
-        for name, revenue in zip(now[dimension], now["revenue"], strict=True):
-            growth[str(name)] = (revenue, before_by.get(name, 0.0))
-        for name, revenue in before_by.items():
-            growth.setdefault(str(name), (0.0, revenue))
+    growth = revenue_in_periods(conn, filters, dimension, *periods) if periods is not None else {}
     rows = []
     for rec in frame.to_dict("records"):
         name = str(rec[dimension])

@@ -48,7 +48,9 @@ from salesdash.metrics.customers import (
     new_customers,
     penetration,
 )
+from salesdash.metrics.movers import MOVER_DIMENSIONS, top_movers
 from salesdash.metrics.overlap import order_count_overlap
+from salesdash.metrics.pricing import list_price_gap
 from salesdash.metrics.queries import ORDER_LINE_FIELDS, ORDER_LINE_NULLABLE, ORDER_SORT_COLUMNS
 from salesdash.metrics.rfm import COLUMNS as RFM_COLUMNS
 from salesdash.metrics.rfm import DEFINITIONS as RFM_DEFINITIONS
@@ -66,6 +68,7 @@ from salesdash.vocabulary import (
     KPI_ORDER,
     PERIODS,
     STATUS_ORDER,
+    label,
 )
 
 MAX_EXPORT_LINES = 100_000
@@ -105,6 +108,21 @@ def _chart_ranked(category: str, limit: int | None = None) -> Any:
         return figures.ranked_bars(view.records(), category, "revenue", limit=limit)
 
     return draw
+
+
+CHART_BARS = 20  # the most bars an exported chart (a fixed-size image) holds readably
+
+
+def _chart_top_customers(view: ViewData) -> go.Figure:
+    records = view.records()
+    fig = figures.ranked_bars(records, "customer_name", "revenue", limit=CHART_BARS)
+    if len(records) > CHART_BARS:
+        figures.note_below(
+            fig,
+            f"The {CHART_BARS} largest of the {len(records)} customers; the table holds all of them.",
+            xshift=4,
+        )
+    return fig
 
 
 def _chart_products(view: ViewData) -> go.Figure:
@@ -610,9 +628,100 @@ def _rfm(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> V
 MAX_PAGE = 1000  # the largest page of a paginated view (`limit`)
 
 
+# ---- top movers and the list-price gap (issue #13, manager's additions) ------------------------------------------
+
+MOVEMENT_NOTE = (
+    "movement: new = no revenue in the comparison period (change % is null, not infinite); lost = no revenue "
+    "in the current period; up, down or flat otherwise."
+)
+
+
+def _top_movers(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
+    dimension, limit = p["dimension"], p["limit"]
+    result = top_movers(conn, f, dimension, limit)
+    current, previous = result["current_period"], result["comparison_period"]
+    notes = [result["note"]] if result["note"] else []
+    if current and previous:
+        notes.append(
+            f"Current: {current['label']}; compared with {previous['label']} (the KPI cards' periods). Ranked by "
+            f"the size of the revenue change; {len(result['rows'])} of {result['candidates']} shown."
+        )
+    notes.append(MOVEMENT_NOTE)
+    return _table(
+        "top-movers",
+        f"Top movers by {label(result['key']).lower()}",
+        result["rows"],
+        meta={
+            "dimension": dimension,
+            "limit": limit,
+            "current_period": current,
+            "comparison_period": previous,
+            "candidates": result["candidates"],
+            "note": result["note"],
+        },
+        notes=notes,
+        definitions={"movement": MOVEMENT_NOTE},
+        chart_input={"key": result["key"]},
+    )
+
+
+def _chart_movers(view: ViewData) -> go.Figure:
+    from salesdash.charts.changes import movers_chart
+
+    return movers_chart(view.records(), view.chart_input["key"])
+
+
+def _list_price_gap(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
+    level = p["level"]
+    result = list_price_gap(conn, f, "product" if level == "product" else "product_line")
+    total = result["total"]
+    notes = [result["rule"]]
+    if total["list_price_gap_pct"] is not None:
+        notes.append(
+            f"In view: revenue {total['revenue']:,.2f} vs {total['list_price_revenue']:,.2f} at list price, "
+            f"a gap of {total['list_price_gap']:,.2f} ({total['list_price_gap_pct'] * 100:+.1f}%)."
+        )
+    if result["lines_without_msrp"]:
+        notes.append(
+            f"{result['lines_without_msrp']:,} order lines without an MSRP (revenue "
+            f"{result['revenue_without_msrp']:,.2f}) are left out."
+        )
+    return _table(
+        "list-price-gap",
+        "List-price gap by product code" if level == "product" else "List-price gap by product line",
+        result["rows"],
+        meta={
+            "level": level,
+            "total": total,
+            "lines_without_msrp": result["lines_without_msrp"],
+            "revenue_without_msrp": result["revenue_without_msrp"],
+            "rule": result["rule"],
+        },
+        notes=notes,
+        definitions={
+            "list_price_revenue": "Sum of MSRP x QUANTITYORDERED over the order lines in view with an MSRP.",
+            "list_price_gap": "revenue - list_price_revenue (positive: sold above list price).",
+            "list_price_gap_pct": "list_price_gap / list_price_revenue (null when that is 0).",
+        },
+    )
+
+
+def _chart_list_price_gap(view: ViewData) -> go.Figure:
+    from salesdash.charts.changes import list_price_gap_chart
+
+    key = "product_code" if view.params.get("level") == "product" else "product_line"
+    return list_price_gap_chart(view.records(), key)
+
+
 # ---- the declarations --------------------------------------------------------------------------------------------
 
 TREND_DEFS = (*BREAKDOWN_METRICS, "average_order_value")
+PRODUCT_LEVEL = Param(
+    "level",
+    "product_line (default) or product (one row per PRODUCTCODE).",
+    "product_line",
+    choices=("product_line", "product"),
+)
 
 
 def offset_param(noun: str) -> Param:
@@ -705,12 +814,7 @@ CATALOG: tuple[View, ...] = (
         ),
         optional=("product_code", "msrp", "country_count", "product_code_count"),  # by level
         params=(
-            Param(
-                "level",
-                "product_line (default) or product (one row per PRODUCTCODE).",
-                "product_line",
-                choices=("product_line", "product"),
-            ),
+            PRODUCT_LEVEL,
             Param(
                 "sort",
                 "Metric to rank by: " + ", ".join(BREAKDOWN_METRICS) + ".",
@@ -758,7 +862,7 @@ CATALOG: tuple[View, ...] = (
         nullable=("country",),
         params=(Param("limit", "Number of customers, 1-100 (default 10).", 10, low=1, high=100),),
         metrics=BREAKDOWN_DEFINITIONS,
-        chart=_chart_ranked("customer_name"),
+        chart=_chart_top_customers,
     ),
     View(
         "monthly-trends",
@@ -1007,5 +1111,53 @@ CATALOG: tuple[View, ...] = (
         metrics=("revenue", "customer_count", "revenue_share"),
         filename=lambda p: f"market-penetration-{p['dimension']}",
         chart=_chart_penetration,
+    ),
+    # ---- manager's additions (issue #13): top movers and the list-price gap --------------------------------------
+    View(
+        "top-movers",
+        "Top movers",
+        "Top movers: largest revenue changes",
+        "The `limit` customers, countries or product lines (`dimension`) whose revenue changed most between the "
+        "KPI cards' periods: the latest year to date in view (with a date filter, the filtered range in the last "
+        "year it reaches) vs the same dates a year earlier. Each row: `current_revenue`, `previous_revenue`, "
+        "`revenue_change`, `revenue_change_pct` (null, not infinite, when the previous revenue is 0) and "
+        "`movement` (new, lost, up, down, flat), ranked by the size of the change. `meta.current_period` and "
+        "`meta.comparison_period` bound both periods; with no comparison period (the data does not cover the "
+        "year earlier) `data` is empty, `meta.comparison_period` null and `meta.note` says why.",
+        _top_movers,
+        "MoverRow",
+        "The groups with the largest revenue change, largest first.",
+        meta_schema="MoversMeta",
+        params=(
+            Param(
+                "dimension",
+                "Group by: " + ", ".join(MOVER_DIMENSIONS) + " (default customer).",
+                "customer",
+                choices=tuple(MOVER_DIMENSIONS),
+            ),
+            Param("limit", "Number of movers, 1-100 (default 10).", 10, low=1, high=100),
+        ),
+        metrics=("revenue",),
+        filename=lambda p: f"top-movers-{p['dimension']}",
+        chart=_chart_movers,
+    ),
+    View(
+        "list-price-gap",
+        "List-price gap",
+        "List-price gap (revenue vs MSRP)",
+        "Per product line (or `level=product`: per product code, with its MSRP): revenue (SALES) beside the "
+        "revenue the same units would bring at list price (`list_price_revenue` = MSRP x QUANTITYORDERED), the "
+        "gap (`list_price_gap` = revenue - list-price revenue; positive = sold above list) and `list_price_gap_pct`"
+        " (of the list-price revenue). NOT a profit margin: the data has no cost. SALES is the revenue because "
+        "PRICEEACH is capped at 100.00 in the source. Only lines with an MSRP count; `meta.lines_without_msrp` "
+        "counts the others, `meta.total` sums every line with one.",
+        _list_price_gap,
+        "ListPriceGapRow",
+        "One row per product line (or product code), by revenue.",
+        meta_schema="ListPriceGapMeta",
+        params=(PRODUCT_LEVEL,),
+        metrics=("revenue",),
+        filename=lambda p: f"list-price-gap-{p['level']}",
+        chart=_chart_list_price_gap,
     ),
 )

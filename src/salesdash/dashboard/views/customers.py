@@ -1,4 +1,4 @@
-"""Customers: the top N by revenue (slider), and a searchable, sortable customer table."""
+"""Customers: the top 10/20/50/100 by revenue, and a searchable, sortable customer table."""
 
 import streamlit as st
 
@@ -10,6 +10,7 @@ from salesdash.dashboard.components.layout import page_header
 from salesdash.dashboard.components.rfm import rfm_section
 
 TABLE_LIMIT = 100  # the API's largest page of top customers
+TOP_CHOICES = (10, 20, 50, 100)  # the top-N chart's choices (the PDF report keeps its top 10)
 
 ctx = context.current()
 page_header(ctx, "Customers", "Who buys the most, how often, when they last ordered, and how many are new.")
@@ -18,13 +19,16 @@ acquisition_section(ctx)
 cohort_section(ctx)
 
 with st.container(border=True):
-    top_n = st.slider(
-        "Number of top customers",
-        min_value=5,
-        max_value=20,
-        value=10,
-        key="customers_top_n",
-        persist_state="session",
+    top_n = (
+        st.segmented_control(
+            "Number of top customers",
+            TOP_CHOICES,
+            default=TOP_CHOICES[0],
+            key="customers_top_n",
+            required=True,
+            persist_state="session",
+        )
+        or TOP_CHOICES[0]
     )
     top_query = context_section(
         ctx, f"Top {top_n} customers by revenue", "/api/top-customers", "customer_name", {"limit": top_n}

@@ -1,4 +1,5 @@
-"""Overview: KPI cards, sales over time, product-line share, top countries."""
+"""Overview: KPI cards, sales over time (or each year over the same months), product-line share, top countries,
+top movers."""
 
 from datetime import date
 
@@ -7,6 +8,7 @@ import streamlit as st
 from salesdash.charts import figures as charts
 from salesdash.charts.format import plain
 from salesdash.dashboard.components import context
+from salesdash.dashboard.components.changes import top_movers_section, year_overlay_chart
 from salesdash.dashboard.components.compare import comparison_kpi_cards
 from salesdash.dashboard.components.crossfilter import category_chart, context_section, period_chart
 from salesdash.dashboard.components.layout import page_header, section
@@ -37,28 +39,37 @@ with st.container(border=True):
     grain = st.session_state.get("overview_grain") or "month"
     period = {"period": PERIOD_OF_GRAIN[grain]}
     section(ctx, "Sales over time", "/api/sales-over-time", period)
-    st.segmented_control(
-        "Time grain",
-        grains,
-        default="month",
-        format_func=lambda g: GRAIN_LABELS[g],
-        key="overview_grain",
-        label_visibility="collapsed",
-        required=True,
-    )
-    with st.spinner("Loading sales over time…"):
-        over_time = ctx.fetch("/api/sales-over-time", period)
-    records = list(over_time.data or [])
-    period_chart(ctx, charts.sales_over_time(records, grain), records, grain, key="chart-over-time")
-    notes = ["Drag across the chart to filter every page to those periods."]
-    notes += [str(over_time.meta["partial_note"])] if over_time.meta.get("partial_note") else []
-    if "day" not in grains and days:
-        notes.append(
-            f"Day is offered for date ranges up to {charts.DAY_GRAIN_MAX_DAYS} days; this one has {days:,}. "
-            "Pick a shorter date range in the sidebar to see single days."
+    with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
+        st.segmented_control(
+            "Time grain",
+            grains,
+            default="month",
+            format_func=lambda g: GRAIN_LABELS[g],
+            key="overview_grain",
+            label_visibility="collapsed",
+            required=True,
         )
-    for note in notes:
-        st.caption(plain(note))
+        compare_years = st.toggle(
+            "Compare years",
+            key="overview_compare_years",
+            help="Each year as a line over the same January-December axis (by month, or by quarter).",
+        )
+    if compare_years:
+        year_overlay_chart(ctx, grain, kpi_data.get("headline"))
+    else:
+        with st.spinner("Loading sales over time…"):
+            over_time = ctx.fetch("/api/sales-over-time", period)
+        records = list(over_time.data or [])
+        period_chart(ctx, charts.sales_over_time(records, grain), records, grain, key="chart-over-time")
+        notes = ["Drag across the chart to filter every page to those periods."]
+        notes += [str(over_time.meta["partial_note"])] if over_time.meta.get("partial_note") else []
+        if "day" not in grains and days:
+            notes.append(
+                f"Day is offered for date ranges up to {charts.DAY_GRAIN_MAX_DAYS} days; this one has {days:,}. "
+                "Pick a shorter date range in the sidebar to see single days."
+            )
+        for note in notes:
+            st.caption(plain(note))
 
 left, right = st.columns(2)
 with left, st.container(border=True):
@@ -84,3 +95,5 @@ with right, st.container(border=True):
         "country",
         key="chart-top-countries",
     )
+
+top_movers_section(ctx)

@@ -1,10 +1,11 @@
-"""Products: revenue, units and orders by product line; the product-code ranking."""
+"""Products: revenue, units and orders by product line; the product-code ranking; the list-price gap."""
 
 import streamlit as st
 
 from salesdash.charts import figures as charts
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.crossfilter import category_chart, context_section, row_table
+from salesdash.dashboard.components.changes import list_price_gap_section
 from salesdash.dashboard.components.layout import chart, order_count_note, page_header, section
 from salesdash.dashboard.components.tables import table
 from salesdash.vocabulary import label
@@ -95,3 +96,5 @@ with st.container(border=True):
             height=34 * min(limit, len(records) or 1) + 60,
         )
         order_count_note(products.meta)
+
+list_price_gap_section(ctx)
