@@ -112,7 +112,7 @@ def test_a_copied_customer_filters_to_its_own_lines(engine: Engine, lines: pd.Da
     name = lines["customer_name"][lines["customer_name"].str.contains(" #")].iloc[0]
     mine = lines[lines["customer_name"] == name]
     with snapshot(engine) as conn:
-        got = kpis(conn, Filters(customer=name))
+        got = kpis(conn, Filters(customers=(name,)))
     assert got["customer_count"] == 1
     assert round(got["revenue"] * 100) == int(mine["sales_cents"].sum())
     assert got["order_count"] == mine["order_number"].nunique()

@@ -28,7 +28,7 @@ from tests.spark_support import published_database
 
 def test_values_are_bound_never_written_into_the_sql():
     hostile = "x' OR 1=1 --"
-    filters = Filters(countries=(hostile, "France"), start=date(2004, 1, 1), customer="O'Brien `Ltd`")
+    filters = Filters(countries=(hostile, "France"), start=date(2004, 1, 1), customers=("O'Brien `Ltd`",))
     compiled = _kpis_statement(None, filters).compile(dialect=SparkDialect())
     text = str(compiled)
     assert hostile not in text and "O'Brien" not in text and "France" not in text

@@ -14,7 +14,7 @@ import streamlit as st
 from salesdash.dashboard.client import ApiError
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.errors import link_warning, show_api_error
-from salesdash.dashboard.components.filters import sidebar_filters
+from salesdash.dashboard.components.filters import sidebar_filters, with_linked
 from salesdash.dashboard.components.layout import apply_style
 from salesdash.dashboard.components.refresh import data_status, watch_for_data
 from salesdash.dashboard.state import link_problems
@@ -72,8 +72,10 @@ def main() -> None:
                 watch_for_data(st.session_state.get(context.VERSION_KEY, {}), settings.auto_refresh_seconds)
         st.stop()
     options = options if isinstance(options, dict) else {}
-    problems = link_problems({k: st.query_params.get_all(k) for k in st.query_params}, options)
-    filters = sidebar_filters(options)
+    problems = link_problems(
+        {k: st.query_params.get_all(k) for k in st.query_params}, with_linked(options, version)
+    )
+    filters = sidebar_filters(options, version)
     st.sidebar.divider()
     data_status(version, settings.auto_refresh_seconds)
     context.start(filters, version, options)
