@@ -48,11 +48,12 @@ def search_key(f: Filter) -> str:
     return f"{f.param}_search"
 
 
-def _chosen(f: Filter) -> list[str]:
-    """What is chosen for ``f``: its widget's value, else (first run of a link) the URL's."""
+def _chosen(f: Filter, version: dict[str, Any]) -> list[str]:
+    """What is chosen for ``f``: its widget's value, else (first run of a link) the URL's values that are in
+    the data (its finder gives them exactly; the others are named by the link warning, not applied)."""
     value = st.session_state.get(f.param)
     if value is None:
-        value = st.query_params.get_all(f.param)
+        value = [v for v in st.query_params.get_all(f.param) if v in context.found_values(f, v, version)]
     return [str(v) for v in value or []]
 
 
@@ -68,7 +69,7 @@ def _found(f: Filter, version: dict[str, Any]) -> list[str]:
         help=f"Shows the first {context.FOUND_PAGE} {f.label.lower()} that start with or contain the text; "
         "pick them below.",
     )
-    return list(dict.fromkeys([*_chosen(f), *context.found_values(f, text or "", version)]))
+    return list(dict.fromkeys([*_chosen(f, version), *context.found_values(f, text or "", version)]))
 
 
 def with_linked(options: dict[str, Any], version: dict[str, Any]) -> dict[str, Any]:
