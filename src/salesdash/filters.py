@@ -82,6 +82,10 @@ class Filter:
         """The name people read for a stored value ("NA" -> "North America"; else the value itself)."""
         return dict(self.names).get(value, value)
 
+    def stored(self, text: str) -> str:
+        """The stored value of a name people read ("North America" -> "NA"; else the text itself)."""
+        return {name: value for value, name in self.names}.get(text, text)
+
     def parse(self, values: list[str]) -> Any:
         """The value from query-string texts (form only), or raise InvalidParameter naming the parameter."""
         raise NotImplementedError

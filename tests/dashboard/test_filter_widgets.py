@@ -72,3 +72,12 @@ def test_a_link_with_an_unknown_customer_or_code_says_so(dashboard_env: LiveApi)
     assert plain("customer=Euro Shoping Channel is not among the customers in the data") in text
     assert plain("productcode=S10_9999 is not among the product codes in the data") in text
     assert plain("territory=Mars is not among the territories in the data") in text
+
+
+def test_a_territory_link_may_give_the_code_or_the_name(dashboard_env: LiveApi) -> None:
+    na = dashboard_env.get("/api/kpis", territory="NA")["data"]
+    for value in ("NA", "North America"):
+        at = run_app({"territory": value})
+        assert not at.exception and not at.warning, value
+        assert at.multiselect(key="territory").value == ["NA"]
+        assert cards(at)["Revenue"] == money(headline(na))

@@ -99,6 +99,12 @@ def _widget(
         )
         return
     values = _found(f, version) if f.finder else list(options.get(f.options_key or "", []))
+    if f.names and f.param not in st.session_state:
+        # the widget writes the names people read into the URL ("territory=North America"); a link may give
+        # the stored codes the API takes ("territory=NA"): either is understood on the first run of a link
+        linked = [f.stored(v) for v in st.query_params.get_all(f.param)]
+        if linked:
+            st.session_state[f.param] = [v for v in dict.fromkeys(linked) if v in values]
     st.sidebar.multiselect(
         f.label,
         ordered(values, f.order) if f.order else values,
