@@ -183,6 +183,29 @@ def test_chart_png_has_the_promised_size(sample: Engine):
     assert file.media_type == "image/png"
 
 
+def test_the_new_filters_are_named_in_the_filters_applied(sample: Engine):
+    f = Filters(
+        territories=("NA", "Japan"),
+        product_codes=("S10_1678",),
+        customers=("Australian Collectors, Co.", "Mini Gifts Distributors Ltd."),
+    )
+    about = {
+        row[0]: row[1]
+        for row in openpyxl.load_workbook(io.BytesIO(run(sample, "kpis", "xlsx", f).content))[
+            "About"
+        ].iter_rows(values_only=True)
+        if row[0]
+    }
+    assert about["Territories"] == "Japan, North America"  # the names people read, not the codes
+    assert about["Product codes"] == "S10_1678"
+    assert about["Customers"] == "Australian Collectors, Co., Mini Gifts Distributors Ltd."
+    # the subtitle of exported charts and of the PDF report
+    assert f.applied_text() == (
+        "Territories: Japan, North America; Product codes: S10_1678; "
+        "Customers: Australian Collectors, Co., Mini Gifts Distributors Ltd."
+    )
+
+
 def test_pdf_report_shows_kpis_filters_and_data_version(sample: Engine):
     f = Filters(countries=("France",))
     file = run(sample, "rfm", "pdf", f)
