@@ -5,7 +5,9 @@ the :class:`Filters` attribute, its type, how its text is parsed, how it is chec
 data, its SQL predicate (bound parameters only), its words for people ("Countries: France, Spain") and the key of
 its values in ``GET /api/filters``. Everything else is generated from the registry: the API's query schema,
 ``meta.filters`` and the cache key, the value check, the PDF/Excel "filters applied" text, the dashboard's URL
-state, its summary line and its sidebar widgets.
+state, its summary line and its sidebar widgets. A filter with too many values to list (product codes,
+customers) names its ``finder``, the API path that searches them as people type (``GET /api/customers?q=``);
+one with ``names`` (territories) shows people names for its stored codes and accepts either.
 
 Adding a filter: one declaration in :data:`FILTERS` plus its typed field on :class:`Filters` (a test checks the
 two agree).
@@ -64,13 +66,11 @@ class Filter:
     order: tuple[str, ...] = ()  # display order of its values (else alphabetical)
     help: str = ""  # the sidebar's help text
     sidebar: bool = True  # drawn in the dashboard's sidebar
-    finder: str = (
-        ""  # the API path that finds its values as people type, when GET /api/filters cannot list them
-    )
+    # the API path that finds its values as people type, when GET /api/filters cannot list them
+    finder: str = ""
     count_key: str = ""  # with a finder: GET /api/filters gives how many values there are under this key
-    names: tuple[
-        tuple[str, str], ...
-    ] = ()  # (stored value, the name people read), e.g. ("NA", "North America")
+    # (stored value, the name people read) pairs, e.g. ("NA", "North America"); either is accepted
+    names: tuple[tuple[str, str], ...] = ()
     many = False  # several values (repeat or comma-separate)
 
     @property

@@ -118,10 +118,10 @@ def get_definitions(query: dict[str, Any]) -> Response:
 @bp.output(s.envelope(s.FilterOptions), description="Every value each filter can take.")
 @bp.doc(summary="Filter values", responses=[400, 401, 403, 503])
 def get_filters(query: dict[str, Any]) -> Response:
-    """The values each filter can take in the current data (countries, product lines, statuses, deal sizes,
-    the date range), for building a UI, and how many customers there are (`GET /api/customers?q=...` finds
-    them: at realistic sizes the list would be megabytes). `default_statuses` is what "no status filter"
-    means."""
+    """The values each filter can take in the current data (territories, countries, product lines, statuses,
+    deal sizes, the date range), for building a UI, and how many product codes and customers there are
+    (`GET /api/product-codes?q=...` and `GET /api/customers?q=...` find them: at realistic sizes the lists would
+    be megabytes). `default_statuses` is what "no status filter" means."""
 
     def compute(conn: Connection, f: Filters) -> Result:
         data = filter_options(conn)
@@ -156,7 +156,7 @@ def _finder(found: Filter) -> None:
     handler.__name__ = f"find_{name.replace('-', '_')}"
     handler.__doc__ = (
         f"{found.label} for the `{found.param}` filter, as the user types: values that start with `q` (any case) "
-        "first, then values that contain it, each alphabetically; `limit` 1-50 (default 20); `meta.total` "
+        f"first, then values that contain it, each alphabetically; `limit` 1-{s.MAX_MATCHES} (default 20); `meta.total` "
         f"counts every match. The values are the ones the `{found.param}` filter takes."
     )
     bp.get(found.finder.removeprefix("/api"))(
