@@ -312,7 +312,7 @@ def test_history_is_the_metric_layer_revenue_on_complete_months(aligned_engine: 
 
 def test_a_customer_who_stopped_ordering_has_zero_months_not_a_shorter_history(aligned_engine: Engine):
     with snapshot(aligned_engine) as conn:
-        result = forecast(conn, Filters(customer="Fading Ltd"), 3)
+        result = forecast(conn, Filters(customers=("Fading Ltd",)), 3)
     assert result.history_end == "2005-04"
     assert result.history[-1] == {"period": "2005-04", "period_start": "2005-04-01", "revenue": 0.0}
     assert result.history[-2]["revenue"] == 500.0

@@ -5,7 +5,9 @@ the :class:`Filters` attribute, its type, how its text is parsed, how it is chec
 data, its SQL predicate (bound parameters only), its words for people ("Countries: France, Spain") and the key of
 its values in ``GET /api/filters``. Everything else is generated from the registry: the API's query schema,
 ``meta.filters`` and the cache key, the value check, the PDF/Excel "filters applied" text, the dashboard's URL
-state, its summary line and its sidebar widgets.
+state, its summary line and its sidebar widgets. A filter with too many values to list (product codes,
+customers) names its ``finder``, the API path that searches them as people type (``GET /api/customers?q=``);
+one with ``names`` (territories) shows people names for its stored codes and accepts either.
 
 Adding a filter: one declaration in :data:`FILTERS` plus its typed field on :class:`Filters` (a test checks the
 two agree).
@@ -24,13 +26,20 @@ from sqlalchemy import ColumnElement, Table, and_
 
 from salesdash.errors import InvalidParameter
 from salesdash.lookup import NameIndex
-from salesdash.vocabulary import CANCELLED, DEAL_SIZE_ORDER, DEFAULT_STATUS_TEXT, STATUS_ORDER
+from salesdash.vocabulary import (
+    CANCELLED,
+    DEAL_SIZE_ORDER,
+    DEFAULT_STATUS_TEXT,
+    STATUS_ORDER,
+    TERRITORY_NAMES,
+)
 
 
-def _split(values: Iterable[str]) -> tuple[str, ...]:
+def _split(values: Iterable[str], commas: bool = True) -> tuple[str, ...]:
     out: list[str] = []
     for value in values:
-        out.extend(part.strip() for part in str(value).split(",") if part.strip())
+        parts = str(value).split(",") if commas else [str(value)]
+        out.extend(part.strip() for part in parts if part.strip())
     return tuple(out)
 
 
@@ -57,9 +66,25 @@ class Filter:
     order: tuple[str, ...] = ()  # display order of its values (else alphabetical)
     help: str = ""  # the sidebar's help text
     sidebar: bool = True  # drawn in the dashboard's sidebar
-    finder: str = ""  # where its values are found when GET /api/filters does not list them
+    # the API path that finds its values as people type, when GET /api/filters cannot list them
+    finder: str = ""
     count_key: str = ""  # with a finder: GET /api/filters gives how many values there are under this key
+    # (stored value, the name people read) pairs, e.g. ("NA", "North America"); either is accepted
+    names: tuple[tuple[str, str], ...] = ()
     many = False  # several values (repeat or comma-separate)
+
+    @property
+    def finds(self) -> str:
+        """The finder in a sentence ("GET /api/customers?q=... finds customers."), empty without one."""
+        return f"GET {self.finder}?q=... finds {self.label.lower()}." if self.finder else ""
+
+    def name_of(self, value: str) -> str:
+        """The name people read for a stored value ("NA" -> "North America"; else the value itself)."""
+        return dict(self.names).get(value, value)
+
+    def stored(self, text: str) -> str:
+        """The stored value of a name people read ("North America" -> "NA"; else the text itself)."""
+        return {name: value for value, name in self.names}.get(text, text)
 
     def parse(self, values: list[str]) -> Any:
         """The value from query-string texts (form only), or raise InvalidParameter naming the parameter."""
@@ -77,11 +102,16 @@ class Filter:
         if self.options_key is None or self.empty(value):
             return value, []
         known = options.get(self.options_key, [])
-        # a NameIndex (the customers: built once per data version) or a short list (indexed here)
+        # a NameIndex (a finder's values: built once per data version) or a short list (indexed here)
         index = known if isinstance(known, NameIndex) else NameIndex(str(v) for v in known)
+        # the names people read are accepted too ("North America" -> the stored "NA") when in the data
+        aliases = {name.casefold(): stored for stored, name in self.names if index.match(stored) == stored}
+        if aliases:
+            index = NameIndex([*index.names, *(dict(self.names)[v] for v in aliases.values())])
         matched, problems = [], []
         for one in value if self.many else (value,):
             match = index.match(str(one))
+            match = aliases.get(match.casefold(), match) if match is not None else None
             if match is None:
                 entry: dict[str, Any] = {"parameter": self.param, "value": one, "message": "not in the data"}
                 suggestions = index.suggest(str(one))
@@ -153,36 +183,15 @@ class DateBound(Filter):
 
 
 @dataclass(frozen=True)
-class OneOf(Filter):
-    """One exact value (e.g. one customer)."""
-
-    def parse(self, values: list[str]) -> str | None:
-        return _once(self.param, values)
-
-    def lenient(self, value: Any) -> str | None:
-        if isinstance(value, list | tuple):
-            value = value[0] if value else None
-        text = str(value).strip() if value is not None else ""
-        return text or None
-
-    def predicate(self, table: Table, value: Any) -> ColumnElement[bool] | None:
-        return table.c[self.column or self.attr] == value if value else None
-
-    def to_query(self, value: Any) -> str | None:
-        return value or None
-
-    def describe(self, value: Any) -> str:
-        return value or self.everything
-
-
-@dataclass(frozen=True)
 class AnyOf(Filter):
-    """Any of several values (repeat the parameter or comma-separate)."""
+    """Any of several values: repeat the parameter, or comma-separate unless ``commas`` is False (values that
+    contain commas, such as the customer "Australian Collectors, Co.", are given one per parameter)."""
 
+    commas: bool = True
     many = True
 
     def parse(self, values: list[str]) -> tuple[str, ...]:
-        return tuple(sorted(set(_split(values))))
+        return tuple(sorted(set(_split(values, self.commas))))
 
     def lenient(self, value: Any) -> tuple[str, ...]:
         if value is None or value == "":
@@ -201,7 +210,7 @@ class AnyOf(Filter):
         return list(value) if value else None
 
     def describe(self, value: Any, most: int | None = None) -> str:
-        items = list(value)
+        items = [self.name_of(v) for v in value]
         if not items:
             return self.everything
         if most is not None and len(items) > most:
@@ -242,6 +251,18 @@ FILTERS: tuple[Filter, ...] = (
         last=True,
     ),
     AnyOf(
+        "territory",
+        "territories",
+        "Territories",
+        "TERRITORY codes: "
+        + ", ".join(f"{code} ({name})" if name != code else code for code, name in TERRITORY_NAMES.items())
+        + "; the names (e.g. North America) are accepted too.",
+        column="territory",
+        options_key="territories",
+        everything="all territories",
+        names=tuple(TERRITORY_NAMES.items()),
+    ),
+    AnyOf(
         "country",
         "countries",
         "Countries",
@@ -258,6 +279,17 @@ FILTERS: tuple[Filter, ...] = (
         column="product_line",
         options_key="product_lines",
         everything="all product lines",
+    ),
+    AnyOf(
+        "productcode",
+        "product_codes",
+        "Product codes",
+        "PRODUCTCODE values, e.g. S10_1678 (GET /api/product-codes?q=... finds them).",
+        column="product_code",
+        options_key="product_codes",  # a NameIndex in the API's options (not listed by GET /api/filters)
+        everything="all products",
+        finder="/api/product-codes",
+        count_key="product_code_count",
     ),
     Statuses(
         "status",
@@ -281,17 +313,18 @@ FILTERS: tuple[Filter, ...] = (
         everything="all deal sizes",
         order=DEAL_SIZE_ORDER,
     ),
-    OneOf(
+    AnyOf(
         "customer",
-        "customer",
-        "Customer",
-        "One exact CUSTOMERNAME, e.g. Euro Shopping Channel.",
+        "customers",
+        "Customers",
+        "CUSTOMERNAME values, e.g. Euro Shopping Channel; repeat the parameter for several (names may contain "
+        "commas, so commas do not separate customers). GET /api/customers?q=... finds them.",
         column="customer_name",
         options_key="customers",  # a NameIndex in the API's options (not listed by GET /api/filters)
         everything="all customers",
-        sidebar=False,
-        finder="GET /api/customers?q=... finds customers.",
+        finder="/api/customers",
         count_key="customer_count",
+        commas=False,
     ),
 )
 BY_PARAM: dict[str, Filter] = {f.param: f for f in FILTERS}
@@ -306,11 +339,13 @@ class Filters:
 
     start: date | None = None
     end: date | None = None
+    territories: tuple[str, ...] = field(default=())
     countries: tuple[str, ...] = field(default=())
     product_lines: tuple[str, ...] = field(default=())
+    product_codes: tuple[str, ...] = field(default=())
     statuses: tuple[str, ...] = field(default=())
     deal_sizes: tuple[str, ...] = field(default=())
-    customer: str | None = None
+    customers: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
         for f in FILTERS:
@@ -340,7 +375,7 @@ class Filters:
             details.extend(problems)
         if details:
             parts = [f"{d['parameter']}={d['value']!r}" for d in details]
-            finders = [BY_PARAM[p].finder for p in dict.fromkeys(d["parameter"] for d in details)]
+            finders = [BY_PARAM[p].finds for p in dict.fromkeys(d["parameter"] for d in details)]
             raise InvalidParameter(
                 f"Unknown filter value(s): {', '.join(parts)}. GET /api/filters lists the values in the data."
                 + "".join(f" {text}" for text in finders if text),
@@ -377,7 +412,7 @@ class Filters:
         out.extend(
             (f.label, f.describe(getattr(self, f.attr)))
             for f in FILTERS
-            # a filter the dashboard does not offer (customer) is named only when a call set it
+            # a filter the dashboard does not offer is named only when a call set it
             if not isinstance(f, DateBound) and (f.sidebar or not f.empty(getattr(self, f.attr)))
         )
         return out
@@ -418,7 +453,6 @@ __all__ = [
     "DateBound",
     "Filter",
     "Filters",
-    "OneOf",
     "Statuses",
     "parse_filters",
 ]

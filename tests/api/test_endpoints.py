@@ -330,7 +330,7 @@ FILTER_CASES = [
     ("status=Cancelled", Filters(statuses=("Cancelled",))),
     ("status=Shipped,Cancelled", Filters(statuses=("Shipped", "Cancelled"))),
     ("dealsize=Large", Filters(deal_sizes=("Large",))),
-    ("customer=Euro Shopping Channel", Filters(customer="Euro Shopping Channel")),
+    ("customer=Euro Shopping Channel", Filters(customers=("Euro Shopping Channel",))),
     ("start=2004-01-01&end=2004-12-31", Filters(start=date(2004, 1, 1), end=date(2004, 12, 31))),
     ("start=2005-01-01", Filters(start=date(2005, 1, 1))),
     ("end=2003-06-30", Filters(end=date(2003, 6, 30))),

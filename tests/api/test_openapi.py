@@ -51,8 +51,10 @@ def test_spec_documents_every_route(fuzz_app: APIFlask):
     assert {p["name"] for p in kpis["parameters"]} == {
         "start",
         "end",
+        "territory",
         "country",
         "productline",
+        "productcode",
         "status",
         "dealsize",
         "customer",

@@ -135,16 +135,18 @@ def test_link_problems_name_every_value_not_understood() -> None:
             "end": ["2010-01-01"],
             "dealsize": ["Huge"],
             "start": ["2004-1-1"],
-            "customer": ["Euro Shopping Channel"],  # kept by the dashboard, checked by the API
+            "customer": ["Euro Shopping Channel", "Nobody Inc"],
             "colour": ["red"],
         },
-        options,
+        # a filter with a finder: what its finder gave for the link's values (components.filters.with_linked)
+        options | {"customers": ["Euro Shopping Channel"]},
     )
     assert problems == [
         "country=france is not among the countries in the data; did you mean France?",
         "end=2010-01-01 is outside the data (2003-01-06 to 2005-05-31)",
         "dealsize=Huge is not among the deal sizes in the data",
         "start=2004-1-1 is not a date (use YYYY-MM-DD, e.g. 2004-01-31)",
-        "colour is not a filter of the dashboard (its filters are start, end, country, productline, status, "
-        "dealsize, customer)",
+        "customer=Nobody Inc is not among the customers in the data",
+        "colour is not a filter of the dashboard (its filters are start, end, territory, country, productline, "
+        "productcode, status, dealsize, customer)",
     ]

@@ -100,7 +100,8 @@ def test_xlsx_about_sheet_has_filters_data_version_and_definitions(sample: Engin
     assert about["Countries"] == "France"
     assert about["Order dates"] == "up to 2004-12-31"
     assert about["Statuses"] == "all except Cancelled"
-    assert "Customer" not in about  # the dashboard offers no customer filter
+    assert about["Customers"] == "all customers" and about["Territories"] == "all territories"
+    assert about["Product codes"] == "all products"
     assert about["View parameter: limit"] == "5"
     assert about["revenue"].startswith("Sum of SALES")
     assert "order_count" in about
@@ -137,13 +138,13 @@ def test_formula_like_cells_are_neutralised_in_csv_and_xlsx(hostile: Engine):
     names = [row["customer_name"] for row in csv.DictReader(io.StringIO(text))]
     assert names == ["'" + EVIL, "'+1 Trading", "'@Home Ltd", "'-minus Co", "Plain Co"]
 
-    f = Filters(customer=EVIL)
+    f = Filters(customers=(EVIL,))
     book = openpyxl.load_workbook(io.BytesIO(run(hostile, "top-customers", "xlsx").content))
     cells = [row[1] for row in book.worksheets[0].iter_rows(min_row=2)]
     assert [c.value for c in cells][:4] == ["'" + EVIL, "'+1 Trading", "'@Home Ltd", "'-minus Co"]
     assert all(c.data_type == "s" for c in cells)  # text, never a formula
     about = openpyxl.load_workbook(io.BytesIO(run(hostile, "kpis", "xlsx", f).content))["About"]
-    customer = next(row[1] for row in about.iter_rows(values_only=True) if row[0] == "Customer")
+    customer = next(row[1] for row in about.iter_rows(values_only=True) if row[0] == "Customers")
     assert customer == "'" + EVIL
 
 
@@ -180,6 +181,29 @@ def test_chart_png_has_the_promised_size(sample: Engine):
     assert image.format == "PNG"
     assert image.size == (2400, 1200)
     assert file.media_type == "image/png"
+
+
+def test_the_new_filters_are_named_in_the_filters_applied(sample: Engine):
+    f = Filters(
+        territories=("NA", "Japan"),
+        product_codes=("S10_1678",),
+        customers=("Australian Collectors, Co.", "Mini Gifts Distributors Ltd."),
+    )
+    about = {
+        row[0]: row[1]
+        for row in openpyxl.load_workbook(io.BytesIO(run(sample, "kpis", "xlsx", f).content))[
+            "About"
+        ].iter_rows(values_only=True)
+        if row[0]
+    }
+    assert about["Territories"] == "Japan, North America"  # the names people read, not the codes
+    assert about["Product codes"] == "S10_1678"
+    assert about["Customers"] == "Australian Collectors, Co., Mini Gifts Distributors Ltd."
+    # the subtitle of exported charts and of the PDF report
+    assert f.applied_text() == (
+        "Territories: Japan, North America; Product codes: S10_1678; "
+        "Customers: Australian Collectors, Co., Mini Gifts Distributors Ltd."
+    )
 
 
 def test_pdf_report_shows_kpis_filters_and_data_version(sample: Engine):

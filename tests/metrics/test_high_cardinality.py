@@ -112,7 +112,20 @@ def test_a_copied_customer_filters_to_its_own_lines(engine: Engine, lines: pd.Da
     name = lines["customer_name"][lines["customer_name"].str.contains(" #")].iloc[0]
     mine = lines[lines["customer_name"] == name]
     with snapshot(engine) as conn:
-        got = kpis(conn, Filters(customer=name))
+        got = kpis(conn, Filters(customers=(name,)))
     assert got["customer_count"] == 1
     assert round(got["revenue"] * 100) == int(mine["sales_cents"].sum())
     assert got["order_count"] == mine["order_number"].nunique()
+
+
+def test_product_codes_and_territories_filter_to_their_own_lines(engine: Engine, lines: pd.DataFrame):
+    codes = tuple(sorted(lines["product_code"].unique())[::200])  # four of the 800 codes
+    territory = str(lines["territory"].astype(str).mode().iloc[0])
+    mine = lines[lines["product_code"].isin(codes) & (lines["territory"].astype(str) == territory)]
+    assert len(codes) == 4 and not mine.empty
+    with snapshot(engine) as conn:
+        got = kpis(conn, Filters(product_codes=codes, territories=(territory,)))
+    assert round(got["revenue"] * 100) == int(mine["sales_cents"].sum())
+    assert got["order_count"] == mine["order_number"].nunique()
+    assert got["line_count"] == len(mine)
+    assert got["customer_count"] == mine["customer_name"].nunique()

@@ -58,7 +58,7 @@ def test_frequency_and_monetary_are_the_metric_layer_values(small_engine: Engine
 
 def test_recency_counts_to_the_end_of_the_data_not_to_a_filtered_last_order(small_engine: Engine):
     with snapshot(small_engine) as conn:
-        scored, as_of = rfm(conn, Filters(customer="Gamma GmbH"))
+        scored, as_of = rfm(conn, Filters(customers=("Gamma GmbH",)))
     assert str(as_of) == "2005-01-03"
     assert scored["recency_days"].tolist() == [333]
 

@@ -59,8 +59,8 @@ FILTERS = {
     "two-deals": Filters(deal_sizes=("Small", "Large")),
     "line-and-deal": Filters(product_lines=("Classic Cars",), deal_sizes=("Large",)),
     "lines-and-deals": Filters(product_lines=("Ships", "Trains"), deal_sizes=("Small", "Medium")),
-    "customer": Filters(customer="Euro Shopping Channel"),
-    "customer-and-line": Filters(customer="Alpha Co", product_lines=("Planes",)),
+    "customer": Filters(customers=("Euro Shopping Channel",)),
+    "customer-and-line": Filters(customers=("Alpha Co",), product_lines=("Planes",)),
     "combined": Filters(
         start=date(2004, 3, 1), countries=("USA", "France"), statuses=("Shipped", "On Hold", "Cancelled")
     ),

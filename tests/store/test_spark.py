@@ -28,12 +28,16 @@ from tests.spark_support import published_database
 
 def test_values_are_bound_never_written_into_the_sql():
     hostile = "x' OR 1=1 --"
-    filters = Filters(countries=(hostile, "France"), start=date(2004, 1, 1), customer="O'Brien `Ltd`")
+    filters = Filters(countries=(hostile, "France"), start=date(2004, 1, 1), customers=("O'Brien `Ltd`",))
     compiled = _kpis_statement(None, filters).compile(dialect=SparkDialect())
     text = str(compiled)
     assert hostile not in text and "O'Brien" not in text and "France" not in text
-    assert ":customer_name_1" in text and "`order_lines`.`country` IN" in text
-    assert compiled.params["customer_name_1"] == "O'Brien `Ltd`"
+    assert "`order_lines`.`customer_name` IN" in text and "`order_lines`.`country` IN" in text
+    assert compiled.params["customer_name_1"] == ["O'Brien `Ltd`"]
+    codes = Filters(territories=(hostile,), product_codes=("S10_1678", "O'Brien"), customers=("A, B Co", "C"))
+    text = str(_kpis_statement(None, codes).compile(dialect=SparkDialect()))
+    assert hostile not in text and "O'Brien" not in text and "A, B Co" not in text
+    assert "`order_lines`.`product_code` IN" in text and "`order_lines`.`territory` IN" in text
     dialect = SparkDialect()
     for limit in (5, 50):  # a count is filled in per execution, never cached with the statement
         stmt = select(order_lines.c.order_number).limit(limit).offset(10)

@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 
 from salesdash.api import schemas as s
 from salesdash.api.respond import Result, data_response, records, simple_response
-from salesdash.filters import FILTERS, Filters
+from salesdash.filters import FILTERS, Filter, Filters
 from salesdash.metrics import definitions, filter_options
 from salesdash.metrics.rfm import DEFINITIONS as RFM_DEFINITIONS
 from salesdash.views import CATALOG, Param, View, describe_views, run_view
@@ -132,14 +132,14 @@ def get_views(query: dict[str, Any]) -> Response:
 @bp.output(s.envelope(s.FilterOptions), description="Every value each filter can take.")
 @bp.doc(summary="Filter values", responses=[400, 401, 403, 503])
 def get_filters(query: dict[str, Any]) -> Response:
-    """The values each filter can take in the current data (countries, product lines, statuses, deal sizes,
-    the date range), for building a UI, and how many customers there are (`GET /api/customers?q=...` finds
-    them: at realistic sizes the list would be megabytes). `default_statuses` is what "no status filter"
-    means."""
+    """The values each filter can take in the current data (territories, countries, product lines, statuses,
+    deal sizes, the date range), for building a UI, and how many product codes and customers there are
+    (`GET /api/product-codes?q=...` and `GET /api/customers?q=...` find them: at realistic sizes the lists would
+    be megabytes). `default_statuses` is what "no status filter" means."""
 
     def compute(conn: Connection, f: Filters) -> Result:
         data = filter_options(conn)
-        for found in FILTERS:  # too many values to list (customers): their count, and a finder
+        for found in FILTERS:  # too many values to list (customers, product codes): their count, and a finder
             if found.options_key and found.finder:
                 data[found.count_key] = len(data.pop(found.options_key))
         data["default_statuses"] = [v for v in data["statuses"] if v != CANCELLED]
@@ -149,19 +149,40 @@ def get_filters(query: dict[str, Any]) -> Response:
     return data_response("filters", compute, use_filters=False)
 
 
-@bp.get("/customers")
-@bp.input(s.CustomerSearchQuery, location="query", arg_name="query")
-@bp.output(s.envelope(s.CustomerMatch, many=True, meta=s.SearchMeta), description="Customer names found.")
-@bp.doc(summary="Customer search (typeahead)", responses=[400, 401, 403, 503])
-def get_customers(query: dict[str, Any]) -> Response:
-    """Customer names for a customer filter, as the user types: names that start with `q` (any case) first,
-    then names that contain it, each alphabetically; `limit` 1-50 (default 20); `meta.total` counts every
-    match. The names are the values the `customer` filter takes."""
-    text, limit = query["q"], query["limit"]
+def _finder(found: Filter) -> None:
+    """GET <finder> for a filter whose values are too many to list (customers, product codes): the values
+    that start with `q` (any case) first, then those that contain it, each alphabetically; `limit` 1-50
+    (default 20); `meta.total` counts every match. One handler, one index (lookup.NameIndex) per filter."""
+    name = found.finder.removeprefix("/api/")
+    noun = found.label.lower()
+    column = found.column or found.attr
 
-    def compute(conn: Connection, f: Filters) -> Result:
-        names, total = g.filter_options["customers"].search(text, limit)
-        meta = {"q": text, "total": total, "limit": limit, "returned": len(names)}
-        return Result([{"customer_name": n} for n in names], meta=meta, columns=["customer_name"])
+    def handler(query: dict[str, Any]) -> Response:
+        text, limit = query["q"], query["limit"]
 
-    return data_response("customers", compute, params={"q": text, "limit": limit}, use_filters=False)
+        def compute(conn: Connection, f: Filters) -> Result:
+            values, total = g.filter_options[found.options_key or ""].search(text, limit)
+            meta = {"q": text, "total": total, "limit": limit, "returned": len(values)}
+            return Result([{column: v} for v in values], meta=meta, columns=[column])
+
+        return data_response(name, compute, params={"q": text, "limit": limit}, use_filters=False)
+
+    handler.__name__ = f"find_{name.replace('-', '_')}"
+    handler.__doc__ = (
+        f"{found.label} for the `{found.param}` filter, as the user types: values that start with `q` (any case) "
+        f"first, then values that contain it, each alphabetically; `limit` 1-{s.MAX_MATCHES} (default 20); `meta.total` "
+        f"counts every match. The values are the ones the `{found.param}` filter takes."
+    )
+    bp.get(found.finder.removeprefix("/api"))(
+        bp.input(s.search_query(noun), location="query", arg_name="query")(
+            bp.output(
+                s.envelope(s.match_row(column), many=True, meta=s.SearchMeta),
+                description=f"{found.label} found.",
+            )(bp.doc(summary=f"{found.label} search (typeahead)", responses=[400, 401, 403, 503])(handler))
+        )
+    )
+
+
+for _found in FILTERS:
+    if _found.finder:
+        _finder(_found)

@@ -76,20 +76,26 @@ class TabularQuery(MetricQuery):
     )
 
 
-MAX_CUSTOMER_MATCHES = 50
+MAX_MATCHES = 50  # values a finder (GET /api/customers, /api/product-codes) gives at most
 
 
-class CustomerSearchQuery(QuerySchema):
-    q = String(
-        load_default="",
-        validate=Length(max=200),
-        metadata={"description": "Text the customer name starts with or contains, any case (empty: all)."},
-    )
-    limit = Integer(
-        load_default=20,
-        validate=Range(min=1, max=MAX_CUSTOMER_MATCHES),
-        metadata={"description": f"How many names, 1-{MAX_CUSTOMER_MATCHES} (default 20)."},
-    )
+def search_query(noun: str) -> type[QuerySchema]:
+    """The query of a finder: ``q`` (the text typed) and ``limit``."""
+    fields = {
+        "q": String(
+            load_default="",
+            validate=Length(max=200),
+            metadata={"description": f"Text the {noun} start with or contain, any case (empty: all)."},
+        ),
+        "limit": Integer(
+            load_default=20,
+            validate=Range(min=1, max=MAX_MATCHES),
+            metadata={"description": f"How many values, 1-{MAX_MATCHES} (default 20)."},
+        ),
+    }
+    name = "".join(part.capitalize() for part in noun.split()) + "SearchQuery"
+    schema: type[QuerySchema] = type(name, (QuerySchema,), fields)
+    return schema
 
 
 class RefreshQuery(QuerySchema):
@@ -246,14 +252,14 @@ Kpis: type[Open] = type(
 
 
 # GET /api/filters: the values of every declared filter (under its options key), and what the defaults mean; a
-# filter with too many values to list (customers) gives their count instead (its finder endpoint finds them).
+# filter with too many values to list (customers, product codes) gives their count instead (its finder endpoint finds them).
 FilterOptions: type[Open] = type(
     "FilterOptions",
     (Open,),
     {
         **{f.options_key: List(String(), required=True) for f in FILTERS if f.options_key and not f.finder},
         **{
-            f.count_key: Integer(required=True, metadata={"description": f"How many; {f.finder}"})
+            f.count_key: Integer(required=True, metadata={"description": f"How many; {f.finds}"})
             for f in FILTERS
             if f.options_key and f.finder
         },
@@ -376,13 +382,16 @@ class PageMeta(Meta):
     next_offset = Integer(required=True, allow_none=True)
 
 
-class CustomerMatch(Open):
-    customer_name = String(required=True)
+def match_row(column: str) -> type[Open]:
+    """One value a finder found, under its column name (``customer_name``, ``product_code``)."""
+    name = "".join(part.capitalize() for part in column.split("_")) + "Match"
+    row: type[Open] = type(name, (Open,), {column: String(required=True)})
+    return row
 
 
 class SearchMeta(Meta):
     q = String(required=True)
-    total = Integer(required=True, metadata={"description": "Names matching in all."})
+    total = Integer(required=True, metadata={"description": "Values matching in all."})
     limit = Integer(required=True)
     returned = Integer(required=True)
 

@@ -16,6 +16,7 @@ from salesdash.api.cache import LRUCache
 from salesdash.config import Settings
 from salesdash.errors import NoData, StoreUnavailable
 from salesdash.export.images import Renderer, renderer_for
+from salesdash.filters import FILTERS
 from salesdash.lookup import NameIndex
 from salesdash.metrics import filter_options
 from salesdash.store import current_version_label_in, explain, snapshot
@@ -71,8 +72,9 @@ class ApiState:
         return version
 
     def filter_options(self, version: str) -> dict[str, Any]:
-        """Every value each filter can take in data version ``version`` (cached per version); the customers
-        as a :class:`NameIndex`, built once per version for the customer filter and the customer search."""
+        """Every value each filter can take in data version ``version`` (cached per version); the values of a
+        filter with a finder (customers, product codes) as a :class:`NameIndex`, built once per version for the
+        filter's check and its finder endpoint."""
         cached = self.options.get(version)
         if cached is not None:
             return dict(cached)
@@ -81,7 +83,9 @@ class ApiState:
             if seen is None:
                 raise NoData(NO_DATA_MESSAGE)
             options = filter_options(conn)
-        options["customers"] = NameIndex(options["customers"])
+        for f in FILTERS:  # the values found as people type (customers, product codes): indexed once
+            if f.finder and f.options_key:
+                options[f.options_key] = NameIndex(options[f.options_key])
         self.options.put(seen, options)
         return dict(options)
 

@@ -15,7 +15,7 @@ from salesdash.dashboard.client import ApiError
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.crossfilter import sync_url
 from salesdash.dashboard.components.errors import link_warning, show_api_error
-from salesdash.dashboard.components.filters import sidebar_filters
+from salesdash.dashboard.components.filters import sidebar_filters, with_linked
 from salesdash.dashboard.components.layout import apply_style
 from salesdash.dashboard.components.refresh import data_status, watch_for_data
 from salesdash.dashboard.components.saved_views import apply_opened, saved_views_sidebar
@@ -99,10 +99,12 @@ def main() -> None:
                 watch_for_data(st.session_state.get(context.VERSION_KEY, {}), settings.auto_refresh_seconds)
         st.stop()
     options = options if isinstance(options, dict) else {}
-    problems = link_problems({k: st.query_params.get_all(k) for k in st.query_params}, options)
+    problems = link_problems(
+        {k: st.query_params.get_all(k) for k in st.query_params}, with_linked(options, version)
+    )
     apply_opened()
     sync_url()
-    filters = sidebar_filters(options)
+    filters = sidebar_filters(options, version)
     saved_views_sidebar(
         context.client(), filters, by_name, page_name(navigation), bool(session_token() or settings.api_token)
     )

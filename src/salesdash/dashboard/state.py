@@ -125,6 +125,7 @@ def link_problems(params: Mapping[str, list[str]], options: Mapping[str, Any]) -
                     )
                 continue
             choices = [str(c) for c in options.get(declared.options_key or "", [])]
+            choices += [declared.name_of(c) for c in choices if declared.name_of(c) != c]  # "North America"
             if value not in choices:
                 problems.append(
                     f"{name}={value} is not among the {declared.label.lower()} in the data{_close(value, choices)}"

@@ -336,7 +336,9 @@ def filter_options(conn: Connection) -> dict[str, Any]:
     ``options_key``; read from the smallest rollup that holds the filter's column, else from the order lines."""
     rolled = current_state(conn) is not None
     sources: list[Table] = (
-        [MONTHLY[ROLLUPS[keys]] for keys in ((), ("product_line",), ("deal_size",))] if rolled else []
+        [*(MONTHLY[ROLLUPS[keys]] for keys in ((), ("product_line",), ("deal_size",))), MONTHLY[rollup_codes]]
+        if rolled
+        else []
     )
 
     def distinct(column_name: str) -> list[Any]:

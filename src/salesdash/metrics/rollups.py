@@ -4,7 +4,7 @@ read it (the rollups themselves are built at load, in :mod:`salesdash.store.aggr
 The same metrics, computed from the rollup tables built at load (store/aggregates.py) when that gives exactly
 the order-line answer, and from order_lines otherwise. Each rollup row is one (day, status, customer, country,
 territory[, product_line][, deal_size]) with its lines' sums and ``order_count`` (distinct orders with a line
-in the row). So:
+in the row); a filter on any other column (product_code) sends the question to order_lines. So:
 
 - revenue, line_count and units are sums of sums: exact from any rollup that has the filtered columns;
 - customer_count, country_count and product_line_count are distinct counts of key columns: exact likewise;
@@ -61,6 +61,7 @@ from salesdash.store.schema import (
     rollup_state,
 )
 
+ROLLUP_KEYS = frozenset((*ORDER_KEYS, *LINE_KEYS))  # the columns a filter may restrict for a rollup to answer
 _USE_ROLLUPS: contextvars.ContextVar[bool] = contextvars.ContextVar("salesdash_use_rollups", default=True)
 _STATE_KEY = "salesdash.rollup_state"
 
@@ -133,9 +134,11 @@ class Plan:
 
 
 def choose_plan(conn: Connection, filters: Filters, grouped: tuple[str, ...] = ()) -> Plan | None:
-    """The smallest rollup that has every column the filters and the grouping use (None: use order_lines)."""
+    """The smallest rollup that has every column the filters and the grouping use (None: use order_lines).
+
+    A filter on a column that is no key of the order rollups (product_code) is answered from order_lines."""
     state = current_state(conn)
-    if state is None:
+    if state is None or any(f.column not in ROLLUP_KEYS for f in filters.restricting()):
         return None
     chosen = {"product_line": len(filters.product_lines), "deal_size": len(filters.deal_sizes)}
     need = tuple(k for k in LINE_KEYS if k in grouped or chosen[k])

@@ -17,6 +17,7 @@ import streamlit as st
 from salesdash.config import Settings, load_settings
 from salesdash.dashboard.client import ApiClient, ApiError, ApiResult, Query
 from salesdash.dashboard.state import FilterState
+from salesdash.filters import Filter
 
 _CTX_KEY = "_salesdash_context"
 VERSION_KEY = "_salesdash_data_version"
@@ -138,6 +139,25 @@ def views() -> dict[str, dict[str, Any]]:
     except ApiError:
         return {}
     return {str(v["name"]): v for v in data} if isinstance(data, list) else {}
+
+
+FOUND_PAGE = (
+    20  # values a sidebar search offers at a time (GET /api/customers?q=..., /api/product-codes?q=...)
+)
+
+
+def found_values(f: Filter, text: str, version: dict[str, Any]) -> list[str]:
+    """The first page of values of filter ``f`` that match ``text`` (its finder endpoint, cached per data
+    version and text)."""
+    api = client()
+    url = api.url(f.finder, {"q": text.strip(), "limit": FOUND_PAGE})
+    rows = _cached_get(api, url, str(version.get("data_version"))).data
+    column = f.column or f.attr
+    return (
+        [str(r[column]) for r in rows if isinstance(r, dict) and r.get(column)]
+        if isinstance(rows, list)
+        else []
+    )
 
 
 def start(filters: FilterState, version: dict[str, Any], options: dict[str, Any]) -> Context:
