@@ -57,11 +57,11 @@ def test_chips_name_each_filter_and_one_click_removes_it(dashboard_env: LiveApi)
 def test_a_customer_link_filters_every_page_and_shows_its_chip(dashboard_env: LiveApi) -> None:
     at = run_app({"customer": "Euro Shopping Channel"})
     assert not at.exception and not at.warning  # a filter of the dashboard (no "not understood" notice)
-    assert chip_labels(at) == ["Customer: Euro Shopping Channel"]
+    assert chip_labels(at) == ["Customers: Euro Shopping Channel"]
     euro = dashboard_env.get("/api/kpis", customer="Euro Shopping Channel")["data"]
     assert cards(at)["Revenue"] == money(headline(euro))
     at.switch_page("views/orders.py").run()  # survives a page switch
-    assert chip_labels(at) == ["Customer: Euro Shopping Channel"]
+    assert chip_labels(at) == ["Customers: Euro Shopping Channel"]
     assert query(at)["customer"] == ["Euro Shopping Channel"]
     next(b for b in at.button if b.label == "Reset filters").click().run()
     assert chip_labels(at) == [] and "customer" not in query(at)

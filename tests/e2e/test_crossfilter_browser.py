@@ -158,7 +158,7 @@ def test_a_customer_table_row_sets_the_customer_filter(stack: Stack, browser: Br
     page.mouse.click(box["x"] + 14, box["y"] + 35 + 17)  # the first row's selection box (under the header)
     page.wait_for_function("() => window.location.search.includes('customer=')", timeout=60_000)
     assert query(page)["customer"] == [top]
-    chip(page, f"Customer: {top}").wait_for(timeout=60_000)
+    chip(page, f"Customers: {top}").wait_for(timeout=60_000)
     page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Overview").click()
     wait_ready(page, "Sales overview", charts=3, metrics=5)
     assert shown_cards(page) == headline_cards(stack, customer=top)

@@ -6,8 +6,7 @@ from salesdash.charts import figures as charts
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.changes import list_price_gap_section
 from salesdash.dashboard.components.crossfilter import category_chart, context_section, row_table
-from salesdash.dashboard.components.layout import chart, order_count_note, page_header, section
-from salesdash.dashboard.components.tables import table
+from salesdash.dashboard.components.layout import order_count_note, page_header
 from salesdash.vocabulary import label
 
 METRICS = {m: label(m) for m in ("revenue", "units", "order_count")}
@@ -60,14 +59,17 @@ with st.container(border=True):
 limit = 20
 extra = {"level": "product", "sort": metric}
 with st.container(border=True):
-    section(ctx, "Product ranking", "/api/product-performance", extra)
+    products_query = context_section(
+        ctx, "Product ranking", "/api/product-performance", "product_code", extra
+    )
     with st.spinner("Loading products…"):
-        products = ctx.fetch("/api/product-performance", extra)
+        products = ctx.fetch("/api/product-performance", products_query, filtered=False)
     records = list(products.data or [])
     left, right = st.columns([2, 3])
     with left:
         st.caption(f"Top {min(limit, len(records))} products by {METRICS[metric].lower()}")
-        chart(
+        category_chart(
+            ctx,
             charts.ranked_bars(
                 records[:limit],
                 "product_code",
@@ -76,11 +78,14 @@ with st.container(border=True):
                 height=34 * min(limit, len(records) or 1) + 60,
                 color=charts.OKABE_ITO["green"],
             ),
+            records[:limit],
+            "product_code",
             key="chart-products",
         )
     with right:
         st.caption(f"All {len(records):,} products (click a header to sort)")
-        table(
+        row_table(
+            ctx,
             records,
             [
                 "product_code",
@@ -92,6 +97,7 @@ with st.container(border=True):
                 "average_unit_price",
                 "msrp",
             ],
+            "product_code",
             key="table-products",
             height=34 * min(limit, len(records) or 1) + 60,
         )
