@@ -23,7 +23,7 @@ def test_acquisition_stacks_new_and_returning_on_a_date_axis():
     assert (new.name, returning.name) == ("New customers", "Returning customers")
     assert list(new.y) == list(range(1, 13)) and list(returning.y) == [2 * m for m in range(1, 13)]
     assert fig.layout.xaxis.type == "date" and fig.layout.barmode == "stack"
-    assert new.customdata[0] == "2004-01"  # the hover names the period
+    assert new.customdata[0] == "Jan 2004"  # the hover names the period as people read it
 
 
 def _cells(width: int) -> tuple[list[dict], list[dict]]:
@@ -39,7 +39,7 @@ def test_cohort_heatmap_labels_cells_only_where_they_fit_and_marks_small_and_par
     cells, cohorts = _cells(6)
     narrow = cohort_heatmap(cells, cohorts).data[0]
     assert narrow.texttemplate == "%{text}"
-    assert narrow.text[0][-1] == "33%*" and narrow.text[0][0] == "33%"  # * = partial period
+    assert narrow.text[0][-1] == "33.3%*" and narrow.text[0][0] == "33.3%"  # * = partial period
     assert narrow.y[0] == "2003-01 (n=3) small"
     cells, cohorts = _cells(28)
     assert cohort_heatmap(cells, cohorts).data[0].texttemplate is None  # colour and hover only

@@ -59,7 +59,7 @@ def test_sales_over_time_draws_revenue_line_above_order_bars() -> None:
     # The revenue axis overlays the orders axis, so the line is drawn on top of the bars.
     assert line.yaxis == "y" and bars.yaxis == "y2"
     assert fig.layout.yaxis.overlaying == "y2"
-    assert fig.layout.yaxis.tickprefix == "$"
+    assert list(fig.layout.yaxis.ticktext) == ["$0", "$500", "$1K", "$1.5K", "$2K", "$2.5K"]
 
 
 def test_empty_records_give_a_labelled_blank_chart() -> None:
@@ -189,11 +189,7 @@ def test_sales_over_time_marks_partial_periods_and_counts_whole_orders() -> None
     assert list(line.marker.symbol) == ["circle", "circle", "circle", "circle-open"]
     assert any("partial period" in a.text for a in fig.layout.annotations)
     # an orders axis of 0-1 ticks whole numbers only
-    assert (fig.layout.yaxis2.tickmode, fig.layout.yaxis2.dtick, fig.layout.yaxis2.tickformat) == (
-        "linear",
-        1,
-        ",d",
-    )
+    assert list(fig.layout.yaxis2.ticktext) == ["0", "1"]
     whole = charts.sales_over_time(MONTHLY, "month")
     assert not whole.layout.annotations and set(whole.data[0].marker.pattern.shape) == {""}
 

@@ -196,7 +196,7 @@ class SeriesRow(PeriodRow):
     )
 
 
-class TrendRow(PeriodRow):
+class TrendRow(SeriesRow):
     revenue_change = Float(required=True, allow_none=True)
     revenue_change_pct = Float(required=True, allow_none=True)
     revenue_yoy_change = Float(required=True, allow_none=True)

@@ -8,8 +8,25 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from salesdash.charts.figures import MUTED, PRIMARY, SEQUENTIAL, TEXT, Records, _layout, empty_figure
-from salesdash.charts.format import money_short, percent
+from salesdash.charts.figures import (
+    MUTED,
+    PRIMARY,
+    SEQUENTIAL,
+    TEXT,
+    Records,
+    _layout,
+    colorbar_ticks,
+    empty_figure,
+)
+from salesdash.charts.format import (
+    count,
+    hover_count,
+    hover_money,
+    money_short,
+    percent,
+    period_text,
+    value_axis,
+)
 from salesdash.markup import plotly_text
 from salesdash.vocabulary import label, territory_name
 
@@ -21,7 +38,7 @@ def acquisition_chart(records: Records, *, height: int = 340) -> go.Figure:
     if not records:
         return empty_figure(height=height)
     starts = [str(r["period_start"]) for r in records]
-    periods = [str(r["period"]) for r in records]
+    periods = [period_text(str(r.get("grain") or _grain_of(r["period"])), r["period_start"]) for r in records]
     fig = go.Figure()
     for name, color in (("new_customers", PRIMARY), ("returning_customers", MUTED)):
         fig.add_bar(
@@ -30,19 +47,30 @@ def acquisition_chart(records: Records, *, height: int = 340) -> go.Figure:
             customdata=periods,
             name=label(name),
             marker={"color": color},
-            hovertemplate="%{customdata}<br>" + label(name) + ": %{y:,}<extra></extra>",
+            hovertemplate="%{customdata}<br>" + label(name) + ": " + hover_count() + "<extra></extra>",
         )
     _layout(fig, height=height, legend=True, hovermode="x unified")
     # legend entries sized up front (a web font can load after Plotly measured the text)
     fig.update_layout(barmode="stack", legend={"entrywidth": 190, "traceorder": "normal"})
     fig.update_xaxes(type="date", title=None)
-    fig.update_yaxes(title=label("customer_count"), tickformat=",d", rangemode="tozero")
+    largest = max((r["new_customers"] or 0) + (r["returning_customers"] or 0) for r in records)
+    fig.update_yaxes(title=label("customer_count"), **value_axis("count", largest, whole=True))
     return fig
+
+
+def _grain_of(period: Any) -> str:
+    """The grain of an API period label: "2004-Q3" is a quarter, "2004-07" a month, "2004" a year."""
+    text = str(period)
+    if "Q" in text:
+        return "quarter"
+    if "W" in text:
+        return "week"
+    return {7: "month", 10: "day"}.get(len(text), "year")
 
 
 def cohort_label(cohort: Mapping[str, Any]) -> str:
     """A cohort's row label: its period and size, with small cohorts said so (their shares swing widely)."""
-    text = f"{cohort['cohort']} (n={cohort['customers']:,})"
+    text = f"{cohort['cohort']} (n={count(cohort['customers'])})"
     return text + " small" if cohort.get("small") else text
 
 
@@ -69,11 +97,7 @@ def cohort_heatmap(
             cell = grid.get((cohort, offset))
             share = None if cell is None else cell.get("retention")
             z_row.append(None if share is None else float(share))
-            t_row.append(
-                ""
-                if share is None
-                else percent(share, decimals=0) + ("*" if cell and cell["partial"] else "")
-            )
+            t_row.append("" if share is None else percent(share) + ("*" if cell and cell["partial"] else ""))
         z.append(z_row)
         text.append(t_row)
     fig = go.Figure(
@@ -91,7 +115,11 @@ def cohort_heatmap(
             hoverongaps=False,
             xgap=2,
             ygap=2,
-            colorbar={"thickness": 12, "tickformat": ".0%", "title": {"text": label("retention")}},
+            colorbar={
+                "thickness": 12,
+                "title": {"text": label("retention")},
+                **colorbar_ticks("retention", 1),
+            },
             hovertemplate="%{y}<br>%{x} period(s) later: %{text}<extra></extra>",
         )
     )
@@ -122,7 +150,7 @@ def penetration_chart(
         return empty_figure(height=height or 260)
     names = [str(territory_name(r[dimension]) if dimension == "territory" else r[dimension]) for r in rows]
     labels = [
-        f"\u2002{money_short(r['revenue_per_customer'])} · {r['customer_count']:,} cust. · "
+        f"\u2002{money_short(r['revenue_per_customer'])} · {count(r['customer_count'])} cust. · "
         f"{r['product_lines_bought']} lines\u2002"
         for r in rows
     ]
@@ -136,7 +164,11 @@ def penetration_chart(
             textposition="outside",
             outsidetextfont={"color": TEXT, "size": 12},
             cliponaxis=False,
-            hovertemplate="%{y}<br>" + label("revenue_per_customer") + ": $%{x:,.2f}<extra></extra>",
+            hovertemplate="%{y}<br>"
+            + label("revenue_per_customer")
+            + ": "
+            + hover_money("x")
+            + "<extra></extra>",
         )
     )
     _layout(fig, height=height or max(220, 30 * len(rows) + 40))
@@ -144,5 +176,6 @@ def penetration_chart(
     fig.update_layout(margin={"l": int(min(240, 7.4 * longest + 22)), "r": 12, "t": 8, "b": 28})
     fig.update_yaxes(autorange="reversed", showgrid=False, title=None, ticksuffix="  ")
     top = max(float(r["revenue_per_customer"]) for r in rows)
-    fig.update_xaxes(title=None, tickprefix="$", exponentformat="B", range=[0, top * 1.9])
+    # every label sits outside its bar, so the axis leaves room for one beside the longest bar
+    fig.update_xaxes(title=None, **value_axis("currency", top, headroom=1.9))
     return fig
