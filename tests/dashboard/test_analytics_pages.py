@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from salesdash.charts.format import count, money, percent
+from salesdash.charts.format import count, money, percent, period_text
 from salesdash.config import Settings
 from salesdash.dashboard.client import ApiClient, ApiError
 from salesdash.dashboard.components.compare import chosen_comparison
@@ -63,11 +63,13 @@ def test_forecast_page(dashboard_env: LiveApi) -> None:
     cards = {m.label: m for m in at.metric}
     assert cards["Backtest error (MAPE)"].value == percent(api["meta"]["mape"])
     first = next(r for r in api["data"] if r["kind"] == "forecast")
-    assert f"Forecast {first['period']}" in cards
+    assert f"Forecast {period_text('month', first['period'] + '-01')}" in cards  # "Forecast Jun 2005"
     assert any(str(e.proto.id).endswith("chart-forecast") for e in at.get("plotly_chart"))
     at.slider(key="forecast_horizon").set_value(6).run()
     no_errors(at)
-    assert len(table_with(at, "month", "80% range")) == 6
+    table = table_with(at, "Month", "80% range")
+    assert len(table) == 6
+    assert list(table["Month"])[:2] == ["Jun 2005", "Jul 2005"]  # months as people read them, not 2005-06
 
 
 def test_forecast_page_warns_instead_of_a_confident_line(dashboard_env: LiveApi) -> None:
@@ -82,10 +84,10 @@ def test_forecast_page_warns_instead_of_a_confident_line(dashboard_env: LiveApi)
     warnings = [str(w.value) for w in at.warning]
     assert any("Not a reliable forecast" in w and reliability["reason"] in w for w in warnings), warnings
     labels = [m.label for m in at.metric]
-    assert any(label.startswith("Rough guess 2005-01") for label in labels), labels
+    assert any(label.startswith("Rough guess Jan 2005") for label in labels), labels
     chart = next(e for e in at.get("plotly_chart") if str(e.proto.id).endswith("chart-forecast"))
     assert "Rough guess (not reliable)" in chart.proto.spec
-    errors = list(table_with(at, "month", "actual", "error")["error"])
+    errors = list(table_with(at, "Month", "Actual", "Error")["Error"])
     assert errors and "None" not in errors and all(e == "no revenue" or e.endswith("%") for e in errors)
     # the unfiltered default is reliable: no warning, a confident line
     default = run_app(page="forecast")

@@ -127,6 +127,8 @@ def forecast_chart(
             hovertemplate=HOVER_MONTH + "<br>Backtest forecast: " + hover_money() + "<extra></extra>",
         )
     _layout(fig, height=height, legend=True, hovermode="x unified")
+    # legend entries sized up front: measured before the web font loads, they ran into each other
+    fig.update_layout(legend={"entrywidth": 150})
     fig.update_xaxes(type="date", title=None)
     highest = max(
         [float(r["revenue"] or 0) for r in history]

@@ -4,11 +4,13 @@ penetration. Records in (the API's rows), ``go.Figure`` out."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 import plotly.graph_objects as go
 
 from salesdash.charts.figures import (
+    GREY,
     MUTED,
     PRIMARY,
     SEQUENTIAL,
@@ -25,6 +27,7 @@ from salesdash.charts.format import (
     money_short,
     percent,
     period_text,
+    plural,
     value_axis,
 )
 from salesdash.markup import plotly_text
@@ -38,7 +41,7 @@ def acquisition_chart(records: Records, *, height: int = 340) -> go.Figure:
     if not records:
         return empty_figure(height=height)
     starts = [str(r["period_start"]) for r in records]
-    periods = [period_text(str(r.get("grain") or _grain_of(r["period"])), r["period_start"]) for r in records]
+    periods = [period_text(_grain_of(r["period"]), r["period_start"]) for r in records]
     fig = go.Figure()
     for name, color in (("new_customers", PRIMARY), ("returning_customers", MUTED)):
         fig.add_bar(
@@ -58,6 +61,15 @@ def acquisition_chart(records: Records, *, height: int = 340) -> go.Figure:
     return fig
 
 
+def _first_day(period: str) -> str:
+    """The first day of an API period label ("2004-Q3" -> "2004-07-01", "2004-07" -> "2004-07-01")."""
+    if "Q" in period:
+        return f"{period[:4]}-{3 * int(period[-1]) - 2:02d}-01"
+    if "W" in period:
+        return date.fromisocalendar(int(period[:4]), int(period[-2:]), 1).isoformat()
+    return (period + "-01-01")[:10] if len(period) == 4 else (period + "-01")[:10]
+
+
 def _grain_of(period: Any) -> str:
     """The grain of an API period label: "2004-Q3" is a quarter, "2004-07" a month, "2004" a year."""
     text = str(period)
@@ -70,7 +82,8 @@ def _grain_of(period: Any) -> str:
 
 def cohort_label(cohort: Mapping[str, Any]) -> str:
     """A cohort's row label: its period and size, with small cohorts said so (their shares swing widely)."""
-    text = f"{cohort['cohort']} (n={count(cohort['customers'])})"
+    name = str(cohort["cohort"])
+    text = f"{period_text(_grain_of(name), _first_day(name))} (n={count(cohort['customers'])})"
     return text + " small" if cohort.get("small") else text
 
 
@@ -149,9 +162,10 @@ def penetration_chart(
     if not rows:
         return empty_figure(height=height or 260)
     names = [str(territory_name(r[dimension]) if dimension == "territory" else r[dimension]) for r in rows]
-    labels = [
-        f"\u2002{money_short(r['revenue_per_customer'])} · {count(r['customer_count'])} cust. · "
-        f"{r['product_lines_bought']} lines\u2002"
+    # the value on the bar (short: it fits inside or beside the bar at any width); customers and product
+    # lines bought under the market's name, in the label column reserved for the names
+    details = [
+        f"{plural(r['customer_count'], 'customer')} · {plural(r['product_lines_bought'], 'line')}"
         for r in rows
     ]
     fig = go.Figure(
@@ -160,22 +174,36 @@ def penetration_chart(
             y=[plotly_text(name) for name in names],  # names from data: shown as written, never as markup
             orientation="h",
             marker={"color": [PRIMARY if (r.get("product_line_share") or 0) >= 1 else MUTED for r in rows]},
-            text=labels,
-            textposition="outside",
+            text=[f"\u2002{money_short(r['revenue_per_customer'])}\u2002" for r in rows],
+            textposition="auto",
+            insidetextanchor="end",
+            insidetextfont={"color": "white", "size": 12},
             outsidetextfont={"color": TEXT, "size": 12},
+            constraintext="none",
             cliponaxis=False,
+            customdata=details,
             hovertemplate="%{y}<br>"
             + label("revenue_per_customer")
             + ": "
             + hover_money("x")
-            + "<extra></extra>",
+            + "<br>%{customdata}<extra></extra>",
         )
     )
-    _layout(fig, height=height or max(220, 30 * len(rows) + 40))
-    longest = max(len(n) for n in names)
-    fig.update_layout(margin={"l": int(min(240, 7.4 * longest + 22)), "r": 12, "t": 8, "b": 28})
-    fig.update_yaxes(autorange="reversed", showgrid=False, title=None, ticksuffix="  ")
+    _layout(fig, height=height or max(220, 40 * len(rows) + 40))
+    longest = max(max(len(n) for n in names), *(0.85 * len(d) for d in details))
+    fig.update_layout(margin={"l": int(min(240, 7.2 * longest + 22)), "r": 12, "t": 8, "b": 28})
+    fig.update_yaxes(
+        autorange="reversed",
+        showgrid=False,
+        title=None,
+        ticksuffix="  ",
+        tickmode="array",
+        tickvals=[plotly_text(name) for name in names],
+        ticktext=[
+            f"{plotly_text(name)}<br><span style='font-size:11px;color:{GREY}'>{d}</span>"
+            for name, d in zip(names, details, strict=True)
+        ],
+    )
     top = max(float(r["revenue_per_customer"]) for r in rows)
-    # every label sits outside its bar, so the axis leaves room for one beside the longest bar
-    fig.update_xaxes(title=None, **value_axis("currency", top, headroom=1.9))
+    fig.update_xaxes(title=None, **value_axis("currency", top))
     return fig

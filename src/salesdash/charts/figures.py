@@ -306,7 +306,7 @@ def ranked_bars(
     fig.update_yaxes(autorange="reversed", showgrid=False, ticks="", ticksuffix="  ", title=None)
     # The axis ends just past the longest bar: its label sits inside it, and a bar too short for its label
     # has the room beside it (textposition "auto").
-    fig.update_xaxes(title=None, **metric_axis(metric, max(float(v) for v in values)))
+    fig.update_xaxes(title=None, **metric_axis(metric, max(float(v) for v in values), ticks=4))
     return fig
 
 
@@ -352,7 +352,15 @@ def share_donut(
     _layout(fig, height=height, legend=True)
     fig.update_layout(
         # Legend under the donut: it wraps on narrow screens instead of being cut off.
-        legend={"orientation": "h", "yanchor": "top", "y": -0.04, "xanchor": "center", "x": 0.5},
+        legend={
+            "orientation": "h",
+            "yanchor": "top",
+            "y": -0.04,
+            "xanchor": "center",
+            "x": 0.5,
+            "entrywidth": 0.5,  # two columns that share the width: "Trucks and Buses" is never cut
+            "entrywidthmode": "fraction",
+        },
         margin={"l": 8, "r": 8, "t": 8, "b": 8},
         uniformtext={"minsize": 11, "mode": "hide"},
     )
@@ -584,7 +592,12 @@ def category_bars(
         )
     )
     _layout(fig, height=height, margin={"l": 50 if metric in CURRENCY_METRICS else 44})
-    fig.update_xaxes(type="category", title=None)
+    # many categories side by side: two-word names on two lines ("In<br>Process"), never run together
+    shown = [plotly_text(name) for name in names]
+    wrapped = [n.replace(" ", "<br>", 1) if len(names) > 4 else n for n in shown]
+    fig.update_xaxes(type="category", title=None, tickmode="array", tickvals=shown, ticktext=wrapped)
+    if len(names) > 4 and any(" " in n for n in names):
+        fig.update_layout(margin={"b": 46})
     top = max(float(r[metric]) for r in rows)
     fig.update_yaxes(title=None, **metric_axis(metric, top, headroom=text_room(1, plot_height(fig))))
     return fig

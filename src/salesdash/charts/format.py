@@ -49,6 +49,11 @@ def money_short(value: Any) -> str:
     return f"{sign}${size:,.0f}"
 
 
+def money_range(low: Any, high: Any) -> str:
+    """A range of money in the compact style: ``$255.4K – $404.3K`` (forecast intervals)."""
+    return f"{money_short(low)} – {money_short(high)}"
+
+
 CARD_WIDTH = 13  # characters a KPI card shows in full at desktop width ("$9,838,141.37")
 
 
@@ -95,6 +100,22 @@ def plain(text: Any) -> str:
     """``text`` shown as written in Streamlit's Markdown: the one escaping helper, :func:`salesdash.markup.md`
     (no markup, links, emoji or icon shortcodes, LaTeX or HTML from a value)."""
     return md(text)
+
+
+def value_text(value: Any, kind: str) -> str:
+    """A table cell for people (PDF tables): money exact, shares with one decimal, counts with separators,
+    other numbers with two decimals; missing -> ``–``."""
+    if _missing(value):
+        return DASH
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if kind == "ratio":
+        return percent(value)
+    if kind == "currency":
+        return money(value)
+    if kind == "count" or isinstance(value, int):
+        return count(value) if kind == "count" else str(value)
+    return f"{value:,.2f}"
 
 
 def plural(number: Any, singular: str, plural_form: str | None = None) -> str:

@@ -141,5 +141,5 @@ def penetration_section(ctx: Context) -> None:
                 "revenue_change_pct",
             ],
             key="table-penetration",
-            height=min(420, 38 + 35 * max(len(records), 1)),
+            height="content",  # every market, no half-drawn box
         )

@@ -53,35 +53,33 @@ with st.container(border=True):
     with st.spinner("Loading products…"):
         products = ctx.fetch("/api/product-performance", extra)
     records = list(products.data or [])
-    left, right = st.columns([2, 3])
-    with left:
-        st.caption(f"Top {min(limit, len(records))} products by {METRICS[metric].lower()}")
-        chart(
-            charts.ranked_bars(
-                records[:limit],
-                "product_code",
-                metric,
-                limit=limit,
-                height=34 * min(limit, len(records) or 1) + 60,
-                color=charts.OKABE_ITO["green"],
-            ),
-            key="chart-products",
-        )
-    with right:
-        st.caption(f"All {len(records):,} products (click a header to sort)")
-        table(
-            records,
-            [
-                "product_code",
-                "product_line",
-                "revenue",
-                "revenue_share",
-                "units",
-                "order_count",
-                "average_unit_price",
-                "msrp",
-            ],
-            key="table-products",
-            height=34 * min(limit, len(records) or 1) + 60,
-        )
-        order_count_note(products.meta)
+    # the chart above the table: side by side, the table's eight columns did not fit at 1400 px
+    st.caption(f"Top {min(limit, len(records))} products by {METRICS[metric].lower()}")
+    chart(
+        charts.ranked_bars(
+            records[:limit],
+            "product_code",
+            metric,
+            limit=limit,
+            height=28 * min(limit, len(records) or 1) + 60,
+            color=charts.OKABE_ITO["green"],
+        ),
+        key="chart-products",
+    )
+    st.caption(f"All {len(records):,} products (click a header to sort)")
+    table(
+        records,
+        [
+            "product_code",
+            "product_line",
+            "revenue",
+            "revenue_share",
+            "units",
+            "order_count",
+            "average_unit_price",
+            "msrp",
+        ],
+        key="table-products",
+        height=34 * min(limit, len(records) or 1) + 60,
+    )
+    order_count_note(products.meta)

@@ -16,12 +16,12 @@ with st.container(border=True):
         ctx,
         "Revenue by month and year",
         "/api/heatmap",
-        help="Blank cells are months with no orders in view.",
+        help="A month in view without orders is $0; blank cells are months outside the data's dates.",
     )
     with st.spinner("Loading the heatmap…"):
         heat = ctx.fetch("/api/heatmap")
     chart(charts.month_year_heatmap(heat.data or [], heat.meta.get("years")), key="chart-heatmap")
-    st.caption("Blank = no orders in that month (for these filters), not zero.")
+    st.caption("$0 = no orders in that month for these filters; blank = a month the data does not cover.")
 
 left, right = st.columns(2)
 with left, st.container(border=True):
@@ -71,8 +71,6 @@ with right, st.container(border=True):
             notes.append(yoy["label"])
     chart(charts.yearly_revenue(bars), key="chart-years")
     if notes:
-        st.caption(
-            "Growth compares like with like (the year-over-year comparison of /api/kpis for each year): "
-            + "; ".join(notes)
-            + "."
-        )
+        st.caption("Growth compares like with like: " + "; ".join(notes) + ".")
+        with st.expander("Details"):
+            st.caption("Each year's growth is the year-over-year comparison of /api/kpis for that year.")
