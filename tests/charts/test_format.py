@@ -22,6 +22,7 @@ from salesdash.charts.format import (
     money_tick,
     nice_step,
     percent,
+    period_name,
     period_text,
     plural,
     text_room,
@@ -98,6 +99,21 @@ def test_shares_have_one_decimal() -> None:
 )
 def test_periods_as_people_read_them(grain: str, start: Any, expected: str) -> None:
     assert period_text(grain, start) == expected
+
+
+@pytest.mark.parametrize(
+    ("label", "expected"),
+    [
+        ("2005-07", "Jul 2005"),
+        ("2004-Q3", "Q3 2004"),
+        ("2004", "2004"),
+        ("2005-05-31", "May 31, 2005"),
+        ("2004-W05", "Week of Jan 26, 2004"),
+        ("Jan-May 2005", "Jan-May 2005"),
+    ],
+)
+def test_api_period_labels_as_people_read_them(label: str, expected: str) -> None:
+    assert period_name(label) == expected
 
 
 def test_value_axis_ends_near_the_largest_value_with_format_ticks() -> None:

@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from salesdash.charts.format import count, money, percent, period_text
+from salesdash.charts.format import count, money, percent, period_name
 from salesdash.config import Settings
 from salesdash.dashboard.client import ApiClient, ApiError
 from salesdash.dashboard.components.compare import chosen_comparison
@@ -63,7 +63,7 @@ def test_forecast_page(dashboard_env: LiveApi) -> None:
     cards = {m.label: m for m in at.metric}
     assert cards["Backtest error (MAPE)"].value == percent(api["meta"]["mape"])
     first = next(r for r in api["data"] if r["kind"] == "forecast")
-    assert f"Forecast {period_text('month', first['period'] + '-01')}" in cards  # "Forecast Jun 2005"
+    assert f"Forecast {period_name(first['period'])}" in cards  # "Forecast Jun 2005"
     assert any(str(e.proto.id).endswith("chart-forecast") for e in at.get("plotly_chart"))
     at.slider(key="forecast_horizon").set_value(6).run()
     no_errors(at)

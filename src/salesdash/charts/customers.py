@@ -4,7 +4,6 @@ penetration. Records in (the API's rows), ``go.Figure`` out."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
 from typing import Any
 
 import plotly.graph_objects as go
@@ -26,7 +25,7 @@ from salesdash.charts.format import (
     hover_money,
     money_short,
     percent,
-    period_text,
+    period_name,
     plural,
     value_axis,
 )
@@ -41,7 +40,7 @@ def acquisition_chart(records: Records, *, height: int = 340) -> go.Figure:
     if not records:
         return empty_figure(height=height)
     starts = [str(r["period_start"]) for r in records]
-    periods = [period_text(_grain_of(r["period"]), r["period_start"]) for r in records]
+    periods = [period_name(r["period"]) for r in records]
     fig = go.Figure()
     for name, color in (("new_customers", PRIMARY), ("returning_customers", MUTED)):
         fig.add_bar(
@@ -61,29 +60,9 @@ def acquisition_chart(records: Records, *, height: int = 340) -> go.Figure:
     return fig
 
 
-def _first_day(period: str) -> str:
-    """The first day of an API period label ("2004-Q3" -> "2004-07-01", "2004-07" -> "2004-07-01")."""
-    if "Q" in period:
-        return f"{period[:4]}-{3 * int(period[-1]) - 2:02d}-01"
-    if "W" in period:
-        return date.fromisocalendar(int(period[:4]), int(period[-2:]), 1).isoformat()
-    return (period + "-01-01")[:10] if len(period) == 4 else (period + "-01")[:10]
-
-
-def _grain_of(period: Any) -> str:
-    """The grain of an API period label: "2004-Q3" is a quarter, "2004-07" a month, "2004" a year."""
-    text = str(period)
-    if "Q" in text:
-        return "quarter"
-    if "W" in text:
-        return "week"
-    return {7: "month", 10: "day"}.get(len(text), "year")
-
-
 def cohort_label(cohort: Mapping[str, Any]) -> str:
     """A cohort's row label: its period and size, with small cohorts said so (their shares swing widely)."""
-    name = str(cohort["cohort"])
-    text = f"{period_text(_grain_of(name), _first_day(name))} (n={count(cohort['customers'])})"
+    text = f"{period_name(cohort['cohort'])} (n={count(cohort['customers'])})"
     return text + " small" if cohort.get("small") else text
 
 

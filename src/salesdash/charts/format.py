@@ -13,6 +13,7 @@ column formats defined here), so a figure reads the same on every surface.
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 from typing import Any
 
@@ -255,3 +256,18 @@ def period_text(grain: str, start: Any) -> str:
         return str(day.year)
     text = f"{day:%b} {day.day}, {day.year}"
     return f"Week of {text}" if grain == "week" else text
+
+
+def period_name(label: Any) -> str:
+    """An API period label as people read it: ``2005-07`` -> ``Jul 2005``, ``2004-Q3`` -> ``Q3 2004``,
+    ``2004-W05`` -> ``Week of Jan 26, 2004``, ``2005-05-31`` -> ``May 31, 2005``, ``2004`` -> ``2004``."""
+    text = str(label)
+    if re.fullmatch(r"\d{4}-Q[1-4]", text):
+        return period_text("quarter", f"{text[:4]}-{3 * int(text[-1]) - 2:02d}-01")
+    if re.fullmatch(r"\d{4}-W\d{2}", text):
+        return period_text("week", date.fromisocalendar(int(text[:4]), int(text[-2:]), 1))
+    if re.fullmatch(r"\d{4}-\d{2}", text):
+        return period_text("month", text + "-01")
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return period_text("day", text)
+    return text

@@ -24,6 +24,7 @@ from salesdash.charts.format import (
     money,
     money_range,
     percent,
+    period_name,
     period_text,
     signed_percent,
     value_text,
@@ -469,6 +470,8 @@ def to_pdf(report: Report) -> bytes:
 def _cell(value: Any, column: str) -> str:
     if column == "territory" and isinstance(value, str):
         return territory_name(value) or value
+    if column in ("period", "cohort") and isinstance(value, str):
+        return period_name(value)  # "Jun 2005", "Q3 2004": months as people read them
     return value_text(value, unit(column))
 
 

@@ -12,7 +12,7 @@ from salesdash.charts.format import (
     card_money,
     money_range,
     percent,
-    period_text,
+    period_name,
 )
 from salesdash.dashboard.client import ApiRequestError
 from salesdash.dashboard.components import context
@@ -56,7 +56,7 @@ if not reliable:
     )
 
 first = future[0] if future else {}
-first_month = period_text("month", f"{first['period']}-01") if first.get("period") else ""
+first_month = period_name(first["period"]) if first.get("period") else ""
 cards = st.columns(4)
 cards[0].metric(
     f"Forecast {first_month}" if reliable else f"Rough guess {first_month}",
@@ -120,7 +120,7 @@ with left, st.container(border=True):
     st.dataframe(
         [
             {
-                "Month": period_text("month", f"{r['period']}-01"),
+                "Month": period_name(r["period"]),
                 "Forecast": r["revenue"],
                 "80% range": money_range(r["lower_80"], r["upper_80"]),
                 "95% range": money_range(r["lower_95"], r["upper_95"]),
@@ -137,7 +137,7 @@ with right, st.container(border=True):
     st.dataframe(
         [
             {
-                "Month": period_text("month", f"{p['period']}-01"),
+                "Month": period_name(p["period"]),
                 "Actual": p["actual"],
                 "Forecast": p["forecast"],
                 # a month without revenue has no percentage error: say so, never show a blank or "None"
