@@ -74,7 +74,7 @@ def test_rfm_charts_skip_empty_segments():
     ]
     fig = rfm_segments_chart(segments)
     assert list(fig.data[0].y) == ["Champions", "Hibernating"]
-    assert list(fig.data[0].text) == ["2 customers", "1 customer"]  # the plural rule of charts.format
+    assert [t.strip() for t in fig.data[0].text] == ["2 customers", "1 customer"]  # the plural rule
     assert "90.0% of revenue" in fig.layout.yaxis.ticktext[0]  # the share under the name, never cut
     customers = [
         {

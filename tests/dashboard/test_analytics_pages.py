@@ -113,9 +113,11 @@ def test_data_quality_page(dashboard_env: LiveApi) -> None:
     assert "PRICEEACH is capped at 100.00" in shown
     assert "Partial year" in shown
     assert "cp437" in shown
-    codes = table_with(at, "country", "ISO-3")
-    assert dict(zip(codes["country"], codes["ISO-3"], strict=True))["UK"] == "GBR"
-    assert len(table_with(at, "data version", "mode")) >= 1
+    codes = table_with(at, "Country", "ISO-3")
+    assert dict(zip(codes["Country"], codes["ISO-3"], strict=True))["UK"] == "GBR"
+    history = table_with(at, "Data version", "Mode", "Rows read", "Encoding")  # people's headers
+    assert len(history) >= 1
+    assert cards["Order dates"] == "Jan 6, 2003"  # a date as people read it, not 2003-01-06
 
 
 def test_customers_page_shows_rfm_segments(dashboard_env: LiveApi) -> None:
@@ -259,3 +261,25 @@ def test_upload_needs_a_token_and_bad_files_are_explained(fresh_api: LiveApi, tm
     errors = "\n".join(str(e.value) for e in at.error)
     assert "The file was not accepted." in errors and "STATUS" in errors
     assert fresh_api.admin_token not in text_of(at) + errors
+
+
+def shown_headers(element: Any) -> list[str]:
+    """The headers a table shows: its column config's label, else the column's name."""
+    import json
+
+    config = json.loads(element.proto.columns or "{}")
+    names = [str(c) for c in element.value.columns]
+    return [str((config.get(n) or {}).get("label") or n) for n in names]
+
+
+@pytest.mark.parametrize(
+    "page", ["overview", "geography", "products", "customers", "orders", "forecast", "quality"]
+)
+def test_every_table_header_is_a_label_people_read(dashboard_env: LiveApi, page: str) -> None:
+    at = run_app(page=None if page == "overview" else page)
+    no_errors(at)
+    headers = [h for element in at.dataframe for h in shown_headers(element)]
+    assert headers or page == "overview"
+    assert [h for h in headers if "_" in h or not (h[:1].isupper() or h[:1].isdigit())] == [], page
+    if page == "customers":
+        assert "Average order value" in headers

@@ -24,6 +24,7 @@ from salesdash.charts.figures import (
 )
 from salesdash.charts.format import (
     HOVER_MONTH,
+    count,
     hover_count,
     hover_money,
     log_money_axis,
@@ -200,8 +201,11 @@ def rfm_segments_chart(segments: Records, *, height: int = 320) -> go.Figure:
             y=names,
             orientation="h",
             marker={"color": [SEGMENT_COLORS.get(r["segment"], PRIMARY) for r in rows]},
-            text=[plural(r["customer_count"], "customer") for r in rows],
+            # en spaces: air between the label and the bar's end (the web font can be wider than measured)
+            text=["\u2002" + plural(r["customer_count"], "customer") + "\u2002" for r in rows],
             textposition="auto",
+            insidetextanchor="end",
+            constraintext="none",
             cliponaxis=False,
             customdata=[[money_short(r["revenue"]), share] for r, share in zip(rows, shares, strict=True)],
             hovertemplate="%{y}<br>Customers: " + hover_count("x") + "<br>Revenue: %{customdata[0]} "
@@ -257,6 +261,9 @@ def rfm_scatter(customers: Records, *, height: int = 420) -> go.Figure:
             + "<br>Orders: %{customdata[1]} · RFM %{customdata[2]}<extra></extra>",
         )
     _layout(fig, height=height, legend=True)
+    # legend entries sized up front (measured before the web font loads, "Need attention" was cut); room
+    # under the axis for its title
+    fig.update_layout(legend={"entrywidth": 130}, margin={"b": 56})
     days = max(float(c["recency_days"] or 0) for c in customers)
     fig.update_xaxes(title="Days since the last order", **value_axis("count", days, whole=True))
     money = [float(c["monetary"]) for c in customers if c.get("monetary")]
@@ -310,7 +317,7 @@ def empty_cells_chart(
             y=[k for k, _ in shown],
             orientation="h",
             marker={"color": PRIMARY},
-            text=[f"{v:,} ({percent(v / rows_read)})" for _, v in shown],
+            text=[f"\u2002{count(v)} ({percent(v / rows_read)})" for _, v in shown],  # en space: air
             textposition="outside",
             cliponaxis=False,
             hovertemplate="%{y}: %{text}<extra></extra>",
@@ -318,7 +325,7 @@ def empty_cells_chart(
     )
     _layout(fig, height=height or 34 * len(shown) + 70)
     # the labels sit outside the bars, in a right margin reserved for the longest one
-    longest = max(len(f"{v:,} ({percent(v / rows_read)})") for _, v in shown)
+    longest = max(len(f" {count(v)} ({percent(v / rows_read)})") for _, v in shown)
     fig.update_layout(margin={"l": 130, "r": int(7.2 * longest + 16), "t": 12, "b": 32})
     fig.update_yaxes(autorange="reversed", showgrid=False, title=None, automargin=False)
     fig.update_xaxes(title=None, **value_axis("ratio", max(v for _, v in shown) / rows_read))

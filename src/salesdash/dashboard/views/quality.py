@@ -7,7 +7,7 @@ from typing import Any
 import streamlit as st
 
 from salesdash.charts.analytics import empty_cells_chart
-from salesdash.charts.format import TABLE_FORMATS, count, money, percent
+from salesdash.charts.format import TABLE_FORMATS, count, money, percent, period_name
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.layout import api_call, chart, page_header
 from salesdash.dashboard.components.tables import FIT_ROWS
@@ -59,8 +59,8 @@ with st.container(border=True):
     dates = report.get("date_range") or {}
     cols[3].metric(
         "Order dates",
-        f"{dates.get('start', '?')}",
-        delta=f"to {dates.get('end', '?')}",
+        period_name(dates.get("start", "?")),
+        delta=f"to {period_name(dates.get('end', '?'))}",
         delta_arrow="off",
         delta_color="off",
         border=True,
