@@ -198,3 +198,17 @@ def test_the_day_grain_is_offered_only_for_short_ranges() -> None:
     assert charts.grains_for(880) == ["week", "month", "quarter", "year"]
     assert charts.grains_for(charts.DAY_GRAIN_MAX_DAYS)[0] == "day"
     assert "day" not in charts.grains_for(None)
+
+
+def test_many_categories_are_drawn_one_per_row_in_their_order() -> None:
+    from salesdash.vocabulary import STATUS_ORDER
+
+    records = [
+        {"status": s, "order_count": n} for s, n in zip(STATUS_ORDER, [286, 4, 6, 4, 3, 4], strict=False)
+    ]
+    fig = charts.category_bars(list(reversed(records)), "status", "order_count", order=STATUS_ORDER)
+    (bar,) = fig.data
+    assert bar.orientation == "h"  # six names side by side were cut on a phone ("Shipp", "Resolv")
+    assert list(bar.y) == list(STATUS_ORDER)[:6]
+    assert [t.strip() for t in bar.text] == ["286", "4", "6", "4", "3", "4"]
+    assert fig.layout.xaxis.range[1] <= 286 * 1.1

@@ -40,6 +40,7 @@ Records = Sequence[Mapping[str, Any]]
 BAND_95 = "rgba(230, 159, 0, 0.18)"  # Okabe-Ito orange, light
 BAND_80 = "rgba(230, 159, 0, 0.38)"
 FORECAST = OKABE_ITO["vermillion"]
+LEGEND_ROOM = 50  # px above the plot for the forecast legend's two rows (a note goes above them)
 UNRELIABLE_BAND_95 = "rgba(120, 120, 120, 0.12)"  # a forecast whose verdict is not "reliable" is drawn grey
 UNRELIABLE_BAND_80 = "rgba(120, 120, 120, 0.24)"
 SEGMENT_COLORS = {
@@ -145,12 +146,12 @@ def forecast_chart(
             x=0,
             y=1.0,
             yanchor="bottom",
-            yshift=28,
+            yshift=LEGEND_ROOM,
             showarrow=False,
             font={"size": 12, "color": TEXT},
             align="left",
         )
-        fig.update_layout(margin={"t": 96})
+        fig.update_layout(margin={"t": 68 + LEGEND_ROOM})
         return fig
     error = backtest.get("mape")
     if error is not None and error_note:
@@ -162,12 +163,12 @@ def forecast_chart(
             x=0,
             y=1.0,
             yanchor="bottom",
-            yshift=28,
+            yshift=LEGEND_ROOM,
             showarrow=False,
             font={"size": 12, "color": GREY},
             align="left",
         )
-        fig.update_layout(margin={"t": 64})
+        fig.update_layout(margin={"t": 36 + LEGEND_ROOM})
     return fig
 
 

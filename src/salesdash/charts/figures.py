@@ -266,11 +266,14 @@ def ranked_bars(
     height: int | None = None,
     color: str = PRIMARY,
     show_share: bool = True,
+    keep_order: bool = False,
 ) -> go.Figure:
-    """Horizontal bars, largest at the top, each labelled with its value (and share of revenue)."""
+    """Horizontal bars, largest at the top (``keep_order``: in the records' order), each labelled with its
+    value (and share of revenue)."""
     rows = [r for r in records if r.get(metric) is not None]
     rows = sorted(rows, key=lambda r: r[metric], reverse=True)[:limit] if limit else rows
-    rows = sorted(rows, key=lambda r: r[metric], reverse=True)
+    if not keep_order:
+        rows = sorted(rows, key=lambda r: r[metric], reverse=True)
     if not rows:
         return empty_figure(height=height or 260)
     names = [str(r[category]) for r in rows]
@@ -558,6 +561,9 @@ def yearly_revenue(records: Records, *, height: int = 340) -> go.Figure:
     return fig
 
 
+HORIZONTAL_AFTER = 4
+
+
 def category_bars(
     records: Records,
     category: str,
@@ -567,7 +573,8 @@ def category_bars(
     height: int = 300,
     highlight: str | None = None,
 ) -> go.Figure:
-    """Vertical bars for a small, ordered category (order status, deal size), one colour per category."""
+    """Bars for a small, ordered category (order status, deal size), one colour per category: vertical up to
+    HORIZONTAL_AFTER categories, else horizontal (one per row, in ``order``) so every name reads on a phone."""
     rows = [r for r in records if r.get(metric) is not None]
     if not rows:
         return empty_figure(height=height)
@@ -578,6 +585,13 @@ def category_bars(
         (GREY if highlight and name == highlight else PALETTE[i % len(PALETTE)])
         for i, name in enumerate(names)
     ]
+    if len(names) > HORIZONTAL_AFTER:
+        # more categories than fit side by side on a phone ("Shipp", "Resolv" were cut): one per row, in order
+        fig = ranked_bars(
+            rows, category, metric, height=height, color=PRIMARY, show_share=False, keep_order=True
+        )
+        fig.update_traces(marker={"color": colors})
+        return fig
     label = label_of(metric)
     fmt = _hover_value(metric, "y")
     fig = go.Figure(
@@ -592,12 +606,7 @@ def category_bars(
         )
     )
     _layout(fig, height=height, margin={"l": 50 if metric in CURRENCY_METRICS else 44})
-    # many categories side by side: two-word names on two lines ("In<br>Process"), never run together
-    shown = [plotly_text(name) for name in names]
-    wrapped = [n.replace(" ", "<br>", 1) if len(names) > 4 else n for n in shown]
-    fig.update_xaxes(type="category", title=None, tickmode="array", tickvals=shown, ticktext=wrapped)
-    if len(names) > 4 and any(" " in n for n in names):
-        fig.update_layout(margin={"b": 46})
+    fig.update_xaxes(type="category", title=None)
     top = max(float(r[metric]) for r in rows)
     fig.update_yaxes(title=None, **metric_axis(metric, top, headroom=text_room(1, plot_height(fig))))
     return fig
