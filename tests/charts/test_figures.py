@@ -212,3 +212,14 @@ def test_many_categories_are_drawn_one_per_row_in_their_order() -> None:
     assert list(bar.y) == list(STATUS_ORDER)[:6]
     assert [t.strip() for t in bar.text] == ["286", "4", "6", "4", "3", "4"]
     assert fig.layout.xaxis.range[1] <= 286 * 1.1
+
+
+def test_long_bar_names_wrap_onto_two_lines() -> None:
+    rows = [
+        {"customer_name": "Mini Gifts Distributors Ltd.", "revenue": 2.0},
+        {"customer_name": "AV", "revenue": 1.0},
+    ]
+    fig = charts.ranked_bars(rows, "customer_name")
+    assert list(fig.layout.yaxis.ticktext) == ["Mini Gifts<br>Distributors Ltd.", "AV"]
+    assert list(fig.data[0].y) == ["Mini Gifts Distributors Ltd.", "AV"]  # the data keeps the whole name
+    assert fig.layout.margin.l < 7.4 * len("Mini Gifts Distributors Ltd.")  # a narrower label column

@@ -132,6 +132,18 @@ def plot_height(fig: go.Figure) -> float:
     return float(fig.layout.height or 300) - float(margin.t or 0) - float(margin.b or 0)
 
 
+NAME_WIDTH = 18  # characters of a bar's name on one line
+
+
+def two_lines(name: str, width: int = NAME_WIDTH) -> str:
+    """A long (already escaped) name broken at the space nearest its middle: "Mini Gifts<br>Distributors Ltd."."""
+    if len(name) <= width or " " not in name:
+        return name
+    spaces = [i for i, c in enumerate(name) if c == " "]
+    cut = min(spaces, key=lambda i: abs(i - len(name) / 2))
+    return name[:cut] + "<br>" + name[cut + 1 :]
+
+
 def empty_figure(message: str = "No data for these filters", *, height: int = 260) -> go.Figure:
     """A blank chart that says why it is blank (instead of an empty grid)."""
     fig = go.Figure()
@@ -304,7 +316,10 @@ def ranked_bars(
     )
     _layout(fig, height=height or max(220, 34 * len(rows) + 40))
     # Reserve the label column up front (web fonts can load after Plotly measured the labels).
-    longest = max(len(name) for name in names)
+    # long names on two lines: a one-line label column took most of a phone's width
+    shown = [plotly_text(name) for name in names]
+    fig.update_yaxes(tickmode="array", tickvals=shown, ticktext=[two_lines(name) for name in shown])
+    longest = max(len(line) for name in shown for line in two_lines(name).split("<br>"))
     fig.update_layout(margin={"l": int(min(280, 7.4 * longest + 22)), "r": 12, "t": 8, "b": 28})
     fig.update_yaxes(autorange="reversed", showgrid=False, ticks="", ticksuffix="  ", title=None)
     # The axis ends just past the longest bar: its label sits inside it, and a bar too short for its label
