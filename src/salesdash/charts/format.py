@@ -1,8 +1,8 @@
 """Every number and period people read, formatted once: KPI cards, chart labels, hover texts, axis ticks,
-dashboard tables, the PDF and the Excel export all call these functions (or use the Plotly templates and the
-column formats defined here), so a figure reads the same on every surface.
+dashboard tables and the PDF call these functions (or use the Plotly templates and the Streamlit column formats
+defined here; the Excel export writes the matching cell formats), so a figure reads the same on every surface.
 
-- money, exact: ``$9,838,141.37`` (:func:`money`); compact: ``$49.2K``, ``$9.84M``, ``$3.2B``
+- money, exact: ``$9,838,141.37`` (:func:`money`); compact: ``$49.2K``, ``$9.84M``, ``$3.20B``
   (:func:`money_short`; three significant digits, upper-case suffix); axis ticks: the compact style without
   trailing zeros (``$100K``, ``$2.5M``: :func:`money_tick`).
 - counts: ``1,234`` (:func:`count`); with a noun: ``1 customer``, ``2 customers`` (:func:`plural`).
