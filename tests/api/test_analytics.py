@@ -164,9 +164,15 @@ def test_data_quality_shows_the_current_report_and_history(client: FlaskClient):
 
 
 def _xlsx_rows(content: bytes, sheet: int = 0) -> list[dict]:
-    ws = openpyxl.load_workbook(io.BytesIO(content)).worksheets[sheet]
-    rows = list(ws.iter_rows(values_only=True))
-    return [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+    """A sheet's rows keyed by field name: the headers are people's labels, mapped back through the About
+    sheet's "Column names" (field name, header)."""
+    book = openpyxl.load_workbook(io.BytesIO(content))
+    about = list(book["About"].iter_rows(values_only=True))
+    start = next(i for i, row in enumerate(about) if row[0] == "Column names")
+    field_of = {row[1]: row[0] for row in about[start + 2 :] if row[0] and row[1]}
+    rows = list(book.worksheets[sheet].iter_rows(values_only=True))
+    header = [field_of.get(h, h) for h in rows[0]]
+    return [dict(zip(header, r, strict=True)) for r in rows[1:]]
 
 
 def test_kpi_and_forecast_exports_equal_the_api(client: FlaskClient):

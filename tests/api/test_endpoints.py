@@ -227,6 +227,25 @@ def test_heatmap_months_without_data_are_null(sample_client: FlaskClient, sample
     assert isinstance(orders[0]["2003"], float | int)
 
 
+def test_heatmap_months_in_view_without_orders_are_0(sample_client: FlaskClient):
+    rows = data_of(sample_client.get("/api/heatmap?country=Ireland"))
+    in_view = [rows[m][y] for y in ("2003", "2004") for m in range(12)] + [rows[m]["2005"] for m in range(5)]
+    assert all(isinstance(v, float | int) for v in in_view)  # every month the data covers has a number
+    assert 0 in in_view  # Ireland does not order every month: those months are 0, not blank
+    assert all(rows[m]["2005"] is None for m in range(5, 12))  # after the data ends: nothing to count
+    countries = {r["country"]: r for r in data_of(sample_client.get("/api/sales-by-country"))}
+    assert round(sum(in_view), 2) == countries["Ireland"]["revenue"]
+
+
+def test_monthly_trends_lists_every_month_in_view(sample_client: FlaskClient):
+    response = sample_client.get("/api/monthly-trends?country=Ireland")
+    rows = data_of(response)
+    assert len(rows) == 29  # Jan 2003 - May 2005, with or without Irish orders
+    assert any(r["revenue"] == 0 and r["order_count"] == 0 for r in rows)
+    assert all(r["period_end"] >= r["period_start"] for r in rows)
+    assert response.get_json()["meta"]["partial_periods"] == []
+
+
 def test_status_distribution_all_statuses_by_default(sample_client: FlaskClient):
     response = sample_client.get("/api/status-distribution")
     rows = {r["status"]: r for r in data_of(response)}
@@ -388,9 +407,11 @@ def test_every_tabular_endpoint_takes_the_filters(sample_client: FlaskClient, pa
     france = data_of(sample_client.get(f"{path}?country=France&start=2004-01-01&end=2004-12-31"))
     assert france != everything
     empty = data_of(sample_client.get(f"{path}?country=France&start=2003-01-01&end=2003-01-01"))
-    if path == "/api/heatmap":
-        assert all(set(r) == {"month", "month_name"} for r in empty)
-    elif path == "/api/sales-over-time":  # every period in view, here one month (cut: partial) at zero
+    if path == "/api/heatmap":  # the one day in view has no French orders: January 2003 is 0, the rest null
+        assert [r["2003"] for r in empty] == [0, *[None] * 11]
+    elif path in ("/api/sales-over-time", "/api/monthly-trends"):  # every month in view, here one (cut) at 0
         assert [(r["period"], r["line_count"], r["complete"]) for r in empty] == [("2003-01", 0, False)]
+    elif path == "/api/quarterly-analysis":
+        assert [(r["period"], r["line_count"], r["complete"]) for r in empty] == [("2003-Q1", 0, False)]
     else:
         assert empty == []

@@ -74,7 +74,8 @@ def test_rfm_charts_skip_empty_segments():
     ]
     fig = rfm_segments_chart(segments)
     assert list(fig.data[0].y) == ["Champions", "Hibernating"]
-    assert fig.data[0].text[0] == "2 · 90.0% of revenue"
+    assert [t.strip() for t in fig.data[0].text] == ["2 customers", "1 customer"]  # the plural rule
+    assert "90.0% of revenue" in fig.layout.yaxis.ticktext[0]  # the share under the name, never cut
     customers = [
         {
             "customer_name": "A",

@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from salesdash.charts.format import count, money, percent
+from salesdash.charts.format import count, money, percent, period_name
 from salesdash.config import Settings
 from salesdash.dashboard.client import ApiClient, ApiError
 from salesdash.dashboard.components.compare import chosen_comparison
@@ -63,11 +63,13 @@ def test_forecast_page(dashboard_env: LiveApi) -> None:
     cards = {m.label: m for m in at.metric}
     assert cards["Backtest error (MAPE)"].value == percent(api["meta"]["mape"])
     first = next(r for r in api["data"] if r["kind"] == "forecast")
-    assert f"Forecast {first['period']}" in cards
+    assert f"Forecast {period_name(first['period'])}" in cards  # "Forecast Jun 2005"
     assert any(str(e.proto.id).endswith("chart-forecast") for e in at.get("plotly_chart"))
     at.slider(key="forecast_horizon").set_value(6).run()
     no_errors(at)
-    assert len(table_with(at, "month", "80% range")) == 6
+    table = table_with(at, "Month", "80% range")
+    assert len(table) == 6
+    assert list(table["Month"])[:2] == ["Jun 2005", "Jul 2005"]  # months as people read them, not 2005-06
 
 
 def test_forecast_page_warns_instead_of_a_confident_line(dashboard_env: LiveApi) -> None:
@@ -82,10 +84,10 @@ def test_forecast_page_warns_instead_of_a_confident_line(dashboard_env: LiveApi)
     warnings = [str(w.value) for w in at.warning]
     assert any("Not a reliable forecast" in w and reliability["reason"] in w for w in warnings), warnings
     labels = [m.label for m in at.metric]
-    assert any(label.startswith("Rough guess 2005-01") for label in labels), labels
+    assert any(label.startswith("Rough guess Jan 2005") for label in labels), labels
     chart = next(e for e in at.get("plotly_chart") if str(e.proto.id).endswith("chart-forecast"))
     assert "Rough guess (not reliable)" in chart.proto.spec
-    errors = list(table_with(at, "month", "actual", "error")["error"])
+    errors = list(table_with(at, "Month", "Actual", "Error")["Error"])
     assert errors and "None" not in errors and all(e == "no revenue" or e.endswith("%") for e in errors)
     # the unfiltered default is reliable: no warning, a confident line
     default = run_app(page="forecast")
@@ -111,9 +113,11 @@ def test_data_quality_page(dashboard_env: LiveApi) -> None:
     assert "PRICEEACH is capped at 100.00" in shown
     assert "Partial year" in shown
     assert "cp437" in shown
-    codes = table_with(at, "country", "ISO-3")
-    assert dict(zip(codes["country"], codes["ISO-3"], strict=True))["UK"] == "GBR"
-    assert len(table_with(at, "data version", "mode")) >= 1
+    codes = table_with(at, "Country", "ISO-3")
+    assert dict(zip(codes["Country"], codes["ISO-3"], strict=True))["UK"] == "GBR"
+    history = table_with(at, "Data version", "Mode", "Rows read", "Encoding")  # people's headers
+    assert len(history) >= 1
+    assert cards["Order dates"] == "Jan 6, 2003"  # a date as people read it, not 2003-01-06
 
 
 def test_customers_page_shows_rfm_segments(dashboard_env: LiveApi) -> None:
@@ -291,3 +295,25 @@ def test_replace_shows_before_and_after_and_needs_a_confirmation(fresh_api: Live
     kpis = fresh_api.get("/api/kpis")["data"]
     assert (kpis["revenue"], kpis["order_count"]) == (880320.66, 29)
     assert "replaced the data" in text_of(at)
+
+
+def shown_headers(element: Any) -> list[str]:
+    """The headers a table shows: its column config's label, else the column's name."""
+    import json
+
+    config = json.loads(element.proto.columns or "{}")
+    names = [str(c) for c in element.value.columns]
+    return [str((config.get(n) or {}).get("label") or n) for n in names]
+
+
+@pytest.mark.parametrize(
+    "page", ["overview", "geography", "products", "customers", "orders", "forecast", "quality"]
+)
+def test_every_table_header_is_a_label_people_read(dashboard_env: LiveApi, page: str) -> None:
+    at = run_app(page=None if page == "overview" else page)
+    no_errors(at)
+    headers = [h for element in at.dataframe for h in shown_headers(element)]
+    assert headers or page == "overview"
+    assert [h for h in headers if "_" in h or not (h[:1].isupper() or h[:1].isdigit())] == [], page
+    if page == "customers":
+        assert "Average order value" in headers

@@ -40,7 +40,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def wait_text(page: Page, text: str, timeout: float = 120_000) -> None:
-    page.get_by_text(text, exact=False).first.wait_for(timeout=timeout)
+    """Wait until ``text`` is shown in the page's main area (the sidebar keeps the data version hidden
+    behind its "Details" toggle)."""
+    page.locator('[data-testid="stMain"]').get_by_text(text, exact=False).first.wait_for(timeout=timeout)
 
 
 def test_analytics_views_in_a_real_browser(stack: Stack, browser: Browser) -> None:

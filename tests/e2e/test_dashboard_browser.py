@@ -221,7 +221,9 @@ def test_dashboard_in_a_real_browser(stack: Stack, browser: Browser) -> None:
     # 8. Auto refresh: new data loaded behind the dashboard's back shows up without a reload.
     before = stack.api_json("/api/version")["data"]["data_version"]
     sidebar = page.locator('[data-testid="stSidebar"]')
-    assert before in sidebar.inner_text()
+    assert before not in sidebar.inner_text()  # the raw version string is behind the "Details" toggle
+    sidebar.get_by_text("Details").click()
+    sidebar.get_by_text(before).wait_for()
     refreshed = requests.post(
         f"{stack.api}/api/data-refresh", headers={"Authorization": f"Bearer {stack.admin_token}"}, timeout=120
     )

@@ -24,6 +24,8 @@ from salesdash.metrics import Filters, breakdown, kpis
 from salesdash.metrics.rfm import rfm
 from salesdash.store import current_version, make_engine, snapshot
 from salesdash.telemetry import process_metrics
+from salesdash.views.catalog import KPI_COLUMNS
+from salesdash.vocabulary import label
 from tests.conftest import SAMPLE_CSV
 from tests.orderlines import line, write_csv
 from tests.reference import REVENUE
@@ -75,13 +77,19 @@ def test_xlsx_data_sheet_holds_the_metric_layer_values(sample: Engine):
     assert book.sheetnames == ["Sales by product line", "About"]
     sheet = book["Sales by product line"]
     header = [c.value for c in sheet[1]]
-    assert header == list(expected.columns)
-    rows = [dict(zip(header, (c.value for c in row), strict=True)) for row in sheet.iter_rows(min_row=2)]
+    assert header == [
+        label(c) for c in expected.columns
+    ]  # people's headers: "Revenue share", not revenue_share
+    assert "Average order value" in header
+    names = list(expected.columns)
+    rows = [dict(zip(names, (c.value for c in row), strict=True)) for row in sheet.iter_rows(min_row=2)]
     assert [r["product_line"] for r in rows] == list(expected["product_line"])
     assert [r["revenue"] for r in rows] == list(expected["revenue"])
     assert [r["order_count"] for r in rows] == list(expected["order_count"])
     assert [r["revenue_share"] for r in rows] == list(expected["revenue_share"])
     assert sheet["B2"].number_format == "#,##0.00"
+    share = sheet.cell(2, names.index("revenue_share") + 1)
+    assert share.number_format == "0.0%"  # one decimal, like every share
     assert file.media_type.startswith("application/vnd.openxmlformats")
     assert file.filename.endswith(".xlsx")
 
@@ -105,6 +113,7 @@ def test_xlsx_about_sheet_has_filters_data_version_and_definitions(sample: Engin
     assert about["View parameter: limit"] == "5"
     assert about["revenue"].startswith("Sum of SALES")
     assert "order_count" in about
+    assert about["customer_name"] == "Customer"  # the header people read, mapped to the field name
 
 
 def test_kpis_xlsx_matches_kpis_and_dates_are_dates(sample: Engine):
@@ -113,6 +122,8 @@ def test_kpis_xlsx_matches_kpis_and_dates_are_dates(sample: Engine):
         expected = kpis(conn, Filters())
     sheet = openpyxl.load_workbook(io.BytesIO(file.content)).worksheets[0]
     header = [c.value for c in sheet[1]]
+    names = {label(n): n for n in KPI_COLUMNS}
+    header = [names.get(h, h) for h in header]
     rows = [dict(zip(header, row, strict=True)) for row in sheet.iter_rows(min_row=2, values_only=True)]
     in_view = {r["metric"]: r["in_view_value"] for r in rows}
     assert in_view["revenue"] == expected["revenue"] == REVENUE
@@ -127,7 +138,7 @@ def test_kpis_xlsx_matches_kpis_and_dates_are_dates(sample: Engine):
     assert book.sheetnames == ["Customer RFM segments", "Segments", "About"]
     first = book.worksheets[0]
     header = [c.value for c in first[1]]
-    assert isinstance(first.cell(2, header.index("last_order_date") + 1).value, datetime)
+    assert isinstance(first.cell(2, header.index(label("last_order_date")) + 1).value, datetime)
     with snapshot(sample) as conn:
         scored, _ = rfm(conn, Filters())
     assert first.max_row - 1 == len(scored)
@@ -241,9 +252,9 @@ def test_pdf_of_the_forecast_view_forecasts_the_requested_months(sample: Engine)
         p.extract_text()
         for p in PdfReader(io.BytesIO(run(sample, "forecast", "pdf", horizon="5").content)).pages
     )
-    for month in ("2005-06", "2005-07", "2005-08", "2005-09", "2005-10"):
+    for month in ("Jun 2005", "Jul 2005", "Aug 2005", "Sep 2005", "Oct 2005"):  # months as people read them
         assert month in text
-    assert "2005-11" not in text
+    assert "Nov 2005" not in text and "2005-06" not in text
 
 
 def test_pdf_of_top_movers_shows_losses_as_numbers_and_still_neutralises_names(

@@ -5,6 +5,7 @@ Data (tests/orderlines.aligned_csv): Steady Co orders 1,000 / 1,100 / 1,300 a mo
 from Jan 2003 to Mar 2005.
 """
 
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -62,9 +63,24 @@ def test_quarterly_changes_and_the_partial_quarter(aligned_engine: Engine):
 def test_completeness_follows_the_data_set_not_the_filter(aligned_engine: Engine):
     with snapshot(aligned_engine) as conn:
         rows = by_period(trend(conn, Filters(countries=("France",)), "month"))
-    assert list(rows)[-1] == "2005-03"
+    assert list(rows)[-1] == "2005-05"  # Fading Ltd stopped after March; the data set goes on to May
     assert rows["2005-03"]["complete"] is True
     assert rows["2005-03"]["revenue_yoy_change"] == 0.0
+    april = rows["2005-04"]
+    assert april["revenue"] == 0.0 and april["order_count"] == 0  # a month in view without orders is 0
+    assert april["revenue_change"] == -500.0 and april["revenue_change_pct"] == -1.0
+    assert rows["2005-05"]["revenue_change"] == 0.0
+    assert pd.isna(rows["2005-05"]["revenue_change_pct"])  # vs a month of 0: no percentage
+
+
+def test_every_month_in_view_with_its_bounds(aligned_engine: Engine):
+    with snapshot(aligned_engine) as conn:
+        frame = trend(conn, Filters(start=date(2004, 12, 15), end=date(2005, 2, 10)), "month")
+    rows = by_period(frame)
+    assert list(rows) == ["2004-12", "2005-01", "2005-02"]
+    assert [rows[p]["complete"] for p in rows] == [False, True, False]  # the date filter cuts both ends
+    assert rows["2004-12"]["period_end"] == date(2004, 12, 31)
+    assert pd.isna(rows["2004-12"]["revenue_change"])  # November is not in view
 
 
 def test_only_month_and_quarter(aligned_engine: Engine):

@@ -19,16 +19,28 @@ from salesdash.charts.figures import (
     PRIMARY,
     TEXT,
     _layout,
-    _money_axis,
     empty_figure,
+    plot_height,
 )
-from salesdash.charts.format import money_short, percent
+from salesdash.charts.format import (
+    HOVER_MONTH,
+    count,
+    hover_count,
+    hover_money,
+    log_money_axis,
+    money_short,
+    percent,
+    plural,
+    text_room,
+    value_axis,
+)
 from salesdash.markup import plotly_text
 
 Records = Sequence[Mapping[str, Any]]
 BAND_95 = "rgba(230, 159, 0, 0.18)"  # Okabe-Ito orange, light
 BAND_80 = "rgba(230, 159, 0, 0.38)"
 FORECAST = OKABE_ITO["vermillion"]
+LEGEND_ROOM = 50  # px above the plot for the forecast legend's two rows (a note goes above them)
 UNRELIABLE_BAND_95 = "rgba(120, 120, 120, 0.12)"  # a forecast whose verdict is not "reliable" is drawn grey
 UNRELIABLE_BAND_80 = "rgba(120, 120, 120, 0.24)"
 SEGMENT_COLORS = {
@@ -88,7 +100,7 @@ def forecast_chart(
         mode="lines+markers",
         line={"color": PRIMARY, "width": 2.5},
         marker={"size": 5},
-        hovertemplate="%{x|%b %Y}<br>Revenue: $%{y:,.2f}<extra></extra>",
+        hovertemplate=HOVER_MONTH + "<br>Revenue: " + hover_money() + "<extra></extra>",
     )
     fig.add_scatter(
         x=band_x,
@@ -98,12 +110,11 @@ def forecast_chart(
         line={"color": GREY if doubtful else FORECAST, "width": 2.5, "dash": "dash"},
         marker={"size": 6},
         customdata=[
-            [last_y] * 4,
-            *[[r["lower_80"], r["upper_80"], r["lower_95"], r["upper_95"]] for r in future],
+            [money_short(last_y)] * 4,
+            *[[money_short(r[k]) for k in ("lower_80", "upper_80", "lower_95", "upper_95")] for r in future],
         ],
-        hovertemplate="%{x|%b %Y}<br>Forecast: $%{y:,.2f}"
-        "<br>80%: $%{customdata[0]:,.0f} to $%{customdata[1]:,.0f}"
-        "<br>95%: $%{customdata[2]:,.0f} to $%{customdata[3]:,.0f}<extra></extra>",
+        hovertemplate=HOVER_MONTH + "<br>Forecast: " + hover_money() + "<br>80%: %{customdata[0]} to "
+        "%{customdata[1]}<br>95%: %{customdata[2]} to %{customdata[3]}<extra></extra>",
     )
     backtest = result.get("backtest") or {}
     points: Records = backtest.get("points") or []
@@ -115,11 +126,18 @@ def forecast_chart(
             mode="lines+markers",
             line={"color": GREY, "width": 1.5, "dash": "dot"},
             marker={"size": 5, "symbol": "x"},
-            hovertemplate="%{x|%b %Y}<br>Backtest forecast: $%{y:,.2f}<extra></extra>",
+            hovertemplate=HOVER_MONTH + "<br>Backtest forecast: " + hover_money() + "<extra></extra>",
         )
     _layout(fig, height=height, legend=True, hovermode="x unified")
+    # legend entries sized up front: measured before the web font loads, they ran into each other
+    fig.update_layout(legend={"entrywidth": 150})
     fig.update_xaxes(type="date", title=None)
-    fig.update_yaxes(**_money_axis({"title": None, "rangemode": "tozero"}))
+    highest = max(
+        [float(r["revenue"] or 0) for r in history]
+        + [float(r.get("upper_95") or r["revenue"] or 0) for r in future]
+        + [float(p["forecast"] or 0) for p in points if show_backtest]
+    )
+    fig.update_yaxes(title=None, **value_axis("currency", highest))
     if doubtful:
         fig.add_annotation(
             text=_wrap("Not a reliable forecast: " + str(reliability.get("reason", "")), 110),
@@ -128,29 +146,29 @@ def forecast_chart(
             x=0,
             y=1.0,
             yanchor="bottom",
-            yshift=28,
+            yshift=LEGEND_ROOM,
             showarrow=False,
             font={"size": 12, "color": TEXT},
             align="left",
         )
-        fig.update_layout(margin={"t": 96})
+        fig.update_layout(margin={"t": 68 + LEGEND_ROOM})
         return fig
     error = backtest.get("mape")
     if error is not None and error_note:
         fig.add_annotation(
-            text=f"Backtest error over the last {backtest.get('months', 6)} known months: MAPE {error * 100:.1f}%"
-            + (f", weighted {backtest['wape'] * 100:.1f}%" if backtest.get("wape") is not None else ""),
+            text=f"Backtest error over the last {backtest.get('months', 6)} known months: MAPE {percent(error)}"
+            + (f", weighted {percent(backtest['wape'])}" if backtest.get("wape") is not None else ""),
             xref="paper",
             yref="paper",
             x=0,
             y=1.0,
             yanchor="bottom",
-            yshift=28,
+            yshift=LEGEND_ROOM,
             showarrow=False,
             font={"size": 12, "color": GREY},
             align="left",
         )
-        fig.update_layout(margin={"t": 64})
+        fig.update_layout(margin={"t": 36 + LEGEND_ROOM})
     return fig
 
 
@@ -171,29 +189,47 @@ def rfm_segments_chart(segments: Records, *, height: int = 320) -> go.Figure:
     rows = [r for r in segments if r.get("customer_count")]
     if not rows:
         return empty_figure("No customers for these filters", height=height)
+    names = [str(r["segment"]) for r in rows]
+    # the segment's share of revenue goes under its name (a tick label has a reserved column, a bar label
+    # beside a long bar was cut: "24.4% of revenu"); the bar says how many customers
+    shares = [
+        f"{percent(r['revenue_share'])} of revenue" if r.get("revenue_share") is not None else ""
+        for r in rows
+    ]
     fig = go.Figure(
         go.Bar(
             x=[r["customer_count"] for r in rows],
-            y=[r["segment"] for r in rows],
+            y=names,
             orientation="h",
             marker={"color": [SEGMENT_COLORS.get(r["segment"], PRIMARY) for r in rows]},
-            text=[
-                f"{r['customer_count']} · {percent(r['revenue_share'])} of revenue"
-                if r.get("revenue_share") is not None
-                else str(r["customer_count"])
-                for r in rows
-            ],
+            # en spaces: air between the label and the bar's end (the web font can be wider than measured)
+            text=["\u2002" + plural(r["customer_count"], "customer") + "\u2002" for r in rows],
             textposition="auto",
+            insidetextanchor="end",
+            constraintext="none",
             cliponaxis=False,
-            customdata=[[money_short(r["revenue"])] for r in rows],
-            hovertemplate="%{y}<br>Customers: %{x}<br>Revenue: %{customdata[0]}<extra></extra>",
+            customdata=[[money_short(r["revenue"]), share] for r, share in zip(rows, shares, strict=True)],
+            hovertemplate="%{y}<br>Customers: " + hover_count("x") + "<br>Revenue: %{customdata[0]} "
+            "(%{customdata[1]})<extra></extra>",
         )
     )
-    _layout(fig, height=height)
+    _layout(fig, height=max(height, 44 * len(rows) + 52))
     # fixed room for the segment names (automargin gives up in narrow columns and cuts them)
-    fig.update_layout(margin={"l": 112, "r": 12, "t": 8, "b": 44})
-    fig.update_yaxes(autorange="reversed", showgrid=False, title=None, automargin=False)
-    fig.update_xaxes(title="Customers", tickformat=",d")
+    fig.update_layout(margin={"l": 128, "r": 12, "t": 8, "b": 44})
+    fig.update_yaxes(
+        autorange="reversed",
+        showgrid=False,
+        title=None,
+        automargin=False,
+        tickmode="array",
+        tickvals=names,
+        ticktext=[
+            f"{name}<br><span style='font-size:11px;color:{GREY}'>{share}</span>"
+            for name, share in zip(names, shares, strict=True)
+        ],
+    )
+    largest = max(r["customer_count"] for r in rows)
+    fig.update_xaxes(title="Customers", **value_axis("count", largest, whole=True))
     fig.update_traces(insidetextfont={"color": "white"}, outsidetextfont={"color": TEXT})
     return fig
 
@@ -220,12 +256,19 @@ def rfm_scatter(customers: Records, *, height: int = 420) -> go.Figure:
                 "opacity": 0.9,
             },
             customdata=[[plotly_text(c["customer_name"]), c["frequency"], c["rfm"]] for c in rows],
-            hovertemplate="%{customdata[0]}<br>Last order %{x} days before the data ends"
-            "<br>Revenue: $%{y:,.2f}<br>Orders: %{customdata[1]} · RFM %{customdata[2]}<extra></extra>",
+            hovertemplate="%{customdata[0]}<br>Last order " + hover_count("x") + " days before the data ends"
+            "<br>Revenue: "
+            + hover_money()
+            + "<br>Orders: %{customdata[1]} · RFM %{customdata[2]}<extra></extra>",
         )
     _layout(fig, height=height, legend=True)
-    fig.update_xaxes(title="Days since the last order", rangemode="tozero")
-    fig.update_yaxes(**_money_axis({"title": None, "type": "log"}))
+    # legend entries sized up front (measured before the web font loads, "Need attention" was cut); room
+    # under the axis for its title
+    fig.update_layout(legend={"entrywidth": 130}, margin={"b": 56})
+    days = max(float(c["recency_days"] or 0) for c in customers)
+    fig.update_xaxes(title="Days since the last order", **value_axis("count", days, whole=True))
+    money = [float(c["monetary"]) for c in customers if c.get("monetary")]
+    fig.update_yaxes(title=None, **log_money_axis(min(money, default=1), max(money, default=1)))
     return fig
 
 
@@ -246,18 +289,18 @@ def comparison_bars(
             text=[money_short(values["previous"]), money_short(values["current"])],
             textposition="outside",
             cliponaxis=False,
-            hovertemplate="%{x}<br>$%{y:,.2f}<extra></extra>",
+            hovertemplate="%{x}<br>" + hover_money() + "<extra></extra>",
         )
     )
     _layout(fig, height=height)
     if pct is not None:
         arrow = "▲" if pct >= 0 else "▼"
         fig.update_layout(
-            title={"text": f"{arrow} {abs(pct) * 100:.1f}% vs {previous}", "x": 0, "font": {"size": 14}}
+            title={"text": f"{arrow} {percent(abs(pct))} vs {previous}", "x": 0, "font": {"size": 14}}
         )
         fig.update_layout(margin={"t": 40})
     top = max(float(values["previous"] or 0), float(values["current"] or 0)) or 1.0
-    fig.update_yaxes(**_money_axis({"title": None, "range": [0, top * 1.2]}))
+    fig.update_yaxes(title=None, **value_axis("currency", top, headroom=text_room(1, plot_height(fig))))
     fig.update_xaxes(type="category", title=None)
     return fig
 
@@ -275,14 +318,16 @@ def empty_cells_chart(
             y=[k for k, _ in shown],
             orientation="h",
             marker={"color": PRIMARY},
-            text=[f"{v:,} ({percent(v / rows_read)})" for _, v in shown],
+            text=[f"\u2002{count(v)} ({percent(v / rows_read)})" for _, v in shown],  # en space: air
             textposition="outside",
             cliponaxis=False,
             hovertemplate="%{y}: %{text}<extra></extra>",
         )
     )
     _layout(fig, height=height or 34 * len(shown) + 70)
-    fig.update_layout(margin={"l": 130, "r": 16, "t": 12, "b": 32})
+    # the labels sit outside the bars, in a right margin reserved for the longest one
+    longest = max(len(f" {count(v)} ({percent(v / rows_read)})") for _, v in shown)
+    fig.update_layout(margin={"l": 130, "r": int(7.2 * longest + 16), "t": 12, "b": 32})
     fig.update_yaxes(autorange="reversed", showgrid=False, title=None, automargin=False)
-    fig.update_xaxes(tickformat=".0%", range=[0, 1.25], title=None)
+    fig.update_xaxes(title=None, **value_axis("ratio", max(v for _, v in shown) / rows_read))
     return fig

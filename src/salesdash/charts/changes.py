@@ -17,11 +17,10 @@ from salesdash.charts.figures import (
     TEXT,
     Records,
     _layout,
-    _money_axis,
     empty_figure,
     note_below,
 )
-from salesdash.charts.format import money_short, percent, signed_percent
+from salesdash.charts.format import hover_money, money_short, percent, signed_percent, span_axis, value_axis
 from salesdash.markup import plotly_text
 
 OVERLAY_GRAINS = ("month", "quarter")
@@ -85,13 +84,13 @@ def year_overlay(records: Records, grain: str = "month", *, height: int = 360) -
             customdata=[
                 [str(r["period"]), " (partial)" if p else ""] for r, p in zip(rows, partial, strict=True)
             ],
-            hovertemplate="%{customdata[0]}%{customdata[1]}: $%{y:,.2f}<extra></extra>",
+            hovertemplate="%{customdata[0]}%{customdata[1]}: " + hover_money() + "<extra></extra>",
         )
     _layout(fig, height=height, legend=True, hovermode="x unified")
     fig.update_layout(legend={"entrywidth": 170, "traceorder": "normal"})
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=labels, range=[-0.5, slots - 0.5])
     top = max(float(r["revenue"] or 0) for r in records)
-    fig.update_yaxes(**_money_axis({"title": None, "range": [0, top * 1.08 if top > 0 else 1]}))
+    fig.update_yaxes(title=None, **value_axis("currency", top))
     # upright month names (rotated ones collide with a note under the chart on a phone)
     fig.update_xaxes(tickangle=0, tickfont={"size": 11})
     return fig
@@ -174,10 +173,8 @@ def _diverging(
     # room either side for the labels, which sit beyond each bar's end
     low = min(0.0, min(values)) - (reach * 0.7 if min(values) < 0 else reach * 0.05)
     high = max(0.0, max(values)) + (reach * 0.7 if max(values) > 0 else reach * 0.05)
-    axis = _money_axis() if money else {"tickformat": ".0%"}
-    fig.update_xaxes(
-        title=None, range=[low, high], zeroline=True, zerolinecolor=GREY, zerolinewidth=1, **axis
-    )
+    axis = span_axis("currency" if money else "ratio", low, high)
+    fig.update_xaxes(title=None, zeroline=True, zerolinecolor=GREY, zerolinewidth=1, **axis)
     return fig
 
 

@@ -8,8 +8,27 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from salesdash.charts.figures import MUTED, PRIMARY, SEQUENTIAL, TEXT, Records, _layout, empty_figure
-from salesdash.charts.format import money_short, percent
+from salesdash.charts.figures import (
+    GREY,
+    MUTED,
+    PRIMARY,
+    SEQUENTIAL,
+    TEXT,
+    Records,
+    _layout,
+    colorbar_ticks,
+    empty_figure,
+)
+from salesdash.charts.format import (
+    count,
+    hover_count,
+    hover_money,
+    money_short,
+    percent,
+    period_name,
+    plural,
+    value_axis,
+)
 from salesdash.markup import plotly_text
 from salesdash.vocabulary import label, territory_name
 
@@ -21,7 +40,7 @@ def acquisition_chart(records: Records, *, height: int = 340) -> go.Figure:
     if not records:
         return empty_figure(height=height)
     starts = [str(r["period_start"]) for r in records]
-    periods = [str(r["period"]) for r in records]
+    periods = [period_name(r["period"]) for r in records]
     fig = go.Figure()
     for name, color in (("new_customers", PRIMARY), ("returning_customers", MUTED)):
         fig.add_bar(
@@ -30,19 +49,20 @@ def acquisition_chart(records: Records, *, height: int = 340) -> go.Figure:
             customdata=periods,
             name=label(name),
             marker={"color": color},
-            hovertemplate="%{customdata}<br>" + label(name) + ": %{y:,}<extra></extra>",
+            hovertemplate="%{customdata}<br>" + label(name) + ": " + hover_count() + "<extra></extra>",
         )
     _layout(fig, height=height, legend=True, hovermode="x unified")
     # legend entries sized up front (a web font can load after Plotly measured the text)
     fig.update_layout(barmode="stack", legend={"entrywidth": 190, "traceorder": "normal"})
     fig.update_xaxes(type="date", title=None)
-    fig.update_yaxes(title=label("customer_count"), tickformat=",d", rangemode="tozero")
+    largest = max((r["new_customers"] or 0) + (r["returning_customers"] or 0) for r in records)
+    fig.update_yaxes(title=label("customer_count"), **value_axis("count", largest, whole=True))
     return fig
 
 
 def cohort_label(cohort: Mapping[str, Any]) -> str:
     """A cohort's row label: its period and size, with small cohorts said so (their shares swing widely)."""
-    text = f"{cohort['cohort']} (n={cohort['customers']:,})"
+    text = f"{period_name(cohort['cohort'])} (n={count(cohort['customers'])})"
     return text + " small" if cohort.get("small") else text
 
 
@@ -69,11 +89,7 @@ def cohort_heatmap(
             cell = grid.get((cohort, offset))
             share = None if cell is None else cell.get("retention")
             z_row.append(None if share is None else float(share))
-            t_row.append(
-                ""
-                if share is None
-                else percent(share, decimals=0) + ("*" if cell and cell["partial"] else "")
-            )
+            t_row.append("" if share is None else percent(share) + ("*" if cell and cell["partial"] else ""))
         z.append(z_row)
         text.append(t_row)
     fig = go.Figure(
@@ -91,7 +107,11 @@ def cohort_heatmap(
             hoverongaps=False,
             xgap=2,
             ygap=2,
-            colorbar={"thickness": 12, "tickformat": ".0%", "title": {"text": label("retention")}},
+            colorbar={
+                "thickness": 12,
+                "title": {"text": label("retention")},
+                **colorbar_ticks("retention", 1),
+            },
             hovertemplate="%{y}<br>%{x} period(s) later: %{text}<extra></extra>",
         )
     )
@@ -121,9 +141,10 @@ def penetration_chart(
     if not rows:
         return empty_figure(height=height or 260)
     names = [str(territory_name(r[dimension]) if dimension == "territory" else r[dimension]) for r in rows]
-    labels = [
-        f"\u2002{money_short(r['revenue_per_customer'])} · {r['customer_count']:,} cust. · "
-        f"{r['product_lines_bought']} lines\u2002"
+    # the value on the bar (short: it fits inside or beside the bar at any width); customers and product
+    # lines bought under the market's name, in the label column reserved for the names
+    details = [
+        f"{plural(r['customer_count'], 'customer')} · {plural(r['product_lines_bought'], 'line')}"
         for r in rows
     ]
     fig = go.Figure(
@@ -132,17 +153,36 @@ def penetration_chart(
             y=[plotly_text(name) for name in names],  # names from data: shown as written, never as markup
             orientation="h",
             marker={"color": [PRIMARY if (r.get("product_line_share") or 0) >= 1 else MUTED for r in rows]},
-            text=labels,
-            textposition="outside",
+            text=[f"\u2002{money_short(r['revenue_per_customer'])}\u2002" for r in rows],
+            textposition="auto",
+            insidetextanchor="end",
+            insidetextfont={"color": "white", "size": 12},
             outsidetextfont={"color": TEXT, "size": 12},
+            constraintext="none",
             cliponaxis=False,
-            hovertemplate="%{y}<br>" + label("revenue_per_customer") + ": $%{x:,.2f}<extra></extra>",
+            customdata=details,
+            hovertemplate="%{y}<br>"
+            + label("revenue_per_customer")
+            + ": "
+            + hover_money("x")
+            + "<br>%{customdata}<extra></extra>",
         )
     )
-    _layout(fig, height=height or max(220, 30 * len(rows) + 40))
-    longest = max(len(n) for n in names)
-    fig.update_layout(margin={"l": int(min(240, 7.4 * longest + 22)), "r": 12, "t": 8, "b": 28})
-    fig.update_yaxes(autorange="reversed", showgrid=False, title=None, ticksuffix="  ")
+    _layout(fig, height=height or max(220, 40 * len(rows) + 40))
+    longest = max(max(len(n) for n in names), *(0.85 * len(d) for d in details))
+    fig.update_layout(margin={"l": int(min(240, 7.2 * longest + 22)), "r": 12, "t": 8, "b": 28})
+    fig.update_yaxes(
+        autorange="reversed",
+        showgrid=False,
+        title=None,
+        ticksuffix="  ",
+        tickmode="array",
+        tickvals=[plotly_text(name) for name in names],
+        ticktext=[
+            f"{plotly_text(name)}<br><span style='font-size:11px;color:{GREY}'>{d}</span>"
+            for name, d in zip(names, details, strict=True)
+        ],
+    )
     top = max(float(r["revenue_per_customer"]) for r in rows)
-    fig.update_xaxes(title=None, tickprefix="$", exponentformat="B", range=[0, top * 1.9])
+    fig.update_xaxes(title=None, **value_axis("currency", top))
     return fig

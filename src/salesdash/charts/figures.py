@@ -2,7 +2,7 @@
 
 No Streamlit and no HTTP here, so every chart is unit-testable on hand-made records. Colours come from the
 Okabe-Ito palette (distinguishable with the common forms of colour blindness); money is formatted the same
-way as in the cards and tables ($ with thousands separators).
+way as in the cards and tables: every label, hover text and axis tick comes from :mod:`salesdash.charts.format`.
 """
 
 from __future__ import annotations
@@ -13,10 +13,21 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from salesdash.charts.format import money_short, percent
+from salesdash.charts.format import (
+    count,
+    hover_count,
+    hover_money,
+    hover_value,
+    money_short,
+    percent,
+    period_text,
+    text_room,
+    value_axis,
+)
 from salesdash.markup import plotly_text
 from salesdash.vocabulary import GRAIN_LABELS, columns_of
 from salesdash.vocabulary import label as label_of
+from salesdash.vocabulary import unit as unit_of_column
 
 Records = Sequence[Mapping[str, Any]]
 
@@ -97,12 +108,40 @@ def _layout(
     return fig
 
 
-# Money ticks as finance writes them: $500M, $3B (Plotly's "B" exponent format; d3's SI "~s" would say $3G).
-MONEY_TICKS: dict[str, Any] = {"tickprefix": "$", "exponentformat": "B"}
+def unit_of(metric: str) -> str:
+    """The tick style of a metric's axis: currency, ratio (shares) or count."""
+    kind = unit_of_column(metric)
+    return kind if kind in ("currency", "ratio") else "count"
 
 
-def _money_axis(axis: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {**MONEY_TICKS, **(axis or {})}
+def metric_axis(metric: str, largest: Any, **options: Any) -> dict[str, Any]:
+    """:func:`salesdash.charts.format.value_axis` for ``metric`` (money ticks $100K, counts 1,500)."""
+    return value_axis(unit_of(metric), largest, **options)
+
+
+def colorbar_ticks(metric: str, largest: Any) -> dict[str, Any]:
+    """A colour bar's ticks in the metric's style (the axis without its range)."""
+    axis = metric_axis(metric, largest, headroom=1.0)
+    axis.pop("range")
+    return axis
+
+
+def plot_height(fig: go.Figure) -> float:
+    """The height of the plotting area: the figure minus its top and bottom margins."""
+    margin = fig.layout.margin
+    return float(fig.layout.height or 300) - float(margin.t or 0) - float(margin.b or 0)
+
+
+NAME_WIDTH = 18  # characters of a bar's name on one line
+
+
+def two_lines(name: str, width: int = NAME_WIDTH) -> str:
+    """A long (already escaped) name broken at the space nearest its middle: "Mini Gifts<br>Distributors Ltd."."""
+    if len(name) <= width or " " not in name:
+        return name
+    spaces = [i for i, c in enumerate(name) if c == " "]
+    cut = min(spaces, key=lambda i: abs(i - len(name) / 2))
+    return name[:cut] + "<br>" + name[cut + 1 :]
 
 
 def empty_figure(message: str = "No data for these filters", *, height: int = 260) -> go.Figure:
@@ -123,31 +162,22 @@ def empty_figure(message: str = "No data for these filters", *, height: int = 26
 
 
 def _value_text(metric: str, value: Any) -> str:
+    if value is None:
+        return ""
     if metric in CURRENCY_METRICS:
         return money_short(value)
     if metric == "revenue_share":
         return percent(value)
-    return f"{int(value):,}" if value is not None else ""
+    return count(value)
 
 
-def _hover_value(metric: str) -> str:
-    if metric in CURRENCY_METRICS:
-        return "$%{x:,.2f}"
-    return "%{x:,}"
+def _hover_value(metric: str, var: str = "x") -> str:
+    return hover_value("currency" if metric in CURRENCY_METRICS else "count", var)
 
 
 def count_axis_ticks(largest: Any) -> dict[str, Any]:
     """Ticks of an axis of counts: whole numbers only (a largest value of 3 gives 0, 1, 2, 3, never 0.5)."""
-    top = float(largest or 0)
-    if top <= 6:
-        return {
-            "tickmode": "linear",
-            "tick0": 0,
-            "dtick": 1,
-            "tickformat": ",d",
-            "range": [0, max(top, 1) * 1.08],
-        }
-    return {"tickmode": "auto", "tickformat": ",d", "rangemode": "tozero"}
+    return value_axis("count", largest, whole=True)
 
 
 def note_below(fig: go.Figure, text: str, *, xshift: int = 0) -> None:
@@ -181,7 +211,9 @@ def sales_over_time(records: Records, grain: str = "month", *, height: int = 360
     marker and says so on hover and in a note under the chart."""
     if not records:
         return empty_figure(height=height)
-    periods = [r["period"] for r in records]
+    periods = [
+        period_text(grain, r["period_start"]) if r.get("period_start") else r["period"] for r in records
+    ]
     x = [r.get("period_start") or r["period"] for r in records]
     partial = [r.get("complete") is False for r in records]
     hover_note = ["<br>partial period" if p else "" for p in partial]
@@ -197,7 +229,7 @@ def sales_over_time(records: Records, grain: str = "month", *, height: int = 360
             "pattern": {"shape": ["/" if p else "" for p in partial], "fgcolor": PRIMARY, "solidity": 0.25},
         },
         customdata=list(zip(periods, hover_note, strict=True)),
-        hovertemplate=label_of("order_count") + ": %{y:,}<extra></extra>",
+        hovertemplate=label_of("order_count") + ": " + hover_count() + "<extra></extra>",
     )
     fig.add_scatter(
         x=x,
@@ -214,7 +246,9 @@ def sales_over_time(records: Records, grain: str = "month", *, height: int = 360
         customdata=list(zip(periods, hover_note, strict=True)),
         hovertemplate="%{customdata[0]}%{customdata[1]}<br>"
         + label_of("revenue")
-        + ": $%{y:,.2f}<extra></extra>",
+        + ": "
+        + hover_money()
+        + "<extra></extra>",
     )
     _layout(fig, height=height, legend=True, hovermode="x unified")
     largest = max((r["order_count"] or 0 for r in records), default=0)
@@ -222,9 +256,12 @@ def sales_over_time(records: Records, grain: str = "month", *, height: int = 360
     fig.update_layout(legend={"entrywidth": 120})
     fig.update_layout(
         # y (revenue) overlays y2 (orders): overlaying axes are drawn above their base axis.
-        yaxis=_money_axis(
-            {"title": None, "overlaying": "y2", "side": "left", "rangemode": "tozero", "tickmode": "auto"}
-        ),
+        yaxis={
+            "title": None,
+            "overlaying": "y2",
+            "side": "left",
+            **value_axis("currency", max((r["revenue"] or 0 for r in records), default=0)),
+        },
         yaxis2={
             "title": {"text": label_of("order_count"), "font": {"size": 12, "color": GREY}},
             "side": "right",
@@ -253,11 +290,14 @@ def ranked_bars(
     height: int | None = None,
     color: str = PRIMARY,
     show_share: bool = True,
+    keep_order: bool = False,
 ) -> go.Figure:
-    """Horizontal bars, largest at the top, each labelled with its value (and share of revenue)."""
+    """Horizontal bars, largest at the top (``keep_order``: in the records' order), each labelled with its
+    value (and share of revenue)."""
     rows = [r for r in records if r.get(metric) is not None]
     rows = sorted(rows, key=lambda r: r[metric], reverse=True)[:limit] if limit else rows
-    rows = sorted(rows, key=lambda r: r[metric], reverse=True)
+    if not keep_order:
+        rows = sorted(rows, key=lambda r: r[metric], reverse=True)
     if not rows:
         return empty_figure(height=height or 260)
     names = [str(r[category]) for r in rows]
@@ -288,13 +328,15 @@ def ranked_bars(
     )
     _layout(fig, height=height or max(220, 34 * len(rows) + 40))
     # Reserve the label column up front (web fonts can load after Plotly measured the labels).
-    longest = max(len(name) for name in names)
+    # long names on two lines: a one-line label column took most of a phone's width
+    shown = [plotly_text(name) for name in names]
+    fig.update_yaxes(tickmode="array", tickvals=shown, ticktext=[two_lines(name) for name in shown])
+    longest = max(len(line) for name in shown for line in two_lines(name).split("<br>"))
     fig.update_layout(margin={"l": int(min(280, 7.4 * longest + 22)), "r": 12, "t": 8, "b": 28})
     fig.update_yaxes(autorange="reversed", showgrid=False, ticks="", ticksuffix="  ", title=None)
-    xaxis = _money_axis() if metric in CURRENCY_METRICS else {"exponentformat": "B"}
-    # Room on the right for the value labels, which sit just outside each bar.
-    top = max(float(v) for v in values)
-    fig.update_xaxes(title=None, range=[0, top * 1.45 if top > 0 else 1], **xaxis)
+    # The axis ends just past the longest bar: its label sits inside it, and a bar too short for its label
+    # has the room beside it (textposition "auto").
+    fig.update_xaxes(title=None, **metric_axis(metric, max(float(v) for v in values), ticks=4))
     return fig
 
 
@@ -322,7 +364,10 @@ def share_donut(
             textinfo="percent",
             textposition="inside",
             insidetextorientation="horizontal",
-            hovertemplate="%{label}<br>Revenue: $%{value:,.2f}<br>%{percent}<extra></extra>",
+            texttemplate="%{percent:.1%}",
+            hovertemplate="%{label}<br>Revenue: "
+            + hover_money("value")
+            + "<br>%{percent:.1%}<extra></extra>",
         )
     )
     fig.add_annotation(
@@ -337,7 +382,15 @@ def share_donut(
     _layout(fig, height=height, legend=True)
     fig.update_layout(
         # Legend under the donut: it wraps on narrow screens instead of being cut off.
-        legend={"orientation": "h", "yanchor": "top", "y": -0.04, "xanchor": "center", "x": 0.5},
+        legend={
+            "orientation": "h",
+            "yanchor": "top",
+            "y": -0.04,
+            "xanchor": "center",
+            "x": 0.5,
+            "entrywidth": 0.5,  # two columns that share the width: "Trucks and Buses" is never cut
+            "entrywidthmode": "fraction",
+        },
         margin={"l": 8, "r": 8, "t": 8, "b": 8},
         uniformtext={"minsize": 11, "mode": "hide"},
     )
@@ -356,7 +409,7 @@ def choropleth(
     if not rows:
         return empty_figure("No countries to map for these filters", height=height)
     hover = label_of(metric)
-    fmt = "$%{z:,.2f}" if metric in CURRENCY_METRICS else "%{z:,}"
+    fmt = _hover_value(metric, "z")
     chosen = set(selected)
     values = [float(r[metric] or 0) for r in rows]
     fig = go.Figure(
@@ -386,7 +439,7 @@ def choropleth(
                 "yanchor": "top",
                 "len": 0.6,
                 "thickness": 10,
-                **(MONEY_TICKS if metric in CURRENCY_METRICS else {}),
+                **colorbar_ticks(metric, max(values)),
             },
             hovertemplate="%{text}<br>" + hover + ": " + fmt + "<extra></extra>",
         )
@@ -413,7 +466,8 @@ def month_year_heatmap(
     rows: Records, years: Sequence[int | str] | None = None, metric: str = "revenue", *, height: int = 440
 ) -> go.Figure:
     """Month (rows) x year (columns) from the API's heatmap rows (``{"month": 1, "2004": 123.4, ...}``).
-    A month with no order lines in view is null in the API and stays blank here, never 0."""
+    A month in view without order lines is 0 in the API (drawn "$0"); a month outside the dates in view is
+    null and stays blank."""
     keys = (
         [str(y) for y in years]
         if years
@@ -430,10 +484,9 @@ def month_year_heatmap(
     if not keys or all(v is None for line in z for v in line):
         return empty_figure(height=height)
     label = label_of(metric)
-    fmt = "$%{z:,.2f}" if metric in CURRENCY_METRICS else "%{z:,}"
-    colorbar: dict[str, Any] = {"thickness": 12}
-    if metric in CURRENCY_METRICS:
-        colorbar |= MONEY_TICKS
+    fmt = _hover_value(metric, "z")
+    largest = max((v for line in z for v in line if v is not None), default=0)
+    colorbar: dict[str, Any] = {"thickness": 12, **colorbar_ticks(metric, largest)}
     fig = go.Figure(
         go.Heatmap(
             z=z,
@@ -487,13 +540,13 @@ def quarterly_comparison(records: Records, *, height: int = 340) -> go.Figure:
                 },
             },
             customdata=["partial quarter" if p else "" for p in partial],
-            hovertemplate=f"%{{x}} {year}<br>Revenue: $%{{y:,.2f}}<br>%{{customdata}}<extra></extra>",
+            hovertemplate=f"%{{x}} {year}<br>Revenue: " + hover_money() + "<br>%{customdata}<extra></extra>",
         )
     _layout(fig, height=height, legend=True)
     fig.update_layout(barmode="group", bargap=0.2, bargroupgap=0.05)
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=["Q1", "Q2", "Q3", "Q4"])
     top = max(float(r["revenue"]) for r in records)
-    fig.update_yaxes(**_money_axis({"title": None, "range": [0, top * 1.08]}))
+    fig.update_yaxes(title=None, **value_axis("currency", top))
     return fig
 
 
@@ -513,7 +566,7 @@ def yearly_revenue(records: Records, *, height: int = 340) -> go.Figure:
         growth = r.get("growth")
         if growth is not None:
             arrow = "▲" if growth >= 0 else "▼"
-            label += f"<br>{arrow} {abs(growth) * 100:.1f}%"
+            label += f"<br>{arrow} {percent(abs(growth))}"
         labels.append(label)
     colors = [MUTED if r.get("partial") else PRIMARY for r in rows]
     fig = go.Figure(
@@ -524,14 +577,18 @@ def yearly_revenue(records: Records, *, height: int = 340) -> go.Figure:
             text=labels,
             textposition="outside",
             cliponaxis=False,
-            hovertemplate="%{x}<br>Revenue: $%{y:,.2f}<extra></extra>",
+            hovertemplate="%{x}<br>Revenue: " + hover_money() + "<extra></extra>",
         )
     )
     _layout(fig, height=height, margin={"b": 48 if any(r.get("partial") for r in rows) else 32})
     fig.update_xaxes(type="category", title=None)
     top = max(r["revenue"] for r in rows)
-    fig.update_yaxes(**_money_axis({"title": None, "range": [0, top * 1.25]}))
+    lines = 2 if any(r.get("growth") is not None for r in rows) else 1
+    fig.update_yaxes(title=None, **value_axis("currency", top, headroom=text_room(lines, plot_height(fig))))
     return fig
+
+
+HORIZONTAL_AFTER = 4
 
 
 def category_bars(
@@ -543,7 +600,8 @@ def category_bars(
     height: int = 300,
     highlight: str | None = None,
 ) -> go.Figure:
-    """Vertical bars for a small, ordered category (order status, deal size), one colour per category."""
+    """Bars for a small, ordered category (order status, deal size), one colour per category: vertical up to
+    HORIZONTAL_AFTER categories, else horizontal (one per row, in ``order``) so every name reads on a phone."""
     rows = [r for r in records if r.get(metric) is not None]
     if not rows:
         return empty_figure(height=height)
@@ -554,8 +612,15 @@ def category_bars(
         (GREY if highlight and name == highlight else PALETTE[i % len(PALETTE)])
         for i, name in enumerate(names)
     ]
+    if len(names) > HORIZONTAL_AFTER:
+        # more categories than fit side by side on a phone ("Shipp", "Resolv" were cut): one per row, in order
+        fig = ranked_bars(
+            rows, category, metric, height=height, color=PRIMARY, show_share=False, keep_order=True
+        )
+        fig.update_traces(marker={"color": colors})
+        return fig
     label = label_of(metric)
-    fmt = "$%{y:,.2f}" if metric in CURRENCY_METRICS else "%{y:,}"
+    fmt = _hover_value(metric, "y")
     fig = go.Figure(
         go.Bar(
             x=[plotly_text(name) for name in names],
@@ -570,6 +635,5 @@ def category_bars(
     _layout(fig, height=height, margin={"l": 50 if metric in CURRENCY_METRICS else 44})
     fig.update_xaxes(type="category", title=None)
     top = max(float(r[metric]) for r in rows)
-    axis = _money_axis() if metric in CURRENCY_METRICS else {"exponentformat": "B"}
-    fig.update_yaxes(title=None, range=[0, top * 1.2], **axis)
+    fig.update_yaxes(title=None, **metric_axis(metric, top, headroom=text_room(1, plot_height(fig))))
     return fig

@@ -1,5 +1,10 @@
 """CSV and Excel files of a view. Every text cell goes through :mod:`salesdash.export_safety` (formula-like
-text is neutralised); numbers stay numbers and dates stay dates."""
+text is neutralised); numbers stay numbers and dates stay dates.
+
+The CSV is for machines: its header holds the API's field names (``average_order_value``). The Excel workbook
+is for people: its headers are the vocabulary's labels ("Average order value"), its cells carry the number
+formats of :mod:`salesdash.charts.format` (money with two decimals, shares with one), and its About sheet maps
+each label to the field name."""
 
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ from salesdash.export_safety import neutralise, to_csv
 from salesdash.filters import Filters
 from salesdash.metrics import definitions
 from salesdash.views import ViewData
-from salesdash.vocabulary import unit
+from salesdash.vocabulary import label, unit
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,7 @@ class _Writer:
         self.title = b.add_format({"bold": True, "font_size": 14})
         self.wrap = b.add_format({"text_wrap": True, "valign": "top"})
         self.money = b.add_format({"num_format": "#,##0.00"})
-        self.ratio = b.add_format({"num_format": "0.00%"})
+        self.ratio = b.add_format({"num_format": "0.0%"})  # one decimal, as every share people read
         self.count = b.add_format({"num_format": "#,##0"})
         self.date = b.add_format({"num_format": "yyyy-mm-dd"})
 
@@ -109,14 +114,14 @@ class _Writer:
         sheet = self.book.add_worksheet(_sheet_name(title, self.taken))
         columns = [str(c) for c in frame.columns]
         for col, name in enumerate(columns):
-            sheet.write_string(0, col, neutralise(name), self.header)
+            sheet.write_string(0, col, neutralise(label(name)), self.header)
         values = frame.astype(object).where(frame.notna(), None).to_numpy()
         for r, row in enumerate(values, start=1):
             for col, value in enumerate(row):
                 self.cell(sheet, r, col, value, columns[col])
         for col, name in enumerate(columns):
             sample = [len(str(v)) for v in values[:200, col]] if len(values) else []
-            sheet.set_column(col, col, min(max([len(name) + 2, *[n + 2 for n in sample]]), 50))
+            sheet.set_column(col, col, min(max([len(label(name)) + 2, *[n + 2 for n in sample]]), 50))
         sheet.freeze_panes(1, 0)
         if len(columns):
             sheet.autofilter(0, 0, max(len(values), 1), len(columns) - 1)
@@ -151,6 +156,24 @@ class _Writer:
             r += 1
             for note in view.notes:
                 sheet.write_string(r, 1, neutralise(note), self.wrap)
+                r += 1
+        r += 1
+        sheet.write_string(r, 0, "Column names", self.title)
+        r += 1
+        sheet.write_string(
+            r,
+            1,
+            "The headers are the labels people read; the API and the CSV export name the columns by their field "
+            "names (field name, then header):",
+            self.wrap,
+        )
+        r += 1
+        tables = [view.frame, *view.extra.values()]
+        names = dict.fromkeys(str(c) for frame in tables for c in frame.columns)
+        for name in names:
+            if label(name) != name:
+                sheet.write_string(r, 0, neutralise(name), self.bold)
+                sheet.write_string(r, 1, neutralise(label(name)))
                 r += 1
         r += 1
         sheet.write_string(r, 0, "Metric definitions", self.title)

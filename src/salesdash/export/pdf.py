@@ -19,7 +19,16 @@ from fpdf.fonts import FontFace
 from sqlalchemy import Connection
 
 from salesdash import __version__
-from salesdash.charts.format import count, money, percent, signed_percent
+from salesdash.charts.format import (
+    count,
+    money,
+    money_range,
+    percent,
+    period_name,
+    period_text,
+    signed_percent,
+    value_text,
+)
 from salesdash.errors import SalesdashError
 from salesdash.export.files import (
     ExportContext,
@@ -30,7 +39,7 @@ from salesdash.export.images import for_export, render_png
 from salesdash.export_safety import neutralise
 from salesdash.filters import Filters
 from salesdash.views import ViewData, compute_view, records_of
-from salesdash.vocabulary import METRICS, label, unit
+from salesdash.vocabulary import METRICS, label, territory_name, unit
 
 FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu", "/usr/local/share/fonts")
 INK = (49, 51, 63)
@@ -421,10 +430,10 @@ def to_pdf(report: Report) -> bytes:
             w.image(pngs["forecast"])
         rows = [
             [
-                r["period"],
+                period_text("month", f"{r['period']}-01"),
                 money(r["revenue"]),
-                f"{money(r['lower_80'], decimals=0)} – {money(r['upper_80'], decimals=0)}",
-                f"{money(r['lower_95'], decimals=0)} – {money(r['upper_95'], decimals=0)}",
+                money_range(r["lower_80"], r["upper_80"]),
+                money_range(r["lower_95"], r["upper_95"]),
             ]
             for r in report.forecast.records()
             if r["kind"] == "forecast"
@@ -464,24 +473,18 @@ def to_pdf(report: Report) -> bytes:
 
 
 def _cell(value: Any, column: str) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float) and unit(column) == "ratio":
-        return percent(value)
-    if unit(column) == "currency" and isinstance(value, int | float):
-        return money(value)
-    if isinstance(value, float):
-        return f"{value:,.2f}"
-    if isinstance(value, int) and not isinstance(value, bool) and unit(column) == "count":
-        return f"{value:,}"
-    return str(value)
+    if column == "territory" and isinstance(value, str):
+        return territory_name(value) or value
+    if column in ("period", "cohort") and isinstance(value, str):
+        return period_name(value)  # "Jun 2005", "Q3 2004": months as people read them
+    return value_text(value, unit(column))
 
 
 def _frame_table(w: _Writer, frame: Any, columns: list[str]) -> None:
     records = records_of(frame)
     numeric = {c for c in columns if records and isinstance(records[0].get(c), int | float)}
     w.table(
-        columns,
+        [label(c) for c in columns],  # the names people read, not field names
         [[_cell(r.get(c), c) for c in columns] for r in records],
         [w.width / len(columns)] * len(columns),
         ["RIGHT" if c in numeric else "LEFT" for c in columns],

@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 from salesdash.errors import InvalidParameter
 from salesdash.filters import Filters
 from salesdash.metrics.compare import Period, add_months, coverage, month_end
-from salesdash.metrics.queries import GRAINS, over_time, period_label
+from salesdash.metrics.queries import GRAINS, month_year_matrix, over_time, period_label
 from salesdash.vocabulary import BREAKDOWN_METRICS
 
 COLUMNS = ["period", "period_start", "period_end", "complete", *BREAKDOWN_METRICS, "average_order_value"]
@@ -107,3 +107,19 @@ def partial_note(frame: pd.DataFrame, grain: str) -> str | None:
         f"Partial {grain} {noun}: {', '.join(cut)} (the dates in view cover only part of "
         f"{'it' if len(cut) == 1 else 'them'}, so {'it reads' if len(cut) == 1 else 'they read'} low)."
     )
+
+
+def month_year_grid(conn: Connection, filters: Filters, metric: str = "revenue") -> pd.DataFrame:
+    """:func:`salesdash.metrics.month_year_matrix` with every month in view: rows 1-12, one column per year
+    of the dates in view; a month in view without order lines is 0, a month outside the dates in view (after
+    the data ends, before it starts, outside the date filter) stays NaN: there is nothing to count there."""
+    matrix = month_year_matrix(conn, filters, metric)
+    span = coverage(conn, filters)
+    if span is None:
+        return matrix
+    for p in periods("month", span):
+        if p.start.year not in matrix.columns:
+            matrix[p.start.year] = float("nan")
+        if pd.isna(matrix.at[p.start.month, p.start.year]):
+            matrix.at[p.start.month, p.start.year] = 0.0
+    return matrix[sorted(matrix.columns)]

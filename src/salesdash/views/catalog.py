@@ -31,7 +31,6 @@ from salesdash.metrics import (
     growth,
     headline,
     kpis,
-    month_year_matrix,
     order_line_page,
 )
 from salesdash.metrics.compare import change
@@ -57,7 +56,7 @@ from salesdash.metrics.rfm import DEFINITIONS as RFM_DEFINITIONS
 from salesdash.metrics.rfm import SEGMENTS, customer_page, rfm, summarise
 from salesdash.metrics.rfm import SORT_COLUMNS as RFM_SORT_COLUMNS
 from salesdash.metrics.series import COLUMNS as SERIES_COLUMNS
-from salesdash.metrics.series import partial_note, sales_over_time
+from salesdash.metrics.series import month_year_grid, partial_note, sales_over_time
 from salesdash.metrics.trends import trend
 from salesdash.views.base import Param, View, ViewData, records_of
 from salesdash.vocabulary import (
@@ -87,6 +86,7 @@ BREAKDOWN_COLUMNS = (*METRIC_COLUMNS, "average_unit_price")
 TREND_COLUMNS = (
     "period",
     "period_start",
+    "period_end",
     *METRIC_COLUMNS,
     "revenue_change",
     "revenue_change_pct",
@@ -282,14 +282,23 @@ def _sales_over_time(conn: Connection, f: Filters, p: dict[str, Any], options: O
     period = p["period"]
     grain = PERIODS[period]
     frame = sales_over_time(conn, f, grain)
+    return _series_table("sales-over-time", f"Sales over time ({period})", frame, grain)
+
+
+def _series_table(
+    name: str, title: str, frame: pd.DataFrame, grain: str, params: dict[str, Any] | None = None
+) -> ViewData:
+    """A table of every period in view (metrics.series), with the partial periods in meta and in a note."""
     partial = [p for p, whole in zip(frame["period"], frame["complete"], strict=True) if not whole]
     note = partial_note(frame, grain)
+    period = next(name for name, g in PERIODS.items() if g == grain)
     return _table(
-        "sales-over-time",
-        f"Sales over time ({period})",
+        name,
+        title,
         frame,
         notes=[note] if note else [],
         meta={"period": period, "partial_periods": partial, "partial_note": note},
+        params=params or {},
     )
 
 
@@ -336,14 +345,14 @@ def _top_customers(conn: Connection, f: Filters, p: dict[str, Any], options: Opt
 def _trend(name: str, title: str, grain: str) -> Any:
     def compute(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
         period = {"month": "monthly", "quarter": "quarterly"}[grain]
-        return _table(name, title, trend(conn, f, grain), meta={"period": period}, params={"period": period})
+        return _series_table(name, title, trend(conn, f, grain), grain, params={"period": period})
 
     return compute
 
 
 def _heatmap(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
     metric = p["metric"]
-    matrix = month_year_matrix(conn, f, metric)
+    matrix = month_year_grid(conn, f, metric)
     years = [int(y) for y in matrix.columns]
     frame = pd.DataFrame(
         [
@@ -357,7 +366,7 @@ def _heatmap(conn: Connection, f: Filters, p: dict[str, Any], options: Options) 
         f"{METRICS[metric].label} by month and year",
         frame,
         metrics=[metric],
-        notes=["A month without order lines in view is empty, not 0."],
+        notes=["A month in view without order lines is 0; a month outside the dates in view is empty."],
         meta={"metric": metric, "years": years},
     )
 
@@ -868,11 +877,14 @@ CATALOG: tuple[View, ...] = (
         "monthly-trends",
         "Monthly trends",
         "Monthly trends",
-        "Metrics per month, with the revenue change vs the previous month and vs the same month a year "
-        "earlier (null when that month has no data in view).",
+        "Metrics for every month in view (a month without order lines as 0, average order value null), each "
+        "with its first and last day, with the revenue change vs the previous month and vs the same month a "
+        "year earlier (null when that month is not in view; the percentage null when it had no revenue). "
+        "`complete` is false for a month the dates in view cover only in part; `meta.partial_periods` lists "
+        "them.",
         _trend("monthly-trends", "Monthly trends", "month"),
         "TrendRow",
-        "One row per month with data, with changes.",
+        "One row per month in view, oldest first, with changes.",
         columns=TREND_COLUMNS,
         metrics=TREND_DEFS,
         chart=_chart_over_time,
@@ -881,12 +893,13 @@ CATALOG: tuple[View, ...] = (
         "quarterly-analysis",
         "Quarterly analysis",
         "Quarterly analysis",
-        "Metrics per quarter, with the revenue change vs the previous quarter and vs the same quarter a year "
-        "earlier (null when that quarter has no data in view). A quarter the data covers only partly is "
-        "flagged with `complete: false`.",
+        "Metrics for every quarter in view (0 without order lines), with the revenue change vs the previous "
+        "quarter and vs the same quarter a year earlier (null when that quarter is not in view). A quarter "
+        "the dates in view cover only partly is flagged with `complete: false` and named in "
+        "`meta.partial_periods`.",
         _trend("quarterly-analysis", "Quarterly analysis", "quarter"),
         "TrendRow",
-        "One row per quarter with data, with changes.",
+        "One row per quarter in view, oldest first, with changes.",
         columns=TREND_COLUMNS,
         metrics=TREND_DEFS,
         chart=_chart_quarterly,
@@ -896,10 +909,12 @@ CATALOG: tuple[View, ...] = (
         "Month x year heatmap",
         "Month x year heatmap",
         '`metric` (default revenue) per month (rows 1-12) and year (one key per year, e.g. "2004"). A month '
-        "without order lines in view is null, not 0. `meta.years` lists the year keys in order.",
+        "in view without order lines is 0; a month outside the dates in view (after the data ends, outside the "
+        "date filter) is null. `meta.years` lists the year keys in order.",
         _heatmap,
         "HeatmapRow",
-        "Rows = months 1-12; one column per year (null where the month has no data).",
+        "Rows = months 1-12; one column per year (0 where a month in view has no order lines, null outside "
+        "the dates in view).",
         columns=("month", "month_name"),  # and one column per year
         params=(
             Param(

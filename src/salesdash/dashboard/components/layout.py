@@ -118,7 +118,8 @@ def download_csv(
         type="tertiary",
         key=f"csv-{path}-{_slug(name)}",
         on_click="ignore",
-        help="Download this table as CSV (from the API's ?format=csv)",
+        help="This table as CSV for machines (the API's ?format=csv): the headers are field names such as "
+        "average_order_value and dates are ISO (2005-07-01). Export → Excel has the headers people read.",
     )
 
 

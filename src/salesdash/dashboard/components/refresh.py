@@ -58,10 +58,11 @@ def data_status(version: dict[str, Any], every: int) -> None:
     st.session_state[SEEN_KEY] = version.get("data_version")
     box = st.sidebar.container()
     loaded = loaded_at_text(version)
-    box.caption(
-        f"Data version **{md(version.get('data_version', '?'))}**"
-        + (f"  \nloaded {md(loaded)}" if loaded else "")
-    )
+    if loaded:
+        box.caption(f"Data loaded {md(loaded)}")
+    # the raw version string is for support and the API, not for reading: behind a toggle
+    with box.expander("Details"):
+        st.caption(f"Data version **{md(version.get('data_version', '?'))}**")
     box.button(
         "Refresh data",
         on_click=_refresh,

@@ -41,11 +41,9 @@ def rfm_section(ctx: Context) -> None:
             else ""
         )
         st.caption(f"Recency is counted to {result.meta.get('as_of')}, the last day the data covers.{shown}")
-        left, right = st.columns([2, 3])
-        with left:
-            chart(rfm_segments_chart(segments, height=300), key="chart-rfm-segments")
-        with right:
-            chart(rfm_scatter(customers, height=300), key="chart-rfm-scatter")
+        # one under the other: side by side, the bars' labels ("28 customers") and the legend were cut
+        chart(rfm_segments_chart(segments, height=300), key="chart-rfm-segments")
+        chart(rfm_scatter(customers, height=360), key="chart-rfm-scatter")
         present = [s["segment"] for s in segments if s.get("customer_count")]
         chosen = st.segmented_control(
             "Segment",

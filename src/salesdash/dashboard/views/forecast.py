@@ -6,7 +6,14 @@ from typing import Any
 import streamlit as st
 
 from salesdash.charts.analytics import forecast_chart
-from salesdash.charts.format import DASH, money, percent
+from salesdash.charts.format import (
+    DASH,
+    TABLE_FORMATS,
+    card_money,
+    money_range,
+    percent,
+    period_name,
+)
 from salesdash.dashboard.client import ApiRequestError
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.layout import chart, page_header, section
@@ -49,11 +56,12 @@ if not reliable:
     )
 
 first = future[0] if future else {}
+first_month = period_name(first["period"]) if first.get("period") else ""
 cards = st.columns(4)
 cards[0].metric(
-    f"Forecast {first.get('period', '')}" if reliable else f"Rough guess {first.get('period', '')}",
-    money(first.get("revenue"), decimals=0),
-    delta=f"80%: {money(first.get('lower_80'), decimals=0)} – {money(first.get('upper_80'), decimals=0)}",
+    f"Forecast {first_month}" if reliable else f"Rough guess {first_month}",
+    card_money(first.get("revenue")),
+    delta=f"80%: {money_range(first.get('lower_80'), first.get('upper_80'))}",
     delta_color="off",
     delta_arrow="off",
     border=True,
@@ -101,10 +109,10 @@ with st.container(border=True):
         ),
         key="chart-forecast",
     )
-    st.caption(
-        f"{md(meta.get('model_label', ''))}. {md(meta.get('model_reason', ''))} "
-        + " ".join(md(n) for n in meta.get("notes") or [])
-    )
+    st.caption(md(" ".join([str(meta.get("model_reason", "")), *(meta.get("notes") or [])])))
+    if meta.get("model_label"):
+        with st.expander("Details"):
+            st.caption(f"Model: {md(meta['model_label'])}.")
 
 left, right = st.columns(2)
 with left, st.container(border=True):
@@ -112,28 +120,28 @@ with left, st.container(border=True):
     st.dataframe(
         [
             {
-                "month": r["period"],
-                "forecast": r["revenue"],
-                "80% range": f"{money(r['lower_80'], decimals=0)} – {money(r['upper_80'], decimals=0)}",
-                "95% range": f"{money(r['lower_95'], decimals=0)} – {money(r['upper_95'], decimals=0)}",
+                "Month": period_name(r["period"]),
+                "Forecast": r["revenue"],
+                "80% range": money_range(r["lower_80"], r["upper_80"]),
+                "95% range": money_range(r["lower_95"], r["upper_95"]),
             }
             for r in future
         ],
         hide_index=True,
         width="stretch",
         key="table-forecast",
-        column_config={"forecast": st.column_config.NumberColumn(format="dollar")},
+        column_config={"Forecast": st.column_config.NumberColumn(format=TABLE_FORMATS["currency"])},
     )
 with right, st.container(border=True):
     st.subheader("Backtest: forecast vs what happened", anchor=False)
     st.dataframe(
         [
             {
-                "month": p["period"],
-                "actual": p["actual"],
-                "forecast": p["forecast"],
+                "Month": period_name(p["period"]),
+                "Actual": p["actual"],
+                "Forecast": p["forecast"],
                 # a month without revenue has no percentage error: say so, never show a blank or "None"
-                "error": percent(p["abs_pct_error"]) if p["abs_pct_error"] is not None else "no revenue",
+                "Error": percent(p["abs_pct_error"]) if p["abs_pct_error"] is not None else "no revenue",
             }
             for p in backtest.get("points") or []
         ],
@@ -141,8 +149,8 @@ with right, st.container(border=True):
         width="stretch",
         key="table-backtest",
         column_config={
-            "actual": st.column_config.NumberColumn(format="dollar"),
-            "forecast": st.column_config.NumberColumn(format="dollar"),
+            "Actual": st.column_config.NumberColumn(format=TABLE_FORMATS["currency"]),
+            "Forecast": st.column_config.NumberColumn(format=TABLE_FORMATS["currency"]),
         },
     )
     if backtest.get("note"):

@@ -68,18 +68,17 @@ with st.container(border=True):
     shown = len(lines.data or [])
     if total is not None:
         st.caption(
-            f"The {shown:,} most recent of {total:,} order lines in view. Use CSV for this page of lines."
+            f"The {shown:,} most recent of {total:,} order lines in view. Use CSV for this page of lines with "
+            "every field (product codes, line numbers, addresses)."
         )
     table(
         lines.data or [],
         [
             "order_date",
             "order_number",
-            "order_line_number",
             "customer_name",
             "country",
             "product_line",
-            "product_code",
             "quantity_ordered",
             "price_each",
             "sales",

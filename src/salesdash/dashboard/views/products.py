@@ -65,42 +65,40 @@ with st.container(border=True):
     with st.spinner("Loading products…"):
         products = ctx.fetch("/api/product-performance", products_query, filtered=False)
     records = list(products.data or [])
-    left, right = st.columns([2, 3])
-    with left:
-        st.caption(f"Top {min(limit, len(records))} products by {METRICS[metric].lower()}")
-        category_chart(
-            ctx,
-            charts.ranked_bars(
-                records[:limit],
-                "product_code",
-                metric,
-                limit=limit,
-                height=34 * min(limit, len(records) or 1) + 60,
-                color=charts.OKABE_ITO["green"],
-            ),
+    # the chart above the table: side by side, the table's eight columns did not fit at 1400 px
+    st.caption(f"Top {min(limit, len(records))} products by {METRICS[metric].lower()}")
+    category_chart(
+        ctx,
+        charts.ranked_bars(
             records[:limit],
             "product_code",
-            key="chart-products",
-        )
-    with right:
-        st.caption(f"All {len(records):,} products (click a header to sort)")
-        row_table(
-            ctx,
-            records,
-            [
-                "product_code",
-                "product_line",
-                "revenue",
-                "revenue_share",
-                "units",
-                "order_count",
-                "average_unit_price",
-                "msrp",
-            ],
+            metric,
+            limit=limit,
+            height=28 * min(limit, len(records) or 1) + 60,
+            color=charts.OKABE_ITO["green"],
+        ),
+        records[:limit],
+        "product_code",
+        key="chart-products",
+    )
+    st.caption(f"All {len(records):,} products (click a header to sort)")
+    row_table(
+        ctx,
+        records,
+        [
             "product_code",
-            key="table-products",
-            height=34 * min(limit, len(records) or 1) + 60,
-        )
-        order_count_note(products.meta)
+            "product_line",
+            "revenue",
+            "revenue_share",
+            "units",
+            "order_count",
+            "average_unit_price",
+            "msrp",
+        ],
+        "product_code",
+        key="table-products",
+        height=34 * min(limit, len(records) or 1) + 60,
+    )
+    order_count_note(products.meta)
 
 list_price_gap_section(ctx)

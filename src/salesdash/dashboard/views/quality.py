@@ -7,9 +7,10 @@ from typing import Any
 import streamlit as st
 
 from salesdash.charts.analytics import empty_cells_chart
-from salesdash.charts.format import count, money, percent
+from salesdash.charts.format import TABLE_FORMATS, count, money, percent, period_name
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.layout import api_call, chart, page_header
+from salesdash.dashboard.components.tables import FIT_ROWS
 from salesdash.markup import md, md_list
 
 ANOMALY_TITLES = {
@@ -58,8 +59,8 @@ with st.container(border=True):
     dates = report.get("date_range") or {}
     cols[3].metric(
         "Order dates",
-        f"{dates.get('start', '?')}",
-        delta=f"to {dates.get('end', '?')}",
+        period_name(dates.get("start", "?")),
+        delta=f"to {period_name(dates.get('end', '?'))}",
         delta_arrow="off",
         delta_color="off",
         border=True,
@@ -150,11 +151,11 @@ with right, st.container(border=True):
     st.subheader("Country codes used by the map", anchor=False)
     codes = report.get("country_codes") or {}
     st.dataframe(
-        [{"country": k, "ISO-3": v or "not mapped"} for k, v in codes.items()],
+        [{"Country": k, "ISO-3": v or "not mapped"} for k, v in codes.items()],
         hide_index=True,
         width="stretch",
         key="quality-country-codes",
-        height=min(420, 38 + 35 * max(len(codes), 1)),
+        height="content",  # every country, no half-drawn box
     )
     unmapped = [k for k, v in codes.items() if not v]
     st.caption(
@@ -165,22 +166,28 @@ with right, st.container(border=True):
 with st.container(border=True):
     st.subheader("Load history", anchor=False)
     history = data.get("history") or []
+    # people's headers and number formats; the long data version last, so the readable columns fit
     st.dataframe(
         [
             {
-                "data version": h.get("data_version"),
-                "loaded (UTC)": str(h.get("loaded_at", ""))[:19].replace("T", " "),
-                "source": h.get("source"),
-                "mode": h.get("load_mode"),
-                "rows read": h.get("rows_read"),
-                "rows rejected": h.get("rows_rejected"),
-                "order lines stored": h.get("row_count"),
-                "encoding": h.get("encoding"),
-                "anomalies": h.get("anomalies"),
+                "Loaded (UTC)": str(h.get("loaded_at", ""))[:16].replace("T", " "),
+                "Source": h.get("source"),
+                "Mode": h.get("load_mode"),
+                "Encoding": h.get("encoding"),
+                "Rows read": h.get("rows_read"),
+                "Rows rejected": h.get("rows_rejected"),
+                "Order lines stored": h.get("row_count"),
+                "Anomalies": h.get("anomalies"),
+                "Data version": h.get("data_version"),
             }
             for h in history
         ],
         hide_index=True,
         width="stretch",
         key="quality-history",
+        height="content" if len(history) <= FIT_ROWS else "auto",
+        column_config={
+            name: st.column_config.NumberColumn(name, format=TABLE_FORMATS["count"])
+            for name in ("Rows read", "Rows rejected", "Order lines stored", "Anomalies")
+        },
     )

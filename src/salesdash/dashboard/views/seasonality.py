@@ -26,7 +26,7 @@ with st.container(border=True):
         ctx,
         "Revenue by month and year",
         "/api/heatmap",
-        help="Blank cells are months with no orders in view.",
+        help="A month in view without orders is $0; blank cells are months outside the data's dates.",
     )
     with st.spinner("Loading the heatmap…"):
         heat = ctx.fetch("/api/heatmap")
@@ -35,7 +35,7 @@ with st.container(border=True):
     heat_col, pick_col = st.columns([4, 1])
     with heat_col:
         chart(charts.month_year_heatmap(heat.data or [], heat.meta.get("years")), key="chart-heatmap")
-        st.caption("Blank = no orders in that month (for these filters), not zero.")
+        st.caption("$0 = no orders in that month for these filters; blank = a month the data does not cover.")
     with pick_col:
         # a heatmap cell cannot be clicked in Streamlit (no selection events): the same choice, as a control
         st.markdown("**Filter to a period**")
@@ -115,7 +115,9 @@ with right, st.container(border=True):
     period_chart(ctx, charts.yearly_revenue(bars), years, "year", key="chart-years", brush=False)
     if notes:
         st.caption(
-            "Click a bar to filter every page to that year. Growth compares like with like (the year-over-year comparison of /api/kpis for each year): "
+            "Click a bar to filter every page to that year. Growth compares like with like: "
             + "; ".join(notes)
             + "."
         )
+        with st.expander("Details"):
+            st.caption("Each year's growth is the year-over-year comparison of /api/kpis for that year.")
