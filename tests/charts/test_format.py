@@ -40,7 +40,7 @@ from tests.conftest import SAMPLE_CSV
 ALLOWED_SPECS = {",.2f", ",", ".1%", "|%b %Y"}
 MONEY_TICK = re.compile(r"^-?\$\d{1,3}(,\d{3})*(\.\d{1,2})?[KMB]?$")
 COUNT_TICK = re.compile(r"^\d{1,3}(,\d{3})*$")
-SHARE_TICK = re.compile(r"^\d+(\.\d{1,2})?%$")
+SHARE_TICK = re.compile(r"^-?\d+(\.\d{1,2})?%$")
 
 
 @pytest.mark.parametrize(

@@ -51,9 +51,16 @@ def frame(records: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> pd.Da
             df[name] = pd.to_datetime(df[name], errors="coerce").dt.date
         elif name == "territory":
             df[name] = df[name].map(vocabulary.territory_name)
+        elif name in written_out(df):
+            continue  # a ratio the caller wrote out as text ("+12.5%", "new"): shown as it is
         elif name == "revenue_share" or vocabulary.unit(name) == "ratio":  # 0-1, shown as a percentage
             df[name] = pd.to_numeric(df[name], errors="coerce") * 100
     return df
+
+
+def written_out(df: pd.DataFrame) -> set[str]:
+    """The columns whose values the caller has already written as text (any value is a str)."""
+    return {str(c) for c in df.columns if df[c].map(lambda v: isinstance(v, str)).any()}
 
 
 def table(
@@ -70,6 +77,8 @@ def table(
     if height == "auto" and len(df) <= FIT_ROWS:
         height = "content"
     config = column_config(list(df.columns))
+    text = written_out(df)
+    config.update({n: st.column_config.TextColumn(vocabulary.label(n)) for n in config if n in text})
     if on_select == "ignore":
         return st.dataframe(
             df, hide_index=True, column_config=config, key=key, height=height, width="stretch"
