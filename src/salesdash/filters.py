@@ -210,6 +210,15 @@ class AnyOf(Filter):
 
 
 @dataclass(frozen=True)
+class AnyName(AnyOf):
+    """Any of several names that may hold commas ("Australian Collectors, Co."): repeat the parameter, one name
+    each (a comma is part of the name, never a separator)."""
+
+    def parse(self, values: list[str]) -> tuple[str, ...]:
+        return tuple(sorted({v.strip() for v in values if v.strip()}))
+
+
+@dataclass(frozen=True)
 class Statuses(AnyOf):
     """Order statuses: no restriction means every status except Cancelled (the Cancelled rule)."""
 
@@ -281,11 +290,12 @@ FILTERS: tuple[Filter, ...] = (
         everything="all deal sizes",
         order=DEAL_SIZE_ORDER,
     ),
-    OneOf(
+    AnyName(
         "customer",
         "customer",
-        "Customer",
-        "One exact CUSTOMERNAME, e.g. Euro Shopping Channel.",
+        "Customers",
+        "CUSTOMERNAME values, e.g. Euro Shopping Channel (repeat the parameter for several; a comma is part of "
+        "a name).",
         column="customer_name",
         options_key="customers",  # a NameIndex in the API's options (not listed by GET /api/filters)
         everything="all customers",
@@ -310,12 +320,14 @@ class Filters:
     product_lines: tuple[str, ...] = field(default=())
     statuses: tuple[str, ...] = field(default=())
     deal_sizes: tuple[str, ...] = field(default=())
-    customer: str | None = None
+    customer: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
         for f in FILTERS:
             if f.many:
-                object.__setattr__(self, f.attr, tuple(sorted(set(getattr(self, f.attr)))))
+                value = getattr(self, f.attr)
+                value = (value,) if isinstance(value, str) else (value or ())  # one value may be given as is
+                object.__setattr__(self, f.attr, tuple(sorted(set(value))))
         if self.start and self.end and self.start > self.end:
             raise InvalidParameter(
                 f"start ({self.start.isoformat()}) is after end ({self.end.isoformat()}).",
@@ -414,6 +426,7 @@ __all__ = [
     "CANCELLED",
     "FILTERS",
     "PARAMETERS",
+    "AnyName",
     "AnyOf",
     "DateBound",
     "Filter",

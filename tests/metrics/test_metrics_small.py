@@ -168,7 +168,8 @@ def test_parse_filters_accepts_repeated_and_comma_separated_values():
     f = parse_filters({"country": ["France,Spain", "USA"], "start": ["2004-01-01"], "customer": ["A, B Co"]})
     assert f.countries == ("France", "Spain", "USA")
     assert f.start == date(2004, 1, 1)
-    assert f.customer == "A, B Co"
+    assert f.customer == ("A, B Co",)  # a comma is part of a customer's name
+    assert parse_filters({"customer": ["A, B Co", "C Ltd"]}).customer == ("A, B Co", "C Ltd")
 
 
 @pytest.mark.parametrize(

@@ -226,6 +226,27 @@ class OrderLineRow(Open):
     deal_size = String(required=True)
 
 
+class OrderTotals(Open):
+    sales = money(description="The sum of the order's line sales (whatever its status).")
+    line_count = Integer(required=True)
+    units = Integer(required=True)
+
+
+class OrderDetail(Open):
+    order_number = Integer(required=True)
+    status = String(required=True)
+    order_date = String(required=True, metadata={"format": "date"})
+    customer_name = String(required=True)
+    country = String(required=True)
+    territory = String(required=True, allow_none=True)
+    deal_sizes = List(String(), required=True)
+    in_revenue = Boolean(
+        required=True, metadata={"description": "false for a Cancelled order: revenue leaves it out."}
+    )
+    totals = Nested(OrderTotals, required=True)
+    lines = List(Nested(OrderLineRow), required=True)
+
+
 class Change(Open):
     current = Float(required=True, allow_none=True)
     previous = Float(required=True, allow_none=True)

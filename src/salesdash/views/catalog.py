@@ -44,7 +44,7 @@ from salesdash.metrics.customers import (
     penetration,
 )
 from salesdash.metrics.overlap import order_count_overlap
-from salesdash.metrics.queries import ORDER_SORT_COLUMNS
+from salesdash.metrics.queries import MAX_SEARCH_LENGTH, ORDER_SORT_COLUMNS
 from salesdash.metrics.rfm import DEFINITIONS as RFM_DEFINITIONS
 from salesdash.metrics.rfm import SEGMENTS, customer_page, rfm, summarise
 from salesdash.metrics.rfm import SORT_COLUMNS as RFM_SORT_COLUMNS
@@ -62,6 +62,8 @@ from salesdash.vocabulary import (
 )
 
 MAX_EXPORT_LINES = 100_000
+# OFFSET paging reads and skips every earlier line: past this many, narrow the filters or search instead
+MAX_ORDER_OFFSET = 1_000_000
 NEW_CUSTOMER_NOTE = (
     "A customer is new in the period of their first order under the filters (the date range aside); returning "
     "when they order in a period after their first."
@@ -338,9 +340,11 @@ def _deal_sizes(conn: Connection, f: Filters, p: dict[str, Any], options: Option
 
 
 def _orders(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
-    sort, order = p["sort"], p["order"]
+    sort, order, q = p["sort"], p["order"], p.get("q")
     if p.get("limit") is None:  # an export: every line, up to MAX_EXPORT_LINES
-        frame, total = order_line_page(conn, f, limit=MAX_EXPORT_LINES + 1, offset=0, sort=sort)
+        frame, total = order_line_page(
+            conn, f, limit=MAX_EXPORT_LINES + 1, offset=0, sort=sort, descending=order == "desc", q=q
+        )
         if total > MAX_EXPORT_LINES:
             raise InvalidParameter(
                 f"{total:,} order lines match these filters; an export holds at most {MAX_EXPORT_LINES:,}. "
@@ -355,7 +359,9 @@ def _orders(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -
             )
         return ViewData("orders", "Order lines", frame, meta={"total": total})
     limit, offset = p["limit"], p["offset"]
-    frame, total = order_line_page(conn, f, limit=limit, offset=offset, sort=sort, descending=order == "desc")
+    frame, total = order_line_page(
+        conn, f, limit=limit, offset=offset, sort=sort, descending=order == "desc", q=q
+    )
     following = offset + len(frame)
     meta = {
         "total": total,
@@ -365,6 +371,7 @@ def _orders(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -
         "next_offset": following if following < total else None,
         "sort": sort,
         "order": order,
+        "q": q,
     }
     return ViewData("orders", "Order lines", frame, meta=meta)
 
@@ -774,9 +781,12 @@ CATALOG: tuple[View, ...] = (
         "Order lines",
         "Order lines",
         "The order lines behind any view (same filters), one page at a time: `limit` (1-1000, default 100), "
-        "`offset`, `sort` (a column) and `order` (asc/desc). `meta.total` counts every matching line and "
-        "`meta.next_offset` is the offset of the next page (null on the last page). An export holds every "
-        f"line (at most {MAX_EXPORT_LINES:,}).",
+        f"`offset` (at most {MAX_ORDER_OFFSET:,}), `sort` (any column), `order` (asc/desc) and `q` (lines whose "
+        "order number, customer name or product code contains the text, any case; `%` and `_` are plain "
+        "characters). Lines that tie on `sort` come by order number, then order line number, so pages never "
+        "repeat or skip a line. `meta.total` counts every matching line and `meta.next_offset` is the offset "
+        f"of the next page (null on the last page). An export holds every line (at most {MAX_EXPORT_LINES:,}); "
+        "`GET /api/orders/{ordernumber}` gives one order.",
         _orders,
         "OrderLineRow",
         "One page of order lines.",
@@ -785,10 +795,11 @@ CATALOG: tuple[View, ...] = (
             Param("limit", "Page size, 1-1000 (default 100).", 100, low=1, high=1000, export=False),
             Param(
                 "offset",
-                "Lines to skip (default 0); use meta.next_offset for the next page.",
+                f"Lines to skip (default 0, at most {MAX_ORDER_OFFSET:,}); use meta.next_offset for the next "
+                "page (past that, narrow the filters or search).",
                 0,
                 low=0,
-                high=2**53,
+                high=MAX_ORDER_OFFSET,
                 export=False,
             ),
             Param(
@@ -798,6 +809,12 @@ CATALOG: tuple[View, ...] = (
                 choices=ORDER_SORT_COLUMNS,
             ),
             Param("order", "asc or desc.", "asc", choices=("asc", "desc")),
+            Param(
+                "q",
+                "Only lines whose order number, customer name or product code contains this text (any case; "
+                f"% and _ are literal; at most {MAX_SEARCH_LENGTH} characters).",
+                max_length=MAX_SEARCH_LENGTH,
+            ),
         ),
         metrics=("revenue",),
     ),

@@ -10,6 +10,7 @@ import streamlit as st
 
 from salesdash.dashboard.client import Query
 from salesdash.dashboard.components.context import Context
+from salesdash.dashboard.components.drill import Pick, drill_button
 from salesdash.dashboard.components.exports import export_menu, view_of
 from salesdash.markup import md
 
@@ -127,9 +128,12 @@ def section(
     exports: bool = True,
     help: str | None = None,
     filtered: bool = True,
+    drill: bool = True,
+    pick: Pick | None = None,
 ) -> None:
-    """A section title with the "API call" popover, a CSV download and (for views the API exports) an
-    "Export" menu (Excel, PNG, PDF) on the right."""
+    """A section title with the "API call" popover, a CSV download, (for views the API exports) an "Export"
+    menu (Excel, PNG, PDF) and (for views of the filtered order lines) "Orders behind this", which opens the
+    Orders page with the filters in view plus ``pick``, the element picked in the section (components/drill.py)."""
     # One wrapping row: the title, then the tools pushed right (they wrap under the title when narrow).
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         st.subheader(title, anchor=False, help=help, width="content")
@@ -139,6 +143,8 @@ def section(
             download_csv(ctx, path, extra, name=title, filtered=filtered)
         if exports and (view := view_of(path)):
             export_menu(ctx, view, extra, key=_slug(title))
+        if drill and (filtered or pick is not None):
+            drill_button(title, pick, key=_slug(title))
 
 
 def order_count_note(meta: dict[str, Any]) -> None:

@@ -3,8 +3,14 @@
 import streamlit as st
 
 from salesdash.charts import figures as charts
-from salesdash.dashboard.components import context
+from salesdash.dashboard.components import context, drill
 from salesdash.dashboard.components.customer_analytics import acquisition_section, cohort_section
+from salesdash.dashboard.components.customer_history import (
+    CUSTOMER,
+    HISTORY_KEY,
+    history_section,
+    pick_customer,
+)
 from salesdash.dashboard.components.layout import chart, page_header, section
 from salesdash.dashboard.components.rfm import rfm_section
 from salesdash.dashboard.components.tables import table
@@ -27,13 +33,22 @@ with st.container(border=True):
         persist_state="session",
     )
     extra = {"limit": top_n}
-    section(ctx, f"Top {top_n} customers by revenue", "/api/top-customers", extra)
     with st.spinner("Loading top customers…"):
         top = ctx.fetch("/api/top-customers", extra)
     records = list(top.data or [])
+    picked = drill.chart_pick("chart-top-customers", records, "customer_name")
+    section(ctx, f"Top {top_n} customers by revenue", "/api/top-customers", extra, pick=picked)
+
+    def _history_from_chart() -> None:  # a click on a bar opens that customer's history below
+        names = drill.chart_pick("chart-top-customers", records, "customer_name").get(CUSTOMER)
+        if names:
+            st.session_state[HISTORY_KEY] = names[0]
+
     chart(
         charts.ranked_bars(records, "customer_name", height=32 * max(len(records), 1) + 50),
         key="chart-top-customers",
+        on_select=_history_from_chart,
+        selection_mode="points",
     )
 
 with st.container(border=True):
@@ -55,7 +70,10 @@ with st.container(border=True):
         or needle in str(r.get("customer_name", "")).lower()
         or needle in str(r.get("country", "")).lower()
     ]
-    st.caption(f"{len(shown):,} of {len(everyone):,} customers · click a column header to sort")
+    st.caption(
+        f"{len(shown):,} of {len(everyone):,} customers · click a column header to sort · select a row to see "
+        "the customer's history"
+    )
     table(
         shown,
         [
@@ -71,6 +89,9 @@ with st.container(border=True):
         ],
         key="table-customers",
         height=420,
+        on_select=lambda: pick_customer(shown, "table-customers"),
     )
+
+history_section(ctx)
 
 rfm_section(ctx)

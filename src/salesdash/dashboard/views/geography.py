@@ -61,7 +61,16 @@ st.session_state["geo-focus"] = selected[0] if len(selected) == 1 and selected[0
 
 map_col, side = st.columns([2, 1])
 with map_col, st.container(border=True):
-    section(ctx, "Revenue by country", "/api/sales-by-country", others, filtered=False, exports=not selected)
+    # its orders: those of the filters in view (the countries picked on the map are the Countries filter)
+    section(
+        ctx,
+        "Revenue by country",
+        "/api/sales-by-country",
+        others,
+        filtered=False,
+        exports=not selected,
+        pick={},
+    )
     chart(
         charts.choropleth(records, height=400, selected=selected),
         key="geo-map",

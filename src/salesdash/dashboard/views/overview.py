@@ -6,7 +6,7 @@ import streamlit as st
 
 from salesdash.charts import figures as charts
 from salesdash.charts.format import plain
-from salesdash.dashboard.components import context
+from salesdash.dashboard.components import context, drill
 from salesdash.dashboard.components.compare import comparison_kpi_cards
 from salesdash.dashboard.components.layout import chart, page_header, section
 from salesdash.vocabulary import GRAIN_LABELS, PERIOD_OF_GRAIN
@@ -35,7 +35,10 @@ with st.container(border=True):
         st.session_state["overview_grain"] = "month"
     grain = st.session_state.get("overview_grain") or "month"
     period = {"period": PERIOD_OF_GRAIN[grain]}
-    section(ctx, "Sales over time", "/api/sales-over-time", period)
+    with st.spinner("Loading sales over time…"):
+        over_time = ctx.fetch("/api/sales-over-time", period)
+    picked = drill.period_pick("chart-over-time", over_time.data or [])
+    section(ctx, "Sales over time", "/api/sales-over-time", period, pick=picked)
     st.segmented_control(
         "Time grain",
         grains,
@@ -45,9 +48,12 @@ with st.container(border=True):
         label_visibility="collapsed",
         required=True,
     )
-    with st.spinner("Loading sales over time…"):
-        over_time = ctx.fetch("/api/sales-over-time", period)
-    chart(charts.sales_over_time(over_time.data, grain), key="chart-over-time")
+    chart(
+        charts.sales_over_time(over_time.data, grain),
+        key="chart-over-time",
+        on_select="rerun",
+        selection_mode="points",
+    )
     notes = [str(over_time.meta["partial_note"])] if over_time.meta.get("partial_note") else []
     if "day" not in grains and days:
         notes.append(
@@ -59,12 +65,24 @@ with st.container(border=True):
 
 left, right = st.columns(2)
 with left, st.container(border=True):
-    section(ctx, "Product-line share", "/api/sales-by-category")
     with st.spinner("Loading product lines…"):
         lines = ctx.fetch("/api/sales-by-category")
-    chart(charts.share_donut(lines.data, "product_line"), key="chart-product-share")
+    picked = drill.chart_pick("chart-product-share", lines.data or [], "product_line")
+    section(ctx, "Product-line share", "/api/sales-by-category", pick=picked)
+    chart(
+        charts.share_donut(lines.data, "product_line"),
+        key="chart-product-share",
+        on_select="rerun",
+        selection_mode="points",
+    )
 with right, st.container(border=True):
-    section(ctx, "Top countries", "/api/sales-by-country")
     with st.spinner("Loading countries…"):
         countries = ctx.fetch("/api/sales-by-country")
-    chart(charts.ranked_bars(countries.data, "country", limit=8, height=380), key="chart-top-countries")
+    picked = drill.chart_pick("chart-top-countries", countries.data or [], "country")
+    section(ctx, "Top countries", "/api/sales-by-country", pick=picked)
+    chart(
+        charts.ranked_bars(countries.data, "country", limit=8, height=380),
+        key="chart-top-countries",
+        on_select="rerun",
+        selection_mode="points",
+    )

@@ -1,0 +1,77 @@
+"""One customer's history, opened from a customer row or bar: their orders, revenue in every month (0 for a
+month without orders, as the series view gives it) and product mix. Every number is an existing view with the
+customer filter added to the filters in view; nothing is computed here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import streamlit as st
+
+from salesdash.charts import figures as charts
+from salesdash.charts.format import count, money
+from salesdash.dashboard.components.context import Context
+from salesdash.dashboard.components.drill import PARAM_OF_COLUMN
+from salesdash.dashboard.components.layout import chart, section
+from salesdash.dashboard.components.tables import table
+from salesdash.markup import md
+
+HISTORY_KEY = "customer_history"
+CUSTOMER = PARAM_OF_COLUMN["customer_name"]  # the filter parameter ("customer")
+ORDER_COLUMNS = [
+    "order_date",
+    "order_number",
+    "order_line_number",
+    "product_line",
+    "product_code",
+    "quantity_ordered",
+    "price_each",
+    "sales",
+    "status",
+]
+
+
+def pick_customer(records: Sequence[Mapping[str, Any]], key: str) -> None:
+    """A table's (or chart's) selection callback: open the history of the selected customer."""
+    state = st.session_state.get(key)
+    selection = getattr(state, "selection", None) or {}
+    rows = selection.get("rows", [])
+    if rows and rows[0] < len(records):
+        st.session_state[HISTORY_KEY] = str(records[rows[0]]["customer_name"])
+
+
+def history_section(ctx: Context) -> None:
+    """The history of the customer picked on this page (nothing until one is picked)."""
+    name = st.session_state.get(HISTORY_KEY)
+    with st.container(border=True):
+        if not name:
+            st.subheader("Customer history", anchor=False)
+            st.caption("Select a customer in the table above to see their orders, months and product mix.")
+            return
+        own = {CUSTOMER: [str(name)]}
+        monthly = {**own, "period": "monthly"}
+        section(ctx, "Customer history", "/api/sales-over-time", monthly, pick=own, exports=False)
+        with st.spinner("Loading the customer's history…"):
+            kpis = ctx.fetch("/api/kpis", own).data or {}
+            months = ctx.fetch("/api/sales-over-time", monthly)
+            mix = ctx.fetch("/api/sales-by-category", own)
+            lines = ctx.fetch("/api/orders", {**own, "sort": "order_date", "order": "desc", "limit": 100})
+        dates = kpis.get("date_range") or {}
+        st.markdown(
+            f"**{md(name)}** · {count(kpis.get('order_count'))} orders · revenue {money(kpis.get('revenue'))} · "
+            f"first order {md(dates.get('start') or '–')}, last {md(dates.get('end') or '–')}"
+        )
+        left, right = st.columns([3, 2])
+        with left:
+            st.markdown("**Revenue by month**")
+            chart(charts.sales_over_time(months.data or [], "month", height=300), key="chart-history-months")
+            if months.meta.get("partial_note"):
+                st.caption(md(months.meta["partial_note"]))
+        with right:
+            st.markdown("**Product mix**")
+            chart(charts.share_donut(mix.data or [], "product_line"), key="chart-history-mix")
+        total = int(lines.meta.get("total") or 0)
+        shown = list(lines.data or [])
+        st.markdown(f"**Order lines** (the {count(len(shown))} latest of {count(total)})")
+        table(shown, ORDER_COLUMNS, key="table-history-lines", height=300)
