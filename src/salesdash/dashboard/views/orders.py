@@ -13,6 +13,7 @@ from salesdash.dashboard.client import ApiError
 from salesdash.dashboard.components import context, drill
 from salesdash.dashboard.components.layout import chart, order_count_note, page_header, section
 from salesdash.dashboard.components.tables import table
+from salesdash.dashboard.state import FilterState
 from salesdash.markup import md
 from salesdash.vocabulary import CANCELLED, DEAL_SIZE_ORDER, STATUS_ORDER, label
 
@@ -38,11 +39,12 @@ DETAIL_KEY = "orders_detail"
 
 ctx = context.current()
 came_from = drill.current()
-page_header(
-    ctx, "Orders", "How orders are progressing, how big the deals are, and every order line behind them."
-)
+ABOUT = "How orders are progressing, how big the deals are, and every order line behind them."
 
 if came_from is not None:
+    applied = came_from.apply(ctx.filters.filters)
+    # the header says what is shown: the filters in view narrowed to the pick (the sidebar keeps its own)
+    page_header(ctx, "Orders", f"{ABOUT}  \nShowing: {md(FilterState(applied).summary())}", filtered=False)
     picked = "; ".join(f"{name}: {md(value)}" for name, value in came_from.describe())
     with st.container(horizontal=True, vertical_alignment="center"):
         st.info(
@@ -56,9 +58,16 @@ if came_from is not None:
             "Show every order in view", on_click=drill.clear, icon=":material/close:", key="drill-clear"
         )
     # the drill's own restriction, intersected with the global filters (the other pages keep theirs)
-    in_view: dict[str, Any] = dict(came_from.apply(ctx.filters.filters).to_query())
+    in_view: dict[str, Any] = dict(applied.to_query())
 else:
+    page_header(ctx, "Orders", ABOUT)
     in_view = dict(ctx.filters.to_query())
+
+
+def _with_drill(pick: drill.Pick) -> drill.Pick:
+    """A pick made here, on top of the one the page was opened with."""
+    return {**(came_from.pick if came_from else {}), **pick}
+
 
 measure = (
     st.segmented_control(
@@ -78,7 +87,7 @@ with left, st.container(border=True):
     with st.spinner("Loading statuses…"):
         statuses = ctx.fetch("/api/status-distribution", in_view, filtered=False)
     pick = drill.chart_pick("chart-status", statuses.data or [], "status")
-    section(ctx, "Order status", "/api/status-distribution", in_view, filtered=False, pick=pick)
+    section(ctx, "Order status", "/api/status-distribution", in_view, filtered=False, pick=_with_drill(pick))
     chart(
         charts.category_bars(statuses.data or [], "status", measure, order=STATUS_ORDER, highlight=CANCELLED),
         key="chart-status",
@@ -95,7 +104,7 @@ with right, st.container(border=True):
     with st.spinner("Loading deal sizes…"):
         deals = ctx.fetch("/api/deal-sizes", in_view, filtered=False)
     pick = drill.chart_pick("chart-deals", deals.data or [], "deal_size")
-    section(ctx, "Deal-size mix", "/api/deal-sizes", in_view, filtered=False, pick=pick)
+    section(ctx, "Deal-size mix", "/api/deal-sizes", in_view, filtered=False, pick=_with_drill(pick))
     chart(
         charts.category_bars(deals.data or [], "deal_size", measure, order=DEAL_SIZE_ORDER),
         key="chart-deals",
@@ -127,7 +136,7 @@ def _turn(step: int) -> None:
 
 
 with st.container(border=True):
-    st.subheader("Order lines", anchor=False)
+    header = st.container()  # the section's title and tools, drawn once the query is known
     with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
         search = st.text_input(
             "Search",
@@ -163,9 +172,15 @@ with st.container(border=True):
         query["offset"] = number * size
         lines = ctx.fetch("/api/orders", query, filtered=False)
     records = list(lines.data or [])
-    section(ctx, "Order lines in view", "/api/orders", query, filtered=False, drill=False)
+    with header:
+        section(ctx, "Order lines", "/api/orders", query, filtered=False, drill=False)
     first = number * size + 1 if records else 0
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.markdown(
+            f"Page **{count(number + 1)}** of **{count(pages)}** · lines {count(first)}–"
+            f"{count(number * size + len(records))} of **{count(total)}**",
+            width="content",
+        )
         st.button(
             "Previous",
             icon=":material/chevron_left:",
@@ -173,11 +188,6 @@ with st.container(border=True):
             args=(-1,),
             disabled=number == 0,
             key="orders_prev",
-        )
-        st.markdown(
-            f"Page **{count(number + 1)}** of **{count(pages)}** · lines {count(first)}–"
-            f"{count(number * size + len(records))} of **{count(total)}**",
-            width="content",
         )
         st.button(
             "Next",
