@@ -39,7 +39,9 @@ def test_pages_forward_and_back(dashboard_env: LiveApi) -> None:
     at.button(key="orders_next").click().run()
     assert pager(at) == f"Page **2** of **{count(pages)}** · lines 101–200 of **{count(total)}**"
     second = lines(at)
-    expected = dashboard_env.get("/api/orders", limit=100, offset=100, sort="order_date", order="desc")["data"]
+    expected = dashboard_env.get("/api/orders", limit=100, offset=100, sort="order_date", order="desc")[
+        "data"
+    ]
     assert list(second["order_number"]) == [r["order_number"] for r in expected]
     assert not set(zip(first["order_number"], first["order_line_number"], strict=True)) & set(
         zip(second["order_number"], second["order_line_number"], strict=True)

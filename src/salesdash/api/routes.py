@@ -19,7 +19,6 @@ from sqlalchemy import Connection
 
 from salesdash.api import schemas as s
 from salesdash.api.respond import Result, data_response, records, simple_response
-from salesdash.errors import InvalidParameter
 from salesdash.filters import FILTERS, Filters
 from salesdash.metrics import definitions, filter_options
 from salesdash.metrics.queries import order_detail
@@ -108,6 +107,7 @@ for _view in CATALOG:
 
 
 @bp.get("/orders/<ordernumber>")
+@bp.input(s.OrderPath, location="path", arg_name="path")
 @bp.input(s.NoQuery, location="query", arg_name="query")
 @bp.output(s.envelope(s.OrderDetail, meta=s.SimpleMeta), description="One order with its lines.")
 @bp.doc(
@@ -119,29 +119,17 @@ for _view in CATALOG:
         404: "No such order",
     },
 )
-def get_order(ordernumber: str, query: dict[str, Any]) -> Response:
+def get_order(ordernumber: str, path: dict[str, Any], query: dict[str, Any]) -> Response:
     """One order whatever its status and the filters: its lines (by line number), status, customer, country,
     order date and totals (`sales` = the sum of its line sales; `in_revenue` is false for a Cancelled order,
     which revenue leaves out). 404 when no line has that number."""
-    number = order_number(ordernumber)
+    number = int(path["ordernumber"])
 
     def compute(conn: Connection, f: Filters) -> Result:
         found = order_detail(conn, number)
         return Result({**found, "lines": records(found["lines"])})
 
     return data_response("order", compute, params={"order_number": number}, use_filters=False)
-
-
-def order_number(text: str) -> int:
-    """The path's order number (a positive whole number), else one 400 naming it."""
-    value = text.strip()
-    if not value.isascii() or not value.isdigit() or len(value) > 18 or int(value) < 1:
-        raise InvalidParameter(
-            f"ordernumber {text[:40]!r} is not an order number; use a positive whole number, e.g. "
-            "/api/orders/10107.",
-            details=[{"parameter": "ordernumber", "value": text[:40], "message": "a positive whole number"}],
-        )
-    return int(value)
 
 
 @bp.get("/definitions")

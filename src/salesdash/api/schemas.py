@@ -226,6 +226,14 @@ class OrderLineRow(Open):
     deal_size = String(required=True)
 
 
+class OrderPath(Schema):
+    ordernumber = Integer(
+        required=True,
+        validate=Range(min=1, max=2**63 - 1),
+        metadata={"description": "The order's ORDERNUMBER, a positive whole number, e.g. 10107."},
+    )
+
+
 class OrderTotals(Open):
     sales = money(description="The sum of the order's line sales (whatever its status).")
     line_count = Integer(required=True)
