@@ -4,6 +4,7 @@ customer's history on the Customers page. Every number is compared with the API'
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from streamlit.testing.v1 import AppTest
@@ -11,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from salesdash.charts.format import count, money
 from salesdash.dashboard.components.customer_history import HISTORY_KEY
 from salesdash.dashboard.components.drill import DRILL_KEY, Drill
+from salesdash.filters import Filters
 from tests.dashboard.conftest import LiveApi
 from tests.dashboard.test_app import all_text, figure, run_app
 
@@ -133,7 +135,23 @@ def test_a_customer_row_opens_their_history(dashboard_env: LiveApi) -> None:
     assert len(drawn["data"][0]["x"]) == len(months)
     mix = figure(at, "chart-history-mix")
     shares = dashboard_env.get("/api/sales-by-category", customer=name)["data"]
-    assert len(mix["data"][0]["labels"]) == len(shares)
+    assert len(mix["data"][0]["y"]) == len(shares)
     history = next(d.value for d in at.dataframe if "order_line_number" in d.value.columns)
     assert len(history) == min(100, kpis["line_count"])
     assert "drill-customer-history" in {b.key for b in at.button}
+
+
+def test_a_drill_stays_inside_the_filters_it_came_from() -> None:
+    base = Filters(start=date(2004, 1, 15), countries=("France", "Spain"))
+    month = Drill("Sales over time", {"start": ["2004-01-01"], "end": ["2004-01-31"]})
+    narrowed = month.apply(base)
+    assert narrowed is not None and (narrowed.start, narrowed.end) == (date(2004, 1, 15), date(2004, 1, 31))
+    assert narrowed.countries == ("France", "Spain")
+    assert month.describe() == [("Order dates", "2004-01-01 to 2004-01-31")]
+    spain = Drill("Top countries", {"country": ["Spain"]}).apply(base)
+    assert spain is not None and spain.countries == ("Spain",)
+    cancelled = Drill("Order status", {"status": ["Cancelled"]}).apply(Filters())
+    assert cancelled is not None and cancelled.statuses == ("Cancelled",)  # the status chart shows them all
+    # picked under other filters: nothing behind it (never "no restriction")
+    assert Drill("Top countries", {"country": ["USA"]}).apply(base) is None
+    assert Drill("Sales over time", {"start": ["2003-01-01"], "end": ["2003-01-31"]}).apply(base) is None

@@ -70,7 +70,11 @@ def history_section(ctx: Context) -> None:
                 st.caption(md(months.meta["partial_note"]))
         with right:
             st.markdown("**Product mix**")
-            chart(charts.share_donut(mix.data or [], "product_line"), key="chart-history-mix")
+            bars = list(mix.data or [])
+            chart(
+                charts.ranked_bars(bars, "product_line", height=40 * max(len(bars), 1) + 60),
+                key="chart-history-mix",
+            )
         total = int(lines.meta.get("total") or 0)
         shown = list(lines.data or [])
         st.markdown(f"**Order lines** (the {count(len(shown))} latest of {count(total)})")

@@ -28,6 +28,8 @@ PARAM_OF_COLUMN: dict[str, str] = {
     f.column: f.param for f in FILTERS if f.column and not isinstance(f, DateBound)
 }
 
+START, END = (f for f in FILTERS if isinstance(f, DateBound))  # the first and last order date
+
 Pick = dict[str, list[str]]  # filter parameter -> values
 
 
@@ -38,10 +40,11 @@ class Drill:
     source: str
     pick: Pick = field(default_factory=dict)
 
-    def apply(self, filters: Filters) -> Filters:
+    def apply(self, filters: Filters) -> Filters | None:
         """``filters`` narrowed to the pick: dates intersect, a list filter keeps the picked values that the
         filters allow (all of them when the filter does not restrict; statuses: a picked status is shown even
-        if it is Cancelled, since the section showed it)."""
+        if it is Cancelled, since the section showed it). None when the pick lies outside the filters (it was
+        made under other filters): nothing is behind it."""
         changes: dict[str, Any] = {}
         for param, values in self.pick.items():
             declared = BY_PARAM.get(param)
@@ -57,16 +60,22 @@ class Drill:
             else:
                 picked = tuple(declared.lenient(values))
                 changes[declared.attr] = tuple(v for v in picked if v in current) if current else picked
-        if changes.get("start") and changes.get("end") and changes["start"] > changes["end"]:
-            changes["end"] = changes["start"]  # nothing in common: an empty day range, never an error
+                if not changes[declared.attr]:
+                    return None
+        start, end = changes.get("start", filters.start), changes.get("end", filters.end)
+        if start and end and start > end:
+            return None
         return dataclasses.replace(filters, **changes)
 
     def describe(self) -> list[tuple[str, str]]:
-        """(label, words) of the pick, e.g. ("Product lines", "Classic Cars")."""
-        out = []
+        """(label, words) of the pick, e.g. ("Product lines", "Classic Cars"), ("Order dates", "2003-01-01 to
+        2003-01-31")."""
+        first, last = (f.lenient((self.pick.get(f.param) or [""])[0]) for f in (START, END))
+        dates = Filters(start=first, end=last) if not (first and last and first > last) else Filters()
+        out = [("Order dates", dates.date_range_text())] if dates.start or dates.end else []
         for param, values in self.pick.items():
             declared = BY_PARAM.get(param)
-            if declared is not None and values:
+            if declared is not None and values and not isinstance(declared, DateBound):
                 out.append((declared.label, ", ".join(values)))
         return out
 
@@ -122,14 +131,15 @@ def open_orders(source: str, pick: Pick | None = None) -> None:
 
 
 def drill_button(source: str, pick: Pick | None = None, *, key: str) -> None:
-    """The "Show the orders behind this" button of a section."""
+    """The "Show the orders behind this" button of a section. ``pick``: None when nothing in the section can be
+    picked, {} when nothing is picked yet."""
     words = "; ".join(f"{label}: {md(value)}" for label, value in Drill(source, pick or {}).describe())
-    hint = (
-        f"Show the orders behind this: the order lines of {words}, with the filters in view."
-        if words
-        else "Show the orders behind this: its order lines, with the filters in view. Pick a bar, slice or "
-        "row first to see only its orders."
-    )
+    if words:
+        hint = f"Show the orders behind this: the order lines of {words}, with the filters in view."
+    else:
+        hint = "Show the orders behind this: its order lines, with the filters in view." + (
+            " Pick a bar, point or row first to see only its orders." if pick is not None else ""
+        )
     if st.button(
         "Orders behind this", icon=":material/receipt_long:", type="tertiary", key=f"drill-{key}", help=hint
     ):

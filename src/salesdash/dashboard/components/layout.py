@@ -128,12 +128,13 @@ def section(
     exports: bool = True,
     help: str | None = None,
     filtered: bool = True,
-    drill: bool = True,
+    drill: bool | None = None,
     pick: Pick | None = None,
 ) -> None:
     """A section title with the "API call" popover, a CSV download, (for views the API exports) an "Export"
-    menu (Excel, PNG, PDF) and (for views of the filtered order lines) "Orders behind this", which opens the
-    Orders page with the filters in view plus ``pick``, the element picked in the section (components/drill.py)."""
+    menu (Excel, PNG, PDF) and "Orders behind this", which opens the Orders page with the filters in view plus
+    ``pick``, the element picked in the section (components/drill.py; None: nothing can be picked in it, {}:
+    nothing is picked yet). ``drill`` defaults to whether the section shows the filtered order lines."""
     # One wrapping row: the title, then the tools pushed right (they wrap under the title when narrow).
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         st.subheader(title, anchor=False, help=help, width="content")
@@ -143,7 +144,8 @@ def section(
             download_csv(ctx, path, extra, name=title, filtered=filtered)
         if exports and (view := view_of(path)):
             export_menu(ctx, view, extra, key=_slug(title))
-        if drill and (filtered or pick is not None):
+        offered = drill if drill is not None else filtered or pick is not None
+        if offered:
             drill_button(title, pick, key=_slug(title))
 
 

@@ -69,7 +69,7 @@ with map_col, st.container(border=True):
         others,
         filtered=False,
         exports=not selected,
-        pick={},
+        drill=True,
     )
     chart(
         charts.choropleth(records, height=400, selected=selected),

@@ -41,8 +41,17 @@ ctx = context.current()
 came_from = drill.current()
 ABOUT = "How orders are progressing, how big the deals are, and every order line behind them."
 
-if came_from is not None:
-    applied = came_from.apply(ctx.filters.filters)
+applied = came_from.apply(ctx.filters.filters) if came_from is not None else None
+if came_from is not None and applied is None:  # picked under other filters: none of it is in view now
+    st.warning(
+        md(
+            f"What was picked in {came_from.source} is outside the filters in view now; showing every order in view."
+        ),
+        icon=":material/filter_alt_off:",
+    )
+    drill.clear()
+    came_from = None
+if came_from is not None and applied is not None:
     # the header says what is shown: the filters in view narrowed to the pick (the sidebar keeps its own)
     page_header(ctx, "Orders", f"{ABOUT}  \nShowing: {md(FilterState(applied).summary())}", filtered=False)
     picked = "; ".join(f"{name}: {md(value)}" for name, value in came_from.describe())

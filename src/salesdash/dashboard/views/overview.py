@@ -67,14 +67,8 @@ left, right = st.columns(2)
 with left, st.container(border=True):
     with st.spinner("Loading product lines…"):
         lines = ctx.fetch("/api/sales-by-category")
-    picked = drill.chart_pick("chart-product-share", lines.data or [], "product_line")
-    section(ctx, "Product-line share", "/api/sales-by-category", pick=picked)
-    chart(
-        charts.share_donut(lines.data, "product_line"),
-        key="chart-product-share",
-        on_select="rerun",
-        selection_mode="points",
-    )
+    section(ctx, "Product-line share", "/api/sales-by-category")  # a slice cannot be picked (Streamlit)
+    chart(charts.share_donut(lines.data, "product_line"), key="chart-product-share")
 with right, st.container(border=True):
     with st.spinner("Loading countries…"):
         countries = ctx.fetch("/api/sales-by-country")
