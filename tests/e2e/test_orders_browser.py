@@ -102,20 +102,7 @@ def test_explore_orders_and_drill_through(stack: Stack, browser: Browser) -> Non
     section = page.locator('[data-testid="stVerticalBlock"]').filter(
         has=page.get_by_role("heading", name="Top countries")
     )
-    bar = page.evaluate(
-        """() => {
-          const chart = Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]')).find(
-            c => c.innerText.includes('USA') && c.querySelector('g.trace.bars'));
-          const path = chart && chart.querySelector('g.trace.bars g.point path');
-          if (!path) { return null; }
-          path.scrollIntoView({block: 'center'});
-          const r = path.getBoundingClientRect();
-          return {x: r.x + r.width / 2, y: r.y + r.height / 2};
-        }"""
-    )
-    assert bar is not None, "the Top countries bars are not drawn"
-    page.mouse.move(bar["x"], bar["y"])
-    page.mouse.click(bar["x"], bar["y"])
+    click_first(page, "g.trace.bars g.point path", "USA")
     drill = section.last.get_by_role("button", name="Orders behind this")
     drill.hover()
     page.get_by_text("Countries: USA").first.wait_for(timeout=60_000)  # the button's help names the pick
@@ -127,7 +114,47 @@ def test_explore_orders_and_drill_through(stack: Stack, browser: Browser) -> Non
     full_screenshot(page, ARTIFACTS / "orders-drill-1400.png", 1400)
     page.get_by_role("button", name="Show every order in view").click()
     pager(page, pager_text(total, 100, 1))
+
+    # drill from a month of "Sales over time": the lines of that month
+    page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Overview").click()
+    wait_ready(page, "Sales overview", charts=3, metrics=5)
+    first_month = stack.api_json("/api/sales-over-time", period="monthly")["data"][0]
+    click_first(page, "g.trace.bars g.point path", "Orders")
+    over_time = page.locator('[data-testid="stVerticalBlock"]').filter(
+        has=page.get_by_role("heading", name="Sales over time")
+    )
+    drill = over_time.last.get_by_role("button", name="Orders behind this")
+    drill.hover()
+    page.get_by_text(
+        f"Order dates: {first_month['period_start']} to {first_month['period_end']}"
+    ).first.wait_for(timeout=60_000)
+    drill.click()
+    page.get_by_text("The orders behind Sales over time").first.wait_for(timeout=60_000)
+    month = stack.api_json(
+        "/api/orders", start=first_month["period_start"], end=first_month["period_end"], limit=1
+    )["meta"]["total"]
+    assert 0 < month == first_month["line_count"]
+    pager(page, pager_text(month, 100, 1))
     context.close()
+
+
+def click_first(page: Page, selector: str, text: str) -> None:
+    """Click the first ``selector`` (a bar) of the first chart that has one and shows ``text``."""
+    point = page.evaluate(
+        """([selector, text]) => {
+          const chart = Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]')).find(
+            c => c.innerText.includes(text) && c.querySelector(selector));
+          const path = chart && chart.querySelector(selector);
+          if (!path) { return null; }
+          path.scrollIntoView({block: 'center'});
+          const r = path.getBoundingClientRect();
+          return {x: r.x + r.width / 2, y: r.y + r.height / 2};
+        }""",
+        [selector, text],
+    )
+    assert point is not None, f"no {selector} drawn in a chart showing {text}"
+    page.mouse.move(point["x"], point["y"])
+    page.mouse.click(point["x"], point["y"])
 
 
 def test_orders_page_on_a_phone(stack: Stack, browser: Browser) -> None:
