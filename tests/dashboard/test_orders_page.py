@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from salesdash.charts.format import count, money
 from salesdash.dashboard.components.customer_history import HISTORY_KEY
-from salesdash.dashboard.components.drill import DRILL_KEY, Drill
+from salesdash.dashboard.components.drill import DRILL_KEY, FRESH_KEY, Drill
 from salesdash.filters import Filters
 from tests.dashboard.conftest import LiveApi
 from tests.dashboard.test_app import all_text, figure, run_app
@@ -104,11 +104,17 @@ def test_every_section_offers_the_orders_behind_it(dashboard_env: LiveApi) -> No
     assert "The orders behind **Top countries**" in str(at.info[0].value)
     total = dashboard_env.get("/api/orders", limit=1)["meta"]["total"]
     assert f"of **{count(total)}**" in pager(at)
+    at.button(key="orders_next").click().run()  # the page's own reruns keep the drill
+    assert "The orders behind **Top countries**" in str(at.info[0].value)
+    at.switch_page("views/overview.py").run()
+    at.switch_page("views/orders.py").run()  # opened from the navigation: every order in view again
+    assert not any("The orders behind" in str(i.value) for i in at.info)
 
 
 def test_a_drill_with_a_pick_shows_only_its_orders_within_the_filters(dashboard_env: LiveApi) -> None:
     at = run_app({"productline": "Classic Cars"})
     at.session_state[DRILL_KEY] = Drill("Top countries", {"country": ["France"]})
+    at.session_state[FRESH_KEY] = True  # as the button leaves it
     at.switch_page("views/orders.py").run()
     assert not at.exception, at.exception
     total = dashboard_env.get("/api/orders", country="France", productline="Classic Cars", limit=1)["meta"]

@@ -22,6 +22,8 @@ from salesdash.filters import BY_PARAM, FILTERS, DateBound, Filters
 from salesdash.markup import md, plotly_text
 
 DRILL_KEY = "_salesdash_drill"
+FRESH_KEY = "_salesdash_drill_fresh"  # set by the button, read once by the Orders page
+PAGE_KEY = "_salesdash_page"  # the title of the page drawn last (layout.page_header sets it)
 ORDERS_PAGE = Path(__file__).resolve().parents[1] / "views" / "orders.py"
 # a table/chart column -> the filter that restricts it (product_line -> productline, customer_name -> customer)
 PARAM_OF_COLUMN: dict[str, str] = {
@@ -127,6 +129,7 @@ def table_pick(key: str, records: Sequence[Mapping[str, Any]], column: str) -> P
 def open_orders(source: str, pick: Pick | None = None) -> None:
     """Go to the Orders page showing the orders behind ``source`` (and ``pick``)."""
     st.session_state[DRILL_KEY] = Drill(source, dict(pick or {}))
+    st.session_state[FRESH_KEY] = True
     st.switch_page(ORDERS_PAGE)
 
 
@@ -146,8 +149,12 @@ def drill_button(source: str, pick: Pick | None = None, *, key: str) -> None:
         open_orders(source, pick)
 
 
-def current() -> Drill | None:
-    """The drill the Orders page was opened with (None: opened from the navigation)."""
+def current(page: str) -> Drill | None:
+    """The drill the Orders page (titled ``page``) was opened with: kept while the page reruns, dropped when it
+    is opened again from the navigation (None)."""
+    fresh = st.session_state.pop(FRESH_KEY, False)
+    if not fresh and st.session_state.get(PAGE_KEY) != page:
+        clear()
     drill = st.session_state.get(DRILL_KEY)
     return drill if isinstance(drill, Drill) else None
 

@@ -10,7 +10,7 @@ import streamlit as st
 
 from salesdash.dashboard.client import Query
 from salesdash.dashboard.components.context import Context
-from salesdash.dashboard.components.drill import Pick, drill_button
+from salesdash.dashboard.components.drill import PAGE_KEY, Pick, drill_button
 from salesdash.dashboard.components.exports import export_menu, view_of
 from salesdash.markup import md
 
@@ -75,6 +75,7 @@ def page_header(
     ctx: Context, title: str, description: str, *, path: str | None = None, filtered: bool = True
 ) -> None:
     """Title, what the page shows, the filters in view, and (with ``path``) the page's main API call."""
+    st.session_state[PAGE_KEY] = title  # which page was drawn last (a drill is kept only while on its page)
     text = f"{description}  \nShowing: {md(ctx.filters.summary())}" if filtered else description
     if path is None:
         st.title(title, anchor=False)

@@ -38,7 +38,8 @@ SHOWN_KEY = "orders_query_shown"  # the query the page number belongs to (a new 
 DETAIL_KEY = "orders_detail"
 
 ctx = context.current()
-came_from = drill.current()
+TITLE = "Orders"
+came_from = drill.current(TITLE)
 ABOUT = "How orders are progressing, how big the deals are, and every order line behind them."
 
 applied = came_from.apply(ctx.filters.filters) if came_from is not None else None
@@ -53,7 +54,7 @@ if came_from is not None and applied is None:  # picked under other filters: non
     came_from = None
 if came_from is not None and applied is not None:
     # the header says what is shown: the filters in view narrowed to the pick (the sidebar keeps its own)
-    page_header(ctx, "Orders", f"{ABOUT}  \nShowing: {md(FilterState(applied).summary())}", filtered=False)
+    page_header(ctx, TITLE, f"{ABOUT}  \nShowing: {md(FilterState(applied).summary())}", filtered=False)
     picked = "; ".join(f"{name}: {md(value)}" for name, value in came_from.describe())
     with st.container(horizontal=True, vertical_alignment="center"):
         st.info(
@@ -69,7 +70,7 @@ if came_from is not None and applied is not None:
     # the drill's own restriction, intersected with the global filters (the other pages keep theirs)
     in_view: dict[str, Any] = dict(applied.to_query())
 else:
-    page_header(ctx, "Orders", ABOUT)
+    page_header(ctx, TITLE, ABOUT)
     in_view = dict(ctx.filters.to_query())
 
 
