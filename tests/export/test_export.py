@@ -100,7 +100,7 @@ def test_xlsx_about_sheet_has_filters_data_version_and_definitions(sample: Engin
     assert about["Countries"] == "France"
     assert about["Order dates"] == "up to 2004-12-31"
     assert about["Statuses"] == "all except Cancelled"
-    assert "Customer" not in about  # the dashboard offers no customer filter
+    assert "Customers" not in about  # the dashboard offers no customer filter
     assert about["View parameter: limit"] == "5"
     assert about["revenue"].startswith("Sum of SALES")
     assert "order_count" in about
@@ -143,7 +143,7 @@ def test_formula_like_cells_are_neutralised_in_csv_and_xlsx(hostile: Engine):
     assert [c.value for c in cells][:4] == ["'" + EVIL, "'+1 Trading", "'@Home Ltd", "'-minus Co"]
     assert all(c.data_type == "s" for c in cells)  # text, never a formula
     about = openpyxl.load_workbook(io.BytesIO(run(hostile, "kpis", "xlsx", f).content))["About"]
-    customer = next(row[1] for row in about.iter_rows(values_only=True) if row[0] == "Customer")
+    customer = next(row[1] for row in about.iter_rows(values_only=True) if row[0] == "Customers")
     assert customer == "'" + EVIL
 
 

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from salesdash.charts import figures as charts
-from salesdash.dashboard.components import context
+from salesdash.dashboard.components import context, drill
 from salesdash.dashboard.components.layout import chart, order_count_note, page_header, section
 from salesdash.dashboard.components.tables import table
 
@@ -13,7 +13,10 @@ ctx = context.current()
 page_header(ctx, "Products", "Which product lines and products sell: revenue, units and orders.")
 
 with st.container(border=True):
-    section(ctx, "Product lines", "/api/sales-by-category")
+    with st.spinner("Loading product lines…"):
+        lines = ctx.fetch("/api/sales-by-category")
+    picked = drill.chart_pick("chart-lines", lines.data or [], "product_line")
+    section(ctx, "Product lines", "/api/sales-by-category", pick=picked)
     metric = (
         st.segmented_control(
             "Measure",
@@ -27,9 +30,12 @@ with st.container(border=True):
         )
         or "revenue"
     )
-    with st.spinner("Loading product lines…"):
-        lines = ctx.fetch("/api/sales-by-category")
-    chart(charts.ranked_bars(lines.data, "product_line", metric, height=320), key="chart-lines")
+    chart(
+        charts.ranked_bars(lines.data, "product_line", metric, height=320),
+        key="chart-lines",
+        on_select="rerun",
+        selection_mode="points",
+    )
     table(
         lines.data,
         [
