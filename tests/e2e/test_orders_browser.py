@@ -6,6 +6,7 @@ test-artifacts/orders/."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page
@@ -34,15 +35,6 @@ def pager_text(total: int, size: int, number: int) -> str:
     pages = -(-total // size)
     last = min(total, number * size)
     return f"Page {number} of {count(pages)} · lines {count((number - 1) * size + 1)}–{count(last)} of {count(total)}"
-
-
-def first_cell(page: Page) -> None:
-    """Select the first row of the order-lines table (the grid is a canvas: click its row marker)."""
-    grid = page.locator('[data-testid="stDataFrame"]').first
-    grid.scroll_into_view_if_needed()
-    box = grid.bounding_box()
-    assert box is not None
-    page.mouse.click(box["x"] + 14, box["y"] + 35 + 17)
 
 
 def test_explore_orders_and_drill_through(stack: Stack, browser: Browser) -> None:
@@ -79,7 +71,7 @@ def test_explore_orders_and_drill_through(stack: Stack, browser: Browser) -> Non
     # open the detail of the first line shown (the largest sale of Euro Shopping Channel)
     first = stack.api_json("/api/orders", q="euro shopping", sort="sales", order="desc", limit=1)["data"][0]
     detail = stack.api_json(f"/api/orders/{first['order_number']}")["data"]
-    first_cell(page)
+    click_row(page, page.locator('[data-testid="stDataFrame"]').first)
     page.get_by_text(f"Order {first['order_number']}", exact=False).first.wait_for(timeout=60_000)
     sales_card = page.locator('[data-testid="stMetric"]').filter(has_text="Order sales").first
     assert money(detail["totals"]["sales"]) in sales_card.inner_text()
@@ -136,6 +128,43 @@ def test_explore_orders_and_drill_through(stack: Stack, browser: Browser) -> Non
     assert 0 < month == first_month["line_count"]
     pager(page, pager_text(month, 100, 1))
     context.close()
+
+
+def test_a_customer_row_opens_their_history_then_an_order(stack: Stack, browser: Browser) -> None:
+    context = browser.new_context(viewport={"width": 1400, "height": 2400})
+    page = context.new_page()
+    goto_ready(page, f"{stack.dashboard}/customers", "Customers", charts=3)
+    top = stack.api_json("/api/top-customers", limit=1)["data"][0]
+    everyone = page.locator('[data-testid="stVerticalBlock"]').filter(
+        has=page.get_by_role("heading", name="All customers")
+    )
+    click_row(page, everyone.last.locator('[data-testid="stDataFrame"]').first)  # the biggest customer
+    kpis = stack.api_json("/api/kpis", customer=top["customer_name"])["data"]
+    page.get_by_text(
+        f"{count(kpis['order_count'])} orders · revenue {money(kpis['revenue'])}"
+    ).first.wait_for(timeout=60_000)
+    assert_clean(page, "Customers with a history")
+    full_screenshot(page, ARTIFACTS / "customer-history-1400.png", 1400)
+    latest = stack.api_json(
+        "/api/orders", customer=top["customer_name"], sort="order_date", order="desc", limit=1
+    )["data"][0]
+    history = page.locator('[data-testid="stVerticalBlock"]').filter(
+        has=page.get_by_role("heading", name="Customer history")
+    )
+    click_row(page, history.last.locator('[data-testid="stDataFrame"]').first)
+    page.get_by_text("The orders behind Customer history").first.wait_for(timeout=60_000)
+    page.get_by_text(f"Lines of order {latest['order_number']}").first.wait_for(timeout=60_000)
+    pager(page, pager_text(kpis["line_count"], 100, 1))
+    assert_clean(page, "Orders from a customer's history")
+    context.close()
+
+
+def click_row(page: Page, grid: Any) -> None:
+    """Select the first row of a table (the grid is a canvas: click its row marker)."""
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 14, box["y"] + 35 + 17)
 
 
 def click_first(page: Page, selector: str, text: str) -> None:

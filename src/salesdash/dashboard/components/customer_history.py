@@ -12,7 +12,7 @@ import streamlit as st
 from salesdash.charts import figures as charts
 from salesdash.charts.format import count, money
 from salesdash.dashboard.components.context import Context
-from salesdash.dashboard.components.drill import PARAM_OF_COLUMN
+from salesdash.dashboard.components.drill import PARAM_OF_COLUMN, open_orders
 from salesdash.dashboard.components.layout import chart, section
 from salesdash.dashboard.components.tables import table
 from salesdash.markup import md
@@ -77,5 +77,10 @@ def history_section(ctx: Context) -> None:
             )
         total = int(lines.meta.get("total") or 0)
         shown = list(lines.data or [])
-        st.markdown(f"**Order lines** (the {count(len(shown))} latest of {count(total)})")
-        table(shown, ORDER_COLUMNS, key="table-history-lines", height=300)
+        st.markdown(
+            f"**Order lines** (the {count(len(shown))} latest of {count(total)}; select one to open its order)"
+        )
+        event = table(shown, ORDER_COLUMNS, key="table-history-lines", height=300, on_select="rerun")
+        rows = [i for i in (event.selection.get("rows", []) if event else []) if i < len(shown)]
+        if rows:
+            open_orders("Customer history", own, order=int(shown[rows[0]]["order_number"]))

@@ -23,6 +23,7 @@ from salesdash.markup import md, plotly_text
 
 DRILL_KEY = "_salesdash_drill"
 FRESH_KEY = "_salesdash_drill_fresh"  # set by the button, read once by the Orders page
+ORDER_KEY = "orders_detail"  # the order whose detail the Orders page shows
 PAGE_KEY = "_salesdash_page"  # the title of the page drawn last (layout.page_header sets it)
 ORDERS_PAGE = Path(__file__).resolve().parents[1] / "views" / "orders.py"
 # a table/chart column -> the filter that restricts it (product_line -> productline, customer_name -> customer)
@@ -126,10 +127,13 @@ def table_pick(key: str, records: Sequence[Mapping[str, Any]], column: str) -> P
     return {param: names} if param and names else {}
 
 
-def open_orders(source: str, pick: Pick | None = None) -> None:
-    """Go to the Orders page showing the orders behind ``source`` (and ``pick``)."""
+def open_orders(source: str, pick: Pick | None = None, *, order: int | None = None) -> None:
+    """Go to the Orders page showing the orders behind ``source`` (and ``pick``; with ``order``, that order's
+    detail open)."""
     st.session_state[DRILL_KEY] = Drill(source, dict(pick or {}))
     st.session_state[FRESH_KEY] = True
+    if order is not None:
+        st.session_state[ORDER_KEY] = str(order)
     st.switch_page(ORDERS_PAGE)
 
 

@@ -35,7 +35,7 @@ LINE_COLUMNS = [
 PAGE_SIZES = (25, 50, 100)
 PAGE_KEY = "orders_page"
 SHOWN_KEY = "orders_query_shown"  # the query the page number belongs to (a new query starts at page 1)
-DETAIL_KEY = "orders_detail"
+DETAIL_KEY = drill.ORDER_KEY
 
 ctx = context.current()
 TITLE = "Orders"
