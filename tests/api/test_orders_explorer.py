@@ -4,6 +4,8 @@ and 400s. Hand-made lines (tests/orderlines.py) with many ties; the bundled data
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -204,3 +206,15 @@ def test_several_customers_at_once(sample_client: FlaskClient):
     assert sorted(both.get_json()["meta"]["filters"]["customer"]) == names
     one = [data_of(sample_client.get("/api/kpis", query_string={"customer": n}))["revenue"] for n in names]
     assert data["revenue"] == pytest.approx(sum(one), abs=0.005)
+
+
+def test_the_export_of_orders_takes_the_search_and_the_order(explorer: tuple[FlaskClient, pd.DataFrame]):
+    client, expected = explorer
+    response = client.get("/api/export?view=orders&format=csv&q=charlie&sort=sales&order=desc")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    wanted = expected[expected["customer_name"] == "Charlie_Toys"]
+    assert len(rows) == len(wanted) and {r["customer_name"] for r in rows} == {"Charlie_Toys"}
+    sales = [float(r["sales"]) for r in rows]
+    assert sales == sorted(sales, reverse=True)
+    assert_error(client.get("/api/export?view=orders&format=csv&q=" + "x" * 101), 400, parameter="q")
