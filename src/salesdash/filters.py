@@ -219,6 +219,15 @@ class AnyOf(Filter):
 
 
 @dataclass(frozen=True)
+class AnyName(AnyOf):
+    """Any of several names that may hold commas ("Australian Collectors, Co."): repeat the parameter, one name
+    each (a comma is part of the name, never a separator)."""
+
+    def parse(self, values: list[str]) -> tuple[str, ...]:
+        return tuple(sorted({v.strip() for v in values if v.strip()}))
+
+
+@dataclass(frozen=True)
 class Statuses(AnyOf):
     """Order statuses: no restriction means every status except Cancelled (the Cancelled rule)."""
 
@@ -350,7 +359,9 @@ class Filters:
     def __post_init__(self) -> None:
         for f in FILTERS:
             if f.many:
-                object.__setattr__(self, f.attr, tuple(sorted(set(getattr(self, f.attr)))))
+                value = getattr(self, f.attr)
+                value = (value,) if isinstance(value, str) else (value or ())  # one value may be given as is
+                object.__setattr__(self, f.attr, tuple(sorted(set(value))))
         if self.start and self.end and self.start > self.end:
             raise InvalidParameter(
                 f"start ({self.start.isoformat()}) is after end ({self.end.isoformat()}).",
@@ -449,6 +460,7 @@ __all__ = [
     "CANCELLED",
     "FILTERS",
     "PARAMETERS",
+    "AnyName",
     "AnyOf",
     "DateBound",
     "Filter",

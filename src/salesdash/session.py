@@ -192,10 +192,12 @@ class Session:
         offset: int = 0,
         sort: str = "order_date",
         order: str = "asc",
+        q: str | None = None,
         **filters: FilterValue,
     ) -> pd.DataFrame:
-        """One page of order lines (``attrs["meta"]["total"]`` counts them all, ``next_offset`` pages on)."""
-        return self.view("orders", limit=limit, offset=offset, sort=sort, order=order, **filters)
+        """One page of order lines (``attrs["meta"]["total"]`` counts them all, ``next_offset`` pages on); ``q``
+        keeps the lines whose order number, customer name or product code contains it (any case)."""
+        return self.view("orders", limit=limit, offset=offset, sort=sort, order=order, q=q, **filters)
 
     def forecast(self, horizon: int = 3, **filters: FilterValue) -> pd.DataFrame:
         """Monthly revenue history and a ``horizon``-month forecast with 80%/95% intervals; its reliability and

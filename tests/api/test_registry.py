@@ -77,6 +77,8 @@ def test_a_declared_view_is_an_endpoint_with_its_openapi_operation(
         assert documented["description"] == param.description
         if param.choices:
             assert documented["schema"]["enum"] == list(param.choices)
+        elif param.is_text:
+            assert documented["schema"]["maxLength"] == param.max_length
         else:
             assert (documented["schema"]["minimum"], documented["schema"]["maximum"]) == (
                 param.low,

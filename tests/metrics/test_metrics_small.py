@@ -169,6 +169,7 @@ def test_parse_filters_accepts_repeated_and_comma_separated_values():
     assert f.countries == ("France", "Spain", "USA")
     assert f.start == date(2004, 1, 1)
     assert f.customers == ("A, B Co",)  # customer names contain commas: a comma does not separate them
+    assert parse_filters({"customer": ["A, B Co", "C Ltd"]}).customers == ("A, B Co", "C Ltd")
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from typing import Any
 
 from apiflask import APIBlueprint
 from apiflask.fields import Integer, String
-from apiflask.validators import OneOf, Range
+from apiflask.validators import Length, OneOf, Range
 from flask import Response, g
 from sqlalchemy import Connection
 
@@ -21,6 +21,7 @@ from salesdash.api import schemas as s
 from salesdash.api.respond import Result, data_response, records, simple_response
 from salesdash.filters import FILTERS, Filter, Filters
 from salesdash.metrics import definitions, filter_options
+from salesdash.metrics.queries import order_detail
 from salesdash.metrics.rfm import DEFINITIONS as RFM_DEFINITIONS
 from salesdash.views import CATALOG, Param, View, describe_views, run_view
 from salesdash.vocabulary import CANCELLED, PERIODS
@@ -45,6 +46,8 @@ def param_field(param: Param) -> Integer | String:
             metadata={"description": param.description},
             **extra,
         )
+    if param.is_text:
+        return String(validate=Length(max=param.max_length), metadata={"description": param.description})
     return String(validate=OneOf(param.choices), metadata={"description": param.description}, **extra)
 
 
@@ -101,6 +104,32 @@ def register(view: View) -> None:
 
 for _view in CATALOG:
     register(_view)
+
+
+@bp.get("/orders/<ordernumber>")
+@bp.input(s.OrderPath, location="path", arg_name="path")
+@bp.input(s.NoQuery, location="query", arg_name="query")
+@bp.output(s.envelope(s.OrderDetail, meta=s.SimpleMeta), description="One order with its lines.")
+@bp.doc(
+    summary="One order",
+    responses={
+        400: "Not an order number",
+        401: "No or unknown token",
+        403: "Forbidden",
+        404: "No such order",
+    },
+)
+def get_order(ordernumber: str, path: dict[str, Any], query: dict[str, Any]) -> Response:
+    """One order whatever its status and the filters: its lines (by line number), status, customer, country,
+    order date and totals (`sales` = the sum of its line sales; `in_revenue` is false for a Cancelled order,
+    which revenue leaves out). 404 when no line has that number."""
+    number = int(path["ordernumber"])
+
+    def compute(conn: Connection, f: Filters) -> Result:
+        found = order_detail(conn, number)
+        return Result({**found, "lines": records(found["lines"])})
+
+    return data_response("order", compute, params={"order_number": number}, use_filters=False)
 
 
 @bp.get("/definitions")

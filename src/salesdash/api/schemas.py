@@ -197,6 +197,37 @@ class Meta(Open):
     generated_at = String(required=True, metadata={"format": "date-time"})
 
 
+class OrderPath(Schema):
+    ordernumber = Integer(
+        required=True,
+        validate=Range(min=1, max=2**63 - 1),
+        metadata={"description": "The order's ORDERNUMBER, a positive whole number, e.g. 10107."},
+    )
+
+
+class OrderTotals(Open):
+    sales = Float(
+        required=True, metadata={"description": "The sum of the order's line sales (whatever its status)."}
+    )
+    line_count = Integer(required=True)
+    units = Integer(required=True)
+
+
+class OrderDetail(Open):
+    order_number = Integer(required=True)
+    status = String(required=True)
+    order_date = String(required=True, metadata={"format": "date"})
+    customer_name = String(required=True)
+    country = String(required=True)
+    territory = String(required=True, allow_none=True)
+    deal_sizes = List(String(), required=True)
+    in_revenue = Boolean(
+        required=True, metadata={"description": "false for a Cancelled order: revenue leaves it out."}
+    )
+    totals = Nested(OrderTotals, required=True)
+    lines = List(Nested(row_schema(VIEWS["orders"])), required=True)
+
+
 class Change(Open):
     current = Float(required=True, allow_none=True)
     previous = Float(required=True, allow_none=True)

@@ -15,13 +15,17 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
+    String,
     Table,
+    and_,
+    cast,
     func,
     literal_column,
+    or_,
     select,
 )
 
-from salesdash.errors import InvalidParameter
+from salesdash.errors import InvalidParameter, NotFound
 from salesdash.filters import FILTERS, Filters
 from salesdash.metrics.definitions import BREAKDOWN_METRICS, SQL, STORED, cents_to_money, finish
 from salesdash.metrics.rollups import (
@@ -41,6 +45,7 @@ from salesdash.store.schema import (
     order_lines,
     rollup_codes,
 )
+from salesdash.vocabulary import CANCELLED
 
 Grain = Literal["day", "week", "month", "quarter", "year"]
 GRAINS: tuple[str, ...] = ("day", "week", "month", "quarter", "year")
@@ -359,6 +364,22 @@ def filter_options(conn: Connection) -> dict[str, Any]:
     return options
 
 
+MAX_SEARCH_LENGTH = 100
+
+
+def order_search(table: Table, q: str | None) -> ColumnElement[bool] | None:
+    """Lines whose order number, customer name or product code contains ``q`` (any case; ``%`` and ``_`` are
+    literal characters, the text is one bound parameter)."""
+    text = (q or "").strip()
+    if not text:
+        return None
+    c = table.c
+    number = cast(c.order_number, String)
+    return or_(
+        *(column.icontains(text, autoescape=True) for column in (number, c.customer_name, c.product_code))
+    )
+
+
 def order_line_page(
     conn: Connection,
     filters: Filters,
@@ -367,32 +388,76 @@ def order_line_page(
     offset: int = 0,
     sort: str = "order_date",
     descending: bool = False,
+    q: str | None = None,
 ) -> tuple[pd.DataFrame, int]:
-    """The order lines in view, one page at a time, and how many there are in all."""
+    """The order lines in view (matching the search ``q`` when given), one page at a time, and how many there
+    are in all. Ties on ``sort`` are broken by (order number, order line number), which is unique, so pages
+    never repeat or drop a line."""
     if sort not in ORDER_SORT_COLUMNS:
         raise InvalidParameter(
             f"cannot sort order lines by {sort!r}; use one of {', '.join(ORDER_SORT_COLUMNS)}"
         )
     t = order_lines
     where = filters.where(t)
-    plan = choose_plan(conn, filters)
+    search = order_search(t, q)
+    if search is not None:
+        where = and_(where, search)
+    plan = choose_plan(conn, filters) if search is None else None
     if plan is None:
         total = int(conn.execute(select(func.count()).select_from(t).where(where)).scalar_one())
     else:
         lines = select(ROLLUP_SQL["line_count"](rollup_rows(plan.table, filters)))
         total = int(conn.execute(lines).scalar_one())
     sort_col = t.c.sales_cents if sort == "sales" else t.c[sort]
-    order = [
-        sort_col.desc() if descending else sort_col.asc(),
-        t.c.order_number.asc(),
-        t.c.order_line_number.asc(),
-    ]
-    columns = [c for c in t.c if c.name != "sales_cents"]
-    stmt = select(*columns, t.c.sales_cents).where(where).order_by(*order).limit(limit).offset(offset)
-    frame = pd.DataFrame(
-        conn.execute(stmt).mappings().all(), columns=[c.name for c in columns] + ["sales_cents"]
-    )
+    order = [sort_col.desc() if descending else sort_col.asc()]
+    order += [k.asc() for k in (t.c.order_number, t.c.order_line_number) if k is not sort_col]
+    stmt = select(*_line_columns(t)).where(where).order_by(*order).limit(limit).offset(offset)
+    return _lines_frame(conn, stmt), total
+
+
+def _line_columns(t: Table) -> list[ColumnElement[Any]]:
+    return [*(c for c in t.c if c.name != "sales_cents"), t.c.sales_cents]
+
+
+def _lines_frame(conn: Connection, stmt: Select[Any]) -> pd.DataFrame:
+    """Order lines as a frame, ``sales`` (money, from the stored cents) after ``price_each``."""
+    names = [c.name for c in order_lines.c if c.name != "sales_cents"] + ["sales_cents"]
+    frame = pd.DataFrame(conn.execute(stmt).mappings().all(), columns=names)
     frame.insert(
         frame.columns.get_loc("price_each") + 1, "sales", frame.pop("sales_cents").map(cents_to_money)
     )
-    return frame, total
+    return frame
+
+
+ORDER_TOTALS = ("revenue", "line_count", "units")
+
+
+def order_detail(conn: Connection, order_number: int) -> dict[str, Any]:
+    """One order, whatever its status: its lines (by line number), status, customer, dates and totals (the
+    metrics' own definitions over its lines). NotFound when no line has that number."""
+    t = order_lines
+    mine = t.c.order_number == order_number
+    stmt = select(*_line_columns(t)).where(mine).order_by(t.c.order_line_number.asc())
+    lines = _lines_frame(conn, stmt)
+    if lines.empty:
+        raise NotFound(
+            f"There is no order {order_number} in the data.",
+            details=[{"parameter": "ordernumber", "value": order_number, "message": "no such order"}],
+        )
+    row = conn.execute(select(*_metric_columns(t, ORDER_TOTALS)).where(mine)).mappings().one()
+    totals = finish({name: row[name] for name in ORDER_TOTALS})
+    totals.pop("average_unit_price", None)
+    first = lines.iloc[0]
+    return {
+        "order_number": int(order_number),
+        "status": first["status"],
+        "order_date": _as_date(first["order_date"]),
+        "customer_name": first["customer_name"],
+        "country": first["country"],
+        "territory": first["territory"],
+        "deal_sizes": sorted(set(lines["deal_size"])),
+        # the order's own sum of line sales: "revenue" would claim it counts, and a Cancelled order does not
+        "totals": {"sales": totals.pop("revenue"), **totals},
+        "in_revenue": first["status"] != CANCELLED,
+        "lines": lines,
+    }

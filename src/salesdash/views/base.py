@@ -32,10 +32,15 @@ class Param:
     low: int | None = None  # a whole-number parameter (low..high)
     high: int | None = None
     export: bool = True  # False: the API only (paging); exports always hold the whole view
+    max_length: int | None = None  # a free-text parameter (a search) of at most this many characters
 
     @property
     def is_int(self) -> bool:
         return self.low is not None
+
+    @property
+    def is_text(self) -> bool:
+        return self.max_length is not None
 
     def parse(self, value: Any) -> Any:
         """The value from text (exports) or from the API's already typed value; InvalidParameter when bad."""
@@ -57,6 +62,15 @@ class Param:
                     ],
                 )
             return number
+        if self.is_text:
+            assert self.max_length is not None
+            text = str(value).strip()
+            if len(text) > self.max_length:
+                raise InvalidParameter(
+                    f"{self.name} may be at most {self.max_length} characters, got {len(text)}.",
+                    details=[{"parameter": self.name, "message": f"at most {self.max_length} characters"}],
+                )
+            return text or None
         if value not in self.choices:
             allowed = ", ".join(self.choices)
             raise InvalidParameter(

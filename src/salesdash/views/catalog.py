@@ -50,7 +50,12 @@ from salesdash.metrics.customers import (
 from salesdash.metrics.movers import MOVER_DIMENSIONS, top_movers
 from salesdash.metrics.overlap import order_count_overlap
 from salesdash.metrics.pricing import list_price_gap
-from salesdash.metrics.queries import ORDER_LINE_FIELDS, ORDER_LINE_NULLABLE, ORDER_SORT_COLUMNS
+from salesdash.metrics.queries import (
+    MAX_SEARCH_LENGTH,
+    ORDER_LINE_FIELDS,
+    ORDER_LINE_NULLABLE,
+    ORDER_SORT_COLUMNS,
+)
 from salesdash.metrics.rfm import COLUMNS as RFM_COLUMNS
 from salesdash.metrics.rfm import DEFINITIONS as RFM_DEFINITIONS
 from salesdash.metrics.rfm import SEGMENTS, customer_page, rfm, summarise
@@ -71,6 +76,8 @@ from salesdash.vocabulary import (
 )
 
 MAX_EXPORT_LINES = 100_000
+# OFFSET paging reads and skips every earlier line: past this many, narrow the filters or search instead
+MAX_ORDER_OFFSET = 1_000_000
 NEW_CUSTOMER_NOTE = (
     "A customer is new in the period of their first order under the filters (the date range aside); returning "
     "when they order in a period after their first."
@@ -385,9 +392,11 @@ def _deal_sizes(conn: Connection, f: Filters, p: dict[str, Any], options: Option
 
 
 def _orders(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
-    sort, order = p["sort"], p["order"]
+    sort, order, q = p["sort"], p["order"], p.get("q")
     if p.get("limit") is None:  # an export: every line, up to MAX_EXPORT_LINES
-        frame, total = order_line_page(conn, f, limit=MAX_EXPORT_LINES + 1, offset=0, sort=sort)
+        frame, total = order_line_page(
+            conn, f, limit=MAX_EXPORT_LINES + 1, offset=0, sort=sort, descending=order == "desc", q=q
+        )
         if total > MAX_EXPORT_LINES:
             raise InvalidParameter(
                 f"{total:,} order lines match these filters; an export holds at most {MAX_EXPORT_LINES:,}. "
@@ -402,7 +411,9 @@ def _orders(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -
             )
         return ViewData("orders", "Order lines", frame, meta={"total": total})
     limit, offset = p["limit"], p["offset"]
-    frame, total = order_line_page(conn, f, limit=limit, offset=offset, sort=sort, descending=order == "desc")
+    frame, total = order_line_page(
+        conn, f, limit=limit, offset=offset, sort=sort, descending=order == "desc", q=q
+    )
     following = offset + len(frame)
     meta = {
         "total": total,
@@ -412,6 +423,7 @@ def _orders(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -
         "next_offset": following if following < total else None,
         "sort": sort,
         "order": order,
+        "q": q,
     }
     return ViewData("orders", "Order lines", frame, meta=meta)
 
@@ -957,9 +969,12 @@ CATALOG: tuple[View, ...] = (
         "Order lines",
         "Order lines",
         "The order lines behind any view (same filters), one page at a time: `limit` (1-1000, default 100), "
-        "`offset`, `sort` (a column) and `order` (asc/desc). `meta.total` counts every matching line and "
-        "`meta.next_offset` is the offset of the next page (null on the last page). An export holds every "
-        f"line (at most {MAX_EXPORT_LINES:,}).",
+        f"`offset` (at most {MAX_ORDER_OFFSET:,}), `sort` (any column), `order` (asc/desc) and `q` (lines whose "
+        "order number, customer name or product code contains the text, any case; `%` and `_` are plain "
+        "characters). Lines that tie on `sort` come by order number, then order line number, so pages never "
+        "repeat or skip a line. `meta.total` counts every matching line and `meta.next_offset` is the offset "
+        f"of the next page (null on the last page). An export holds every line (at most {MAX_EXPORT_LINES:,}); "
+        "`GET /api/orders/{ordernumber}` gives one order.",
         _orders,
         "OrderLineRow",
         "One page of order lines.",
@@ -968,7 +983,15 @@ CATALOG: tuple[View, ...] = (
         meta_schema="PageMeta",
         params=(
             Param("limit", "Page size, 1-1000 (default 100).", 100, low=1, high=1000, export=False),
-            offset_param("Lines"),
+            Param(
+                "offset",
+                f"Lines to skip (default 0, at most {MAX_ORDER_OFFSET:,}); use meta.next_offset for the next "
+                "page (past that, narrow the filters or search).",
+                0,
+                low=0,
+                high=MAX_ORDER_OFFSET,
+                export=False,
+            ),
             Param(
                 "sort",
                 "Column to sort by: " + ", ".join(ORDER_SORT_COLUMNS) + ".",
@@ -976,6 +999,12 @@ CATALOG: tuple[View, ...] = (
                 choices=ORDER_SORT_COLUMNS,
             ),
             order_param("asc"),
+            Param(
+                "q",
+                "Only lines whose order number, customer name or product code contains this text (any case; "
+                f"% and _ are literal; at most {MAX_SEARCH_LENGTH} characters).",
+                max_length=MAX_SEARCH_LENGTH,
+            ),
         ),
         metrics=("revenue",),
     ),

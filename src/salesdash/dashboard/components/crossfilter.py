@@ -114,7 +114,8 @@ def context_section(
     query = context_query(ctx, column, extra)
     declared = filter_of(column)
     own = declared is not None and not declared.empty(getattr(ctx.filters.filters, declared.attr))
-    section(ctx, title, path, query, filtered=False, exports=not own, **kwargs)
+    # "Orders behind this" opens the orders of the filters in view (a click here is one of them)
+    section(ctx, title, path, query, filtered=False, exports=not own, **{"drill": True, **kwargs})
     return query
 
 

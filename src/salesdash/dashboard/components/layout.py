@@ -11,6 +11,7 @@ import streamlit as st
 from salesdash.dashboard.client import Query
 from salesdash.dashboard.components.chips import chip_row
 from salesdash.dashboard.components.context import Context
+from salesdash.dashboard.components.drill import PAGE_KEY, Pick, drill_button
 from salesdash.dashboard.components.exports import export_menu, view_of
 from salesdash.markup import md
 
@@ -75,6 +76,7 @@ def page_header(
     ctx: Context, title: str, description: str, *, path: str | None = None, filtered: bool = True
 ) -> None:
     """Title, what the page shows, the filters in view, and (with ``path``) the page's main API call."""
+    st.session_state[PAGE_KEY] = title  # which page was drawn last (a drill is kept only while on its page)
     text = f"{description}  \nShowing: {md(ctx.filters.summary())}" if filtered else description
     if path is None:
         st.title(title, anchor=False)
@@ -133,9 +135,13 @@ def section(
     exports: bool = True,
     help: str | None = None,
     filtered: bool = True,
+    drill: bool | None = None,
+    pick: Pick | None = None,
 ) -> None:
-    """A section title with the "API call" popover, a CSV download and (for views the API exports) an
-    "Export" menu (Excel, PNG, PDF) on the right."""
+    """A section title with the "API call" popover, a CSV download, (for views the API exports) an "Export"
+    menu (Excel, PNG, PDF) and "Orders behind this", which opens the Orders page with the filters in view plus
+    ``pick``, the element picked in the section (components/drill.py; None: nothing can be picked in it, {}:
+    nothing is picked yet). ``drill`` defaults to whether the section shows the filtered order lines."""
     # One wrapping row: the title, then the tools pushed right (they wrap under the title when narrow).
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         st.subheader(title, anchor=False, help=help, width="content")
@@ -145,6 +151,9 @@ def section(
             download_csv(ctx, path, extra, name=title, filtered=filtered)
         if exports and (view := view_of(path)):
             export_menu(ctx, view, extra, key=_slug(title))
+        offered = drill if drill is not None else filtered or pick is not None
+        if offered:
+            drill_button(title, pick, key=_slug(title))
 
 
 def order_count_note(meta: dict[str, Any]) -> None:

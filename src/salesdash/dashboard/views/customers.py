@@ -6,6 +6,7 @@ from salesdash.charts import figures as charts
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.crossfilter import category_chart, context_section, row_table
 from salesdash.dashboard.components.customer_analytics import acquisition_section, cohort_section
+from salesdash.dashboard.components.customer_history import history_section
 from salesdash.dashboard.components.layout import page_header
 from salesdash.dashboard.components.rfm import rfm_section
 
@@ -66,7 +67,7 @@ with st.container(border=True):
     ]
     st.caption(
         f"{len(shown):,} of {len(everyone):,} customers · click a column header to sort, select a row to "
-        "filter every page to that customer"
+        "filter every page to that customer and see their history below"
     )
     row_table(
         ctx,
@@ -86,5 +87,7 @@ with st.container(border=True):
         key="table-customers",
         height=420,
     )
+
+history_section(ctx)
 
 rfm_section(ctx)

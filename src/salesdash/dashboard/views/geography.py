@@ -48,7 +48,15 @@ st.session_state["geo-focus"] = selected[0] if len(selected) == 1 and selected[0
 
 map_col, side = st.columns([2, 1])
 with map_col, st.container(border=True):
-    section(ctx, "Revenue by country", "/api/sales-by-country", others, filtered=False, exports=not selected)
+    section(
+        ctx,
+        "Revenue by country",
+        "/api/sales-by-country",
+        others,
+        filtered=False,
+        exports=not selected,
+        drill=True,
+    )
     category_chart(
         ctx, charts.choropleth(records, height=400, selected=selected), records, "country", key="geo-map"
     )
