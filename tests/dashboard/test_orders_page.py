@@ -10,7 +10,6 @@ from typing import Any
 from streamlit.testing.v1 import AppTest
 
 from salesdash.charts.format import count, money
-from salesdash.dashboard.components.customer_history import HISTORY_KEY
 from salesdash.dashboard.components.drill import DRILL_KEY, FRESH_KEY, Drill
 from salesdash.filters import Filters
 from tests.dashboard.conftest import LiveApi
@@ -130,7 +129,7 @@ def test_a_customer_row_opens_their_history(dashboard_env: LiveApi) -> None:
     at = run_app()
     at.switch_page("views/customers.py").run()
     name = "Euro Shopping Channel"
-    at.session_state[HISTORY_KEY] = name
+    at.session_state["customer"] = [name]  # a row or bar click sets the customer filter
     at.run()
     assert not at.exception, at.exception
     kpis = dashboard_env.get("/api/kpis", customer=name)["data"]
