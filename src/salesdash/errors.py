@@ -59,6 +59,13 @@ class Forbidden(SalesdashError):
     http_status = 403
 
 
+class NotSupported(SalesdashError):
+    """The store cannot do this (e.g. row-by-row writes on Spark, which writes whole tables)."""
+
+    code = "not_supported"
+    http_status = 501
+
+
 class NoData(SalesdashError):
     """The database has no loaded data yet."""
 

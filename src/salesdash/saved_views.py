@@ -19,9 +19,9 @@ from urllib.parse import parse_qs, urlencode
 
 from sqlalchemy import Engine, delete, insert, select
 
-from salesdash.errors import Forbidden, InvalidParameter, NotFound
+from salesdash.errors import Forbidden, InvalidParameter, NotFound, NotSupported
 from salesdash.filters import BY_PARAM, Filters
-from salesdash.store.engine import ensure_schema
+from salesdash.store.engine import ensure_schema, writes_rows
 from salesdash.store.schema import saved_views
 from salesdash.vocabulary import PAGES
 
@@ -90,10 +90,20 @@ def _public(row: Any, token_id: int | None) -> dict[str, Any]:
     return out
 
 
+def _check_store(engine: Engine) -> None:
+    if not writes_rows(engine):
+        raise NotSupported(
+            "Saved views need a store that writes single rows (SQLite, DuckDB or PostgreSQL); the Spark store "
+            "writes whole tables only. Share the dashboard's address instead: it holds the page and the filters.",
+            details=[{"problem": "saved_views_not_supported", "engine": engine.dialect.name}],
+        )
+
+
 def create(
     engine: Engine, body: Mapping[str, Any], owner_token_id: int, *, clock: datetime | None = None
 ) -> dict[str, Any]:
     """Store a view (``name``, ``page``, ``state``) owned by the token ``owner_token_id``; returns it."""
+    _check_store(engine)
     ensure_schema(engine)
     values = {
         "owner_token_id": owner_token_id,
@@ -131,6 +141,7 @@ def all_views(engine: Engine, token_id: int | None = None) -> list[dict[str, Any
 
 def remove(engine: Engine, view_id: int, token_id: int, role: str) -> dict[str, Any]:
     """Delete a view: its owner or an admin may; anyone else gets Forbidden. Returns what was deleted."""
+    _check_store(engine)
     current = get(engine, view_id, token_id)
     if not current["yours"] and role != "admin":
         raise Forbidden(

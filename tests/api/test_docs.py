@@ -63,7 +63,11 @@ def test_every_endpoint_is_documented(sample_client: FlaskClient):
 def test_there_are_examples_for_every_get_endpoint(sample_client: FlaskClient):
     adapter = sample_client.application.url_map.bind("localhost")
     # the rule each example path matches (``/api/orders/10107`` documents ``/api/orders/<ordernumber>``)
-    documented = {adapter.match(path.split("?")[0], return_rule=True)[0].rule for path, _, _ in examples()}
+    # (an example written with the rule itself, ``/api/saved-views/<int:view_id>``, documents that rule)
+    documented = {
+        path if "<" in path else adapter.match(path.split("?")[0], return_rule=True)[0].rule
+        for path, _, _ in examples()
+    }
     rules = {
         r.rule
         for r in sample_client.application.url_map.iter_rules()

@@ -106,3 +106,17 @@ def test_a_killed_load_leaves_the_previous_version_served(db_url: str, fresh_eng
     with spark_engine.connect() as conn:
         remaining = set(version_databases(conn).values())
     assert remaining == {published, published_database(spark_engine)}
+
+
+@ON_SPARK
+def test_saved_views_are_refused_with_one_clear_message(fresh_engine: Engine):
+    """Spark writes whole tables: saving or deleting a view is a 501 naming the stores that can, never a 500."""
+    from salesdash import saved_views
+    from salesdash.errors import NotSupported
+
+    with pytest.raises(NotSupported) as refused:
+        saved_views.create(fresh_engine, {"name": "EMEA", "page": "overview", "state": ""}, owner_token_id=1)
+    assert refused.value.http_status == 501 and "SQLite, DuckDB or PostgreSQL" in refused.value.message
+    with pytest.raises(NotSupported):
+        saved_views.remove(fresh_engine, 1, token_id=1, role="admin")
+    assert saved_views.all_views(fresh_engine, token_id=1) == []

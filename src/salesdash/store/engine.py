@@ -105,6 +105,12 @@ def make_engine(url: str, *, spark_database: str | None = None, spark_location: 
     return create_engine(url, poolclass=NullPool)
 
 
+def writes_rows(engine: Engine) -> bool:
+    """Whether the store inserts single rows with generated ids and deletes rows by a condition (SQLite, DuckDB,
+    PostgreSQL); the Spark store writes whole tables only (each load is a new database)."""
+    return engine.dialect.name != "spark"
+
+
 def ensure_schema(engine: Engine) -> None:
     """Create the tables that do not exist yet (idempotent); drop derived tables of earlier versions."""
     if engine.dialect.name == "spark":
