@@ -17,48 +17,59 @@ from salesdash.dashboard.components.errors import link_warning, show_api_error
 from salesdash.dashboard.components.filters import sidebar_filters
 from salesdash.dashboard.components.layout import apply_style
 from salesdash.dashboard.components.refresh import data_status, watch_for_data
+from salesdash.dashboard.components.theme import theme_switch
 from salesdash.dashboard.state import link_problems
 from salesdash.errors import ConfigError
 from salesdash.markup import md
 
 HERE = Path(__file__).parent
+# The browser tab's icon, served from the package (a :material/ icon here makes the browser fetch it from
+# fonts.gstatic.com).
+ICON = HERE / "static" / "icon.png"
+APP_NAME = "salesdash"
+
+
+def page_title(page: str) -> str:
+    """The browser title of a page: ``Geography · salesdash``."""
+    return f"{page} · {APP_NAME}"
 
 
 def pages() -> dict[str, list[st.Page]]:
-    """The navigation, by section. Page files live in views/ (one short script each)."""
+    """The navigation, by section. Page files live in views/ (one short script each). No page icons: Streamlit
+    makes a page's icon its favicon, fetched from fonts.gstatic.com, and screen readers read the icon's
+    ligature name ("public Geography")."""
     return {
         "Sales": [
-            st.Page(
-                HERE / "views" / "overview.py", title="Overview", icon=":material/dashboard:", default=True
-            ),
-            st.Page(HERE / "views" / "geography.py", title="Geography", icon=":material/public:"),
-            st.Page(HERE / "views" / "products.py", title="Products", icon=":material/category:"),
-            st.Page(HERE / "views" / "customers.py", title="Customers", icon=":material/groups:"),
-            st.Page(HERE / "views" / "seasonality.py", title="Seasonality", icon=":material/calendar_month:"),
-            st.Page(HERE / "views" / "orders.py", title="Orders", icon=":material/receipt_long:"),
-            st.Page(HERE / "views" / "forecast.py", title="Forecast", icon=":material/insights:"),
+            st.Page(HERE / "views" / "overview.py", title="Overview", default=True),
+            st.Page(HERE / "views" / "geography.py", title="Geography"),
+            st.Page(HERE / "views" / "products.py", title="Products"),
+            st.Page(HERE / "views" / "customers.py", title="Customers"),
+            st.Page(HERE / "views" / "seasonality.py", title="Seasonality"),
+            st.Page(HERE / "views" / "orders.py", title="Orders"),
+            st.Page(HERE / "views" / "forecast.py", title="Forecast"),
         ],
         "Data": [
-            st.Page(HERE / "views" / "data.py", title="Data", icon=":material/database:"),
-            st.Page(HERE / "views" / "quality.py", title="Data quality", icon=":material/fact_check:"),
-            st.Page(HERE / "views" / "reports.py", title="Reports", icon=":material/schedule_send:"),
+            st.Page(HERE / "views" / "data.py", title="Data"),
+            st.Page(HERE / "views" / "quality.py", title="Data quality"),
+            st.Page(HERE / "views" / "reports.py", title="Reports"),
         ],
     }
 
 
 def main() -> None:
+    navigation = st.navigation(pages(), position="sidebar")
     st.set_page_config(
-        page_title="salesdash",
-        page_icon=":material/monitoring:",
+        page_title=page_title(navigation.title),
+        page_icon=str(ICON),
         layout="wide",
         initial_sidebar_state="auto",
     )
     apply_style()
-    navigation = st.navigation(pages(), position="sidebar")
+    theme_switch()
     try:
         settings = context.settings()
     except ConfigError as err:
-        st.error(f"**salesdash cannot start.** {md(err.message)}", icon=":material/settings:")
+        st.error(f"**salesdash cannot start.** {md(err.message)}")
         st.stop()
     body = st.empty()
     try:

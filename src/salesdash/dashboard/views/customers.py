@@ -8,6 +8,7 @@ from salesdash.dashboard.components.customer_analytics import acquisition_sectio
 from salesdash.dashboard.components.layout import chart, page_header, section
 from salesdash.dashboard.components.rfm import rfm_section
 from salesdash.dashboard.components.tables import table
+from salesdash.dashboard.components.theme import active as theme
 
 TABLE_LIMIT = 100  # the API's largest page of top customers
 
@@ -32,7 +33,7 @@ with st.container(border=True):
         top = ctx.fetch("/api/top-customers", extra)
     records = list(top.data or [])
     chart(
-        charts.ranked_bars(records, "customer_name", height=32 * max(len(records), 1) + 50),
+        charts.ranked_bars(records, "customer_name", height=32 * max(len(records), 1) + 50, theme=theme()),
         key="chart-top-customers",
     )
 

@@ -11,6 +11,7 @@ from salesdash.dashboard.components.customer_analytics import penetration_sectio
 from salesdash.dashboard.components.filters import set_filter
 from salesdash.dashboard.components.layout import chart, page_header, section
 from salesdash.dashboard.components.tables import table
+from salesdash.dashboard.components.theme import active as theme
 from salesdash.markup import md
 
 ctx = context.current()
@@ -63,7 +64,7 @@ map_col, side = st.columns([2, 1])
 with map_col, st.container(border=True):
     section(ctx, "Revenue by country", "/api/sales-by-country", others, filtered=False, exports=not selected)
     chart(
-        charts.choropleth(records, height=400, selected=selected),
+        charts.choropleth(records, height=400, selected=selected, theme=theme()),
         key="geo-map",
         on_select=_from_map,
         selection_mode="points",
@@ -91,7 +92,7 @@ with side, st.container(border=True):
     if selected:
         st.info(md(f"Every page shows {', '.join(selected)}."), icon=":material/filter_alt:")
         st.button("Show every country", on_click=_clear, icon=":material/filter_alt_off:", key="geo-clear")
-    chart(charts.ranked_bars(records, "country", limit=8, height=330), key="geo-top")
+    chart(charts.ranked_bars(records, "country", limit=8, height=330, theme=theme()), key="geo-top")
 
 with st.container(border=True):
     st.subheader("Countries", anchor=False)

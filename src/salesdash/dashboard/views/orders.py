@@ -6,6 +6,7 @@ from salesdash.charts import figures as charts
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.layout import chart, order_count_note, page_header, section
 from salesdash.dashboard.components.tables import table
+from salesdash.dashboard.components.theme import active as theme
 from salesdash.vocabulary import CANCELLED, DEAL_SIZE_ORDER, STATUS_ORDER
 
 MEASURES = {"order_count": "Orders", "revenue": "Revenue"}
@@ -32,7 +33,9 @@ with left, st.container(border=True):
     with st.spinner("Loading statuses…"):
         statuses = ctx.fetch("/api/status-distribution")
     chart(
-        charts.category_bars(statuses.data or [], "status", measure, order=STATUS_ORDER, highlight=CANCELLED),
+        charts.category_bars(
+            statuses.data or [], "status", measure, order=STATUS_ORDER, highlight=CANCELLED, theme=theme()
+        ),
         key="chart-status",
     )
     if statuses.meta.get("all_statuses"):
@@ -46,7 +49,7 @@ with right, st.container(border=True):
     with st.spinner("Loading deal sizes…"):
         deals = ctx.fetch("/api/deal-sizes")
     chart(
-        charts.category_bars(deals.data or [], "deal_size", measure, order=DEAL_SIZE_ORDER),
+        charts.category_bars(deals.data or [], "deal_size", measure, order=DEAL_SIZE_ORDER, theme=theme()),
         key="chart-deals",
     )
     if measure == "order_count":

@@ -9,6 +9,7 @@ from salesdash.charts.format import plain
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.compare import comparison_kpi_cards
 from salesdash.dashboard.components.layout import chart, page_header, section
+from salesdash.dashboard.components.theme import active as theme
 from salesdash.vocabulary import GRAIN_LABELS, PERIOD_OF_GRAIN
 
 ctx = context.current()
@@ -47,7 +48,7 @@ with st.container(border=True):
     )
     with st.spinner("Loading sales over time…"):
         over_time = ctx.fetch("/api/sales-over-time", period)
-    chart(charts.sales_over_time(over_time.data, grain), key="chart-over-time")
+    chart(charts.sales_over_time(over_time.data, grain, theme=theme()), key="chart-over-time")
     notes = [str(over_time.meta["partial_note"])] if over_time.meta.get("partial_note") else []
     if "day" not in grains and days:
         notes.append(
@@ -62,9 +63,12 @@ with left, st.container(border=True):
     section(ctx, "Product-line share", "/api/sales-by-category")
     with st.spinner("Loading product lines…"):
         lines = ctx.fetch("/api/sales-by-category")
-    chart(charts.share_donut(lines.data, "product_line"), key="chart-product-share")
+    chart(charts.share_donut(lines.data, "product_line", theme=theme()), key="chart-product-share")
 with right, st.container(border=True):
     section(ctx, "Top countries", "/api/sales-by-country")
     with st.spinner("Loading countries…"):
         countries = ctx.fetch("/api/sales-by-country")
-    chart(charts.ranked_bars(countries.data, "country", limit=8, height=380), key="chart-top-countries")
+    chart(
+        charts.ranked_bars(countries.data, "country", limit=8, height=380, theme=theme()),
+        key="chart-top-countries",
+    )

@@ -6,6 +6,7 @@ from salesdash.charts import figures as charts
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.layout import chart, order_count_note, page_header, section
 from salesdash.dashboard.components.tables import table
+from salesdash.dashboard.components.theme import active as theme
 
 METRICS = {"revenue": "Revenue", "units": "Units", "order_count": "Orders"}
 
@@ -29,7 +30,9 @@ with st.container(border=True):
     )
     with st.spinner("Loading product lines…"):
         lines = ctx.fetch("/api/sales-by-category")
-    chart(charts.ranked_bars(lines.data, "product_line", metric, height=320), key="chart-lines")
+    chart(
+        charts.ranked_bars(lines.data, "product_line", metric, height=320, theme=theme()), key="chart-lines"
+    )
     table(
         lines.data,
         [
@@ -64,6 +67,7 @@ with st.container(border=True):
                 limit=limit,
                 height=34 * min(limit, len(records) or 1) + 60,
                 color=charts.OKABE_ITO["green"],
+                theme=theme(),
             ),
             key="chart-products",
         )

@@ -7,6 +7,7 @@ import streamlit as st
 from salesdash.charts import figures as charts
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.layout import chart, page_header, section
+from salesdash.dashboard.components.theme import active as theme
 
 ctx = context.current()
 page_header(ctx, "Seasonality", "When sales happen: months, quarters and years side by side.")
@@ -20,7 +21,9 @@ with st.container(border=True):
     )
     with st.spinner("Loading the heatmap…"):
         heat = ctx.fetch("/api/heatmap")
-    chart(charts.month_year_heatmap(heat.data or [], heat.meta.get("years")), key="chart-heatmap")
+    chart(
+        charts.month_year_heatmap(heat.data or [], heat.meta.get("years"), theme=theme()), key="chart-heatmap"
+    )
     st.caption("Blank = no orders in that month (for these filters), not zero.")
 
 left, right = st.columns(2)
@@ -28,7 +31,7 @@ with left, st.container(border=True):
     section(ctx, "Quarters by year", "/api/quarterly-analysis")
     with st.spinner("Loading quarters…"):
         quarters = ctx.fetch("/api/quarterly-analysis")
-    chart(charts.quarterly_comparison(quarters.data or []), key="chart-quarters")
+    chart(charts.quarterly_comparison(quarters.data or [], theme=theme()), key="chart-quarters")
     if any(r.get("complete") is False for r in quarters.data or []):
         st.caption("Hatched bars: quarters the data covers only in part.")
 
@@ -69,7 +72,7 @@ with right, st.container(border=True):
         )
         if yoy.get("label"):
             notes.append(yoy["label"])
-    chart(charts.yearly_revenue(bars), key="chart-years")
+    chart(charts.yearly_revenue(bars, theme=theme()), key="chart-years")
     if notes:
         st.caption(
             "Growth compares like with like (the year-over-year comparison of /api/kpis for each year): "
