@@ -54,15 +54,11 @@ class Theme:
     land: str  # map: a country without data
     country_lines: str  # map: borders between countries
     muted: str  # a pale tint of the primary blue, for context series (order bars, partial years)
+    grey: str  # a neutral for "other" series (backtest, Cancelled, Hibernating): 3:1 on the page, white text on it
     sequential: Scale  # heatmaps: low -> high
     sequential_map: Scale  # maps: the lowest value still stands out from ``land``
     primary: str = OKABE_ITO["blue"]
     palette: list[str] = field(default_factory=lambda: list(PALETTE))
-
-    @property
-    def grey(self) -> str:
-        """A neutral for "other" series (backtest, a highlighted Cancelled bar): the muted text colour."""
-        return self.muted_text
 
     @cached_property
     def template(self) -> go.layout.Template:
@@ -112,6 +108,7 @@ LIGHT = Theme(
     land="#F3F4F6",
     country_lines="#D5D9E0",
     muted="#9DB9D3",
+    grey="#6B7080",
     sequential=[[0.0, "#EFF5FB"], [0.25, "#BCD7EC"], [0.5, "#6FA8D6"], [0.75, "#2B7BBA"], [1.0, "#084A84"]],
     sequential_map=[
         [0.0, "#B9D5EC"],
@@ -132,6 +129,7 @@ DARK = Theme(
     land="#2A303B",
     country_lines="#4A5261",
     muted="#2A3F55",
+    grey="#7A8291",
     sequential=[[0.0, "#16263A"], [0.25, "#1F4E79"], [0.5, "#2B7BBA"], [0.75, "#56B4E9"], [1.0, "#C6E6F8"]],
     sequential_map=[
         [0.0, "#2F6FA8"],

@@ -45,6 +45,8 @@ def dark_css(theme: Theme = DARK) -> str:
 .stApp, [data-testid="stAppViewContainer"], [data-testid="stMain"], [data-testid="stHeader"],
 [data-testid="stBottomBlockContainer"] {{background-color: {t.background} !important; color: {t.text};}}
 [data-testid="stSidebar"], [data-testid="stSidebarContent"] {{background-color: {t.surface} !important;}}
+[data-testid="stSidebar"], [data-testid="stSidebar"] > div, [data-testid="stSidebarNav"],
+[data-testid="stSidebarNavSeparator"] {{border-color: {t.border} !important;}}
 .stApp, .stApp p, .stApp li, .stApp label, .stApp h1, .stApp h2, .stApp h3, .stApp h4, .stApp h5, .stApp h6,
 .stApp span, .stApp summary, .stApp th, .stApp td, [data-testid="stMarkdownContainer"],
 [data-testid="stMetricValue"], [data-testid="stWidgetLabel"] {{color: {t.text};}}
