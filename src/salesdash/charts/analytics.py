@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 
 from salesdash.charts.describe import described, extremes
 from salesdash.charts.figures import _layout, _money_axis, empty_figure
-from salesdash.charts.format import count, money, money_short, percent
+from salesdash.charts.format import DASH, count, money, money_short, percent
 from salesdash.charts.theme import LIGHT, OKABE_ITO, Theme
 from salesdash.markup import plotly_text
 from salesdash.vocabulary import label
@@ -165,7 +165,9 @@ def _forecast_text(history: Records, future: Records, doubtful: bool) -> tuple[s
     total = sum(float(r["revenue"]) for r in future)
     name = "Rough guess (not reliable)" if doubtful else "Forecast"
     summary = extremes(
-        f"{name} of monthly revenue, {months[0]} to {months[-1]} ({money_short(total)} in all)",
+        f"{name} of monthly revenue, {months[0]}"
+        + (f" to {months[-1]}" if len(months) > 1 else "")
+        + f" ({money_short(total)} in all)",
         [(m, r["revenue"]) for m, r in zip(months, future, strict=True)],
         money_short,
     )
@@ -176,11 +178,15 @@ def _forecast_text(history: Records, future: Records, doubtful: bool) -> tuple[s
         {
             "Month": str(r.get("period") or r.get("period_start", ""))[:7],
             "Actual revenue": money(r["revenue"]),
+            name: DASH,
+            "80% interval": DASH,
+            "95% interval": DASH,
         }
         for r in history
     ] + [
         {
             "Month": m,
+            "Actual revenue": DASH,
             name: money(r["revenue"]),
             "80% interval": f"{money(r['lower_80'])} to {money(r['upper_80'])}",
             "95% interval": f"{money(r['lower_95'])} to {money(r['upper_95'])}",
@@ -234,7 +240,7 @@ def rfm_segments_chart(segments: Records, *, height: int = 320, theme: Theme = L
     summary = extremes(
         "Customers by RFM segment",
         [(str(r["segment"]), r["customer_count"]) for r in rows],
-        lambda v: f"{count(v)} customers",
+        lambda v: f"{count(v)} customer{'' if v == 1 else 's'}",
         share=lambda name: next(
             (
                 f"{percent(r['revenue_share'])} of revenue"
@@ -336,8 +342,8 @@ def comparison_bars(
     fig.update_xaxes(type="category", title=None)
     change = f" ({'up' if pct >= 0 else 'down'} {abs(pct) * 100:.1f}%)" if pct is not None else ""
     summary = (
-        f"Revenue {current}: {money_short(values['current'])}, against {money_short(values['previous'])} "
-        f"{previous}{change}"
+        f"Revenue {current}: {money_short(values['current'])} against {money_short(values['previous'])} "
+        f"in {previous}{change}"
     )
     table = [
         {"Period": str(previous), label("revenue"): money(values["previous"])},

@@ -126,7 +126,7 @@ def cohort_heatmap(
     fig.update_yaxes(autorange="reversed", showgrid=False, title=None, type="category")
     later = [(names[c], z[i][1]) for i, c in enumerate(rows) if width > 1]
     summary = extremes(f"{label('retention')} one period after the first order, by cohort", later, percent)
-    summary += f" ({len(rows)} cohorts, up to {width - 1} periods later)"
+    summary += f" ({len(rows)} cohort{'' if len(rows) == 1 else 's'}, up to {width - 1} periods later)"
     table = [
         {"Cohort": names[c], **{str(k): text[i][k] or DASH for k in range(width)}} for i, c in enumerate(rows)
     ]
