@@ -88,8 +88,7 @@ def test_the_switch_turns_the_page_and_its_charts_dark(stack: Stack, browser: Br
 
         page.get_by_role("radiogroup", name="Theme").get_by_role("radio", name="Dark").click()
         page.wait_for_function(
-            "(bg) => getComputedStyle(document.querySelector('.stApp'))"
-            ".backgroundColor === bg",
+            "(bg) => getComputedStyle(document.querySelector('.stApp')).backgroundColor === bg",
             arg=rgb(DARK.background),
             timeout=60_000,
         )
@@ -102,7 +101,7 @@ def test_the_switch_turns_the_page_and_its_charts_dark(stack: Stack, browser: Br
         dark = page.evaluate(COLOURS_JS)
         assert dark["background"] == rgb(DARK.background)
         assert {c["grid"] for c in dark["charts"] if c["grid"]} == {DARK.grid}
-        assert "theme=Dark" in page.url  # a shared link opens dark
+        page.wait_for_url(re.compile(r"[?&]theme=Dark"), timeout=60_000)  # a shared link opens dark
         sidebar = page.locator('[data-testid="stSidebar"]').first
         assert sidebar.evaluate("e => getComputedStyle(e).backgroundColor") == rgb(DARK.surface)
     finally:
