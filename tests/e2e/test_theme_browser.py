@@ -53,10 +53,15 @@ SETTLED_JS = """
 COLOURS_JS = """
 () => ({
   background: getComputedStyle(document.querySelector('.stApp')).backgroundColor,
+  sidebar: getComputedStyle(document.querySelector('[data-testid="stSidebar"]')).backgroundColor,
   charts: Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')).map(p => ({
     font: p._fullLayout.font.color, grid: p._fullLayout.xaxis ? p._fullLayout.xaxis.gridcolor : null})),
 })
 """
+DARK_JS = (
+    "([page, sidebar, text]) => { const c = (" + COLOURS_JS + ")(); return c.background === page && "
+    "c.sidebar === sidebar && c.charts.length > 0 && c.charts.every(p => p.font === text); }"
+)
 # Material Symbols ligature names: lower-case words joined by "_" ("ios_share", "expand_more") or one of the
 # single-word icons the dashboard uses.
 LIGATURE = re.compile(r"\b[a-z]+_[a-z_]+\b|\b(download|code|image|share|schedule|settings|public|groups)\b")
@@ -87,23 +92,16 @@ def test_the_switch_turns_the_page_and_its_charts_dark(stack: Stack, browser: Br
         assert light["charts"] and {c["font"] for c in light["charts"]} == {LIGHT.text}
 
         page.get_by_role("radiogroup", name="Theme").get_by_role("radio", name="Dark").click()
+        # the rerun redraws the charts and Streamlit eases colours in: wait for the end state, then check it
         page.wait_for_function(
-            "(bg) => getComputedStyle(document.querySelector('.stApp')).backgroundColor === bg",
-            arg=rgb(DARK.background),
-            timeout=60_000,
-        )
-        page.wait_for_function(
-            "(text) => Array.from(document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .js-plotly-plot'))"
-            ".every(p => p._fullLayout && p._fullLayout.font.color === text)",
-            arg=DARK.text,
-            timeout=60_000,
+            DARK_JS, arg=[rgb(DARK.background), rgb(DARK.surface), DARK.text], timeout=60_000
         )
         dark = page.evaluate(COLOURS_JS)
         assert dark["background"] == rgb(DARK.background)
+        assert dark["sidebar"] == rgb(DARK.surface)
+        assert {c["font"] for c in dark["charts"]} == {DARK.text}
         assert {c["grid"] for c in dark["charts"] if c["grid"]} == {DARK.grid}
         page.wait_for_url(re.compile(r"[?&]theme=Dark"), timeout=60_000)  # a shared link opens dark
-        sidebar = page.locator('[data-testid="stSidebar"]').first
-        assert sidebar.evaluate("e => getComputedStyle(e).backgroundColor") == rgb(DARK.surface)
     finally:
         page.close()
 
