@@ -129,7 +129,7 @@ def test_dark_tour_titles_and_no_request_off_the_machine(stack: Stack, browser: 
             assert background == rgb(DARK.background), path
             titles[path] = page.title()
             assert titles[path] == f"{nav_title} · salesdash"
-            full_screenshot(page, ARTIFACTS / f"dark{path.replace('/', '-') or '-overview'}-1400.png", 1400)
+            full_screenshot(page, ARTIFACTS / f"dark-{path.strip('/') or 'overview'}-1400.png", 1400)
             page.set_viewport_size({"width": 1400, "height": 1400})
         favicon = page.locator('link[rel~="icon"]').first.get_attribute("href") or ""
         assert not favicon.startswith("http") or urlsplit(favicon).hostname == "127.0.0.1", favicon
