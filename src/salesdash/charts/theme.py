@@ -70,7 +70,9 @@ class Theme:
             "tickcolor": self.border,
             "title": {"font": {"color": self.text}},
         }
+        bar = {"outlinewidth": 0, "tickfont": {"color": self.text}}  # colour bars without a frame
         return go.layout.Template(
+            data={"heatmap": [go.Heatmap(colorbar=bar)], "choropleth": [go.Choropleth(colorbar=bar)]},
             layout={
                 "font": {"family": FONT_FAMILY, "size": 13, "color": self.text},
                 "paper_bgcolor": "rgba(0,0,0,0)",
@@ -93,7 +95,7 @@ class Theme:
                     "showcountries": True,
                 },
                 "annotationdefaults": {"font": {"color": self.text}},
-            }
+            },
         )
 
 
