@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from salesdash.charts.describe import META_KEY
-from salesdash.charts.theme import DARK, LIGHT
+from salesdash.charts.theme import DARK, LIGHT, OKABE_ITO
 from salesdash.dashboard.components.theme import css
 from salesdash.dashboard.state import link_problems
 from tests.dashboard.conftest import LiveApi, readable
@@ -81,6 +81,8 @@ def test_css_holds_palette_colours_only() -> None:
         DARK.grid,
         DARK.border,
         DARK.primary,
+        OKABE_ITO["green"],  # the KPI cards' up and down arrows
+        OKABE_ITO["vermillion"],
     }
     assert set(re.findall(r"#[0-9A-Fa-f]{6}", css(DARK))) <= colours
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from salesdash.charts.theme import DARK, LIGHT, THEMES, Theme, theme_named
+from salesdash.charts.theme import DARK, LIGHT, OKABE_ITO, THEMES, Theme, theme_named
 from salesdash.dashboard.state import THEME_PARAM
 
 KEY = THEME_PARAM  # the widget key and the URL parameter
@@ -42,8 +42,9 @@ def dark_css(theme: Theme = DARK) -> str:
     """CSS drawing Streamlit's light widgets in ``theme``'s colours (palette values only)."""
     t = theme
     return f"""
-.stApp, [data-testid="stAppViewContainer"], [data-testid="stMain"], [data-testid="stHeader"],
+.stApp, [data-testid="stAppViewContainer"], [data-testid="stMain"],
 [data-testid="stBottomBlockContainer"] {{background-color: {t.background} !important; color: {t.text};}}
+[data-testid="stHeader"] {{background-color: transparent !important;}}
 [data-testid="stSidebar"], [data-testid="stSidebarContent"] {{background-color: {t.surface} !important;}}
 [data-testid="stSidebar"], [data-testid="stSidebar"] > div, [data-testid="stSidebarNav"],
 [data-testid="stSidebarNavSeparator"] {{border-color: {t.border} !important;}}
@@ -65,8 +66,10 @@ hr {{border-color: {t.border} !important; background-color: {t.border} !importan
   {{background-color: {t.surface} !important; color: {t.text} !important; border-color: {t.border} !important;}}
 .stApp input::placeholder, .stApp textarea::placeholder {{color: {t.muted_text} !important; opacity: 1;}}
 [data-testid="stMultiSelect"] button, [data-testid="stSelectbox"] button, [data-testid="stDateInput"] button,
-[data-testid="stTooltipIcon"] button, [data-testid="stNumberInput"] button
-  {{color: {t.muted_text} !important; background-color: transparent !important;}}
+[data-testid="stNumberInput"] button {{color: {t.muted_text} !important; background-color: transparent !important;}}
+[data-testid="stTooltipIcon"] button, [data-testid="stTooltipIcon"] svg
+  {{color: {t.muted_text} !important; stroke: {t.muted_text} !important; opacity: 1 !important;
+   background-color: transparent !important;}}
 [data-baseweb="tag"] {{background-color: {t.grid} !important;}}
 [data-baseweb="tag"] span {{color: {t.text} !important;}}
 [data-baseweb="popover"] > div, [data-baseweb="popover"] ul, [data-baseweb="menu"], [role="listbox"],
@@ -82,6 +85,9 @@ hr {{border-color: {t.border} !important; background-color: {t.border} !importan
 [data-testid="stButtonGroup"] button[aria-checked="true"], [data-testid="stButtonGroup"] button[aria-checked="true"] *
   {{background-color: {t.grid} !important; border-color: {t.primary} !important;}}
 [data-testid="stMetricDelta"] {{background-color: {t.grid} !important;}}
+[data-testid="stMetricDelta"] p {{color: {t.text} !important;}}
+[data-testid="stMetricDeltaIcon-Up"] {{color: {OKABE_ITO["green"]} !important;}}
+[data-testid="stMetricDeltaIcon-Down"] {{color: {OKABE_ITO["vermillion"]} !important;}}
 [data-testid="stMultiSelect"] [role="group"], [data-testid="stSelectbox"] [role="group"],
 [data-testid="stDateInput"] [role="group"] {{background-color: {t.surface} !important; border-color: {t.border} !important;}}
 [role="spinbutton"], [data-testid="stMultiSelect"] [role="group"] span, [data-testid="stDateInput"] [role="group"] span
