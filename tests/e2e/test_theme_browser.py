@@ -59,8 +59,9 @@ COLOURS_JS = """
 })
 """
 DARK_JS = (
-    "([page, sidebar, text]) => { const c = (" + COLOURS_JS + ")(); return c.background === page && "
-    "c.sidebar === sidebar && c.charts.length > 0 && c.charts.every(p => p.font === text); }"
+    "([page, sidebar, text, grid]) => { const c = (" + COLOURS_JS + ")(); return c.background === page && "
+    "c.sidebar === sidebar && c.charts.length > 0 && c.charts.every(p => p.font === text) && "
+    "c.charts.some(p => p.grid === grid) && c.charts.every(p => !p.grid || p.grid === grid); }"
 )
 # Material Symbols ligature names: lower-case words joined by "_" ("ios_share", "expand_more") or one of the
 # single-word icons the dashboard uses.
@@ -94,7 +95,7 @@ def test_the_switch_turns_the_page_and_its_charts_dark(stack: Stack, browser: Br
         page.get_by_role("radiogroup", name="Theme").get_by_role("radio", name="Dark").click()
         # the rerun redraws the charts and Streamlit eases colours in: wait for the end state, then check it
         page.wait_for_function(
-            DARK_JS, arg=[rgb(DARK.background), rgb(DARK.surface), DARK.text], timeout=60_000
+            DARK_JS, arg=[rgb(DARK.background), rgb(DARK.surface), DARK.text, DARK.grid], timeout=60_000
         )
         dark = page.evaluate(COLOURS_JS)
         assert dark["background"] == rgb(DARK.background)
