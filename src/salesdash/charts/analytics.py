@@ -122,6 +122,8 @@ def forecast_chart(
             hovertemplate="%{x|%b %Y}<br>Backtest forecast: $%{y:,.2f}<extra></extra>",
         )
     _layout(fig, height=height, legend=True, hovermode="x unified", theme=theme)
+    # legend entries sized up front: measured before the web font loads, they overlapped ("Backtest foreca")
+    fig.update_layout(legend={"entrywidth": 150})
     fig.update_xaxes(type="date", title=None)
     fig.update_yaxes(**_money_axis({"title": None, "rangemode": "tozero"}))
     described(fig, *_forecast_text(history, future, doubtful))
