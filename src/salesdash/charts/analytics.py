@@ -12,29 +12,30 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from salesdash.charts.describe import described, extremes
 from salesdash.charts.figures import (
-    GREY,
     OKABE_ITO,
-    PALETTE,
-    PRIMARY,
-    TEXT,
     _layout,
     empty_figure,
     plot_height,
 )
 from salesdash.charts.format import (
+    DASH,
     HOVER_MONTH,
     count,
     hover_count,
     hover_money,
     log_money_axis,
+    money,
     money_short,
     percent,
     plural,
     text_room,
     value_axis,
 )
+from salesdash.charts.theme import LIGHT, Theme
 from salesdash.markup import plotly_text
+from salesdash.vocabulary import label
 
 Records = Sequence[Mapping[str, Any]]
 BAND_95 = "rgba(230, 159, 0, 0.18)"  # Okabe-Ito orange, light
@@ -48,9 +49,14 @@ SEGMENT_COLORS = {
     "Loyal": OKABE_ITO["blue"],
     "New": OKABE_ITO["sky_blue"],
     "At risk": OKABE_ITO["orange"],
-    "Hibernating": GREY,
+    "Hibernating": LIGHT.grey,  # the theme's grey (see segment_color)
     "Need attention": OKABE_ITO["purple"],
 }
+
+
+def segment_color(segment: str, theme: Theme) -> str:
+    """An RFM segment's colour: Okabe-Ito by segment, "Hibernating" in the theme's grey."""
+    return theme.grey if segment == "Hibernating" else SEGMENT_COLORS.get(segment, theme.primary)
 
 
 def _months(rows: Records) -> list[str]:
@@ -58,7 +64,12 @@ def _months(rows: Records) -> list[str]:
 
 
 def forecast_chart(
-    result: Mapping[str, Any], *, height: int = 420, show_backtest: bool = True, error_note: bool = True
+    result: Mapping[str, Any],
+    *,
+    height: int = 420,
+    show_backtest: bool = True,
+    error_note: bool = True,
+    theme: Theme = LIGHT,
 ) -> go.Figure:
     """Monthly revenue (actual), the forecast with its 80% and 95% prediction intervals as bands, and the
     backtest's forecasts for the last 6 known months (what the model would have said without them).
@@ -69,7 +80,7 @@ def forecast_chart(
     history: Records = result.get("history") or []
     future: Records = result.get("forecast") or []
     if not history or not future:
-        return empty_figure("No forecast for these filters", height=height)
+        return empty_figure("No forecast for these filters", height=height, theme=theme)
     reliability: Mapping[str, Any] = result.get("reliability") or {}
     doubtful = reliability.get("verdict", "reliable") != "reliable"
     bands = (
@@ -98,7 +109,7 @@ def forecast_chart(
         y=[r["revenue"] for r in history],
         name="Actual revenue",
         mode="lines+markers",
-        line={"color": PRIMARY, "width": 2.5},
+        line={"color": theme.primary, "width": 2.5},
         marker={"size": 5},
         hovertemplate=HOVER_MONTH + "<br>Revenue: " + hover_money() + "<extra></extra>",
     )
@@ -107,7 +118,7 @@ def forecast_chart(
         y=[last_y, *[r["revenue"] for r in future]],
         name="Rough guess (not reliable)" if doubtful else "Forecast",
         mode="lines+markers",
-        line={"color": GREY if doubtful else FORECAST, "width": 2.5, "dash": "dash"},
+        line={"color": theme.grey if doubtful else FORECAST, "width": 2.5, "dash": "dash"},
         marker={"size": 6},
         customdata=[
             [money_short(last_y)] * 4,
@@ -124,11 +135,11 @@ def forecast_chart(
             y=[p["forecast"] for p in points],
             name="Backtest forecast",
             mode="lines+markers",
-            line={"color": GREY, "width": 1.5, "dash": "dot"},
+            line={"color": theme.grey, "width": 1.5, "dash": "dot"},
             marker={"size": 5, "symbol": "x"},
             hovertemplate=HOVER_MONTH + "<br>Backtest forecast: " + hover_money() + "<extra></extra>",
         )
-    _layout(fig, height=height, legend=True, hovermode="x unified")
+    _layout(fig, height=height, legend=True, hovermode="x unified", theme=theme)
     # legend entries sized up front: measured before the web font loads, they ran into each other
     fig.update_layout(legend={"entrywidth": 150})
     fig.update_xaxes(type="date", title=None)
@@ -138,6 +149,7 @@ def forecast_chart(
         + [float(p["forecast"] or 0) for p in points if show_backtest]
     )
     fig.update_yaxes(title=None, **value_axis("currency", highest))
+    described(fig, *_forecast_text(history, future, doubtful))
     if doubtful:
         fig.add_annotation(
             text=_wrap("Not a reliable forecast: " + str(reliability.get("reason", "")), 110),
@@ -148,7 +160,7 @@ def forecast_chart(
             yanchor="bottom",
             yshift=LEGEND_ROOM,
             showarrow=False,
-            font={"size": 12, "color": TEXT},
+            font={"size": 12, "color": theme.text},
             align="left",
         )
         fig.update_layout(margin={"t": 68 + LEGEND_ROOM})
@@ -165,11 +177,48 @@ def forecast_chart(
             yanchor="bottom",
             yshift=LEGEND_ROOM,
             showarrow=False,
-            font={"size": 12, "color": GREY},
+            font={"size": 12, "color": theme.grey},
             align="left",
         )
         fig.update_layout(margin={"t": 36 + LEGEND_ROOM})
     return fig
+
+
+def _forecast_text(history: Records, future: Records, doubtful: bool) -> tuple[str, list[dict[str, str]]]:
+    """Summary and table of a forecast chart: the months forecast, their total and range, the last actual."""
+    months = [str(r.get("period") or r.get("period_start", ""))[:7] for r in future]
+    total = sum(float(r["revenue"]) for r in future)
+    name = "Rough guess (not reliable)" if doubtful else "Forecast"
+    summary = extremes(
+        f"{name} of monthly revenue, {months[0]}"
+        + (f" to {months[-1]}" if len(months) > 1 else "")
+        + f" ({money_short(total)} in all)",
+        [(m, r["revenue"]) for m, r in zip(months, future, strict=True)],
+        money_short,
+    )
+    last = history[-1]
+    summary += f"; last actual month {str(last.get('period') or last.get('period_start', ''))[:7]}"
+    summary += f" at {money_short(last['revenue'])}"
+    table = [
+        {
+            "Month": str(r.get("period") or r.get("period_start", ""))[:7],
+            "Actual revenue": money(r["revenue"]),
+            name: DASH,
+            "80% interval": DASH,
+            "95% interval": DASH,
+        }
+        for r in history
+    ] + [
+        {
+            "Month": m,
+            "Actual revenue": DASH,
+            name: money(r["revenue"]),
+            "80% interval": f"{money(r['lower_80'])} to {money(r['upper_80'])}",
+            "95% interval": f"{money(r['lower_95'])} to {money(r['upper_95'])}",
+        }
+        for m, r in zip(months, future, strict=True)
+    ]
+    return summary, table
 
 
 def _wrap(text: str, width: int) -> str:
@@ -184,11 +233,11 @@ def _wrap(text: str, width: int) -> str:
     return "<br>".join(html.escape(line) for line in lines)
 
 
-def rfm_segments_chart(segments: Records, *, height: int = 320) -> go.Figure:
+def rfm_segments_chart(segments: Records, *, height: int = 320, theme: Theme = LIGHT) -> go.Figure:
     """Customers per RFM segment (bars) labelled with the segment's share of revenue."""
     rows = [r for r in segments if r.get("customer_count")]
     if not rows:
-        return empty_figure("No customers for these filters", height=height)
+        return empty_figure("No customers for these filters", height=height, theme=theme)
     names = [str(r["segment"]) for r in rows]
     # the segment's share of revenue goes under its name (a tick label has a reserved column, a bar label
     # beside a long bar was cut: "24.4% of revenu"); the bar says how many customers
@@ -201,7 +250,7 @@ def rfm_segments_chart(segments: Records, *, height: int = 320) -> go.Figure:
             x=[r["customer_count"] for r in rows],
             y=names,
             orientation="h",
-            marker={"color": [SEGMENT_COLORS.get(r["segment"], PRIMARY) for r in rows]},
+            marker={"color": [segment_color(r["segment"], theme) for r in rows]},
             # en spaces: air between the label and the bar's end (the web font can be wider than measured)
             text=["\u2002" + plural(r["customer_count"], "customer") + "\u2002" for r in rows],
             textposition="auto",
@@ -213,7 +262,7 @@ def rfm_segments_chart(segments: Records, *, height: int = 320) -> go.Figure:
             "(%{customdata[1]})<extra></extra>",
         )
     )
-    _layout(fig, height=max(height, 44 * len(rows) + 52))
+    _layout(fig, height=max(height, 44 * len(rows) + 52), theme=theme)
     # fixed room for the segment names (automargin gives up in narrow columns and cuts them)
     fig.update_layout(margin={"l": 128, "r": 12, "t": 8, "b": 44})
     fig.update_yaxes(
@@ -224,23 +273,46 @@ def rfm_segments_chart(segments: Records, *, height: int = 320) -> go.Figure:
         tickmode="array",
         tickvals=names,
         ticktext=[
-            f"{name}<br><span style='font-size:11px;color:{GREY}'>{share}</span>"
+            f"{name}<br><span style='font-size:11px;color:{theme.grey}'>{share}</span>"
             for name, share in zip(names, shares, strict=True)
         ],
     )
     largest = max(r["customer_count"] for r in rows)
     fig.update_xaxes(title="Customers", **value_axis("count", largest, whole=True))
-    fig.update_traces(insidetextfont={"color": "white"}, outsidetextfont={"color": TEXT})
-    return fig
+    fig.update_traces(insidetextfont={"color": "white"}, outsidetextfont={"color": theme.text})
+    summary = extremes(
+        "Customers by RFM segment",
+        [(str(r["segment"]), r["customer_count"]) for r in rows],
+        lambda v: f"{count(v)} customer{'' if v == 1 else 's'}",
+        share=lambda name: next(
+            (
+                f"{percent(r['revenue_share'])} of revenue"
+                for r in rows
+                if r["segment"] == name and r.get("revenue_share") is not None
+            ),
+            None,
+        ),
+        words=("largest", "smallest"),
+    )
+    table = [
+        {
+            "Segment": str(r["segment"]),
+            "Customers": count(r["customer_count"]),
+            label("revenue"): money(r.get("revenue")),
+            "Share of revenue": percent(r.get("revenue_share")),
+        }
+        for r in rows
+    ]
+    return described(fig, summary, table)
 
 
-def rfm_scatter(customers: Records, *, height: int = 420) -> go.Figure:
+def rfm_scatter(customers: Records, *, height: int = 420, theme: Theme = LIGHT) -> go.Figure:
     """Each customer: days since the last order (x) vs revenue (y, log scale), coloured by segment, sized by
     order count."""
     if not customers:
-        return empty_figure("No customers for these filters", height=height)
+        return empty_figure("No customers for these filters", height=height, theme=theme)
     fig = go.Figure()
-    for i, name in enumerate(SEGMENT_COLORS):
+    for name in SEGMENT_COLORS:
         rows = [c for c in customers if c.get("segment") == name]
         if not rows:
             continue
@@ -250,9 +322,9 @@ def rfm_scatter(customers: Records, *, height: int = 420) -> go.Figure:
             mode="markers",
             name=name,
             marker={
-                "color": SEGMENT_COLORS.get(name, PALETTE[i % len(PALETTE)]),
+                "color": segment_color(name, theme),
                 "size": [6 + 2 * min(int(c["frequency"]), 12) for c in rows],
-                "line": {"color": "white", "width": 0.8},
+                "line": {"color": theme.background, "width": 0.8},
                 "opacity": 0.9,
             },
             customdata=[[plotly_text(c["customer_name"]), c["frequency"], c["rfm"]] for c in rows],
@@ -261,23 +333,39 @@ def rfm_scatter(customers: Records, *, height: int = 420) -> go.Figure:
             + hover_money()
             + "<br>Orders: %{customdata[1]} · RFM %{customdata[2]}<extra></extra>",
         )
-    _layout(fig, height=height, legend=True)
+    _layout(fig, height=height, legend=True, theme=theme)
     # legend entries sized up front (measured before the web font loads, "Need attention" was cut); room
     # under the axis for its title
     fig.update_layout(legend={"entrywidth": 130}, margin={"b": 56})
     days = max(float(c["recency_days"] or 0) for c in customers)
     fig.update_xaxes(title="Days since the last order", **value_axis("count", days, whole=True))
-    money = [float(c["monetary"]) for c in customers if c.get("monetary")]
-    fig.update_yaxes(title=None, **log_money_axis(min(money, default=1), max(money, default=1)))
-    return fig
+    spent = [float(c["monetary"]) for c in customers if c.get("monetary")]
+    fig.update_yaxes(title=None, **log_money_axis(min(spent, default=1), max(spent, default=1)))
+    shown = sorted(customers, key=lambda c: float(c["monetary"] or 0), reverse=True)
+    summary = extremes(
+        f"Revenue of {len(customers):,} customers against days since their last order",
+        [(str(c["customer_name"]), c["monetary"]) for c in shown],
+        money_short,
+    )
+    table = [
+        {
+            "Customer": str(c["customer_name"]),
+            "Segment": str(c.get("segment") or ""),
+            "Days since the last order": count(c["recency_days"]),
+            "Orders": count(c["frequency"]),
+            "Revenue": money(c["monetary"]),
+        }
+        for c in shown
+    ]
+    return described(fig, summary, table)
 
 
 def comparison_bars(
-    comparison: Mapping[str, Any], metric: str = "revenue", *, height: int = 300
+    comparison: Mapping[str, Any], metric: str = "revenue", *, height: int = 300, theme: Theme = LIGHT
 ) -> go.Figure:
     """Two bars: the current period and the period it is compared with, labelled with the change."""
     if not comparison:
-        return empty_figure("No comparable period", height=height)
+        return empty_figure("No comparable period", height=height, theme=theme)
     values = comparison["metrics"][metric]
     current, previous = comparison["current_period"]["label"], comparison["comparison_period"]["label"]
     pct = values.get("change_pct")
@@ -285,14 +373,14 @@ def comparison_bars(
         go.Bar(
             x=[previous, current],
             y=[values["previous"], values["current"]],
-            marker={"color": [GREY, PRIMARY]},
+            marker={"color": [theme.grey, theme.primary]},
             text=[money_short(values["previous"]), money_short(values["current"])],
             textposition="outside",
             cliponaxis=False,
             hovertemplate="%{x}<br>" + hover_money() + "<extra></extra>",
         )
     )
-    _layout(fig, height=height)
+    _layout(fig, height=height, theme=theme)
     if pct is not None:
         arrow = "▲" if pct >= 0 else "▼"
         fig.update_layout(
@@ -302,32 +390,50 @@ def comparison_bars(
     top = max(float(values["previous"] or 0), float(values["current"] or 0)) or 1.0
     fig.update_yaxes(title=None, **value_axis("currency", top, headroom=text_room(1, plot_height(fig))))
     fig.update_xaxes(type="category", title=None)
-    return fig
+    change = f" ({'up' if pct >= 0 else 'down'} {abs(pct) * 100:.1f}%)" if pct is not None else ""
+    summary = (
+        f"Revenue {current}: {money_short(values['current'])} against {money_short(values['previous'])} "
+        f"in {previous}{change}"
+    )
+    table = [
+        {"Period": str(previous), label("revenue"): money(values["previous"])},
+        {"Period": str(current), label("revenue"): money(values["current"])},
+    ]
+    return described(fig, summary, table)
 
 
 def empty_cells_chart(
-    empty_cells: Mapping[str, int], rows_read: int, *, height: int | None = None
+    empty_cells: Mapping[str, int], rows_read: int, *, height: int | None = None, theme: Theme = LIGHT
 ) -> go.Figure:
     """Share of the rows read with an empty cell, for the columns that have any (most empty first)."""
     shown = sorted(((k, v) for k, v in empty_cells.items() if v), key=lambda kv: (-kv[1], kv[0]))
     if not shown or not rows_read:
-        return empty_figure("No empty cells: every column is filled", height=height or 160)
+        return empty_figure("No empty cells: every column is filled", height=height or 160, theme=theme)
     fig = go.Figure(
         go.Bar(
             x=[v / rows_read for _, v in shown],
             y=[k for k, _ in shown],
             orientation="h",
-            marker={"color": PRIMARY},
+            marker={"color": theme.primary},
             text=[f"\u2002{count(v)} ({percent(v / rows_read)})" for _, v in shown],  # en space: air
             textposition="outside",
             cliponaxis=False,
             hovertemplate="%{y}: %{text}<extra></extra>",
         )
     )
-    _layout(fig, height=height or 34 * len(shown) + 70)
+    _layout(fig, height=height or 34 * len(shown) + 70, theme=theme)
     # the labels sit outside the bars, in a right margin reserved for the longest one
     longest = max(len(f" {count(v)} ({percent(v / rows_read)})") for _, v in shown)
     fig.update_layout(margin={"l": 130, "r": int(7.2 * longest + 16), "t": 12, "b": 32})
     fig.update_yaxes(autorange="reversed", showgrid=False, title=None, automargin=False)
     fig.update_xaxes(title=None, **value_axis("ratio", max(v for _, v in shown) / rows_read))
-    return fig
+    summary = extremes(
+        f"Empty cells in {len(shown)} of the columns read ({rows_read:,} rows)",
+        [(k, v) for k, v in shown],
+        lambda v: f"{count(v)} ({percent(v / rows_read)})",
+        words=("most", "fewest"),
+    )
+    table = [
+        {"Column": k, "Empty cells": count(v), "Share of rows": percent(v / rows_read)} for k, v in shown
+    ]
+    return described(fig, summary, table)

@@ -1,8 +1,8 @@
 """Pure Plotly figure functions: API records (lists of dicts) in, ``go.Figure`` out.
 
 No Streamlit and no HTTP here, so every chart is unit-testable on hand-made records. Colours come from the
-Okabe-Ito palette (distinguishable with the common forms of colour blindness); money is formatted the same
-way as in the cards and tables: every label, hover text and axis tick comes from :mod:`salesdash.charts.format`.
+``theme`` argument (:mod:`salesdash.charts.theme`: the Okabe-Ito palette, light or dark); money is formatted the
+same way as in the cards and tables: every label, hover text and axis tick comes from :mod:`salesdash.charts.format`.
 """
 
 from __future__ import annotations
@@ -13,17 +13,23 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from salesdash.charts.describe import described, extremes
 from salesdash.charts.format import (
+    DASH,
     count,
     hover_count,
     hover_money,
     hover_value,
+    money,
     money_short,
     percent,
     period_text,
     text_room,
     value_axis,
 )
+from salesdash.charts.theme import LIGHT, Theme
+from salesdash.charts.theme import OKABE_ITO as OKABE_ITO  # re-exported: pages colour by name
+from salesdash.charts.theme import PALETTE as PALETTE
 from salesdash.markup import plotly_text
 from salesdash.vocabulary import GRAIN_LABELS, columns_of
 from salesdash.vocabulary import label as label_of
@@ -31,42 +37,14 @@ from salesdash.vocabulary import unit as unit_of_column
 
 Records = Sequence[Mapping[str, Any]]
 
-# Okabe & Ito (2008), "Color Universal Design".
-OKABE_ITO = {
-    "blue": "#0072B2",
-    "orange": "#E69F00",
-    "sky_blue": "#56B4E9",
-    "green": "#009E73",
-    "vermillion": "#D55E00",
-    "purple": "#CC79A7",
-    "yellow": "#F0E442",
-    "black": "#000000",
-}
-# Categorical order: strongest contrasts first.
-PALETTE = [
-    OKABE_ITO[name] for name in ("blue", "orange", "green", "vermillion", "sky_blue", "purple", "yellow")
-]
-PRIMARY = OKABE_ITO["blue"]
-MUTED = "#9DB9D3"  # a pale tint of the primary blue, for context series (order bars)
-GREY = "#8C8C8C"
-TEXT = "#31333F"
-GRID = "#E6E9EF"
-# Sequential scale (light -> dark blue), monotone in lightness: readable in greyscale and by colour-blind users.
-SEQUENTIAL = [
-    [0.0, "#EFF5FB"],
-    [0.25, "#BCD7EC"],
-    [0.5, "#6FA8D6"],
-    [0.75, "#2B7BBA"],
-    [1.0, "#084A84"],
-]
-# For maps: the lowest value must still stand out from land without data (#F3F4F6).
-SEQUENTIAL_MAP = [
-    [0.0, "#B9D5EC"],
-    [0.15, "#8DBBE0"],
-    [0.4, "#4A90C8"],
-    [0.7, "#1F6AA8"],
-    [1.0, "#08427A"],
-]
+# The light theme's colours by role (the look of the exports); a chart picks its colours from its ``theme``.
+PRIMARY = LIGHT.primary
+MUTED = LIGHT.muted
+GREY = LIGHT.grey
+TEXT = LIGHT.text
+GRID = LIGHT.grid
+SEQUENTIAL = LIGHT.sequential
+SEQUENTIAL_MAP = LIGHT.sequential_map
 
 CURRENCY_METRICS = columns_of("currency")
 DAY_GRAIN_MAX_DAYS = 92  # one point per day reads as a trend up to about a quarter; beyond, it is noise
@@ -87,24 +65,22 @@ def _layout(
     legend: bool = False,
     hovermode: str = "closest",
     margin: dict[str, int] | None = None,
+    theme: Theme = LIGHT,
 ) -> go.Figure:
-    """Shared look. Margins are fixed (no axis automargin): automargin makes Plotly measure and redraw
+    """Shared look (colours from ``theme``'s template). Margins are fixed (no axis automargin): automargin makes Plotly measure and redraw
     each chart several times, which is most of a chart's drawing time in the browser."""
     fig.update_layout(
         height=height,
         margin={"l": 60, "r": 16, "t": 36 if legend else 12, "b": 32, **(margin or {})},
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-        font={"family": "Source Sans Pro, Source Sans 3, sans-serif", "size": 13, "color": TEXT},
+        template=theme.template,
         separators=".,",
         showlegend=legend,
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0, "title": None},
         hovermode=hovermode,
-        hoverlabel={"bgcolor": "white", "font_size": 13},
         dragmode=False,
     )
-    fig.update_xaxes(gridcolor=GRID, zeroline=False, automargin=False)
-    fig.update_yaxes(gridcolor=GRID, zeroline=False, automargin=False)
+    fig.update_xaxes(zeroline=False, automargin=False)
+    fig.update_yaxes(zeroline=False, automargin=False)
     return fig
 
 
@@ -144,7 +120,9 @@ def two_lines(name: str, width: int = NAME_WIDTH) -> str:
     return name[:cut] + "<br>" + name[cut + 1 :]
 
 
-def empty_figure(message: str = "No data for these filters", *, height: int = 260) -> go.Figure:
+def empty_figure(
+    message: str = "No data for these filters", *, height: int = 260, theme: Theme = LIGHT
+) -> go.Figure:
     """A blank chart that says why it is blank (instead of an empty grid)."""
     fig = go.Figure()
     fig.add_annotation(
@@ -154,11 +132,11 @@ def empty_figure(message: str = "No data for these filters", *, height: int = 26
         y=0.5,
         xref="paper",
         yref="paper",
-        font={"size": 15, "color": GREY},
+        font={"size": 15, "color": theme.grey},
     )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    return _layout(fig, height=height)
+    return described(_layout(fig, height=height, theme=theme), message)
 
 
 def _value_text(metric: str, value: Any) -> str:
@@ -180,7 +158,7 @@ def count_axis_ticks(largest: Any) -> dict[str, Any]:
     return value_axis("count", largest, whole=True)
 
 
-def note_below(fig: go.Figure, text: str, *, xshift: int = 0) -> None:
+def note_below(fig: go.Figure, text: str, *, xshift: int = 0, theme: Theme = LIGHT) -> None:
     """A one-line grey note under the plot (the bottom margin made room for it); ``xshift`` px in from the
     plot's left edge when the left margin is narrow (a web font loading late widens the text both ways)."""
     fig.update_layout(margin={"b": 52})
@@ -195,14 +173,16 @@ def note_below(fig: go.Figure, text: str, *, xshift: int = 0) -> None:
         yanchor="top",
         xshift=xshift,
         yshift=-24,
-        font={"size": 11, "color": GREY},
+        font={"size": 11, "color": theme.grey},
     )
 
 
 PARTIAL_NOTE = "Hatched bar, open marker: a partial period (the dates in view cover only part of it)"
 
 
-def sales_over_time(records: Records, grain: str = "month", *, height: int = 360) -> go.Figure:
+def sales_over_time(
+    records: Records, grain: str = "month", *, height: int = 360, theme: Theme = LIGHT
+) -> go.Figure:
     """Revenue (line, left axis) over order counts (bars, right axis). The revenue axis overlays the order
     axis, so the line is always drawn on top of the bars, never hidden behind them.
 
@@ -210,7 +190,7 @@ def sales_over_time(records: Records, grain: str = "month", *, height: int = 360
     crossing it); a period the dates in view cover only in part (``complete`` false) has a hatched bar, an open
     marker and says so on hover and in a note under the chart."""
     if not records:
-        return empty_figure(height=height)
+        return empty_figure(height=height, theme=theme)
     periods = [
         period_text(grain, r["period_start"]) if r.get("period_start") else r["period"] for r in records
     ]
@@ -224,9 +204,13 @@ def sales_over_time(records: Records, grain: str = "month", *, height: int = 360
         name=label_of("order_count"),
         yaxis="y2",
         marker={
-            "color": MUTED,
+            "color": theme.muted,
             "line": {"width": 0},
-            "pattern": {"shape": ["/" if p else "" for p in partial], "fgcolor": PRIMARY, "solidity": 0.25},
+            "pattern": {
+                "shape": ["/" if p else "" for p in partial],
+                "fgcolor": theme.primary,
+                "solidity": 0.25,
+            },
         },
         customdata=list(zip(periods, hover_note, strict=True)),
         hovertemplate=label_of("order_count") + ": " + hover_count() + "<extra></extra>",
@@ -237,11 +221,11 @@ def sales_over_time(records: Records, grain: str = "month", *, height: int = 360
         name=label_of("revenue"),
         yaxis="y",
         mode="lines+markers" if len(records) <= 60 or any(partial) else "lines",
-        line={"color": PRIMARY, "width": 2.5},
+        line={"color": theme.primary, "width": 2.5},
         marker={
             "size": [8 if p else (6 if len(records) <= 60 else 0) for p in partial],
             "symbol": ["circle-open" if p else "circle" for p in partial],
-            "line": {"width": 2, "color": PRIMARY},
+            "line": {"width": 2, "color": theme.primary},
         },
         customdata=list(zip(periods, hover_note, strict=True)),
         hovertemplate="%{customdata[0]}%{customdata[1]}<br>"
@@ -250,7 +234,7 @@ def sales_over_time(records: Records, grain: str = "month", *, height: int = 360
         + hover_money()
         + "<extra></extra>",
     )
-    _layout(fig, height=height, legend=True, hovermode="x unified")
+    _layout(fig, height=height, legend=True, hovermode="x unified", theme=theme)
     largest = max((r["order_count"] or 0 for r in records), default=0)
     # legend entries sized up front: the web font can load after Plotly measured "Revenue" (it was cut)
     fig.update_layout(legend={"entrywidth": 120})
@@ -263,22 +247,37 @@ def sales_over_time(records: Records, grain: str = "month", *, height: int = 360
             **value_axis("currency", max((r["revenue"] or 0 for r in records), default=0)),
         },
         yaxis2={
-            "title": {"text": label_of("order_count"), "font": {"size": 12, "color": GREY}},
+            "title": {"text": label_of("order_count"), "font": {"size": 12, "color": theme.grey}},
             "side": "right",
             "showgrid": False,
-            "tickfont": {"color": GREY},
+            "tickfont": {"color": theme.grey},
             **count_axis_ticks(largest),
         },
         bargap=0.25,
         margin={"l": 60, "r": 62, "t": 36, "b": 52 if any(partial) else 32},
     )
     if any(partial):
-        note_below(fig, PARTIAL_NOTE)
+        note_below(fig, PARTIAL_NOTE, theme=theme)
     if grain == "year":
         fig.update_xaxes(type="category", tickvals=x, ticktext=periods)
     else:
         fig.update_xaxes(type="date")
-    return fig
+    summary = extremes(
+        f"Revenue by {GRAIN_LABELS.get(grain, grain).lower()}",
+        [(str(p), r["revenue"]) for p, r in zip(periods, records, strict=True)],
+        money_short,
+        span=True,
+    )
+    summary += f"; {count(sum(r['order_count'] or 0 for r in records))} orders"
+    table = [
+        {
+            "Period": str(p) + (" (partial)" if part else ""),
+            label_of("revenue"): money(r["revenue"]),
+            label_of("order_count"): count(r["order_count"]),
+        }
+        for p, part, r in zip(periods, partial, records, strict=True)
+    ]
+    return described(fig, summary, table)
 
 
 def ranked_bars(
@@ -288,9 +287,10 @@ def ranked_bars(
     *,
     limit: int | None = None,
     height: int | None = None,
-    color: str = PRIMARY,
+    color: str | None = None,
     show_share: bool = True,
     keep_order: bool = False,
+    theme: Theme = LIGHT,
 ) -> go.Figure:
     """Horizontal bars, largest at the top (``keep_order``: in the records' order), each labelled with its
     value (and share of revenue)."""
@@ -299,7 +299,7 @@ def ranked_bars(
     if not keep_order:
         rows = sorted(rows, key=lambda r: r[metric], reverse=True)
     if not rows:
-        return empty_figure(height=height or 260)
+        return empty_figure(height=height or 260, theme=theme)
     names = [str(r[category]) for r in rows]
     values = [r[metric] for r in rows]
     labels = []
@@ -313,20 +313,20 @@ def ranked_bars(
             x=values,
             y=[plotly_text(name) for name in names],  # names from data: shown as written, never as markup
             orientation="h",
-            marker={"color": color},
+            marker={"color": color or theme.primary},
             text=labels,
             # Inside the bar (white) when the label fits there, else just outside it (dark): the longest
             # bar never pushes its label off a narrow chart.
             textposition="auto",
             insidetextanchor="end",
             insidetextfont={"color": "white", "size": 12},
-            outsidetextfont={"color": TEXT, "size": 12},
+            outsidetextfont={"size": 12},  # the template's text colour
             constraintext="none",
             cliponaxis=False,
             hovertemplate="%{y}<br>" + label_of(metric) + ": " + _hover_value(metric) + "<extra></extra>",
         )
     )
-    _layout(fig, height=height or max(220, 34 * len(rows) + 40))
+    _layout(fig, height=height or max(220, 34 * len(rows) + 40), theme=theme)
     # Reserve the label column up front (web fonts can load after Plotly measured the labels).
     # long names on two lines: a one-line label column took most of a phone's width
     shown = [plotly_text(name) for name in names]
@@ -337,11 +337,36 @@ def ranked_bars(
     # The axis ends just past the longest bar: its label sits inside it, and a bar too short for its label
     # has the room beside it (textposition "auto").
     fig.update_xaxes(title=None, **metric_axis(metric, max(float(v) for v in values), ticks=4))
-    return fig
+    return described(fig, *_ranking_text(rows, category, metric))
+
+
+def _ranking_text(rows: Records, category: str, metric: str) -> tuple[str, list[dict[str, str]]]:
+    """Summary and table of a breakdown: the highest and lowest ``metric`` (with shares of revenue)."""
+    shares = {str(r[category]): r.get("revenue_share") for r in rows}
+    with_share = metric == "revenue" and any(v is not None for v in shares.values())
+    summary = extremes(
+        f"{label_of(metric)} by {label_of(category).lower()}",
+        [(str(r[category]), r[metric]) for r in rows],
+        lambda v: _value_text(metric, v),
+        share=(lambda name: percent(shares[name]) if shares[name] is not None else None)
+        if with_share
+        else None,
+    )
+    table = [
+        {
+            label_of(category): str(r[category]),
+            label_of(metric): money(r[metric])
+            if metric in CURRENCY_METRICS
+            else _value_text(metric, r[metric]),
+            **({label_of("revenue_share"): percent(r.get("revenue_share"))} if with_share else {}),
+        }
+        for r in rows
+    ]
+    return summary, table
 
 
 def share_donut(
-    records: Records, category: str, *, height: int = 380, order: Sequence[str] = ()
+    records: Records, category: str, *, height: int = 380, order: Sequence[str] = (), theme: Theme = LIGHT
 ) -> go.Figure:
     """Share of revenue by ``category`` as a donut, the total in the middle."""
     rows = [r for r in records if r.get("revenue")]
@@ -351,7 +376,7 @@ def share_donut(
     else:
         rows = sorted(rows, key=lambda r: r["revenue"], reverse=True)
     if not rows:
-        return empty_figure(height=height)
+        return empty_figure(height=height, theme=theme)
     total = sum(r["revenue"] for r in rows)
     fig = go.Figure(
         go.Pie(
@@ -360,7 +385,7 @@ def share_donut(
             hole=0.58,
             sort=False,
             direction="clockwise",
-            marker={"colors": PALETTE * 2, "line": {"color": "white", "width": 2}},
+            marker={"colors": theme.palette * 2, "line": {"color": theme.background, "width": 2}},
             textinfo="percent",
             textposition="inside",
             insidetextorientation="horizontal",
@@ -371,7 +396,7 @@ def share_donut(
         )
     )
     fig.add_annotation(
-        text=f"<b>{money_short(total)}</b><br><span style='font-size:12px;color:{GREY}'>revenue</span>",
+        text=f"<b>{money_short(total)}</b><br><span style='font-size:12px;color:{theme.grey}'>revenue</span>",
         showarrow=False,
         font={"size": 18},
         x=0.5,
@@ -379,7 +404,7 @@ def share_donut(
         xref="paper",
         yref="paper",
     )
-    _layout(fig, height=height, legend=True)
+    _layout(fig, height=height, legend=True, theme=theme)
     fig.update_layout(
         # Legend under the donut: it wraps on narrow screens instead of being cut off.
         legend={
@@ -394,11 +419,32 @@ def share_donut(
         margin={"l": 8, "r": 8, "t": 8, "b": 8},
         uniformtext={"minsize": 11, "mode": "hide"},
     )
-    return fig
+    shares = {str(r[category]): r["revenue"] / total if total else None for r in rows}
+    summary = extremes(
+        f"Share of revenue by {label_of(category).lower()} ({money_short(total)} in all)",
+        [(name, share) for name, share in shares.items()],
+        percent,
+        share=lambda name: money_short(next(r["revenue"] for r in rows if str(r[category]) == name)),
+        words=("largest", "smallest"),
+    )
+    table = [
+        {
+            label_of(category): str(r[category]),
+            label_of("revenue"): money(r["revenue"]),
+            label_of("revenue_share"): percent(shares[str(r[category])]),
+        }
+        for r in rows
+    ]
+    return described(fig, summary, table)
 
 
 def choropleth(
-    records: Records, metric: str = "revenue", *, height: int = 460, selected: Sequence[str] = ()
+    records: Records,
+    metric: str = "revenue",
+    *,
+    height: int = 460,
+    selected: Sequence[str] = (),
+    theme: Theme = LIGHT,
 ) -> go.Figure:
     """World map of ``metric`` by country, keyed by the ISO-3 codes the API provides.
 
@@ -407,7 +453,7 @@ def choropleth(
     outlined in dark ink over the others' colours: the map keeps its context and another click switches."""
     rows = [r for r in records if r.get("iso3")]
     if not rows:
-        return empty_figure("No countries to map for these filters", height=height)
+        return empty_figure("No countries to map for these filters", height=height, theme=theme)
     hover = label_of(metric)
     fmt = _hover_value(metric, "z")
     chosen = set(selected)
@@ -422,10 +468,10 @@ def choropleth(
                 plotly_text(r["country"]) + (" (selected)" if r["country"] in chosen else "") for r in rows
             ],
             locationmode="ISO-3",
-            colorscale=SEQUENTIAL_MAP,
+            colorscale=theme.sequential_map,
             marker={
                 "line": {
-                    "color": [TEXT if r["country"] in chosen else "white" for r in rows],
+                    "color": [theme.text if r["country"] in chosen else theme.background for r in rows],
                     "width": [2.4 if r["country"] in chosen else 0.6 for r in rows],
                 }
             },
@@ -444,26 +490,30 @@ def choropleth(
             hovertemplate="%{text}<br>" + hover + ": " + fmt + "<extra></extra>",
         )
     )
-    _layout(fig, height=height)
+    _layout(fig, height=height, theme=theme)
     fig.update_layout(
         margin={"l": 0, "r": 0, "t": 0, "b": 64},
+        # land without data and the borders: the template's (grey on either theme, unlike any value's blue)
         geo={
             "showframe": False,
             "showcoastlines": False,
-            "showcountries": True,
-            "countrycolor": "#D5D9E0",
-            "showland": True,
-            "landcolor": "#F3F4F6",
             "projection": {"type": "natural earth"},
-            "bgcolor": "rgba(0,0,0,0)",
             "lataxis": {"range": [-58, 85]},
         },
     )
-    return fig
+    summary, table = _ranking_text(
+        sorted(rows, key=lambda r: float(r[metric] or 0), reverse=True), "country", metric
+    )
+    return described(fig, f"{summary} ({len(rows)} countries on the map)", table)
 
 
 def month_year_heatmap(
-    rows: Records, years: Sequence[int | str] | None = None, metric: str = "revenue", *, height: int = 440
+    rows: Records,
+    years: Sequence[int | str] | None = None,
+    metric: str = "revenue",
+    *,
+    height: int = 440,
+    theme: Theme = LIGHT,
 ) -> go.Figure:
     """Month (rows) x year (columns) from the API's heatmap rows (``{"month": 1, "2004": 123.4, ...}``).
     A month in view without order lines is 0 in the API (drawn "$0"); a month outside the dates in view is
@@ -482,7 +532,7 @@ def month_year_heatmap(
         z.append([float(v) if v is not None else None for v in values])
         text.append([_value_text(metric, v) if v is not None else "" for v in values])
     if not keys or all(v is None for line in z for v in line):
-        return empty_figure(height=height)
+        return empty_figure(height=height, theme=theme)
     label = label_of(metric)
     fmt = _hover_value(metric, "z")
     largest = max((v for line in z for v in line if v is not None), default=0)
@@ -495,7 +545,7 @@ def month_year_heatmap(
             text=text,
             texttemplate="%{text}",
             textfont={"size": 12},
-            colorscale=SEQUENTIAL,
+            colorscale=theme.sequential,
             hoverongaps=False,
             xgap=3,
             ygap=3,
@@ -503,10 +553,18 @@ def month_year_heatmap(
             hovertemplate="%{y} %{x}<br>" + label + ": " + fmt + "<extra></extra>",
         )
     )
-    _layout(fig, height=height, margin={"l": 44, "r": 8, "t": 30, "b": 8})
+    _layout(fig, height=height, margin={"l": 44, "r": 8, "t": 30, "b": 8}, theme=theme)
     fig.update_xaxes(type="category", side="top", showgrid=False, title=None)
     fig.update_yaxes(autorange="reversed", showgrid=False, title=None)
-    return fig
+    summary = extremes(
+        f"{label} by month and year",
+        [(f"{MONTHS[m]} {key}", z[m][k]) for k, key in enumerate(keys) for m in range(12)],
+        lambda v: _value_text(metric, v),
+    )
+    table = [
+        {"Month": MONTHS[m], **{key: text[m][k] or DASH for k, key in enumerate(keys)}} for m in range(12)
+    ]
+    return described(fig, summary, table)
 
 
 def _year_quarter(row: Mapping[str, Any]) -> tuple[int, int]:
@@ -516,11 +574,11 @@ def _year_quarter(row: Mapping[str, Any]) -> tuple[int, int]:
     return int(start[:4]), (int(start[5:7]) - 1) // 3 + 1
 
 
-def quarterly_comparison(records: Records, *, height: int = 340) -> go.Figure:
+def quarterly_comparison(records: Records, *, height: int = 340, theme: Theme = LIGHT) -> go.Figure:
     """Revenue per quarter (Q1-Q4 on the x axis), one bar colour per year. A quarter the data covers only in
     part (``complete`` false) is drawn hatched and marked "partial"."""
     if not records:
-        return empty_figure(height=height)
+        return empty_figure(height=height, theme=theme)
     keyed = [(*_year_quarter(r), r) for r in records]
     years = sorted({year for year, _, _ in keyed})
     fig = go.Figure()
@@ -532,7 +590,7 @@ def quarterly_comparison(records: Records, *, height: int = 340) -> go.Figure:
             y=[r["revenue"] for _, r in rows],
             name=str(year),
             marker={
-                "color": PALETTE[i % len(PALETTE)],
+                "color": theme.palette[i % len(theme.palette)],
                 "pattern": {
                     "shape": ["/" if p else "" for p in partial],
                     "fillmode": "overlay",
@@ -542,19 +600,30 @@ def quarterly_comparison(records: Records, *, height: int = 340) -> go.Figure:
             customdata=["partial quarter" if p else "" for p in partial],
             hovertemplate=f"%{{x}} {year}<br>Revenue: " + hover_money() + "<br>%{customdata}<extra></extra>",
         )
-    _layout(fig, height=height, legend=True)
+    _layout(fig, height=height, legend=True, theme=theme)
     fig.update_layout(barmode="group", bargap=0.2, bargroupgap=0.05)
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=["Q1", "Q2", "Q3", "Q4"])
     top = max(float(r["revenue"]) for r in records)
     fig.update_yaxes(title=None, **value_axis("currency", top))
-    return fig
+    ordered_rows = sorted(keyed, key=lambda k: (k[0], k[1]))
+    names = [f"Q{q} {y}" + (" (partial)" if r.get("complete") is False else "") for y, q, r in ordered_rows]
+    summary = extremes(
+        "Revenue by quarter",
+        [(n, r["revenue"]) for n, (_, _, r) in zip(names, ordered_rows, strict=True)],
+        money_short,
+    )
+    table = [
+        {"Quarter": n, label_of("revenue"): money(r["revenue"])}
+        for n, (_, _, r) in zip(names, ordered_rows, strict=True)
+    ]
+    return described(fig, summary, table)
 
 
-def yearly_revenue(records: Records, *, height: int = 340) -> go.Figure:
+def yearly_revenue(records: Records, *, height: int = 340, theme: Theme = LIGHT) -> go.Figure:
     """Revenue per year; each bar is labelled with its growth vs the year before (like-for-like when the API
     says so), and partial years are marked."""
     if not records:
-        return empty_figure(height=height)
+        return empty_figure(height=height, theme=theme)
     rows = sorted(records, key=lambda r: int(r["year"]))
     names, labels = [], []
     for r in rows:
@@ -568,7 +637,7 @@ def yearly_revenue(records: Records, *, height: int = 340) -> go.Figure:
             arrow = "▲" if growth >= 0 else "▼"
             label += f"<br>{arrow} {percent(abs(growth))}"
         labels.append(label)
-    colors = [MUTED if r.get("partial") else PRIMARY for r in rows]
+    colors = [theme.muted if r.get("partial") else theme.primary for r in rows]
     fig = go.Figure(
         go.Bar(
             x=names,
@@ -580,12 +649,27 @@ def yearly_revenue(records: Records, *, height: int = 340) -> go.Figure:
             hovertemplate="%{x}<br>Revenue: " + hover_money() + "<extra></extra>",
         )
     )
-    _layout(fig, height=height, margin={"b": 48 if any(r.get("partial") for r in rows) else 32})
+    _layout(fig, height=height, margin={"b": 48 if any(r.get("partial") for r in rows) else 32}, theme=theme)
     fig.update_xaxes(type="category", title=None)
     top = max(r["revenue"] for r in rows)
     lines = 2 if any(r.get("growth") is not None for r in rows) else 1
     fig.update_yaxes(title=None, **value_axis("currency", top, headroom=text_room(lines, plot_height(fig))))
-    return fig
+    years = [
+        str(r["year"]) + (f" ({r['period_label']})" if r.get("partial") and r.get("period_label") else "")
+        for r in rows
+    ]
+    summary = extremes(
+        "Revenue by year", [(y, r["revenue"]) for y, r in zip(years, rows, strict=True)], money_short
+    )
+    table = [
+        {
+            "Year": y,
+            label_of("revenue"): money(r["revenue"]),
+            "Growth": DASH if r.get("growth") is None else f"{r['growth'] * 100:+.1f}%",
+        }
+        for y, r in zip(years, rows, strict=True)
+    ]
+    return described(fig, summary, table)
 
 
 HORIZONTAL_AFTER = 4
@@ -599,17 +683,18 @@ def category_bars(
     order: Sequence[str] = (),
     height: int = 300,
     highlight: str | None = None,
+    theme: Theme = LIGHT,
 ) -> go.Figure:
     """Bars for a small, ordered category (order status, deal size), one colour per category: vertical up to
     HORIZONTAL_AFTER categories, else horizontal (one per row, in ``order``) so every name reads on a phone."""
     rows = [r for r in records if r.get(metric) is not None]
     if not rows:
-        return empty_figure(height=height)
+        return empty_figure(height=height, theme=theme)
     rank = {name: i for i, name in enumerate(order)}
     rows = sorted(rows, key=lambda r: (rank.get(str(r[category]), len(rank)), -float(r[metric])))
     names = [str(r[category]) for r in rows]
     colors = [
-        (GREY if highlight and name == highlight else PALETTE[i % len(PALETTE)])
+        (theme.grey if highlight and name == highlight else theme.palette[i % len(theme.palette)])
         for i, name in enumerate(names)
     ]
     if len(names) > HORIZONTAL_AFTER:
@@ -632,8 +717,8 @@ def category_bars(
             hovertemplate="%{x}<br>" + label + ": " + fmt + "<extra></extra>",
         )
     )
-    _layout(fig, height=height, margin={"l": 50 if metric in CURRENCY_METRICS else 44})
+    _layout(fig, height=height, margin={"l": 50 if metric in CURRENCY_METRICS else 44}, theme=theme)
     fig.update_xaxes(type="category", title=None)
     top = max(float(r[metric]) for r in rows)
     fig.update_yaxes(title=None, **metric_axis(metric, top, headroom=text_room(1, plot_height(fig))))
-    return fig
+    return described(fig, *_ranking_text(rows, category, metric))

@@ -19,6 +19,7 @@ from salesdash.dashboard.components.filters import sidebar_filters, with_linked
 from salesdash.dashboard.components.layout import apply_style
 from salesdash.dashboard.components.refresh import data_status, watch_for_data
 from salesdash.dashboard.components.saved_views import apply_opened, saved_views_sidebar
+from salesdash.dashboard.components.theme import theme_switch
 from salesdash.dashboard.components.token import session_token, token_input
 from salesdash.dashboard.state import link_problems
 from salesdash.errors import ConfigError
@@ -26,40 +27,38 @@ from salesdash.markup import md
 from salesdash.vocabulary import PAGES
 
 HERE = Path(__file__).parent
+# The browser tab's icon, served from the package (a :material/ icon here makes the browser fetch it from
+# fonts.gstatic.com).
+ICON = HERE / "static" / "icon.png"
+APP_NAME = "salesdash"
 
 
-# The navigation, by section: (page name in vocabulary.PAGES = its file in views/ and its URL path, icon).
-SECTIONS: dict[str, tuple[tuple[str, str], ...]] = {
-    "Sales": (
-        ("overview", ":material/dashboard:"),
-        ("geography", ":material/public:"),
-        ("products", ":material/category:"),
-        ("customers", ":material/groups:"),
-        ("seasonality", ":material/calendar_month:"),
-        ("orders", ":material/receipt_long:"),
-        ("forecast", ":material/insights:"),
-    ),
-    "Data": (
-        ("data", ":material/database:"),
-        ("quality", ":material/fact_check:"),
-        ("reports", ":material/schedule_send:"),
-    ),
+def page_title(page: str) -> str:
+    """The browser title of a page: ``Geography · salesdash``."""
+    return f"{page} · {APP_NAME}"
+
+
+# The navigation, by section: page names in vocabulary.PAGES (= its file in views/ and its URL path).
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "Sales": ("overview", "geography", "products", "customers", "seasonality", "orders", "forecast"),
+    "Data": ("data", "quality", "reports"),
 }
 DEFAULT_PAGE = "overview"
 
 
 def pages() -> dict[str, list[st.Page]]:
-    """The navigation, by section. Page files live in views/ (one short script each)."""
+    """The navigation, by section. Page files live in views/ (one short script each). No page icons: Streamlit
+    makes a page's icon its favicon, fetched from fonts.gstatic.com, and screen readers read the icon's
+    ligature name ("public Geography")."""
     return {
         section: [
             st.Page(
                 HERE / "views" / f"{name}.py",
                 title=PAGES[name],
-                icon=icon,
                 url_path=None if name == DEFAULT_PAGE else name,
                 default=name == DEFAULT_PAGE,
             )
-            for name, icon in entries
+            for name in entries
         ]
         for section, entries in SECTIONS.items()
     }
@@ -71,20 +70,21 @@ def page_name(page: st.Page) -> str:
 
 
 def main() -> None:
+    sections = pages()
+    navigation = st.navigation(sections, position="sidebar")
+    by_name = {page_name(p): p for entries in sections.values() for p in entries}
     st.set_page_config(
-        page_title="salesdash",
-        page_icon=":material/monitoring:",
+        page_title=page_title(navigation.title),
+        page_icon=str(ICON),
         layout="wide",
         initial_sidebar_state="auto",
     )
     apply_style()
-    sections = pages()
-    navigation = st.navigation(sections, position="sidebar")
-    by_name = {page_name(p): p for entries in sections.values() for p in entries}
+    theme_switch()
     try:
         settings = context.settings()
     except ConfigError as err:
-        st.error(f"**salesdash cannot start.** {md(err.message)}", icon=":material/settings:")
+        st.error(f"**salesdash cannot start.** {md(err.message)}")
         st.stop()
     token_input()
     body = st.empty()

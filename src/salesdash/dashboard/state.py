@@ -14,8 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+from salesdash.charts.theme import THEMES
 from salesdash.dashboard.client import build_query
 from salesdash.filters import BY_PARAM, FILTERS, AnyOf, DateBound, Filters
+
+THEME_PARAM = "theme"  # the sidebar's Light/Dark switch, kept in the URL next to the filters
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,13 @@ def link_problems(params: Mapping[str, list[str]], options: Mapping[str, Any]) -
     for name, values in params.items():
         declared = BY_PARAM.get(name)
         if name.startswith("embed"):  # Streamlit's own display options
+            continue
+        if name == THEME_PARAM:
+            problems.extend(
+                f"{name}={value} is not a theme (use {' or '.join(THEMES)})"
+                for value in values
+                if str(value).casefold() not in THEMES  # the switch writes its label: ?theme=Dark
+            )
             continue
         if declared is None:
             names = ", ".join(f.param for f in FILTERS)

@@ -12,6 +12,7 @@ from salesdash.charts.format import count, signed_percent
 from salesdash.dashboard.components.context import Context
 from salesdash.dashboard.components.layout import chart, section
 from salesdash.dashboard.components.tables import table
+from salesdash.dashboard.components.theme import active as theme
 from salesdash.vocabulary import GRAIN_LABELS, PERIODS, label
 
 GRAINS = {p: GRAIN_LABELS[PERIODS[p]] for p in ("monthly", "quarterly", "yearly")}
@@ -74,7 +75,7 @@ def acquisition_section(ctx: Context) -> None:
                 "No like-for-like comparison of new customers: the earlier period is not covered by the data."
             )
         records = list(result.data or [])
-        chart(acquisition_chart(records), key="chart-acquisition")
+        chart(acquisition_chart(records, theme=theme()), key="chart-acquisition")
 
 
 def cohort_section(ctx: Context) -> None:
@@ -99,7 +100,7 @@ def cohort_section(ctx: Context) -> None:
                 f"{small} of {len(cohorts)} cohorts have fewer than {result.meta.get('small_cohort')} customers "
                 "(marked small): one customer moves their shares a lot."
             )
-        chart(cohort_heatmap(cells, cohorts), key="chart-cohorts")
+        chart(cohort_heatmap(cells, cohorts, theme=theme()), key="chart-cohorts")
 
 
 def penetration_section(ctx: Context) -> None:
@@ -127,7 +128,7 @@ def penetration_section(ctx: Context) -> None:
                 else " No growth figures: the earlier period is not covered by the data."
             )
         )
-        chart(penetration_chart(records, key), key="chart-penetration")
+        chart(penetration_chart(records, key, theme=theme()), key="chart-penetration")
         table(
             records,
             [

@@ -12,6 +12,7 @@ from salesdash.dashboard.components.context import Context
 from salesdash.dashboard.components.drill import PARAM_OF_COLUMN, open_orders
 from salesdash.dashboard.components.layout import chart, section
 from salesdash.dashboard.components.tables import table
+from salesdash.dashboard.components.theme import active as theme
 from salesdash.markup import md
 
 CUSTOMER = PARAM_OF_COLUMN["customer_name"]  # the filter parameter ("customer")
@@ -57,14 +58,17 @@ def history_section(ctx: Context) -> None:
         left, right = st.columns([3, 2])
         with left:
             st.markdown("**Revenue by month**")
-            chart(charts.sales_over_time(months.data or [], "month", height=300), key="chart-history-months")
+            chart(
+                charts.sales_over_time(months.data or [], "month", height=300, theme=theme()),
+                key="chart-history-months",
+            )
             if months.meta.get("partial_note"):
                 st.caption(md(months.meta["partial_note"]))
         with right:
             st.markdown("**Product mix**")
             bars = list(mix.data or [])
             chart(
-                charts.ranked_bars(bars, "product_line", height=40 * max(len(bars), 1) + 60),
+                charts.ranked_bars(bars, "product_line", height=40 * max(len(bars), 1) + 60, theme=theme()),
                 key="chart-history-mix",
             )
         total = int(lines.meta.get("total") or 0)

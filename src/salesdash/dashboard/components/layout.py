@@ -8,6 +8,8 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
+from salesdash.charts.describe import description
+from salesdash.charts.theme import LIGHT
 from salesdash.dashboard.client import Query
 from salesdash.dashboard.components.chips import chip_row
 from salesdash.dashboard.components.context import Context
@@ -16,12 +18,17 @@ from salesdash.dashboard.components.exports import export_menu, view_of
 from salesdash.markup import md
 
 # Small CSS touches: card borders, tighter top padding, and no horizontal page scroll on phones.
-CSS = """
+CSS = (
+    """
 <style>
 .block-container {padding-top: 2.2rem; padding-bottom: 2rem; max-width: 1500px;}
-[data-testid="stMetric"] {background: #FFFFFF;}
+[data-testid="stMetric"] {background: """
+    + LIGHT.background
+    + """;}
 [data-testid="stMetricValue"] {font-size: 1.5rem; font-variant-numeric: tabular-nums;}
-[data-testid="stMetricLabel"] p {font-weight: 600; color: #555867;}
+[data-testid="stMetricLabel"] p {font-weight: 600; color: """
+    + LIGHT.muted_text
+    + """;}
 div:has(> [data-testid="stMetricDelta"]) {flex-wrap: wrap; row-gap: 0.25rem;}
 /* a card names its period and the one it is compared with: wrap them, never cut them off */
 [data-testid="stMetricDeltaDescription"], [data-testid="stMetricDeltaDescription"] *,
@@ -46,6 +53,7 @@ h3 {font-size: 1.15rem !important;}
 }
 </style>
 """
+)
 
 # Plotly toolbar: keep it light (download as PNG stays available).
 PLOTLY_CONFIG: dict[str, Any] = {
@@ -165,5 +173,20 @@ def order_count_note(meta: dict[str, Any]) -> None:
 
 
 def chart(fig: go.Figure, *, key: str, **kwargs: Any) -> Any:
-    """Draw a Plotly figure with the dashboard's toolbar settings."""
-    return st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, theme=None, **kwargs)
+    """Draw a Plotly figure with the dashboard's toolbar settings, then its text alternative
+    (:func:`chart_text`)."""
+    drawn = st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, theme=None, **kwargs)
+    chart_text(fig, key=key)
+    return drawn
+
+
+def chart_text(fig: go.Figure, *, key: str) -> None:
+    """Under a chart: its one-line summary and a "View as table" toggle showing the numbers it draws (both
+    computed by the chart function, :mod:`salesdash.charts.describe`; names from the data are escaped)."""
+    summary, table = description(fig)
+    if summary:
+        st.caption(md(summary))
+    if table and st.toggle(
+        "View as table", key=f"{key}-table", help="The numbers this chart draws, as a table"
+    ):
+        st.dataframe(table, hide_index=True, width="stretch")

@@ -11,6 +11,7 @@ from salesdash.charts.format import money, percent
 from salesdash.dashboard.components.context import Context
 from salesdash.dashboard.components.layout import chart, section
 from salesdash.dashboard.components.tables import column_config, frame
+from salesdash.dashboard.components.theme import active as theme
 from salesdash.markup import md
 
 SCATTER_CUSTOMERS = 1000  # the API's largest page: the scatter's customers (the most revenue first)
@@ -42,8 +43,8 @@ def rfm_section(ctx: Context) -> None:
         )
         st.caption(f"Recency is counted to {result.meta.get('as_of')}, the last day the data covers.{shown}")
         # one under the other: side by side, the bars' labels ("28 customers") and the legend were cut
-        chart(rfm_segments_chart(segments, height=300), key="chart-rfm-segments")
-        chart(rfm_scatter(customers, height=360), key="chart-rfm-scatter")
+        chart(rfm_segments_chart(segments, height=300, theme=theme()), key="chart-rfm-segments")
+        chart(rfm_scatter(customers, height=360, theme=theme()), key="chart-rfm-scatter")
         present = [s["segment"] for s in segments if s.get("customer_count")]
         chosen = st.segmented_control(
             "Segment",

@@ -9,6 +9,7 @@ from salesdash.dashboard.components.customer_analytics import acquisition_sectio
 from salesdash.dashboard.components.customer_history import history_section
 from salesdash.dashboard.components.layout import page_header
 from salesdash.dashboard.components.rfm import rfm_section
+from salesdash.dashboard.components.theme import active as theme
 
 TABLE_LIMIT = 100  # the API's largest page of top customers
 TOP_CHOICES = (10, 20, 50, 100)  # the top-N chart's choices (the PDF report keeps its top 10)
@@ -39,7 +40,7 @@ with st.container(border=True):
     records = list(top.data or [])
     category_chart(
         ctx,
-        charts.ranked_bars(records, "customer_name", height=32 * max(len(records), 1) + 50),
+        charts.ranked_bars(records, "customer_name", height=32 * max(len(records), 1) + 50, theme=theme()),
         records,
         "customer_name",
         key="chart-top-customers",

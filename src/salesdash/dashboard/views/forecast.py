@@ -17,6 +17,7 @@ from salesdash.charts.format import (
 from salesdash.dashboard.client import ApiRequestError
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.layout import chart, page_header, section
+from salesdash.dashboard.components.theme import active as theme
 from salesdash.markup import md
 
 ctx = context.current()
@@ -106,6 +107,7 @@ with st.container(border=True):
         forecast_chart(
             {"history": history, "forecast": future, "backtest": backtest, "reliability": reliability},
             error_note=False,
+            theme=theme(),
         ),
         key="chart-forecast",
     )

@@ -11,6 +11,7 @@ from salesdash.dashboard.components.crossfilter import category_chart, context_q
 from salesdash.dashboard.components.customer_analytics import penetration_section
 from salesdash.dashboard.components.filters import set_filter
 from salesdash.dashboard.components.layout import page_header, section
+from salesdash.dashboard.components.theme import active as theme
 from salesdash.markup import md
 
 ctx = context.current()
@@ -58,7 +59,11 @@ with map_col, st.container(border=True):
         drill=True,
     )
     category_chart(
-        ctx, charts.choropleth(records, height=400, selected=selected), records, "country", key="geo-map"
+        ctx,
+        charts.choropleth(records, height=400, selected=selected, theme=theme()),
+        records,
+        "country",
+        key="geo-map",
     )
     context_note = "Every country is coloured for the other filters."
     if selected:
@@ -84,7 +89,11 @@ with side, st.container(border=True):
         st.info(md(f"Every page shows {', '.join(selected)}."), icon=":material/filter_alt:")
         st.button("Show every country", on_click=_clear, icon=":material/filter_alt_off:", key="geo-clear")
     category_chart(
-        ctx, charts.ranked_bars(records, "country", limit=8, height=330), records, "country", key="geo-top"
+        ctx,
+        charts.ranked_bars(records, "country", limit=8, height=330, theme=theme()),
+        records,
+        "country",
+        key="geo-top",
     )
 
 with st.container(border=True):

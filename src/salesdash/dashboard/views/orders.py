@@ -14,6 +14,7 @@ from salesdash.dashboard.components import context, drill
 from salesdash.dashboard.components.crossfilter import category_chart, context_section
 from salesdash.dashboard.components.layout import order_count_note, page_header, section
 from salesdash.dashboard.components.tables import table
+from salesdash.dashboard.components.theme import active as theme
 from salesdash.dashboard.state import FilterState
 from salesdash.markup import md
 from salesdash.vocabulary import CANCELLED, DEAL_SIZE_ORDER, STATUS_ORDER, label
@@ -95,7 +96,9 @@ with left, st.container(border=True):
         statuses = ctx.fetch("/api/status-distribution", status_query, filtered=False)
     category_chart(
         ctx,
-        charts.category_bars(statuses.data or [], "status", measure, order=STATUS_ORDER, highlight=CANCELLED),
+        charts.category_bars(
+            statuses.data or [], "status", measure, order=STATUS_ORDER, highlight=CANCELLED, theme=theme()
+        ),
         statuses.data or [],
         "status",
         key="chart-status",
@@ -112,7 +115,7 @@ with right, st.container(border=True):
         deals = ctx.fetch("/api/deal-sizes", deals_query, filtered=False)
     category_chart(
         ctx,
-        charts.category_bars(deals.data or [], "deal_size", measure, order=DEAL_SIZE_ORDER),
+        charts.category_bars(deals.data or [], "deal_size", measure, order=DEAL_SIZE_ORDER, theme=theme()),
         deals.data or [],
         "deal_size",
         key="chart-deals",

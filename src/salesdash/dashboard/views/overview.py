@@ -12,6 +12,7 @@ from salesdash.dashboard.components.changes import top_movers_section, year_over
 from salesdash.dashboard.components.compare import comparison_kpi_cards
 from salesdash.dashboard.components.crossfilter import category_chart, context_section, period_chart
 from salesdash.dashboard.components.layout import page_header, section
+from salesdash.dashboard.components.theme import active as theme
 from salesdash.vocabulary import GRAIN_LABELS, PERIOD_OF_GRAIN
 
 ctx = context.current()
@@ -60,7 +61,9 @@ with st.container(border=True):
         with st.spinner("Loading sales over time…"):
             over_time = ctx.fetch("/api/sales-over-time", period)
         records = list(over_time.data or [])
-        period_chart(ctx, charts.sales_over_time(records, grain), records, grain, key="chart-over-time")
+        period_chart(
+            ctx, charts.sales_over_time(records, grain, theme=theme()), records, grain, key="chart-over-time"
+        )
         notes = ["Drag across the chart to filter every page to those periods."]
         notes += [str(over_time.meta["partial_note"])] if over_time.meta.get("partial_note") else []
         if "day" not in grains and days:
@@ -79,7 +82,7 @@ with left, st.container(border=True):
     # bars, not a donut: a pie slice sends no selection event in Streamlit, a bar does (and reads exactly)
     category_chart(
         ctx,
-        charts.ranked_bars(lines.data, "product_line", height=380),
+        charts.ranked_bars(lines.data, "product_line", height=380, theme=theme()),
         lines.data,
         "product_line",
         key="chart-product-share",
@@ -90,7 +93,7 @@ with right, st.container(border=True):
         countries = ctx.fetch("/api/sales-by-country", countries_query, filtered=False)
     category_chart(
         ctx,
-        charts.ranked_bars(countries.data, "country", limit=8, height=380),
+        charts.ranked_bars(countries.data, "country", limit=8, height=380, theme=theme()),
         countries.data,
         "country",
         key="chart-top-countries",

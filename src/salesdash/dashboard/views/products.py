@@ -7,6 +7,7 @@ from salesdash.dashboard.components import context
 from salesdash.dashboard.components.changes import list_price_gap_section
 from salesdash.dashboard.components.crossfilter import category_chart, context_section, row_table
 from salesdash.dashboard.components.layout import order_count_note, page_header
+from salesdash.dashboard.components.theme import active as theme
 from salesdash.vocabulary import label
 
 METRICS = {m: label(m) for m in ("revenue", "units", "order_count")}
@@ -33,7 +34,7 @@ with st.container(border=True):
         lines = ctx.fetch("/api/sales-by-category", lines_query, filtered=False)
     category_chart(
         ctx,
-        charts.ranked_bars(lines.data, "product_line", metric, height=320),
+        charts.ranked_bars(lines.data, "product_line", metric, height=320, theme=theme()),
         lines.data,
         "product_line",
         key="chart-lines",
@@ -76,6 +77,7 @@ with st.container(border=True):
             limit=limit,
             height=28 * min(limit, len(records) or 1) + 60,
             color=charts.OKABE_ITO["green"],
+            theme=theme(),
         ),
         records[:limit],
         "product_code",

@@ -11,6 +11,7 @@ from salesdash.charts.format import TABLE_FORMATS, count, money, percent, period
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.layout import api_call, chart, page_header
 from salesdash.dashboard.components.tables import FIT_ROWS
+from salesdash.dashboard.components.theme import active as theme
 from salesdash.markup import md, md_list
 
 ANOMALY_TITLES = {
@@ -140,7 +141,7 @@ with left, st.container(border=True):
     st.subheader("Empty cells per column", anchor=False)
     empty = report.get("empty_cells") or {}
     if empty and rows_read:
-        chart(empty_cells_chart(empty, rows_read), key="chart-empty-cells")
+        chart(empty_cells_chart(empty, rows_read, theme=theme()), key="chart-empty-cells")
         complete = sorted(k for k, v in empty.items() if not v)
         if complete:
             st.caption(f"No empty cells in the other {len(complete)} columns: {md_list(complete)}.")

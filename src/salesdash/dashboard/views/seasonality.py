@@ -8,6 +8,7 @@ from salesdash.charts import figures as charts
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.crossfilter import apply_dates, data_dates, period_chart, selectable_chart
 from salesdash.dashboard.components.layout import chart, page_header, section
+from salesdash.dashboard.components.theme import active as theme
 from salesdash.dashboard.selection import CALENDAR_PERIODS, END, START, calendar_period, quarter_change
 
 ctx = context.current()
@@ -34,7 +35,10 @@ with st.container(border=True):
     heat_years = list(range(first.year, last.year + 1)) if first and last else []
     heat_col, pick_col = st.columns([4, 1])
     with heat_col:
-        chart(charts.month_year_heatmap(heat.data or [], heat.meta.get("years")), key="chart-heatmap")
+        chart(
+            charts.month_year_heatmap(heat.data or [], heat.meta.get("years"), theme=theme()),
+            key="chart-heatmap",
+        )
         st.caption("$0 = no orders in that month for these filters; blank = a month the data does not cover.")
     with pick_col:
         # a heatmap cell cannot be clicked in Streamlit (no selection events): the same choice, as a control
@@ -57,7 +61,7 @@ with left, st.container(border=True):
     section(ctx, "Quarters by year", "/api/quarterly-analysis")
     with st.spinner("Loading quarters…"):
         quarters = ctx.fetch("/api/quarterly-analysis")
-    quarter_fig = charts.quarterly_comparison(quarters.data or [])
+    quarter_fig = charts.quarterly_comparison(quarters.data or [], theme=theme())
     names = [str(trace.name) for trace in quarter_fig.data]
     selectable_chart(
         ctx,
@@ -112,7 +116,9 @@ with right, st.container(border=True):
         )
         if yoy.get("label"):
             notes.append(yoy["label"])
-    period_chart(ctx, charts.yearly_revenue(bars), years, "year", key="chart-years", brush=False)
+    period_chart(
+        ctx, charts.yearly_revenue(bars, theme=theme()), years, "year", key="chart-years", brush=False
+    )
     if notes:
         st.caption(
             "Click a bar to filter every page to that year. Growth compares like with like: "
