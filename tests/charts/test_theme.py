@@ -207,7 +207,7 @@ def test_summary_lines_say_what_the_chart_shows():
         "Trains smallest at 10.0% ($100)"
     )
     assert said["sales_over_time"] == (
-        "Revenue by month, 2004-01 to 2004-03: 2004-02 highest at $2.50K, 2004-03 lowest at $800; 10 orders"
+        "Revenue by month, Jan 2004 to Mar 2004: Feb 2004 highest at $2.50K, Mar 2004 lowest at $800; 10 orders"
     )
     assert said["choropleth"].startswith("Revenue by country: USA highest at $3.00K (60.0%), Ireland lowest")
     assert (

@@ -94,6 +94,20 @@ def test_xlsx_data_sheet_holds_the_metric_layer_values(sample: Engine):
     assert file.filename.endswith(".xlsx")
 
 
+def test_xlsx_names_territories_as_people_read_them(sample: Engine):
+    book = openpyxl.load_workbook(io.BytesIO(run(sample, "sales-by-country", "xlsx").content))
+    sheet = book.worksheets[0]
+    header = [c.value for c in sheet[1]]
+    rows = {
+        row[header.index(label("country"))]: row[header.index(label("territory"))]
+        for row in sheet.iter_rows(min_row=2, values_only=True)
+    }
+    # stored as codes (NA, EMEA, APAC, Japan); the people's sheet names them; the CSV keeps the codes
+    assert rows["USA"] == "North America" and rows["France"] == "EMEA" and rows["Japan"] == "Japan"
+    assert "NA" not in set(rows.values())
+    assert b",NA," in run(sample, "sales-by-country", "csv").content
+
+
 def test_xlsx_about_sheet_has_filters_data_version_and_definitions(sample: Engine):
     f = Filters(countries=("France",), end=date(2004, 12, 31))
     file = run(sample, "top-customers", "xlsx", f, limit="5")

@@ -9,19 +9,26 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from salesdash.charts.describe import described, extremes
 from salesdash.charts.figures import (
-    GREY,
     OKABE_ITO,
-    PALETTE,
-    PRIMARY,
-    TEXT,
     Records,
     _layout,
     empty_figure,
     note_below,
 )
-from salesdash.charts.format import hover_money, money_short, percent, signed_percent, span_axis, value_axis
+from salesdash.charts.format import (
+    hover_money,
+    money,
+    money_short,
+    percent,
+    signed_percent,
+    span_axis,
+    value_axis,
+)
+from salesdash.charts.theme import LIGHT, Theme
 from salesdash.markup import plotly_text
+from salesdash.vocabulary import label
 
 OVERLAY_GRAINS = ("month", "quarter")
 GAIN = OKABE_ITO["blue"]
@@ -48,7 +55,9 @@ def year_span(grain: str, rows: list[Mapping[str, Any]]) -> str:
     return first if first == last else f"{first}-{last}"
 
 
-def year_overlay(records: Records, grain: str = "month", *, height: int = 360) -> go.Figure:
+def year_overlay(
+    records: Records, grain: str = "month", *, height: int = 360, theme: Theme = LIGHT
+) -> go.Figure:
     """Revenue per month (or quarter) with one line per year over the same January-December axis, so a month
     is read against the same month of the other years. A year the dates in view cover only in part (the
     sample's 2005: January-May) is named with its months and drawn dotted, its partial periods with open
@@ -56,7 +65,7 @@ def year_overlay(records: Records, grain: str = "month", *, height: int = 360) -
     if grain not in OVERLAY_GRAINS:
         raise ValueError(f"the year overlay is drawn per month or quarter, not per {grain}")
     if not records:
-        return empty_figure(height=height)
+        return empty_figure(height=height, theme=theme)
     slots = 12 if grain == "month" else 4
     labels = [_slot(grain, f"2000-{m:02d}-01")[1] for m in range(1, 13, 12 // slots)]
     years: dict[int, list[Mapping[str, Any]]] = {}
@@ -69,7 +78,7 @@ def year_overlay(records: Records, grain: str = "month", *, height: int = 360) -
         partial = [r.get("complete") is False for r in rows]
         whole = len(rows) == slots and not any(partial)
         name = str(year) if whole else f"{year} ({year_span(grain, rows)}, partial)"
-        color = PRIMARY if year == newest else PALETTE[1 + (i - 1) % (len(PALETTE) - 1)]
+        color = theme.primary if year == newest else theme.palette[1 + (i - 1) % (len(theme.palette) - 1)]
         fig.add_scatter(
             x=[_slot(grain, str(r["period_start"]))[1] for r in rows],
             y=[r["revenue"] for r in rows],
@@ -86,14 +95,29 @@ def year_overlay(records: Records, grain: str = "month", *, height: int = 360) -
             ],
             hovertemplate="%{customdata[0]}%{customdata[1]}: " + hover_money() + "<extra></extra>",
         )
-    _layout(fig, height=height, legend=True, hovermode="x unified")
+    _layout(fig, height=height, legend=True, hovermode="x unified", theme=theme)
     fig.update_layout(legend={"entrywidth": 170, "traceorder": "normal"})
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=labels, range=[-0.5, slots - 0.5])
     top = max(float(r["revenue"] or 0) for r in records)
     fig.update_yaxes(title=None, **value_axis("currency", top))
     # upright month names (rotated ones collide with a note under the chart on a phone)
     fig.update_xaxes(tickangle=0, tickfont={"size": 11})
-    return fig
+    totals = {
+        (str(year) if len(rows) == slots else f"{year} ({year_span(grain, rows)})"): sum(
+            float(r["revenue"] or 0) for r in rows
+        )
+        for year, rows in sorted(years.items())
+    }
+    summary = extremes("Revenue per year over the same months", list(totals.items()), money_short)
+    table = [
+        {
+            "Period": str(r["period"]),
+            label("revenue"): money(r["revenue"]),
+            "Partial": "yes" if r.get("complete") is False else "",
+        }
+        for r in sorted(records, key=lambda r: str(r["period_start"]))
+    ]
+    return described(fig, summary, table)
 
 
 def overlay_has_partial(records: Records, grain: str = "month") -> bool:
@@ -125,6 +149,7 @@ def _diverging(
     *,
     height: int | None,
     money: bool,
+    theme: Theme,
 ) -> go.Figure:
     """Horizontal bars either side of zero (gains right in blue, losses left in vermillion), first row at the
     top. Each row's name is written above its bar from the left edge and its label just beyond the bar's end,
@@ -145,7 +170,7 @@ def _diverging(
             hovertemplate="%{customdata[0]}<br>%{customdata[1]}<extra></extra>",
         )
     )
-    _layout(fig, height=height or ROW_HEIGHT * n + 44)
+    _layout(fig, height=height or ROW_HEIGHT * n + 44, theme=theme)
     for row, name, value, text in zip(rows, names, values, labels, strict=True):
         fig.add_annotation(
             x=0,
@@ -156,7 +181,7 @@ def _diverging(
             text=plotly_text(name),  # a name from the data: shown as written, never as markup
             showarrow=False,
             xanchor="left",
-            font={"color": TEXT, "size": 13},
+            font={"color": theme.text, "size": 13},
         )
         fig.add_annotation(
             x=value,
@@ -165,7 +190,7 @@ def _diverging(
             showarrow=False,
             xanchor="left" if value >= 0 else "right",
             xshift=8 if value >= 0 else -8,
-            font={"color": TEXT, "size": 12},
+            font={"color": theme.text, "size": 12},
         )
     fig.update_layout(margin={"l": 14, "r": 10, "t": 4, "b": 28})
     fig.update_yaxes(visible=False, range=[-0.5, n - 0.5])
@@ -174,32 +199,49 @@ def _diverging(
     low = min(0.0, min(values)) - (reach * 0.7 if min(values) < 0 else reach * 0.05)
     high = max(0.0, max(values)) + (reach * 0.7 if max(values) > 0 else reach * 0.05)
     axis = span_axis("currency" if money else "ratio", low, high)
-    fig.update_xaxes(title=None, zeroline=True, zerolinecolor=GREY, zerolinewidth=1, **axis)
+    fig.update_xaxes(title=None, zeroline=True, zerolinecolor=theme.grey, zerolinewidth=1, **axis)
     return fig
 
 
-def movers_chart(records: Records, key: str, *, height: int | None = None) -> go.Figure:
+def movers_chart(records: Records, key: str, *, height: int | None = None, theme: Theme = LIGHT) -> go.Figure:
     """Top movers as diverging bars: the revenue change of each group, largest gains at the top, largest
     losses at the bottom, each labelled with its change and change % ("new": nothing a year earlier)."""
     rows = sorted(
         (r for r in records if r.get("revenue_change") is not None), key=lambda r: -r["revenue_change"]
     )
     if not rows:
-        return empty_figure("No comparison period for these filters", height=height or 260)
+        return empty_figure("No comparison period for these filters", height=height or 260, theme=theme)
     hover = [
         f"Change {mover_label(r)}"
         + ("" if r.get("revenue_change_pct") is None else f" ({signed_percent(r['revenue_change_pct'])})")
         + f"<br>Now {money_short(r['current_revenue'])} · a year earlier {money_short(r['previous_revenue'])}"
         for r in rows
     ]
-    return _diverging(
+    fig = _diverging(
         [str(r[key]) for r in rows],
         [float(r["revenue_change"]) for r in rows],
         [mover_label(r) for r in rows],
         hover,
         height=height,
         money=True,
+        theme=theme,
     )
+    summary = extremes(
+        f"Revenue change by {label(key).lower()}",
+        [(str(r[key]), r["revenue_change"]) for r in rows],
+        lambda v: ("+" if v > 0 else "") + money_short(v),
+        words=("largest gain", "largest loss"),
+    )
+    table = [
+        {
+            label(key): str(r[key]),
+            label("current_revenue"): money(r["current_revenue"]),
+            label("previous_revenue"): money(r["previous_revenue"]),
+            "Change": mover_label(r),
+        }
+        for r in rows
+    ]
+    return described(fig, summary, table)
 
 
 def gap_label(row: Mapping[str, Any]) -> str:
@@ -208,7 +250,12 @@ def gap_label(row: Mapping[str, Any]) -> str:
 
 
 def list_price_gap_chart(
-    records: Records, key: str = "product_line", *, limit: int | None = 20, height: int | None = None
+    records: Records,
+    key: str = "product_line",
+    *,
+    limit: int | None = 20,
+    height: int | None = None,
+    theme: Theme = LIGHT,
 ) -> go.Figure:
     """The list-price gap % per product line (or product code) as diverging bars: right of zero = sold above
     list price, left = below; at most ``limit`` rows, the largest gaps in money. Says it is not a margin."""
@@ -216,7 +263,9 @@ def list_price_gap_chart(
     rows = sorted(rows, key=lambda r: -abs(float(r["list_price_gap"])))[:limit] if limit else rows
     rows = sorted(rows, key=lambda r: -float(r["list_price_gap_pct"]))
     if not rows:
-        return empty_figure("No order lines with an MSRP for these filters", height=height or 260)
+        return empty_figure(
+            "No order lines with an MSRP for these filters", height=height or 260, theme=theme
+        )
     hover = [
         f"{money_short(abs(r['list_price_gap']))} ({percent(abs(r['list_price_gap_pct']))}) "
         f"{'above' if r['list_price_gap'] >= 0 else 'below'} list price<br>Revenue {money_short(r['revenue'])}"
@@ -230,6 +279,22 @@ def list_price_gap_chart(
         hover,
         height=height,
         money=False,
+        theme=theme,
     )
-    note_below(fig, GAP_NOTE, xshift=16)
-    return fig
+    note_below(fig, GAP_NOTE, xshift=16, theme=theme)
+    summary = extremes(
+        f"List-price gap by {label(key).lower()} (not a profit margin)",
+        [(str(r[key]), r["list_price_gap_pct"]) for r in rows],
+        signed_percent,
+        words=("furthest above list", "furthest below list"),
+    )
+    table = [
+        {
+            label(key): str(r[key]),
+            label("revenue"): money(r["revenue"]),
+            label("list_price_revenue"): money(r["list_price_revenue"]),
+            label("list_price_gap_pct"): signed_percent(r["list_price_gap_pct"]),
+        }
+        for r in rows
+    ]
+    return described(fig, summary, table)

@@ -24,7 +24,7 @@ from salesdash.export_safety import neutralise, to_csv
 from salesdash.filters import Filters
 from salesdash.metrics import definitions
 from salesdash.views import ViewData
-from salesdash.vocabulary import label, unit
+from salesdash.vocabulary import label, territory_name, unit
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,8 @@ class _Writer:
             moment = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
             sheet.write_datetime(row, col, moment, self.date)
         else:
-            sheet.write_string(row, col, neutralise(str(value)))
+            text = territory_name(str(value)) if column == "territory" else str(value)  # "North America"
+            sheet.write_string(row, col, neutralise(text or ""))
 
     def table(self, title: str, frame: pd.DataFrame) -> None:
         sheet = self.book.add_worksheet(_sheet_name(title, self.taken))

@@ -10,6 +10,7 @@ whole period (2005 with five months of data is not complete; nor is a week or mo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -95,11 +96,12 @@ def sales_over_time(conn: Connection, filters: Filters, grain: str = "month") ->
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def partial_note(frame: pd.DataFrame, grain: str) -> str | None:
-    """A sentence naming the periods the dates in view cover only in part (None when every one is whole)."""
+def partial_note(frame: pd.DataFrame, grain: str, name: Callable[[str], str] = str) -> str | None:
+    """A sentence naming the periods the dates in view cover only in part (None when every one is whole);
+    ``name`` writes a period label as people read it (the view layer passes the number-format module's)."""
     if frame.empty:
         return None
-    cut = [str(p) for p, whole in zip(frame["period"], frame["complete"], strict=True) if not whole]
+    cut = [name(str(p)) for p, whole in zip(frame["period"], frame["complete"], strict=True) if not whole]
     if not cut:
         return None
     noun = "period" if len(cut) == 1 else "periods"

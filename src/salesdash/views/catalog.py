@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 from sqlalchemy import Connection
 
 from salesdash.charts import analytics, figures
+from salesdash.charts.format import period_name
 from salesdash.errors import InvalidParameter
 from salesdash.filters import Filters
 from salesdash.forecast import MAX_HORIZON, forecast
@@ -297,7 +298,7 @@ def _series_table(
 ) -> ViewData:
     """A table of every period in view (metrics.series), with the partial periods in meta and in a note."""
     partial = [p for p, whole in zip(frame["period"], frame["complete"], strict=True) if not whole]
-    note = partial_note(frame, grain)
+    note = partial_note(frame, grain, period_name)
     period = next(name for name, g in PERIODS.items() if g == grain)
     return _table(
         name,

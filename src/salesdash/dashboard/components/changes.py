@@ -21,6 +21,7 @@ from salesdash.dashboard.components.context import Context
 from salesdash.dashboard.components.customer_analytics import _view_section
 from salesdash.dashboard.components.layout import chart
 from salesdash.dashboard.components.tables import table
+from salesdash.dashboard.components.theme import active as theme
 from salesdash.vocabulary import PERIOD_OF_GRAIN
 
 MOVER_DIMENSIONS = {"customer": "Customer", "country": "Country", "productline": "Product line"}
@@ -40,7 +41,7 @@ def year_overlay_chart(ctx: Context, grain: str, headline: Mapping[str, Any] | N
     with st.spinner("Loading sales per year…"):
         result = ctx.fetch("/api/sales-over-time", {"period": PERIOD_OF_GRAIN[shown]})
     records = list(result.data or [])
-    chart(year_overlay(records, shown), key="chart-year-overlay")
+    chart(year_overlay(records, shown, theme=theme()), key="chart-year-overlay")
     notes = [OVERLAY_NOTE + "."] if overlay_has_partial(records, shown) else []
     if shown != grain:
         notes.append(
@@ -90,7 +91,7 @@ def top_movers_section(ctx: Context) -> None:
             )
         )
         key = MOVER_KEYS[dimension]
-        chart(movers_chart(records, key), key="chart-top-movers")
+        chart(movers_chart(records, key, theme=theme()), key="chart-top-movers")
         table(
             _as_text(records, "revenue_change_pct", "new"),
             [
@@ -143,7 +144,7 @@ def list_price_gap_section(ctx: Context) -> None:
         key = "product_code" if level == "product" else "product_line"
         if level == "product":
             st.caption(f"The 20 largest gaps of {len(records):,} products (all of them in the table).")
-        chart(list_price_gap_chart(records, key), key="chart-list-price-gap")
+        chart(list_price_gap_chart(records, key, theme=theme()), key="chart-list-price-gap")
         columns = ["product_code", "product_line", "msrp"] if level == "product" else ["product_line"]
         table(
             _as_text(records, "list_price_gap_pct", "–"),
