@@ -50,3 +50,24 @@ def test_token_create_prints_a_token_once(tmp_path: Path):
     result = run(["token", "create", "--role", "admin"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().startswith("sd_")
+
+
+def test_every_stage_shows_real_progress(tmp_path: Path):
+    """The read stage counts the file's bytes (not "0/1" then "1/1"); load counts lines in batches."""
+    import re
+
+    big = tmp_path / "lines.csv"
+    made = run(["generate", "--rows", "120000", "--out", str(big), "--quiet"], tmp_path)
+    assert made.returncode == 0, made.stderr
+    result = run(["ingest", str(big)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    steps: dict[str, list[tuple[int, int]]] = {}
+    for stage, done, total in re.findall(r"^\s*(\w+):\s+\d+%\s+\(([\d,]+)/([\d,]+)\)", result.stderr, re.M):
+        steps.setdefault(stage, []).append((int(done.replace(",", "")), int(total.replace(",", ""))))
+    size = big.stat().st_size
+    reads = steps["read"]
+    assert {total for _, total in reads} == {size}  # bytes of the file
+    assert reads[0][0] == 0 and reads[-1][0] == size and len({done for done, _ in reads}) >= 3
+    loads = steps["load"]
+    assert {total for _, total in loads} == {120_000} and len({done for done, _ in loads}) >= 3
+    assert [done for done, _ in reads] == sorted(done for done, _ in reads)

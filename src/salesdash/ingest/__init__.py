@@ -19,7 +19,7 @@ from salesdash.errors import InputFileError
 from salesdash.export_safety import to_csv
 from salesdash.ingest.clean import clean
 from salesdash.ingest.parquet import is_parquet, parquet_columns, parquet_rows, read_parquet
-from salesdash.ingest.read import check_column_count, check_path, header_line, read_csv
+from salesdash.ingest.read import byte_progress, check_column_count, check_path, header_line, read_csv
 from salesdash.ingest.report import build_report, format_report
 from salesdash.ingest.validate import check_header, line_of, raise_for_failures, validate
 from salesdash.store import DataVersion, replace_data
@@ -96,12 +96,19 @@ def prepare(
             return _prepare_columnar(path, name, encoding, on_error, rejects_path, progress, parquet)
         except Fallback:
             pass
-    if progress:
-        progress("read", 0, 1)
-    raw_file = read_parquet(path) if parquet else read_csv(path, encoding=encoding)
+    if parquet:
+        if progress:
+            progress("read", 0, 1)
+        raw_file = read_parquet(path)
+    else:
+        size = path.stat().st_size
+        raw_file = read_csv(
+            path, encoding=encoding, on_bytes=byte_progress(progress, size) if progress else None
+        )
     raw = raw_file.frame
     if progress:
-        progress("read", 1, 1)
+        if parquet:
+            progress("read", 1, 1)
         progress("validate", 0, len(raw))
     typed, warnings, failures = validate(raw, name)
     rejected = 0
@@ -170,8 +177,8 @@ def _prepare_columnar(
         validate_columnar,
     )
 
-    if progress:
-        progress("read", 0, 1)
+    if progress and parquet:
+        progress("read", 0, 1)  # a CSV's read reports its bytes (read_columnar)
     file = read_parquet_columnar(path, progress) if parquet else read_columnar(path, encoding, progress)
     if progress:
         progress("validate", 0, file.rows)

@@ -39,7 +39,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from salesdash.errors import InputFileError
-from salesdash.ingest.read import detect_encoding
+from salesdash.ingest.read import byte_progress, detect_encoding
 from salesdash.ingest.schema import COLUMN_MAP, SOURCE_COLUMNS, build_schema
 from salesdash.ingest.validate import _format_failures, check_header, to_typed
 from salesdash.store.schema import ORDER_LINE_COLUMNS
@@ -113,7 +113,7 @@ def read_columnar(path: Path, encoding: str | None, progress: Progress | None = 
 
     def detect() -> None:
         try:
-            box["result"] = detect_encoding(path)
+            box["result"] = detect_encoding(path, byte_progress(progress, size) if progress else None)
         except BaseException as exc:  # re-raised in the caller's thread
             box["error"] = exc
 
@@ -138,7 +138,7 @@ def read_columnar(path: Path, encoding: str | None, progress: Progress | None = 
     if columns is None:
         raise Fallback(problem)
     if progress:
-        progress("read", 1, 1)
+        progress("read", size, size)
     return ColumnarFile(columns=columns, rows=rows, encoding=used, sha256=digest, size_bytes=size)
 
 

@@ -10,6 +10,7 @@ import codecs
 import csv
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,7 +48,7 @@ class _Scan:
     long_line: int  # the first line longer than MAX_LINE_BYTES (1 = the header), 0 for none
 
 
-def _file_digest_and_utf8(path: Path) -> _Scan:
+def _file_digest_and_utf8(path: Path, on_bytes: Callable[[int], None] | None = None) -> _Scan:
     """One pass over the file: its sha256, whether it is valid UTF-8, its first bytes, the first NUL's offset
     and the first bare carriage return (offset and line)."""
     digest = hashlib.sha256()
@@ -89,6 +90,8 @@ def _file_digest_and_utf8(path: Path) -> _Scan:
                     lines_before += chunk.count(b"\n")
                     pending_cr = chunk.endswith(b"\r")
             offset += len(chunk)
+            if on_bytes is not None:
+                on_bytes(offset)
             if is_utf8:
                 try:
                     decoder.decode(chunk)
@@ -123,10 +126,10 @@ def _score_single_byte(path: Path) -> str:
     return best
 
 
-def detect_encoding(path: Path) -> tuple[str, str]:
+def detect_encoding(path: Path, on_bytes: Callable[[int], None] | None = None) -> tuple[str, str]:
     """Return (encoding, sha256) for ``path``; refuse binary, compressed and UTF-16 files, and stray carriage
-    returns, with a clear message."""
-    scan = _file_digest_and_utf8(path)
+    returns, with a clear message. ``on_bytes`` hears how many bytes have been read so far (progress)."""
+    scan = _file_digest_and_utf8(path, on_bytes)
     digest, is_utf8, head, nul_at = scan.sha256, scan.is_utf8, scan.head, scan.nul_at
     _magic_checks(path.name, head)
     if nul_at >= 0:
@@ -238,6 +241,20 @@ def _check_sample(name: str, body: bytes, expected: int, cut: bool) -> None:
         )
 
 
+def byte_progress(progress: Callable[[str, int, int], None], size: int) -> Callable[[int], None]:
+    """``on_bytes`` for a read of ``size`` bytes that reports the "read" stage in bytes, at each tenth."""
+    shown = [0]
+
+    def on_bytes(done: int) -> None:
+        step = min(10, done * 10 // size) if size else 10
+        if step > shown[0]:
+            shown[0] = step
+            progress("read", min(done, size), size)
+
+    progress("read", 0, size)
+    return on_bytes
+
+
 def check_path(path: Path) -> None:
     """InputFileError unless ``path`` is an existing file (checked before any progress is shown)."""
     if not path.exists():
@@ -246,14 +263,17 @@ def check_path(path: Path) -> None:
         raise InputFileError(f"Not a file: {path}")
 
 
-def read_csv(path: Path, encoding: str | None = None) -> RawFile:
-    """Read ``path`` into an all-text DataFrame; ``encoding`` overrides detection."""
+def read_csv(
+    path: Path, encoding: str | None = None, on_bytes: Callable[[int], None] | None = None
+) -> RawFile:
+    """Read ``path`` into an all-text DataFrame; ``encoding`` overrides detection; ``on_bytes`` hears the
+    bytes read so far (progress of the read)."""
     path = Path(path)
     check_path(path)
     size = path.stat().st_size
     if size == 0:
         raise InputFileError(f"{path.name} is empty: expected a header row and order lines.")
-    detected, digest = detect_encoding(path)
+    detected, digest = detect_encoding(path, on_bytes)
     if encoding:
         try:
             codecs.lookup(encoding)
