@@ -71,3 +71,11 @@ def test_every_stage_shows_real_progress(tmp_path: Path):
     loads = steps["load"]
     assert {total for _, total in loads} == {120_000} and len({done for done, _ in loads}) >= 3
     assert [done for done, _ in reads] == sorted(done for done, _ in reads)
+
+
+def test_ingest_without_a_path_loads_the_shipped_sample_from_any_directory(tmp_path: Path):
+    """A plain install run outside the checkout: no data/raw/ under the working directory."""
+    assert not (tmp_path / "data").exists()
+    result = run(["ingest", "--quiet"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "rows loaded:   2,823" in result.stdout

@@ -24,8 +24,14 @@ def _default_database_url() -> str:
     return f"sqlite:///{(Path.cwd() / 'data' / 'salesdash.db').as_posix()}"
 
 
+BUNDLED_SAMPLE = Path(__file__).parent / "data" / "sales_data_sample.csv"  # shipped in the package
+
+
 def _default_source() -> Path:
-    return Path.cwd() / "data" / "raw" / "sales_data_sample.csv"
+    """``data/raw/sales_data_sample.csv`` under the working directory (a checkout), else the sample the package
+    ships, so that ``salesdash run`` works from any directory after a plain install."""
+    local = Path.cwd() / "data" / "raw" / "sales_data_sample.csv"
+    return local if local.is_file() else BUNDLED_SAMPLE
 
 
 def is_loopback(host: str) -> bool:

@@ -40,6 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from salesdash.config import BUNDLED_SAMPLE
 from salesdash.errors import InputFileError
 from salesdash.ingest.schema import COLUMN_MAP, SOURCE_COLUMNS, TEXT_COLUMNS
 
@@ -53,7 +54,6 @@ SMALL_BELOW_CENTS = 300_000
 LARGE_FROM_CENTS = 700_000
 FORMATS = (".csv", ".csv.gz", ".parquet")
 # the bundled sample (2,823 order lines), shipped in the package: the default source wherever salesdash runs
-BUNDLED_SAMPLE = Path(__file__).parent / "data" / "sales_data_sample.csv"
 MAX_YEARS = 100
 # realistic_shape: one customer per LINES_PER_CUSTOMER lines, one product code per LINES_PER_PRODUCT lines
 LINES_PER_CUSTOMER = 50
