@@ -18,6 +18,7 @@ from typing import Any
 
 import streamlit as st
 
+from salesdash.dashboard.components.navigation import go_to
 from salesdash.filters import BY_PARAM, FILTERS, DateBound, Filters
 from salesdash.markup import md, plotly_text
 
@@ -134,7 +135,7 @@ def open_orders(source: str, pick: Pick | None = None, *, order: int | None = No
     st.session_state[FRESH_KEY] = True
     if order is not None:
         st.session_state[ORDER_KEY] = str(order)
-    st.switch_page(ORDERS_PAGE)
+    go_to(ORDERS_PAGE)
 
 
 def drill_button(source: str, pick: Pick | None = None, *, key: str) -> None:

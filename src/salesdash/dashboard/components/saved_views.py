@@ -11,6 +11,7 @@ import streamlit as st
 
 from salesdash.dashboard.client import ApiClient, ApiError
 from salesdash.dashboard.components.filters import set_filter
+from salesdash.dashboard.components.navigation import go_to
 from salesdash.dashboard.components.token import session_token
 from salesdash.dashboard.state import FilterState
 from salesdash.markup import md
@@ -37,7 +38,7 @@ def _open(view: dict[str, Any], pages: dict[str, st.Page]) -> None:
     """Open ``view``: go to its page; :func:`apply_opened` then sets its filters (the widgets are bound to the
     URL, so they write its query string themselves)."""
     st.session_state[OPEN_KEY] = view
-    st.switch_page(pages.get(str(view.get("page"))) or pages["overview"])
+    go_to(pages.get(str(view.get("page"))) or pages["overview"])
 
 
 def dashboard_link(view: dict[str, Any]) -> str:

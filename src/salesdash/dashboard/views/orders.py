@@ -34,6 +34,9 @@ LINE_COLUMNS = [
     "status",
     "deal_size",
 ]
+# the table shows ten of them, so that every column fits at 1400 px: the line number is in the order's detail,
+# and PRICEEACH is capped at 100 in the data (SALES is the line's true amount); the CSV holds every field
+SHOWN_COLUMNS = [c for c in LINE_COLUMNS if c not in ("order_line_number", "price_each")]
 PAGE_SIZES = (25, 50, 100)
 PAGE_KEY = "orders_page"
 SHOWN_KEY = "orders_query_shown"  # the query the page number belongs to (a new query starts at page 1)
@@ -211,10 +214,10 @@ with st.container(border=True):
     if not records:
         st.info("No order line matches. Clear the search or widen the filters.", icon=":material/search_off:")
     st.session_state["orders_rows_shown"] = [r.get("order_number") for r in records]
-    table(records, LINE_COLUMNS, key="table-orders", height=420, on_select=_from_table)
+    table(records, SHOWN_COLUMNS, key="table-orders", height=420, on_select=_from_table)
     st.caption(
-        "Select a row to see its order. Sort by any column above (the whole list); a click on a column header "
-        "sorts this page only."
+        "Select a row to see its order (with its line numbers). Sort by any column above (the whole list); a "
+        "click on a column header sorts this page only. CSV gives every field of these lines."
     )
 
 with st.container(border=True):
