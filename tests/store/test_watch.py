@@ -72,3 +72,20 @@ def test_other_engines_look_up_every_time(tmp_path: Path):
     statements = _count_statements(engine)
     assert watch.label() == watch.label() == current_version_label(engine)
     assert len([s for s in statements if "data_versions" in s]) == 3
+
+
+def test_disposing_the_engine_closes_the_probe_so_the_file_can_be_locked(tmp_path: Path):
+    import sqlite3
+
+    db = tmp_path / "s.db"
+    engine = make_engine(f"sqlite:///{db}")
+    ingest_file(engine, SAMPLE_CSV)
+    watch = VersionWatch(engine)
+    label = watch.label()
+    engine.dispose()
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")  # refused while any other connection still has the file open
+    holder.execute("ROLLBACK")
+    holder.close()
+    assert watch.label() == label

@@ -15,7 +15,7 @@ import sqlite3
 import threading
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from salesdash.store.load import current_version_label
 
@@ -31,6 +31,10 @@ class VersionWatch:
         self._path = _sqlite_file(engine)
         self._probe: sqlite3.Connection | None = None
         self._seen: tuple[Token, str | None] | None = None
+        if self._path is not None:
+            # the probe closes with the engine's own connections (a caller that disposes the engine expects
+            # the file to be free, e.g. for an exclusive lock); the next call opens it again
+            event.listen(engine, "engine_disposed", self._close)
 
     def label(self) -> str | None:
         token = self._token()
@@ -46,6 +50,13 @@ class VersionWatch:
         with self._lock:
             self._seen = (token, label)
         return label
+
+    def _close(self, _engine: Engine | None = None) -> None:
+        with self._lock:
+            if self._probe is not None:
+                self._probe.close()
+                self._probe = None
+            self._seen = None
 
     def _token(self) -> Token | None:
         if self._path is None:
