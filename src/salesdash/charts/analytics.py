@@ -151,37 +151,33 @@ def forecast_chart(
     fig.update_yaxes(title=None, **value_axis("currency", highest))
     described(fig, *_forecast_text(history, future, doubtful))
     if doubtful:
-        fig.add_annotation(
-            text=_wrap("Not a reliable forecast: " + str(reliability.get("reason", "")), 110),
-            xref="paper",
-            yref="paper",
-            x=0,
-            y=1.0,
-            yanchor="bottom",
-            yshift=LEGEND_ROOM,
-            showarrow=False,
-            font={"size": 12, "color": theme.text},
-            align="left",
+        _note_above(
+            fig, _wrap("Not a reliable forecast: " + str(reliability.get("reason", "")), 110), theme.text, 68
         )
-        fig.update_layout(margin={"t": 68 + LEGEND_ROOM})
         return fig
     error = backtest.get("mape")
     if error is not None and error_note:
-        fig.add_annotation(
-            text=f"Backtest error over the last {backtest.get('months', 6)} known months: MAPE {percent(error)}"
-            + (f", weighted {percent(backtest['wape'])}" if backtest.get("wape") is not None else ""),
-            xref="paper",
-            yref="paper",
-            x=0,
-            y=1.0,
-            yanchor="bottom",
-            yshift=LEGEND_ROOM,
-            showarrow=False,
-            font={"size": 12, "color": theme.grey},
-            align="left",
-        )
-        fig.update_layout(margin={"t": 36 + LEGEND_ROOM})
+        text = f"Backtest error over the last {backtest.get('months', 6)} known months: MAPE {percent(error)}"
+        text += f", weighted {percent(backtest['wape'])}" if backtest.get("wape") is not None else ""
+        _note_above(fig, text, theme.grey, 36)
     return fig
+
+
+def _note_above(fig: go.Figure, text: str, color: str, room: int) -> None:
+    """A note over the plot, above the legend (``room`` px of top margin for its lines)."""
+    fig.add_annotation(
+        text=text,
+        xref="paper",
+        yref="paper",
+        x=0,
+        y=1.0,
+        yanchor="bottom",
+        yshift=LEGEND_ROOM,
+        showarrow=False,
+        font={"size": 12, "color": color},
+        align="left",
+    )
+    fig.update_layout(margin={"t": room + LEGEND_ROOM})
 
 
 def _forecast_text(history: Records, future: Records, doubtful: bool) -> tuple[str, list[dict[str, str]]]:

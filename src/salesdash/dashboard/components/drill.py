@@ -11,7 +11,6 @@ global :class:`~salesdash.filters.Filters`, so the orders shown are always insid
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import streamlit as st
 
 from salesdash.dashboard.components.navigation import go_to
 from salesdash.filters import BY_PARAM, FILTERS, DateBound, Filters
-from salesdash.markup import md, plotly_text
+from salesdash.markup import md
 
 DRILL_KEY = "_salesdash_drill"
 FRESH_KEY = "_salesdash_drill_fresh"  # set by the button, read once by the Orders page
@@ -82,50 +81,6 @@ class Drill:
             if declared is not None and values and not isinstance(declared, DateBound):
                 out.append((declared.label, ", ".join(values)))
         return out
-
-
-def _state(key: str) -> Mapping[str, Any]:
-    state = st.session_state.get(key)
-    selection = state.get("selection") if isinstance(state, Mapping) else getattr(state, "selection", None)
-    return selection if isinstance(selection, Mapping) else {}
-
-
-def chart_pick(key: str, records: Sequence[Mapping[str, Any]], column: str) -> Pick:
-    """What is selected in the chart ``key`` (drawn with ``on_select``) as a pick of ``column``'s filter: the
-    names of the chosen bars or slices, matched back to the data's own spelling (charts show names escaped)."""
-    param = PARAM_OF_COLUMN.get(column)
-    if param is None:
-        return {}
-    by_shown = {plotly_text(r[column]): str(r[column]) for r in records if r.get(column) is not None}
-    names = set()
-    for point in _state(key).get("points", []):
-        for shown in (point.get("label"), point.get("y"), point.get("x")):
-            if isinstance(shown, str) and shown in by_shown:
-                names.add(by_shown[shown])
-    return {param: sorted(names)} if names else {}
-
-
-def period_pick(key: str, records: Sequence[Mapping[str, Any]]) -> Pick:
-    """The selected period of a time-series chart (points at ``period_start``) as a date range."""
-    starts = {str(r.get("period_start"))[:10]: r for r in records}
-    chosen = []
-    for point in _state(key).get("points", []):
-        row = starts.get(str(point.get("x"))[:10])
-        if row is not None:
-            chosen.append(row)
-    if not chosen:
-        return {}
-    first = min(str(r["period_start"])[:10] for r in chosen)
-    last = max(str(r.get("period_end") or r["period_start"])[:10] for r in chosen)
-    return {"start": [first], "end": [last]}
-
-
-def table_pick(key: str, records: Sequence[Mapping[str, Any]], column: str) -> Pick:
-    """The selected row of the table ``key`` (drawn with ``on_select``) as a pick of ``column``'s filter."""
-    param = PARAM_OF_COLUMN.get(column)
-    rows = [i for i in _state(key).get("rows", []) if isinstance(i, int) and 0 <= i < len(records)]
-    names = sorted({str(records[i][column]) for i in rows if records[i].get(column) is not None})
-    return {param: names} if param and names else {}
 
 
 def open_orders(source: str, pick: Pick | None = None, *, order: int | None = None) -> None:
