@@ -417,28 +417,62 @@ def failure_cases(typed: dict[str, TypedColumn]) -> pd.DataFrame:
     Rules the columnar path knows the shape of (per-column, per-row calendar, per-order, uniqueness) run on
     distinct values or on the few suspect rows; any other frame-wide rule runs on the whole typed frame.
     """
+    return _concat_cases(row_failure_cases(typed) + order_failure_cases(typed))
+
+
+def is_order_rule(check: pa.Check) -> bool:
+    """Whether a frame-wide rule is about all lines of an order (one CUSTOMERNAME, ... per order)."""
+    name = str(check.name)
+    return name.startswith("one_") and name.endswith("_per_order")
+
+
+def row_failure_cases(typed: dict[str, TypedColumn], *, strict_rows: bool = False) -> list[pd.DataFrame]:
+    """The failure cases of the rules that look at one row at a time: each column's rules and the calendar
+    rules (and, unless ``strict_rows``, any other frame-wide rule except the per-order ones, on the whole
+    frame). ``strict_rows``: refuse (Fallback) a frame-wide rule whose shape is unknown, since a caller
+    judging a file in chunks cannot run it on one chunk."""
     schema = build_schema()
     found = _column_rule_cases(schema, typed)
+    for check in schema.checks:
+        name = str(check.name)
+        if is_order_rule(check):
+            continue
+        cases: pd.DataFrame | None
+        if name.endswith("_matches_ORDERDATE"):
+            cases = _calendar_cases(check, name.removesuffix("_matches_ORDERDATE"), typed)
+        elif strict_rows:
+            raise Fallback(f"the rule {name} cannot be judged one chunk at a time")
+        else:
+            cases = _schema_errors(_frame_rule(check), _typed_frame(typed, None))
+        if cases is not None:
+            found.append(cases)
+    return found
+
+
+def order_failure_cases(typed: dict[str, TypedColumn]) -> list[pd.DataFrame]:
+    """The failure cases of the rules across rows: one value per order, unique (ORDERNUMBER, ORDERLINENUMBER)."""
+    schema = build_schema()
+    found: list[pd.DataFrame] = []
     order_ids: np.ndarray | None = None
     perm: np.ndarray | None = None
     for check in schema.checks:
         name = str(check.name)
-        cases: pd.DataFrame | None
-        if name.endswith("_matches_ORDERDATE"):
-            cases = _calendar_cases(check, name.removesuffix("_matches_ORDERDATE"), typed)
-        elif name.startswith("one_") and name.endswith("_per_order") and "ORDERNUMBER" in typed:
+        cases: pd.DataFrame | None = None
+        if is_order_rule(check) and "ORDERNUMBER" in typed:
             if order_ids is None:
                 order_ids = _order_ids(typed)
                 perm = _rows_by_order(order_ids)
             column = name.removeprefix("one_").removesuffix("_per_order")
             cases = _per_order_cases(check, column, typed, order_ids, perm)
-        else:
-            cases = _schema_errors(_frame_rule(check), _typed_frame(typed, None))
         if cases is not None:
             found.append(cases)
     unique_cases = _uniqueness_cases(schema, typed)
     if unique_cases is not None:
         found.append(unique_cases)
+    return found
+
+
+def _concat_cases(found: list[pd.DataFrame]) -> pd.DataFrame:
     found = [f for f in found if len(f)]
     if not found:
         return pd.DataFrame(columns=["schema_context", "column", "check", "index"])
