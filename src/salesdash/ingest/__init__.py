@@ -62,6 +62,21 @@ def _write_rejects(path: Path, raw: pd.DataFrame, failures: list[dict[str, Any]]
     path.write_text(to_csv(rows.to_dict("records"), [str(c) for c in rows.columns]), encoding="utf-8")
 
 
+def _check_file(path: Path, name: str) -> bool:
+    """The checks before any read of the whole file; returns whether it is a Parquet file."""
+    check_path(path)  # "File not found" comes before any progress line
+    parquet = is_parquet(path)
+    # the header (the first line, or the Parquet schema), in bounded memory: an absurd or wrong header is
+    # refused before any parser reads the whole file (a 200 MB line, 50,000 columns, millions of rows under
+    # a wrong header)
+    names = parquet_columns(path) if parquet else header_line(path)
+    if names is not None and parquet:
+        check_column_count(name, len(names))
+    if names is not None:
+        check_header(pd.DataFrame(columns=names), name)
+    return parquet
+
+
 def prepare(
     path: str | Path,
     *,
@@ -79,16 +94,7 @@ def prepare(
     """
     path = Path(path)
     name = source_name or path.name
-    check_path(path)  # "File not found" comes before any progress line
-    parquet = is_parquet(path)
-    # the header (the first line, or the Parquet schema), in bounded memory: an absurd or wrong header is
-    # refused before any parser reads the whole file (a 200 MB line, 50,000 columns, millions of rows under
-    # a wrong header)
-    names = parquet_columns(path) if parquet else header_line(path)
-    if names is not None and parquet:
-        check_column_count(name, len(names))
-    if names is not None:
-        check_header(pd.DataFrame(columns=names), name)
+    parquet = _check_file(path, name)
     if use_columnar(path):
         from salesdash.ingest.fast import Fallback
 
@@ -259,10 +265,53 @@ def ingest_file(
     The database's write lock is held from the start, so a second concurrent ingest is refused at once
     (RefreshInProgress) instead of after validating its whole file."""
     with write_lock(engine, f"ingest of {Path(path).name}"):
+        loaded = _ingest_chunked(
+            engine, Path(path), encoding, on_error, rejects_path, progress, keep_versions
+        )
+        if loaded is not None:
+            return loaded
         prepared = prepare(
             path, encoding=encoding, on_error=on_error, rejects_path=rejects_path, progress=progress
         )
         return load_prepared(engine, prepared, progress=progress, keep_versions=keep_versions)
+
+
+def _ingest_chunked(
+    engine: Engine,
+    path: Path,
+    encoding: str | None,
+    on_error: OnError,
+    rejects_path: str | Path | None,
+    progress: Progress | None,
+    keep_versions: int,
+) -> IngestResult | None:
+    """A large file a chunk at a time (``chunked.py``: memory bounded by the chunk); None when the file is
+    not for that path or it cannot judge the file the way ``prepare`` would (then ``prepare`` does)."""
+    from salesdash.ingest import chunked
+    from salesdash.ingest.fast import Fallback
+
+    parquet = _check_file(path, path.name)
+    if not chunked.applies(engine, path, parquet, encoding):
+        return None
+    started = time.perf_counter()
+    loaded_at = datetime.now(UTC).replace(tzinfo=None)
+    try:
+        version, report = chunked.load_chunked(
+            engine,
+            path,
+            name=path.name,
+            parquet=parquet,
+            on_error=on_error,
+            rejects_path=rejects_path,
+            progress=progress,
+            keep_versions=keep_versions,
+            loaded_at=loaded_at,
+            version_of=lambda sha256: make_version(sha256, loaded_at),
+        )
+    except Fallback:
+        return None
+    observe_load("ingest", time.perf_counter() - started, version.row_count)
+    return IngestResult(version=version, report=report)
 
 
 __all__ = [

@@ -47,7 +47,9 @@ class Facts:
         facts.capped_rows = int(capped.sum())
         facts.capped_amount = float((sales - qty * price)[capped].sum())
         facts.other_rows = int((mismatch & (price != 100)).sum())
-        pairs = pd.DataFrame({"y": clean["year"].to_numpy(), "m": clean["month"].to_numpy()}).drop_duplicates()
+        pairs = pd.DataFrame(
+            {"y": clean["year"].to_numpy(), "m": clean["month"].to_numpy()}
+        ).drop_duplicates()
         facts.year_months = {(int(y), int(m)) for y, m in pairs.itertuples(index=False)}
         facts.statuses = Counter({str(k): int(v) for k, v in clean["status"].value_counts().items()})
         for name, target in (

@@ -7,7 +7,7 @@ A failed or interrupted load rolls back and leaves the previous data exactly as 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -116,6 +116,58 @@ def replace_data(
                 )
             )
             archive_lines(conn, version, keep_versions)  # this version stays restorable
+        current = current_version(engine)
+    assert current is not None
+    return current
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What a chunked load learns only once every chunk is read: its data version, the file's sha256, the report."""
+
+    version: str
+    source_sha256: str
+    report: dict[str, Any]
+
+
+def replace_data_chunks(
+    engine: Engine,
+    chunks: Iterable[pd.DataFrame],
+    finish: Callable[[], Finished],
+    *,
+    source: str,
+    loaded_at: datetime,
+    progress: Progress | None = None,
+    keep_versions: int = DEFAULT_KEEP_VERSIONS,
+) -> DataVersion:
+    """Replace all order lines with the lines of ``chunks`` (frames with ORDER_LINE_COLUMNS) in one transaction,
+    holding one chunk in memory at a time; the rollups are built with SQL from the loaded lines.
+
+    ``finish`` runs after the last chunk, inside the transaction: it names the version or raises (a validation
+    failure), and then nothing is committed: the previous data stays as it was. Not for Spark (no transactions).
+    """
+    if engine.dialect.name == "spark":
+        raise NotImplementedError("chunked loads need transactions: Spark loads a whole frame (replace_data)")
+    with write_lock(engine):
+        ensure_schema(engine)
+        with engine.begin() as conn:
+            conn.execute(delete(order_lines))
+            rows = 0
+            for frame in chunks:
+                rows += insert_lines(conn, frame.loc[:, list(ORDER_LINE_COLUMNS)])
+            done = finish()
+            rebuild_rollups(conn, done.version, progress)
+            conn.execute(
+                insert(data_versions).values(
+                    version=done.version,
+                    source=source,
+                    source_sha256=done.source_sha256,
+                    loaded_at=loaded_at,
+                    row_count=rows,
+                    report=json.dumps(done.report, default=str),
+                )
+            )
+            archive_lines(conn, done.version, keep_versions)
         current = current_version(engine)
     assert current is not None
     return current
