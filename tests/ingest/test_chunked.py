@@ -14,6 +14,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 from sqlalchemy import Engine, select
 
@@ -156,3 +158,18 @@ def test_a_bad_chunk_size_setting_is_refused_with_one_message(monkeypatch: pytes
     monkeypatch.setenv(chunked.CHUNK_ROWS_ENV, value)
     with pytest.raises(SalesdashError, match=f"{chunked.CHUNK_ROWS_ENV} must be a whole number"):
         chunked.chunk_rows()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_repeated_pairs_are_found_both_ways(seed: int):
+    """The neighbour comparison (lines of each order together) and the sort find the rows pandas finds."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(1, 9, size=400)
+    order = np.repeat(np.arange(400, dtype=np.int64), sizes)
+    line = rng.integers(1, 12, size=len(order)).astype(np.int64)
+    expected = np.flatnonzero(pd.DataFrame({"o": order, "l": line}).duplicated(keep=False).to_numpy())
+    assert len(expected)
+    assert chunked._repeated_pairs(order, line, grouped=True).tolist() == expected.tolist()
+    shuffled = rng.permutation(len(order))
+    found = chunked._repeated_pairs(order[shuffled], line[shuffled], grouped=False)
+    assert sorted(shuffled[found].tolist()) == expected.tolist()

@@ -279,20 +279,44 @@ class _AcrossRows:
             if differs.any():
                 orders.append(np.unique(ids[1:][differs]))
             del values, vals
+        perm_was_none = perm is None
         del ids, perm
         if orders:
             found.append(np.flatnonzero(np.isin(order, np.unique(np.concatenate(orders)))))
         line = np.concatenate(self.line)
-        step = (order[1:] > order[:-1]) | ((order[1:] == order[:-1]) & (line[1:] > line[:-1]))
-        if not bool(step.all()):  # not strictly increasing: sort the pairs to find repeats
-            by_pair = np.lexsort((line, order))
-            o, ln = order[by_pair], line[by_pair]
-            same = (o[1:] == o[:-1]) & (ln[1:] == ln[:-1])
-            if same.any():
-                found.append(np.unique(np.concatenate([by_pair[1:][same], by_pair[:-1][same]])))
+        repeated = _repeated_pairs(order, line, grouped=perm_was_none)
+        if len(repeated):
+            found.append(repeated)
         if not found:
             return np.zeros(0, dtype=np.int64)
         return np.unique(np.concatenate(found))
+
+
+MAX_LAG = 64  # orders of at most this many lines are checked for repeated pairs without a sort
+
+
+def _repeated_pairs(order: np.ndarray, line: np.ndarray, *, grouped: bool) -> np.ndarray:
+    """Rows (sorted) whose (order, line) key occurs more than once. When the lines of each order are
+    together (``grouped``) and orders are short, rows are compared with their neighbours up to the longest
+    order; otherwise the pairs are sorted."""
+    if len(order) < 2:
+        return np.zeros(0, dtype=np.int64)
+    if grouped:
+        starts = np.flatnonzero(np.r_[True, order[1:] != order[:-1]])
+        longest = int(np.diff(np.r_[starts, len(order)]).max())
+        if longest <= MAX_LAG:
+            twice = np.zeros(len(order), dtype=bool)
+            for lag in range(1, longest):
+                same = (order[lag:] == order[:-lag]) & (line[lag:] == line[:-lag])
+                twice[lag:] |= same
+                twice[:-lag] |= same
+            return np.flatnonzero(twice)
+    by_pair = np.lexsort((line, order))
+    o, ln = order[by_pair], line[by_pair]
+    same = (o[1:] == o[:-1]) & (ln[1:] == ln[:-1])
+    if not same.any():
+        return np.zeros(0, dtype=np.int64)
+    return np.unique(np.concatenate([by_pair[1:][same], by_pair[:-1][same]]))
 
 
 def _chunk_failures(file: ColumnarFile, typed: dict[str, TypedColumn], offset: int) -> list[dict[str, Any]]:
