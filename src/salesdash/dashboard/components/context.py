@@ -7,7 +7,9 @@ different filter is a different key, and a failed call raises instead of returni
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,9 +102,17 @@ class Context:
         return _cached_csv(self.client, path, frozen, self.data_version)
 
 
-def settings() -> Settings:
-    """Settings from the environment (cheap; read on every run so a test or restart sees new values)."""
+@functools.lru_cache(maxsize=8)
+def _settings_for(environment: tuple[tuple[str, str], ...], cwd: str) -> Settings:
     return load_settings()
+
+
+def settings() -> Settings:
+    """Settings from the environment, read again whenever a ``SALESDASH_`` variable (or the working directory,
+    which the defaults use) differs, so a test or restart sees new values. Built once per environment: a page
+    run asks for them a dozen times, and building them (pydantic-settings) costs milliseconds each time."""
+    environment = tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith("SALESDASH_")))
+    return _settings_for(environment, os.getcwd())
 
 
 def client() -> ApiClient:
