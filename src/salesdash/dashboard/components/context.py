@@ -13,7 +13,7 @@ import hashlib
 import os
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,16 +117,15 @@ class Context:
         url = self.api_url(path, extra, filtered=filtered)
         return _cached_get(self.client, url, self.data_version)
 
-    def prefetch(self, calls: Sequence[Call]) -> None:
+    def prefetch(self, calls: Sequence[Call]) -> list[Future[None]]:
         """Start the API calls a page is about to make, all at once, into the cache :meth:`fetch` reads; returns
-        at once. The page then draws in its own order: a fetch of a call still in flight waits for that one
-        answer (``st.cache_data`` computes a key once), so the page waits for the slowest call instead of the
-        sum of them. A call the page then does not make only warms the caches; a failed one is not cached."""
+        at once (with the calls' futures, which a page need not wait for). The page then draws in its own
+        order: a fetch of a call still in flight waits for that one answer (``st.cache_data`` computes a key
+        once), so the page waits for the slowest call instead of the sum of them. A call the page then does
+        not make only warms the caches; a failed one is not cached (the page's fetch asks again)."""
         pool = _prefetch_pool()
-        for url in dict.fromkeys(
-            self.api_url(path, extra, filtered=filtered) for path, extra, filtered in calls
-        ):
-            pool.submit(_prefetch_one, self.client, url, self.data_version)
+        urls = dict.fromkeys(self.api_url(path, extra, filtered=filtered) for path, extra, filtered in calls)
+        return [pool.submit(_prefetch_one, self.client, url, self.data_version) for url in urls]
 
     def csv(self, path: str, extra: Query | None = None, *, filtered: bool = True) -> bytes:
         """The CSV of a tabular endpoint for the current filters (for download buttons)."""
