@@ -198,6 +198,59 @@ def targets_table(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+RENDER_LIMITS = {"sqlite": 2.0, "duckdb": 3.0}  # s, a new visitor's first render of the Overview (issue #18)
+FILTER_CHANGE_LIMIT = 1.0  # s
+
+
+def render_targets(report: dict[str, Any]) -> list[str]:
+    """The dashboard render targets, for each store the render was measured on."""
+    lines = []
+    for (engine, rows), run in _runs(report).items():
+        found = run.get("dashboard_render")
+        if not found:
+            continue
+        where = f"{_size(rows)} {engine}"
+        limit = RENDER_LIMITS.get(engine, 3.0)
+        lines.append(
+            _check(
+                f"{where}: Overview first render, new visitor, p50",
+                found["first_render"]["p50_s"],
+                limit,
+                "s",
+            )
+        )
+        lines.append(
+            _check(
+                f"{where}: Overview filter change, p50",
+                found["filter_change"]["p50_s"],
+                FILTER_CHANGE_LIMIT,
+                "s",
+            )
+        )
+    return lines
+
+
+def render_table(report: dict[str, Any]) -> list[str]:
+    """The dashboard render, each figure beside the bare-Streamlit floor measured in the same run."""
+    lines = [
+        "| store | first render p50 (floor, ratio) | filter change p50 (floor, ratio) | first visit after start | "
+        "load average before / after |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for (engine, rows), run in _runs(report).items():
+        found = run.get("dashboard_render")
+        if not found:
+            continue
+        lines.append(
+            f"| {engine} {_size(rows)} | {found['first_render']['p50_s']:.2f} s "
+            f"({found['floor_first_render']['p50_s']:.2f} s, ×{found['first_render_ratio']}) | "
+            f"{found['filter_change']['p50_s']:.2f} s ({found['floor_filter_change']['p50_s']:.2f} s, "
+            f"×{found['filter_change_ratio']}) | {found['cold_s']:.2f} s | "
+            f"{found['load_average_before'][0]} / {found['load_average_after'][0]} |"
+        )
+    return lines if len(lines) > 2 else []
+
+
 def render(report: dict[str, Any]) -> str:
     m = report["machine"]
     lines = [
@@ -215,6 +268,7 @@ def render(report: dict[str, Any]) -> str:
         "#### Targets",
         "",
         *targets_table(report),
+        *render_targets(report),
         "",
         "#### Ingest",
         "",
@@ -223,6 +277,16 @@ def render(report: dict[str, Any]) -> str:
         "#### Endpoints",
         "",
         *endpoint_tables(report),
+        *(
+            [
+                "#### Dashboard render (Chromium, `benchmarks/dashboard_render.py`)",
+                "",
+                *render_table(report),
+                "",
+            ]
+            if render_table(report)
+            else []
+        ),
         "#### Growth from 1M to 10M rows",
         "",
         *growth_table(report),

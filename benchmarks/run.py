@@ -11,7 +11,9 @@ For each data size and engine:
 3. **the dashboard Overview's calls**, cold (a fresh server, the page's requests in order, nothing cached);
 0. **side by side with the original app** at its own scale (``benchmarks/side_by_side.py``: the bundled sample on
    SQLite, salesdash cached and uncached interleaved with an original-like Flask app, per original endpoint);
-4. **the naive baseline**, same run, same endpoints: SQLite with the original app's four line-level indexes and
+4. **the dashboard's render** in Chromium (``benchmarks/dashboard_render.py``) on the stores named by DASHBOARD:
+   a new visitor's first render of the Overview and a filter change, against the bare-Streamlit floor;
+5. **the naive baseline**, same run, same endpoints: SQLite with the original app's four line-level indexes and
    no rollups, so every answer is a plain GROUP BY over the order lines. Each figure is also a ratio to it.
 
 Results: ``benchmarks/results/scale-<time>.json`` (+ ``scale-latest.json``) and the tables between the
@@ -22,7 +24,9 @@ duckdb,postgresql), PG_MAX_ROWS (largest size run on PostgreSQL, default 1000000
 BASELINE_MAX_ROWS (default 10000000), SIDE_BY_SIDE (1/0), DATA_SHAPE (realistic, the default, or resampled:
 see ``data_file``), REPEAT (timed requests per endpoint, default 30; endpoints slower than
 a second get 3), CACHED_REPEAT (default 200), BENCH_POSTGRES_URL (server for the PostgreSQL runs; default
-SALESDASH_TEST_POSTGRES_URL or postgres@127.0.0.1:5432), WRITE_DOCS (1/0). Example:
+SALESDASH_TEST_POSTGRES_URL or postgres@127.0.0.1:5432), DASHBOARD (engine:size pairs whose store the dashboard
+render is measured on, default sqlite:2800,duckdb:10000000; 0 = none), RENDER_REPEAT (new visitors per store,
+default 5), WRITE_DOCS (1/0). Example:
 ``make bench SIZES=2800,1000000 ENGINES=duckdb,postgresql``; ENGINES=spark runs on a local Spark cluster started
 for the run (or on BENCH_SPARK_URL=sc://host:port).
 """
@@ -99,6 +103,8 @@ class Config:
     write_docs: bool
     side_by_side: bool = True
     data_shape: str = "realistic"
+    dashboard: list[tuple[str, int]] = field(default_factory=list)
+    render_repeat: int = 5
     runs: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -121,6 +127,8 @@ def parse_config(argv: list[str] | None = None) -> Config:
         "WRITE_DOCS",
         "SIDE_BY_SIDE",
         "DATA_SHAPE",
+        "DASHBOARD",
+        "RENDER_REPEAT",
     ):
         parser.add_argument(f"--{name.lower().replace('_', '-')}", dest=name.lower())
     args = parser.parse_args(argv)
@@ -145,6 +153,12 @@ def parse_config(argv: list[str] | None = None) -> Config:
         write_docs=_knob(args, "WRITE_DOCS", "1") not in ("0", "false", "no"),
         side_by_side=_knob(args, "SIDE_BY_SIDE", "1") not in ("0", "false", "no"),
         data_shape=_knob(args, "DATA_SHAPE", "realistic"),
+        dashboard=[
+            (pair.split(":")[0].strip(), int(pair.split(":")[1].replace("_", "")))
+            for pair in _knob(args, "DASHBOARD", "sqlite:2800,duckdb:10000000").split(",")
+            if ":" in pair
+        ],
+        render_repeat=int(_knob(args, "RENDER_REPEAT", "5")),
     )
 
 
@@ -457,6 +471,12 @@ def run_engine(config: Config, engine: str, size: int) -> dict[str, Any]:
         f"peak {result['ingest']['peak_rss_mb']:,} MB"
     )
     result.update(http_suite(config, url, f"{engine} {rows:,}"))
+    if (engine, size) in config.dashboard:
+        from benchmarks import dashboard_render
+
+        result["dashboard_render"] = dashboard_render.run(
+            url, label=f"{engine} {rows:,} {config.data_shape} lines", repeat=config.render_repeat
+        )
     return result
 
 

@@ -19,6 +19,7 @@ from salesdash.charts.changes import (
 from salesdash.charts.format import money, plain, signed_percent
 from salesdash.dashboard.components.context import Context
 from salesdash.dashboard.components.customer_analytics import _view_section
+from salesdash.dashboard.components.figures import figure
 from salesdash.dashboard.components.layout import chart
 from salesdash.dashboard.components.tables import table
 from salesdash.dashboard.components.theme import active as theme
@@ -27,6 +28,7 @@ from salesdash.vocabulary import PERIOD_OF_GRAIN
 MOVER_DIMENSIONS = {"customer": "Customer", "country": "Country", "productline": "Product line"}
 MOVER_KEYS = {"customer": "customer_name", "country": "country", "productline": "product_line"}
 MOVERS_SHOWN = 10
+MOVERS_KEY = "overview_movers_dimension"  # the "Movers by" control
 GAP_LEVELS = {"product_line": "Product line", "product": "Product code"}
 
 
@@ -41,7 +43,7 @@ def year_overlay_chart(ctx: Context, grain: str, headline: Mapping[str, Any] | N
     with st.spinner("Loading sales per year…"):
         result = ctx.fetch("/api/sales-over-time", {"period": PERIOD_OF_GRAIN[shown]})
     records = list(result.data or [])
-    chart(year_overlay(records, shown, theme=theme()), key="chart-year-overlay")
+    chart(figure(year_overlay, records, shown, theme=theme()), key="chart-year-overlay")
     notes = [OVERLAY_NOTE + "."] if overlay_has_partial(records, shown) else []
     if shown != grain:
         notes.append(
@@ -63,6 +65,12 @@ def year_overlay_chart(ctx: Context, grain: str, headline: Mapping[str, Any] | N
         st.caption(plain(note))
 
 
+def top_movers_query() -> dict[str, str]:
+    """The Top movers section's parameters, as its "Movers by" control gives them on this run (a prefetch
+    asks for them before the control is drawn)."""
+    return {"dimension": str(st.session_state.get(MOVERS_KEY) or next(iter(MOVER_DIMENSIONS)))}
+
+
 def top_movers_section(ctx: Context) -> None:
     with st.container(border=True):
         dimension, result = _view_section(
@@ -72,7 +80,7 @@ def top_movers_section(ctx: Context) -> None:
             param="dimension",
             choices=MOVER_DIMENSIONS,
             label="Movers by",
-            key="overview_movers_dimension",
+            key=MOVERS_KEY,
             help="The largest revenue changes between the KPI cards' periods (the latest year to date in view vs "
             "the same dates a year earlier), gains and losses alike. New = no revenue a year earlier.",
             loading="Finding the top movers…",
@@ -91,7 +99,7 @@ def top_movers_section(ctx: Context) -> None:
             )
         )
         key = MOVER_KEYS[dimension]
-        chart(movers_chart(records, key, theme=theme()), key="chart-top-movers")
+        chart(figure(movers_chart, records, key, theme=theme()), key="chart-top-movers")
         table(
             _as_text(records, "revenue_change_pct", "new"),
             [

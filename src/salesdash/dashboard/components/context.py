@@ -7,8 +7,13 @@ different filter is a different key, and a failed call raises instead of returni
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
+import os
 import time
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +46,25 @@ def _cached_csv(
     _client: ApiClient, path: str, query: tuple[tuple[str, Any], ...], data_version: str
 ) -> bytes:
     return _client.get_csv(path, dict(query))
+
+
+PREFETCH_THREADS = 6  # API calls of one page started at once (the Overview has six)
+Call = tuple[
+    str, Query | None, bool
+]  # an API call of a page: path, extra parameters, with the global filters
+
+
+@st.cache_resource(show_spinner=False)
+def _prefetch_pool() -> ThreadPoolExecutor:
+    """One pool per dashboard process for :meth:`Context.prefetch` (its threads keep their keep-alive
+    connections to the API)."""
+    return ThreadPoolExecutor(max_workers=PREFETCH_THREADS, thread_name_prefix="salesdash-prefetch")
+
+
+def _prefetch_one(client: ApiClient, url: str, data_version: str) -> None:
+    # a failed call is not cached: the page's own fetch() asks again and shows the error where it belongs
+    with contextlib.suppress(ApiError):
+        _cached_get(client, url, data_version)
 
 
 def clear_cache() -> None:
@@ -93,6 +117,16 @@ class Context:
         url = self.api_url(path, extra, filtered=filtered)
         return _cached_get(self.client, url, self.data_version)
 
+    def prefetch(self, calls: Sequence[Call]) -> list[Future[None]]:
+        """Start the API calls a page is about to make, all at once, into the cache :meth:`fetch` reads; returns
+        at once (with the calls' futures, which a page need not wait for). The page then draws in its own
+        order: a fetch of a call still in flight waits for that one answer (``st.cache_data`` computes a key
+        once), so the page waits for the slowest call instead of the sum of them. A call the page then does
+        not make only warms the caches; a failed one is not cached (the page's fetch asks again)."""
+        pool = _prefetch_pool()
+        urls = dict.fromkeys(self.api_url(path, extra, filtered=filtered) for path, extra, filtered in calls)
+        return [pool.submit(_prefetch_one, self.client, url, self.data_version) for url in urls]
+
     def csv(self, path: str, extra: Query | None = None, *, filtered: bool = True) -> bytes:
         """The CSV of a tabular endpoint for the current filters (for download buttons)."""
         query = self.query(extra, filtered=filtered)
@@ -100,9 +134,17 @@ class Context:
         return _cached_csv(self.client, path, frozen, self.data_version)
 
 
-def settings() -> Settings:
-    """Settings from the environment (cheap; read on every run so a test or restart sees new values)."""
+@functools.lru_cache(maxsize=8)
+def _settings_for(environment: tuple[tuple[str, str], ...], cwd: str) -> Settings:
     return load_settings()
+
+
+def settings() -> Settings:
+    """Settings from the environment, read again whenever a ``SALESDASH_`` variable (or the working directory,
+    which the defaults use) differs, so a test or restart sees new values. Built once per environment: a page
+    run asks for them a dozen times, and building them (pydantic-settings) costs milliseconds each time."""
+    environment = tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith("SALESDASH_")))
+    return _settings_for(environment, os.getcwd())
 
 
 def client() -> ApiClient:

@@ -8,14 +8,44 @@ import streamlit as st
 from salesdash.charts import figures as charts
 from salesdash.charts.format import plain
 from salesdash.dashboard.components import context
-from salesdash.dashboard.components.changes import top_movers_section, year_overlay_chart
+from salesdash.dashboard.components.changes import top_movers_query, top_movers_section, year_overlay_chart
+from salesdash.dashboard.components.compare import KEY as COMPARE_KEY
 from salesdash.dashboard.components.compare import comparison_kpi_cards
-from salesdash.dashboard.components.crossfilter import category_chart, context_section, period_chart
+from salesdash.dashboard.components.crossfilter import (
+    category_chart,
+    context_query,
+    context_section,
+    period_chart,
+)
+from salesdash.dashboard.components.figures import figure
 from salesdash.dashboard.components.layout import page_header, section
 from salesdash.dashboard.components.theme import active as theme
 from salesdash.vocabulary import GRAIN_LABELS, PERIOD_OF_GRAIN
 
 ctx = context.current()
+# Every API call of this page at once (the sections below then wait only for their own answer): the grain and
+# the controls as they stand before this run draws them; the cross-filter charts without their own filter.
+ctx.prefetch(
+    [
+        ("/api/kpis", None, True),
+        ("/api/definitions", None, False),
+        *([("/api/comparisons", None, True)] if st.session_state.get(COMPARE_KEY) == "previous" else []),
+        *(
+            []
+            if st.session_state.get("overview_compare_years")
+            else [
+                (
+                    "/api/sales-over-time",
+                    {"period": PERIOD_OF_GRAIN[st.session_state.get("overview_grain") or "month"]},
+                    True,
+                )
+            ]
+        ),
+        ("/api/sales-by-category", context_query(ctx, "product_line"), False),
+        ("/api/sales-by-country", context_query(ctx, "country"), False),
+        ("/api/top-movers", top_movers_query(), True),
+    ]
+)
 page_header(
     ctx,
     "Sales overview",
@@ -62,7 +92,11 @@ with st.container(border=True):
             over_time = ctx.fetch("/api/sales-over-time", period)
         records = list(over_time.data or [])
         period_chart(
-            ctx, charts.sales_over_time(records, grain, theme=theme()), records, grain, key="chart-over-time"
+            ctx,
+            figure(charts.sales_over_time, records, grain, theme=theme()),
+            records,
+            grain,
+            key="chart-over-time",
         )
         notes = ["Drag across the chart to filter every page to those periods."]
         notes += [str(over_time.meta["partial_note"])] if over_time.meta.get("partial_note") else []
@@ -82,7 +116,7 @@ with left, st.container(border=True):
     # bars, not a donut: a pie slice sends no selection event in Streamlit, a bar does (and reads exactly)
     category_chart(
         ctx,
-        charts.ranked_bars(lines.data, "product_line", height=380, theme=theme()),
+        figure(charts.ranked_bars, lines.data, "product_line", height=380, theme=theme()),
         lines.data,
         "product_line",
         key="chart-product-share",
@@ -93,7 +127,7 @@ with right, st.container(border=True):
         countries = ctx.fetch("/api/sales-by-country", countries_query, filtered=False)
     category_chart(
         ctx,
-        charts.ranked_bars(countries.data, "country", limit=8, height=380, theme=theme()),
+        figure(charts.ranked_bars, countries.data, "country", limit=8, height=380, theme=theme()),
         countries.data,
         "country",
         key="chart-top-countries",
