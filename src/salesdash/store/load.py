@@ -140,7 +140,17 @@ def current_version_in(conn: Connection) -> DataVersion | None:
 
 
 def current_version_label_in(conn: Connection) -> str | None:
-    """Only the name of the data version visible to ``conn`` (one indexed lookup; no report)."""
+    """Only the name of the data version visible to ``conn`` (one indexed lookup; no report; on Spark once per
+    published version and session: ``spark.per_version``)."""
+    if conn.dialect.name == "spark":
+        from salesdash.store.spark import per_version
+
+        label: str | None = per_version(conn, "version_label", lambda: _version_label(conn))
+        return label
+    return _version_label(conn)
+
+
+def _version_label(conn: Connection) -> str | None:
     value = conn.execute(
         select(data_versions.c.version).order_by(data_versions.c.id.desc()).limit(1)
     ).scalar_one_or_none()
