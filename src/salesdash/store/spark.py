@@ -577,7 +577,11 @@ def make_spark_engine(url: str, database: str = DEFAULT_DATABASE, location: str 
     database = named or database
     registry.register("spark.connect", "salesdash.store.spark", "SparkDialect")
     engine = create_engine(
-        sqlalchemy_url(url, database, location), base_database=database, pool_size=4, max_overflow=8
+        sqlalchemy_url(url, database, location),
+        base_database=database,
+        pool_size=4,
+        max_overflow=8,
+        pool_use_lifo=True,  # the most recent session first: its per-version answers are remembered
     )
     event.listen(engine, "begin", _begin)
     return engine
