@@ -15,17 +15,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 
 from salesdash.api.respond import jsonable
 from salesdash.cli import main
 from salesdash.ingest import ingest_file
 from salesdash.metrics import Filters, kpis
 from salesdash.metrics.queries import _kpis_statement
-from salesdash.store import current_version, make_engine, snapshot
+from salesdash.store import current_version, current_version_label, make_engine, snapshot
+from salesdash.store.lock import write_lock
 from salesdash.store.schema import order_lines
 from salesdash.store.spark import SparkDialect, split_url
 from salesdash.store.spark_load import version_databases
+from salesdash.store.watch import VersionWatch
 from salesdash.views import CATALOG, compute_view
 from tests.conftest import ROOT, SAMPLE_CSV, SMALL_CSV, ScratchDatabases
 from tests.spark_support import published_database
@@ -178,3 +180,26 @@ def test_every_registered_view_answers_on_spark_as_on_sqlite(name: str, sample_p
         on_spark = _answer(spark, name, filters)
         assert on_spark["records"] or on_spark["data"], name  # the sample has data for every view
         _same(on_spark, _answer(sqlite, name, filters), name)
+
+
+@ON_SPARK
+def test_the_version_watch_asks_the_cluster_only_after_a_write_here_or_when_its_answer_is_old(
+    small_engine: Engine,
+):
+    """On Spark each lookup is a round trip: the watch answers from its last lookup until this process finishes a
+    write (an API refresh is seen by the next request) or the lookup is older than its recheck time."""
+    lookups: list[object] = []
+    event.listen(small_engine, "engine_connect", lambda conn: lookups.append(conn))
+    expected = current_version_label(small_engine)
+    assert expected is not None
+    patient = VersionWatch(small_engine, recheck_seconds=3600)
+    assert patient.label() == expected
+    asked = len(lookups)
+    assert [patient.label() for _ in range(5)] == [expected] * 5
+    assert len(lookups) == asked  # answered from the last lookup
+    with write_lock(small_engine, "test"):
+        pass  # a write of this process ended (a load, a restore): the next call asks again
+    assert patient.label() == expected and len(lookups) == asked + 1
+    eager = VersionWatch(small_engine, recheck_seconds=0)
+    assert [eager.label(), eager.label()] == [expected] * 2
+    assert len(lookups) == asked + 3  # an answer older than the recheck time is looked up again

@@ -142,6 +142,19 @@ def _translate(exc: Exception) -> Error:
     return OperationalError(text)
 
 
+def _query(session: Any, text: str, args: Mapping[str, Any] | None) -> Any:
+    """The DataFrame of a query with bound named parameters, not yet executed. ``session.sql`` would run the
+    text as a command first and return a reference to its result, which ``toArrow`` then fetches: two round
+    trips to the Connect server per query instead of this one (a query's plan sent once with its rows asked
+    for). The parameters are bound as ``session.sql`` binds them (``lit`` values)."""
+    from pyspark.sql.connect import functions
+    from pyspark.sql.connect.dataframe import DataFrame
+    from pyspark.sql.connect.plan import SQL
+
+    named = {key: functions.lit(value) for key, value in (args or {}).items()}
+    return DataFrame(SQL(text, [], named, []), session)
+
+
 class Cursor:
     arraysize = 1000
 
@@ -157,10 +170,12 @@ class Cursor:
         args = dict(parameters) if parameters else None
         started = time.perf_counter()
         try:
-            frame = session.sql(operation, args=args)
-            # a command (no rows) has already run: Spark Connect executes commands eagerly
             rows = operation.lstrip().upper().startswith(_ROW_STATEMENTS)
-            table = frame.toArrow() if rows else None
+            if rows:  # one round trip: the query's plan, executed as its rows are fetched
+                table = _query(session, operation, args).toArrow()
+            else:  # a command runs at once (Spark Connect executes commands eagerly)
+                session.sql(operation, args=args)
+                table = None
         except Error:
             raise
         except Exception as exc:

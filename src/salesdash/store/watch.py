@@ -35,8 +35,9 @@ REMOTE_RECHECK_SECONDS = 1.0  # Spark: how old the last lookup may be (loads by 
 class VersionWatch:
     """``label()`` = ``current_version_label(engine)``, cheaply when the engine can tell nothing changed."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, recheck_seconds: float = REMOTE_RECHECK_SECONDS) -> None:
         self.engine = engine
+        self.recheck_seconds = recheck_seconds  # Spark only (see the module docstring)
         self._lock = threading.Lock()
         self._path = _sqlite_file(engine)
         self._probe: sqlite3.Connection | None = None
@@ -71,7 +72,7 @@ class VersionWatch:
         writes = writes_finished()
         with self._lock:
             seen = self._seen
-        if seen is not None and seen[0][0] == writes and now - seen[0][1] < REMOTE_RECHECK_SECONDS:
+        if seen is not None and seen[0][0] == writes and now - seen[0][1] < self.recheck_seconds:
             return seen[1]
         label = current_version_label(self.engine)
         with self._lock:
