@@ -305,8 +305,8 @@ class SparkConnection:
         if database is None or database != self.database:
             return compute()
         if (database, key) not in self.memo:
-            if len(self.memo) > 64:
-                self.memo.clear()
+            if any(seen != database for seen, _ in self.memo):
+                self.memo.clear()  # the answers of one version at a time (the filter values may be large)
             self.memo[(database, key)] = compute()
         return self.memo[(database, key)]
 
