@@ -477,6 +477,7 @@ def run_engine(config: Config, engine: str, size: int) -> dict[str, Any]:
         result["dashboard_render"] = dashboard_render.run(
             url, label=f"{engine} {rows:,} {config.data_shape} lines", repeat=config.render_repeat
         )
+    result["load_average_after"] = list(os.getloadavg())
     return result
 
 
@@ -504,11 +505,17 @@ def main(argv: list[str] | None = None) -> int:
     }
     stamp = started.strftime("%Y%m%dT%H%M%S")
     out = RESULTS / f"scale-{stamp}.json"
-    if config.side_by_side:
+    if config.side_by_side and config.engines != ["spark"]:
         from benchmarks import side_by_side
 
         report["side_by_side"] = side_by_side.run()
         _save(report, out)
+    if "spark" in config.engines:
+        report["spark"] = (
+            f"the Spark Connect endpoint {os.environ['BENCH_SPARK_URL']}"
+            if os.environ.get("BENCH_SPARK_URL")
+            else "a local cluster started for the run (master, 2 workers of 1 core, Spark Connect)"
+        )
     try:
         _run_all(config, report, out)
     finally:
@@ -533,7 +540,8 @@ def _run_all(config: Config, report: dict[str, Any], out: Path) -> None:
                 continue
             report["runs"].append(run_engine(config, engine, size))
             _save(report, out)
-        if config.baseline and size <= config.baseline_max_rows:
+        # the naive baseline is SQLite's: not part of a run on Spark alone
+        if config.baseline and size <= config.baseline_max_rows and config.engines != ["spark"]:
             report["runs"].append(run_baseline(config, size))
             _save(report, out)
 

@@ -3,26 +3,33 @@ its leftovers are removed by the next load; the CLI's local cluster commands."""
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 
+from salesdash.api.respond import jsonable
 from salesdash.cli import main
 from salesdash.ingest import ingest_file
 from salesdash.metrics import Filters, kpis
 from salesdash.metrics.queries import _kpis_statement
-from salesdash.store import current_version, snapshot
+from salesdash.store import current_version, current_version_label, make_engine, snapshot
+from salesdash.store.lock import write_lock
 from salesdash.store.schema import order_lines
 from salesdash.store.spark import SparkDialect, split_url
 from salesdash.store.spark_load import version_databases
-from tests.conftest import ROOT, SAMPLE_CSV, SMALL_CSV
+from salesdash.store.watch import VersionWatch
+from salesdash.views import CATALOG, compute_view
+from tests.conftest import ROOT, SAMPLE_CSV, SMALL_CSV, ScratchDatabases
 from tests.spark_support import published_database
 
 
@@ -120,3 +127,79 @@ def test_saved_views_are_refused_with_one_clear_message(fresh_engine: Engine):
     with pytest.raises(NotSupported):
         saved_views.remove(fresh_engine, 1, token_id=1, role="admin")
     assert saved_views.all_views(fresh_engine, token_id=1) == []
+
+
+# -- every registered view on the cluster ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sample_pair(
+    spark_url: str, scratch: ScratchDatabases, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Engine, Engine]]:
+    """The bundled sample loaded into a Spark store and, for the answers to compare with, into SQLite."""
+    spark = make_engine(scratch.url("spark"))
+    sqlite = make_engine(f"sqlite:///{tmp_path_factory.mktemp('views') / 'salesdash.db'}")
+    for engine in (spark, sqlite):
+        ingest_file(engine, SAMPLE_CSV)
+    yield spark, sqlite
+    for engine in (spark, sqlite):
+        engine.dispose()
+
+
+def _same(a: Any, b: Any, where: str = "") -> None:
+    """Equal JSON values; floats (ratios, shares, forecasts) to 1e-9 relative."""
+    if isinstance(a, float) or isinstance(b, float):
+        assert isinstance(a, int | float) and isinstance(b, int | float), (where, a, b)
+        assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9), (where, a, b)
+    elif isinstance(a, dict):
+        assert isinstance(b, dict) and set(a) == set(b), (where, a, b)
+        for key in a:
+            _same(a[key], b[key], f"{where}.{key}")
+    elif isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b), (where, a, b)
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _same(x, y, f"{where}[{i}]")
+    else:
+        assert a == b, (where, a, b)
+
+
+def _answer(engine: Engine, name: str, filters: Filters) -> dict[str, Any]:
+    with snapshot(engine) as conn:
+        view = compute_view(conn, filters, name)
+    return jsonable({"data": view.data, "records": view.records(), "meta": view.meta, "notes": view.notes})
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [v.name for v in CATALOG])
+def test_every_registered_view_answers_on_spark_as_on_sqlite(name: str, sample_pair: tuple[Engine, Engine]):
+    """Every view of the registry (top movers and the list-price gap included), unfiltered and filtered, gives
+    on the cluster what SQLite gives for the same file."""
+    spark, sqlite = sample_pair
+    for filters in (Filters(), Filters(countries=("France", "USA"), product_lines=("Classic Cars",))):
+        on_spark = _answer(spark, name, filters)
+        assert on_spark["records"] or on_spark["data"], name  # the sample has data for every view
+        _same(on_spark, _answer(sqlite, name, filters), name)
+
+
+@ON_SPARK
+def test_the_version_watch_asks_the_cluster_only_after_a_write_here_or_when_its_answer_is_old(
+    small_engine: Engine,
+):
+    """On Spark each lookup is a round trip: the watch answers from its last lookup until this process finishes a
+    write (an API refresh is seen by the next request) or the lookup is older than its recheck time."""
+    lookups: list[object] = []
+    event.listen(small_engine, "engine_connect", lambda conn: lookups.append(conn))
+    expected = current_version_label(small_engine)
+    assert expected is not None
+    patient = VersionWatch(small_engine, recheck_seconds=3600)
+    assert patient.label() == expected
+    asked = len(lookups)
+    assert [patient.label() for _ in range(5)] == [expected] * 5
+    assert len(lookups) == asked  # answered from the last lookup
+    with write_lock(small_engine, "test"):
+        pass  # a write of this process ended (a load, a restore): the next call asks again
+    assert patient.label() == expected and len(lookups) == asked + 1
+    eager = VersionWatch(small_engine, recheck_seconds=0)
+    assert [eager.label(), eager.label()] == [expected] * 2
+    assert len(lookups) == asked + 3  # an answer older than the recheck time is looked up again

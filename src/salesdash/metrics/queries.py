@@ -38,6 +38,7 @@ from salesdash.metrics.rollups import (
     rollup_rows,
     rollup_select,
 )
+from salesdash.store.engine import per_version
 from salesdash.store.schema import (
     LINE_KEYS,
     MONTHLY,
@@ -325,9 +326,15 @@ def _date_range_statement(plan: Plan | None, filters: Filters | None) -> Select[
 
 
 def data_date_range(conn: Connection, filters: Filters | None = None) -> tuple[date | None, date | None]:
-    """First and last order date in view (all stored lines when ``filters`` is None)."""
-    first, last = conn.execute(_date_range_statement(choose_plan(conn, filters or Filters()), filters)).one()
-    return _as_date(first), _as_date(last)
+    """First and last order date in view (all stored lines when ``filters`` is None: once per data version
+    where the store can tell, ``store.per_version``)."""
+
+    def read() -> tuple[date | None, date | None]:
+        statement = _date_range_statement(choose_plan(conn, filters or Filters()), filters)
+        first, last = conn.execute(statement).one()
+        return _as_date(first), _as_date(last)
+
+    return per_version(conn, "data_date_range", read) if filters is None else read()
 
 
 def _as_date(value: Any) -> date | None:
@@ -338,7 +345,13 @@ def _as_date(value: Any) -> date | None:
 
 def filter_options(conn: Connection) -> dict[str, Any]:
     """Every value each declared filter can take in the stored data (all statuses included), under the filter's
-    ``options_key``; read from the smallest rollup that holds the filter's column, else from the order lines."""
+    ``options_key``; read from the smallest rollup that holds the filter's column, else from the order lines
+    (once per data version where the store can tell, ``store.per_version``; the caller gets its own dict)."""
+    options: dict[str, Any] = per_version(conn, "filter_options", lambda: _filter_options(conn))
+    return {key: list(value) if isinstance(value, list) else dict(value) for key, value in options.items()}
+
+
+def _filter_options(conn: Connection) -> dict[str, Any]:
     rolled = current_state(conn) is not None
     sources: list[Table] = (
         [*(MONTHLY[ROLLUPS[keys]] for keys in ((), ("product_line",), ("deal_size",))), MONTHLY[rollup_codes]]

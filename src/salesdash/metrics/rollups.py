@@ -48,6 +48,7 @@ from sqlalchemy import (
 
 from salesdash.filters import Filters
 from salesdash.metrics.definitions import SQL
+from salesdash.store.engine import per_version
 from salesdash.store.schema import (
     LINE_KEYS,
     MONTHLY,
@@ -119,11 +120,15 @@ def current_state(conn: Connection) -> RollupState | None:
         if not inspect(conn).has_table(rollup_state.name):
             return None
         _ENGINES_WITH_ROLLUPS.add(conn.engine)
-    row = conn.execute(_state_statement()).first()
-    state = RollupState(*(bool(v) for v in row)) if row is not None else None
+    state = per_version(conn, _STATE_KEY, lambda: _read_state(conn))
     if transaction is not None:
         conn.info[_STATE_KEY] = (transaction, state)
     return state
+
+
+def _read_state(conn: Connection) -> RollupState | None:
+    row = conn.execute(_state_statement()).first()
+    return RollupState(*(bool(v) for v in row)) if row is not None else None
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Storage: engines per URL, schema, atomic loads and data versions."""
 
-from salesdash.store.engine import ensure_schema, explain, has_schema, make_engine, snapshot
+from salesdash.store.engine import ensure_schema, explain, has_schema, make_engine, per_version, snapshot
 from salesdash.store.load import (
     DataVersion,
     current_version,
@@ -21,6 +21,7 @@ __all__ = [
     "explain",
     "has_schema",
     "make_engine",
+    "per_version",
     "replace_data",
     "snapshot",
     "version_history",

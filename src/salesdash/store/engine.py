@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, event, inspect
 from sqlalchemy.engine import make_url
@@ -109,6 +109,22 @@ def writes_rows(engine: Engine) -> bool:
     """Whether the store inserts single rows with generated ids and deletes rows by a condition (SQLite, DuckDB,
     PostgreSQL); the Spark store writes whole tables only (each load is a new database)."""
     return engine.dialect.name != "spark"
+
+
+T = TypeVar("T")
+
+
+def per_version(conn: Connection, key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()``; on a store whose data versions never change once published (Spark: a database per
+    version, ``store/spark.py``) computed once per version and session and then remembered, for answers that
+    depend on the version alone (its label, the rollups' state, the data's date span, the filter values).
+    Callers must not change what it returns."""
+    if conn.dialect.name == "spark":
+        from salesdash.store.spark import per_version as on_spark
+
+        value: T = on_spark(conn, key, compute)
+        return value
+    return compute()
 
 
 def ensure_schema(engine: Engine) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select
 from salesdash.store.aggregates import rebuild_rollups
 from salesdash.store.archive import DEFAULT_KEEP_VERSIONS, archive_lines
 from salesdash.store.bulk import insert_lines
-from salesdash.store.engine import ensure_schema
+from salesdash.store.engine import ensure_schema, per_version
 from salesdash.store.lock import write_lock
 from salesdash.store.schema import ORDER_LINE_COLUMNS, data_versions, order_lines
 
@@ -192,7 +192,12 @@ def current_version_in(conn: Connection) -> DataVersion | None:
 
 
 def current_version_label_in(conn: Connection) -> str | None:
-    """Only the name of the data version visible to ``conn`` (one indexed lookup; no report)."""
+    """Only the name of the data version visible to ``conn`` (one indexed lookup; no report; on Spark once per
+    published version and session: ``engine.per_version``)."""
+    return per_version(conn, "version_label", lambda: _version_label(conn))
+
+
+def _version_label(conn: Connection) -> str | None:
     value = conn.execute(
         select(data_versions.c.version).order_by(data_versions.c.id.desc()).limit(1)
     ).scalar_one_or_none()

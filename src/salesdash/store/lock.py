@@ -37,6 +37,8 @@ PG_LOCK_KEY = int.from_bytes(hashlib.sha256(b"salesdash.write_lock").digest()[:8
 BUSY_MESSAGE = "Another data load is running on this database{holder}; try again when it has finished."
 
 _held = threading.local()
+_finished = {"count": 0}  # write-lock blocks (loads, restores, appends) this process has finished
+_finished_guard = threading.Lock()
 _memory_locks: dict[str, threading.Lock] = {}
 _memory_guard = threading.Lock()
 
@@ -149,6 +151,15 @@ def write_lock(engine: Engine, purpose: str = "data load") -> Iterator[None]:
             yield
         finally:
             held.discard(key)
+            with _finished_guard:
+                _finished["count"] += 1
+
+
+def writes_finished() -> int:
+    """How many write-lock blocks this process has left (a load, a restore, an append, a failed one too): a
+    number that changes whenever this process may have changed some store's data (``store/watch.py``)."""
+    with _finished_guard:
+        return _finished["count"]
 
 
 def is_locked(engine: Engine) -> bool:
@@ -172,4 +183,4 @@ def wait_unlocked(engine: Engine, timeout: float, interval: float = 0.05) -> boo
     return True
 
 
-__all__ = ["PG_LOCK_KEY", "is_locked", "lock_path", "wait_unlocked", "write_lock"]
+__all__ = ["PG_LOCK_KEY", "is_locked", "lock_path", "wait_unlocked", "write_lock", "writes_finished"]

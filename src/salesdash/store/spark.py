@@ -19,9 +19,14 @@ plain tables in the (private, still unpublished) version database; constraints a
 
 from __future__ import annotations
 
+import atexit
+import logging
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+import time
+import weakref
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +39,8 @@ BASE_TABLES = frozenset({"api_tokens", "saved_views"})  # kept in the base datab
 DEFAULT_DATABASE = "salesdash"
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,100}$")
 _ROW_STATEMENTS = ("SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "VALUES", "(")
+# every statement with its time at DEBUG (SALESDASH_LOG_LEVEL=DEBUG): where a request's time goes
+log = logging.getLogger(__name__)
 
 
 def cache_dir() -> Path:
@@ -135,6 +142,19 @@ def _translate(exc: Exception) -> Error:
     return OperationalError(text)
 
 
+def _query(session: Any, text: str, args: Mapping[str, Any] | None) -> Any:
+    """The DataFrame of a query with bound named parameters, not yet executed. ``session.sql`` would run the
+    text as a command first and return a reference to its result, which ``toArrow`` then fetches: two round
+    trips to the Connect server per query instead of this one (a query's plan sent once with its rows asked
+    for). The parameters are bound as ``session.sql`` binds them (``lit`` values)."""
+    from pyspark.sql.connect import functions
+    from pyspark.sql.connect.dataframe import DataFrame
+    from pyspark.sql.connect.plan import SQL
+
+    named = {key: functions.lit(value) for key, value in (args or {}).items()}
+    return DataFrame(SQL(text, [], named, []), session)
+
+
 class Cursor:
     arraysize = 1000
 
@@ -148,15 +168,23 @@ class Cursor:
     def execute(self, operation: str, parameters: Mapping[str, Any] | None = None) -> None:
         session = self.connection.session
         args = dict(parameters) if parameters else None
+        started = time.perf_counter()
         try:
-            frame = session.sql(operation, args=args)
-            # a command (no rows) has already run: Spark Connect executes commands eagerly
             rows = operation.lstrip().upper().startswith(_ROW_STATEMENTS)
-            table = frame.toArrow() if rows else None
+            if rows:  # one round trip: the query's plan, executed as its rows are fetched
+                table = _query(session, operation, args).toArrow()
+            else:  # a command runs at once (Spark Connect executes commands eagerly)
+                session.sql(operation, args=args)
+                table = None
         except Error:
             raise
         except Exception as exc:
             raise _translate(exc) from exc
+        finally:
+            self.connection.statements += 1
+            if log.isEnabledFor(logging.DEBUG):
+                elapsed = 1000 * (time.perf_counter() - started)
+                log.debug("spark %.0f ms: %s", elapsed, " ".join(operation.split())[:300])
         if table is None:
             self.description = None
             self._rows = iter(())
@@ -215,7 +243,14 @@ class SparkConnection:
             self.session.conf.set("spark.sql.session.timeZone", "UTC")
         except Exception as exc:
             raise _translate(exc) from exc
+        with _open_guard:
+            _open.add(self)
         self.database: str | None = None
+        self.reading: str | None = None  # the published version this transaction reads (follow_current)
+        self.statements = 0  # statements run on this session (measurements, tests)
+        # answers that depend only on a published version's database, which no one writes after it is
+        # published (e.g. its data version label): (database, key) -> value, for this session's life
+        self.memo: dict[tuple[str, Hashable], Any] = {}
 
     def cursor(self) -> Cursor:
         return Cursor(self)
@@ -229,6 +264,8 @@ class SparkConnection:
     def close(self) -> None:
         import contextlib
 
+        with _open_guard:
+            _open.discard(self)
         with contextlib.suppress(Exception):
             self.session.stop()
 
@@ -238,6 +275,7 @@ class SparkConnection:
     def use(self, database: str) -> None:
         """Make ``database`` the current database of this session (unqualified tables resolve to it)."""
         check_database_name(database)
+        self.reading = None
         if database != self.database:
             self.run(f"USE `{database}`")
             self.database = database
@@ -257,6 +295,35 @@ class SparkConnection:
         database = self.published()
         if database is not None:
             self.use(database)
+        self.reading = database
+
+    def per_version(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per published version for this session (a value that cannot change while that
+        version's database exists: nothing writes a version after it is published); computed every time
+        when this transaction is not reading a published version (a load writing its own)."""
+        database = self.reading
+        if database is None or database != self.database:
+            return compute()
+        if (database, key) not in self.memo:
+            if any(seen != database for seen, _ in self.memo):
+                self.memo.clear()  # the answers of one version at a time (the filter values may be large)
+            self.memo[(database, key)] = compute()
+        return self.memo[(database, key)]
+
+
+# Every session still open is stopped before the interpreter exits: a Spark Connect session left to the garbage
+# collector at exit closes its gRPC channel after gRPC's own threads are gone and waits forever (an ingest
+# that had finished its work never exited).
+_open: weakref.WeakSet[SparkConnection] = weakref.WeakSet()
+_open_guard = threading.Lock()
+
+
+@atexit.register
+def _close_all() -> None:
+    with _open_guard:
+        still = list(_open)
+    for connection in still:
+        connection.close()
 
 
 # DB-API module attributes (SQLAlchemy reads them from the object import_dbapi returns)
@@ -507,6 +574,15 @@ def _begin(conn: Connection) -> None:
         raw.follow_current()
 
 
+def per_version(conn: Connection, key: Hashable, compute: Callable[[], Any]) -> Any:
+    """``compute()``, remembered per published data version on a Spark connection (see
+    :meth:`SparkConnection.per_version`); on any other connection just ``compute()``."""
+    raw = conn.connection.driver_connection
+    if isinstance(raw, SparkConnection) and not conn.get_execution_options().get("salesdash_version_db"):
+        return raw.per_version(key, compute)
+    return compute()
+
+
 def make_spark_engine(url: str, database: str = DEFAULT_DATABASE, location: str | None = None) -> Engine:
     """An engine on the Spark Connect endpoint ``url`` (sc://host:port) keeping its tables under ``database``."""
     from sqlalchemy import create_engine
@@ -516,7 +592,11 @@ def make_spark_engine(url: str, database: str = DEFAULT_DATABASE, location: str 
     database = named or database
     registry.register("spark.connect", "salesdash.store.spark", "SparkDialect")
     engine = create_engine(
-        sqlalchemy_url(url, database, location), base_database=database, pool_size=4, max_overflow=8
+        sqlalchemy_url(url, database, location),
+        base_database=database,
+        pool_size=4,
+        max_overflow=8,
+        pool_use_lifo=True,  # the most recent session first: its per-version answers are remembered
     )
     event.listen(engine, "begin", _begin)
     return engine
@@ -546,6 +626,7 @@ __all__ = [
     "is_spark_url",
     "location_of",
     "make_spark_engine",
+    "per_version",
     "remote_of",
     "spark_database_of",
     "sqlalchemy_url",

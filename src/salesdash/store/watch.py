@@ -5,7 +5,14 @@ lookup is on every request's path. On a SQLite file, ``PRAGMA data_version`` on 
 in microseconds, whether any other connection (this process's pool, an ``ingest`` in another process, a stream
 consumer) has committed since it last asked; only then is the version read again. The file's identity (device,
 inode, size, modification time) is part of the check, so a file replaced under the same path is noticed too.
-Other engines have no such counter: there every call is the one indexed lookup of ``current_version_label``.
+PostgreSQL has no such counter: there every call is the one indexed lookup of ``current_version_label``.
+
+On Spark every lookup is a round trip to the cluster (tens of milliseconds at best), so it is made again only when
+this process has finished a write since the last one (``store.lock.writes_finished``: an API refresh, upload or
+restore is seen by the very next request) or when the last lookup is older than ``REMOTE_RECHECK_SECONDS`` (a
+load by another process, e.g. ``salesdash ingest``, is seen within that time). What a request computes is always
+read from one version in its own snapshot and labelled with it (``api/respond.py``); only a cached answer can be
+the previous version's for up to that time after another process's load.
 """
 
 from __future__ import annotations
@@ -13,30 +20,37 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from typing import Any
 
 from sqlalchemy import Engine, event
 
 from salesdash.store.load import current_version_label
+from salesdash.store.lock import writes_finished
 
 Token = tuple[Any, ...]
+REMOTE_RECHECK_SECONDS = 1.0  # Spark: how old the last lookup may be (loads by other processes)
 
 
 class VersionWatch:
     """``label()`` = ``current_version_label(engine)``, cheaply when the engine can tell nothing changed."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, recheck_seconds: float = REMOTE_RECHECK_SECONDS) -> None:
         self.engine = engine
+        self.recheck_seconds = recheck_seconds  # Spark only (see the module docstring)
         self._lock = threading.Lock()
         self._path = _sqlite_file(engine)
         self._probe: sqlite3.Connection | None = None
         self._seen: tuple[Token, str | None] | None = None
+        self._remote = engine.dialect.name == "spark"
         if self._path is not None:
             # the probe closes with the engine's own connections (a caller that disposes the engine expects
             # the file to be free, e.g. for an exclusive lock); the next call opens it again
             event.listen(engine, "engine_disposed", self._close)
 
     def label(self) -> str | None:
+        if self._remote:
+            return self._remote_label()
         token = self._token()
         if token is None:
             return current_version_label(self.engine)
@@ -49,6 +63,20 @@ class VersionWatch:
         label = current_version_label(self.engine)
         with self._lock:
             self._seen = (token, label)
+        return label
+
+    def _remote_label(self) -> str | None:
+        # The token (writes finished here, the time) is taken BEFORE the lookup, as for SQLite: a write that
+        # ends meanwhile changes the next token.
+        now = time.monotonic()
+        writes = writes_finished()
+        with self._lock:
+            seen = self._seen
+        if seen is not None and seen[0][0] == writes and now - seen[0][1] < self.recheck_seconds:
+            return seen[1]
+        label = current_version_label(self.engine)
+        with self._lock:
+            self._seen = ((writes, now), label)
         return label
 
     def _close(self, _engine: Engine | None = None) -> None:
@@ -91,4 +119,4 @@ def _sqlite_file(engine: Engine) -> str | None:
     return os.path.abspath(database)
 
 
-__all__ = ["VersionWatch"]
+__all__ = ["REMOTE_RECHECK_SECONDS", "VersionWatch"]
