@@ -29,7 +29,9 @@ def headline_days(kpi_data: dict) -> int | None:
     """The days of the KPI cards' period (the time grains offered depend on it)."""
     in_view = (kpi_data.get("headline") or {}).get("in_view_period") or {}
     return (
-        (date.fromisoformat(in_view["end"]) - date.fromisoformat(in_view["start"])).days + 1 if in_view else None
+        (date.fromisoformat(in_view["end"]) - date.fromisoformat(in_view["start"])).days + 1
+        if in_view
+        else None
     )
 
 
@@ -78,7 +80,11 @@ def sales_over_time() -> None:
                 over_time = ctx.fetch("/api/sales-over-time", period)
             records = list(over_time.data or [])
             period_chart(
-                ctx, charts.sales_over_time(records, grain, theme=theme()), records, grain, key="chart-over-time"
+                ctx,
+                charts.sales_over_time(records, grain, theme=theme()),
+                records,
+                grain,
+                key="chart-over-time",
             )
             notes = ["Drag across the chart to filter every page to those periods."]
             notes += [str(over_time.meta["partial_note"])] if over_time.meta.get("partial_note") else []
