@@ -143,6 +143,10 @@ def test_a_new_order_redraws_only_the_views_it_changed(
             def new(path: str, status: str) -> float:
                 return after.get((path, status), 0) - before.get((path, status), 0)
 
+            delta = {
+                f"{path} {status}": new(path, status) for path, status in set(after) if new(path, status)
+            }
+            (ARTIFACTS / "requests.json").write_text(json.dumps(dict(sorted(delta.items())), indent=1))
             assert new(PATHS[CHANGED], "200") >= 1
             for view in UNCHANGED:
                 if view in PATHS:

@@ -72,6 +72,12 @@ def _rerun_pending() -> None:
         st.rerun()
 
 
+def relay_missed() -> bool:
+    """Whether views handed to the relay were not rerun (its event never came back, say the component did not
+    load): the watcher then reruns the whole page rather than leave them stale."""
+    return bool(st.session_state.pop(PENDING_KEY, None))
+
+
 def rerun_views(names: Sequence[str], token: str) -> None:
     """Rerun the live views ``names`` (call from a fragment, the watcher): ``token`` (the data version) makes
     the relay send its event once."""
