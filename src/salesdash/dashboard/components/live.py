@@ -24,7 +24,8 @@ from streamlit.errors import StreamlitAPIException
 from salesdash.dashboard.components import context
 
 P = ParamSpec("P")
-PENDING_KEY = "_salesdash_live_pending"  # the views the relay's event reruns
+PENDING_KEY = "_salesdash_live_pending"  # {names: the views the relay's event reruns, token, waited}
+RELAY_PATIENCE = 5  # watcher runs to wait for the relay's event before rerunning the whole page
 PREFIX = "live-"  # fragment keys: live-<view>
 CONTAINER = "view-"  # its container's key: view-<view> (CSS class st-key-view-<view>)
 
@@ -63,7 +64,8 @@ def live_view(name: str) -> Callable[[Callable[P, None]], Callable[P, None]]:
 
 def _rerun_pending() -> None:
     """The relay's callback: rerun the pending views only (the whole page when one is no longer drawn)."""
-    names = [PREFIX + n for n in st.session_state.pop(PENDING_KEY, [])]
+    pending = st.session_state.pop(PENDING_KEY, None) or {}
+    names = [PREFIX + n for n in pending.get("names", [])]
     if not names:
         return
     try:
@@ -72,14 +74,29 @@ def _rerun_pending() -> None:
         st.rerun()
 
 
-def relay_missed() -> bool:
-    """Whether views handed to the relay were not rerun (its event never came back, say the component did not
-    load): the watcher then reruns the whole page rather than leave them stale."""
-    return bool(st.session_state.pop(PENDING_KEY, None))
+def _mount(token: str) -> None:
+    _relay()(data={"token": token}, key="live-relay", on_changed_change=_rerun_pending)
 
 
 def rerun_views(names: Sequence[str], token: str) -> None:
     """Rerun the live views ``names`` (call from a fragment, the watcher): ``token`` (the data version) makes
-    the relay send its event once."""
-    st.session_state[PENDING_KEY] = list(names)
-    _relay()(data={"token": token}, key="live-relay", on_changed_change=_rerun_pending)
+    the relay send its event once. Views still pending from an earlier version are kept."""
+    earlier = (st.session_state.get(PENDING_KEY) or {}).get("names", [])
+    names = list(dict.fromkeys([*earlier, *names]))
+    st.session_state[PENDING_KEY] = {"names": names, "token": token, "waited": 0}
+    _mount(token)
+
+
+def relay_overdue() -> bool:
+    """Call on each watcher run without a new version: while the relay's event is pending the relay stays
+    mounted; True (and nothing pending any more) when the event did not come back within RELAY_PATIENCE runs
+    (the component did not load, say): the watcher then reruns the whole page rather than leave views stale."""
+    pending = st.session_state.get(PENDING_KEY)
+    if not pending:
+        return False
+    pending["waited"] += 1
+    if pending["waited"] > RELAY_PATIENCE:
+        st.session_state.pop(PENDING_KEY, None)
+        return True
+    _mount(str(pending["token"]))
+    return False

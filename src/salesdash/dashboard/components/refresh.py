@@ -21,7 +21,7 @@ import streamlit as st
 
 from salesdash.dashboard.client import ApiError
 from salesdash.dashboard.components import context as context_mod
-from salesdash.dashboard.components.live import relay_missed, rerun_views
+from salesdash.dashboard.components.live import relay_overdue, rerun_views
 from salesdash.markup import md
 
 SEEN_KEY = "_salesdash_seen_version"
@@ -110,8 +110,6 @@ def _watch(every: int, live: dict[str, Any] | None) -> None:
         else:
             info = st.session_state.get(context_mod.VERSION_KEY, {})
         new = info.get("data_version")
-        if relay_missed():  # the views of the last update were not rerun: run the page
-            st.rerun(scope="app")
         if new != st.session_state.get(SEEN_KEY):
             st.session_state[SEEN_KEY] = new
             changed = context_mod.changed_views(str(new)) if live is not None else None
@@ -119,6 +117,8 @@ def _watch(every: int, live: dict[str, Any] | None) -> None:
                 st.rerun(scope="app")
             if changed:
                 rerun_views(changed, str(new))
+        elif relay_overdue():  # the views of an update were never rerun: run the page
+            st.rerun(scope="app")
         if live is not None:
             status = context_mod.stream_info(context_mod.client())
             if not status.get("active"):  # the feed stopped: back to the file-based check
