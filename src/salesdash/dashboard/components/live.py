@@ -5,9 +5,9 @@ A page writes each view (its ``section`` header and what it draws) as a function
 :func:`live_view`; the function is called where the view goes. While a live feed is active, the sidebar's
 watcher (``components/refresh.py``) finds a new data version, asks :func:`context.changed_views` which views'
 answers changed (a conditional GET per URL: 304 when unchanged) and hands their names to :func:`rerun_views`.
-A fragment can only be rerun by name from a widget callback, so the names go through a tiny component (no
-markup, a few lines of script) that sends them straight back as an event; its callback reruns exactly those
-fragments. Unchanged views are not run, not fetched and not redrawn; the filters, the page and every widget's
+A fragment can only be rerun by name from a widget callback, so the watcher keeps the names in session state
+and mounts a relay, a tiny component (no markup, a few lines of script) that sends an event straight back; its
+callback reruns exactly those fragments. Unchanged views are not run, not fetched and not redrawn; the filters, the page and every widget's
 state stay as they are.
 """
 
