@@ -72,6 +72,27 @@ def test_refresh_changes_the_version_and_invalidates_exactly(
     assert data_of(before)["revenue"] != REVENUE
 
 
+def test_an_answer_a_new_version_left_unchanged_keeps_its_etag(
+    small_app: APIFlask, small_engine: Engine, tokens
+):
+    """The ETag is the answer's content, not its data version: reloading the same lines makes a new version
+    under which the old ETag still answers 304 (no body); an answer the new lines change gets another ETag."""
+    client = small_app.test_client()
+    refresh = {"headers": bearer(tokens["admin"])}
+    client.post("/api/data-refresh", **refresh)  # the sample
+    first = client.get("/api/kpis?country=France")
+    etag, version = first.headers["ETag"], first.headers["X-Data-Version"]
+    client.post("/api/data-refresh", **refresh)  # the same lines again: a new version
+    again = client.get("/api/kpis?country=France", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    assert again.headers["ETag"] == etag and again.headers["X-Data-Version"] != version
+    fresh = client.get("/api/kpis?country=France")
+    assert fresh.headers["ETag"] == etag and fresh.headers["X-Cache"] == "hit"
+    assert fresh.get_json()["meta"]["data_version"] == again.headers["X-Data-Version"]
+    other = client.get("/api/kpis?country=USA")
+    assert other.headers["ETag"] != etag  # other parameters, other answer
+
+
 def test_cache_can_be_turned_off(small_engine: Engine):
     client = app_for(small_engine, cache_entries=0).test_client()
     assert client.get("/api/kpis").headers["X-Cache"] == "miss"

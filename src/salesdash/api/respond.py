@@ -3,6 +3,11 @@
 A handler passes a ``compute(conn, filters)`` function that calls the metric layer; this module runs it inside
 ONE read snapshot (the data version in ``meta`` is read in that same snapshot), wraps the result in the
 success envelope, caches it per (data version, endpoint, normalised parameters) and serves it with an ETag.
+
+The ETag is a digest of the answer's content (data and meta, without the data version and the time it was
+made) with the endpoint, its parameters and the format: a new data version that leaves an answer as it was
+keeps its ETag, so a client's conditional GET (``If-None-Match``) is answered 304 without a body. The
+dashboard's live updates rest on this (docs/dashboard.md, "Live updates").
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ class Cached:
 
     json: bytes
     columns: list[str] | None
+    content: str  # digest of the answer without its data version and time (what the ETag is made from)
 
     def data(self) -> Any:
         return json.loads(self.json)["data"]
@@ -128,9 +134,25 @@ def wants_definitions() -> bool:
     return value is not None and bool(_BOOLEAN.deserialize(value))
 
 
-def _etag(version: str, endpoint: str, params: Mapping[str, Any], fmt: str) -> str:
-    blob = json.dumps([version, endpoint, params, fmt], sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+VOLATILE_META = ("data_version", "generated_at")  # differ between versions of an unchanged answer
+
+
+def _etag(content: str, fmt: str) -> str:
+    return hashlib.sha256(f"{content}:{fmt}".encode()).hexdigest()[:32]
+
+
+def _envelope(body: Mapping[str, Any], endpoint: str, key_text: str) -> tuple[bytes, str]:
+    """The JSON of ``{"data", "meta"}`` (serialised once) and the digest of its content: the data and the meta
+    without :data:`VOLATILE_META`, with the endpoint and its normalised parameters."""
+    data = json.dumps(body["data"], ensure_ascii=False)
+    meta = body["meta"]
+    stable = json.dumps({k: v for k, v in meta.items() if k not in VOLATILE_META}, ensure_ascii=False)
+    text = f'{{"data": {data}, "meta": {json.dumps(meta, ensure_ascii=False)}}}'.encode()
+    digest = hashlib.sha256()
+    for part in (endpoint, key_text, data, stable):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return text, digest.hexdigest()
 
 
 def utc_now() -> str:
@@ -164,9 +186,6 @@ def data_response(
         **({"definitions": True} if with_definitions else {}),
     }
     key_text = json.dumps(key_params, sort_keys=True, default=str)
-    etag = _etag(version, endpoint, key_params, fmt)
-    if request.if_none_match.contains_weak(etag):
-        return _not_modified(etag, version)
     key = (version, endpoint, key_text)
     cached: Cached | None = st.cache.get(key)
     hit = cached is not None
@@ -188,12 +207,14 @@ def data_response(
                 definitions(chosen) | result.definitions if chosen else dict(result.definitions)
             )
         meta.update(result.meta)
-        body = jsonable({"data": result.data, "meta": meta})
-        cached = Cached(json.dumps(body, ensure_ascii=False).encode(), result.columns)
+        text, content = _envelope(jsonable({"data": result.data, "meta": meta}), endpoint, key_text)
+        cached = Cached(text, result.columns, content)
         if len(cached.json) <= MAX_CACHED_BYTES:
             st.cache.put((seen, endpoint, key_text), cached, len(cached.json))
-        if seen != version:  # a refresh landed between the version lookup and the snapshot
-            version, etag = seen, _etag(seen, endpoint, key_params, fmt)
+        version = seen  # a refresh may have landed between the version lookup and the snapshot
+    etag = _etag(cached.content, fmt)
+    if request.if_none_match.contains_weak(etag):
+        return _not_modified(etag, version)
     if fmt == "csv":
         response = csv_response(cached, filename or endpoint)
     else:

@@ -88,6 +88,7 @@ def main() -> None:
         st.stop()
     token_input()
     body = st.empty()
+    context.new_run()  # every view is drawn again: what the last run drew is forgotten
     try:
         version = context.check_version()
         options = context.filter_options(version)

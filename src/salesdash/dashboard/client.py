@@ -56,6 +56,7 @@ class ApiResult:
     data: Any
     meta: dict[str, Any] = field(default_factory=dict)
     url: str = ""
+    etag: str | None = None  # the API's validator of this answer's content (``ETag``)
 
     @property
     def data_version(self) -> str | None:
@@ -106,9 +107,15 @@ class ApiClient:
         """GET an endpoint; ``token`` (an admin token) replaces the configured one for this call only."""
         return self.get_url(self.url(path, params), token=token)
 
-    def get_url(self, url: str, *, token: str | None = None) -> ApiResult:
-        headers = {"Authorization": f"Bearer {token}"} if token else None
+    def get_url(self, url: str, *, token: str | None = None, known: ApiResult | None = None) -> ApiResult:
+        """GET a URL. With ``known`` (an earlier answer of the same URL that has an ETag) the request is
+        conditional: when the API answers 304 Not Modified, ``known`` itself is returned (nothing changed)."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if known is not None and known.etag and known.url == url:
+            headers["If-None-Match"] = known.etag
         response = self._request("GET", url, headers=headers)
+        if response.status_code == 304 and known is not None:
+            return known
         body = self._json(response, url)
         if not isinstance(body, dict) or "data" not in body:
             raise ApiRequestError(
@@ -118,7 +125,7 @@ class ApiClient:
                 status=response.status_code,
             )
         meta = body.get("meta") if isinstance(body.get("meta"), dict) else {}
-        return ApiResult(data=body["data"], meta=meta or {}, url=url)
+        return ApiResult(data=body["data"], meta=meta or {}, url=url, etag=response.headers.get("ETag"))
 
     def get_csv(self, path: str, params: Query | None = None) -> bytes:
         """The CSV form of a tabular endpoint (``?format=csv``)."""

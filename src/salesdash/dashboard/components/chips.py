@@ -12,9 +12,11 @@ from salesdash.markup import md
 
 
 def apply_change(change: Change) -> None:
-    """Set each filter of ``change`` (call from a widget callback, before the sidebar is drawn)."""
+    """Set each filter of ``change`` (call from a widget callback, before the sidebar is drawn) and rerun the
+    whole page: a click inside a live view (a fragment, components/live.py) would rerun that view alone."""
     for name, value in change.items():
         set_filter(name, value)
+    st.rerun()
 
 
 def _remove(params: tuple[str, ...]) -> None:

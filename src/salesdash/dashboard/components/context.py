@@ -3,6 +3,12 @@
 ``app.py`` builds one :class:`Context` per script run (:func:`start`) and pages get it with :func:`current`.
 API results are cached with ``st.cache_data`` keyed on (data version, exact URL): a new data version or a
 different filter is a different key, and a failed call raises instead of returning, so it is never cached.
+Under a new data version a URL is asked again with a conditional GET (``If-None-Match`` with the ETag of its
+last answer): an answer the new data left unchanged is a 304 without a body.
+
+Every answer a page draws is recorded under the live view drawing it (:func:`drawing`, used by
+``components/live.py``) or under the page itself; :func:`changed_views` tells, for a new data version, which of
+them changed (the rule is the pure :func:`salesdash.dashboard.live.changed_views`).
 """
 
 from __future__ import annotations
@@ -11,15 +17,19 @@ import contextlib
 import functools
 import hashlib
 import os
+import threading
 import time
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
 
 from salesdash.config import Settings, load_settings
+from salesdash.dashboard import live
 from salesdash.dashboard.client import ApiClient, ApiError, ApiResult, Query
 from salesdash.dashboard.state import FilterState
 from salesdash.filters import Filter
@@ -27,6 +37,42 @@ from salesdash.filters import Filter
 _CTX_KEY = "_salesdash_context"
 VERSION_KEY = "_salesdash_data_version"
 VERSION_CHECKED_KEY = "_salesdash_version_checked"
+SHOWN_KEY = "_salesdash_shown_version"  # the data version the page's answers are current for
+DRAWN_KEY = "_salesdash_drawn"  # {view key (or live.PAGE): {URL: ETag of the answer drawn}}
+DRAWING_KEY = "_salesdash_drawing"  # the live view being drawn now (absent: the page)
+
+
+class _LastAnswers:
+    """The last answer of each URL (any session of this process), for conditional GETs; least recently used
+    first out."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._size = size
+        self._items: OrderedDict[str, ApiResult] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, url: str) -> ApiResult | None:
+        with self._lock:
+            found = self._items.get(url)
+            if found is not None:
+                self._items.move_to_end(url)
+            return found
+
+    def put(self, url: str, result: ApiResult) -> None:
+        with self._lock:
+            self._items[url] = result
+            self._items.move_to_end(url)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+@st.cache_resource(show_spinner=False)
+def _last_answers() -> _LastAnswers:
+    return _LastAnswers()
 
 
 @st.cache_resource(show_spinner=False)
@@ -37,8 +83,13 @@ def _client(base_url: str, timeout: float, _secret: str | None, secret_id: str) 
 
 @st.cache_data(show_spinner=False, max_entries=512, ttl=24 * 3600)
 def _cached_get(_client: ApiClient, url: str, data_version: str) -> ApiResult:
-    """One successful API answer per (data version, URL). Exceptions propagate and are not cached."""
-    return _client.get_url(url)
+    """One successful API answer per (data version, URL). Exceptions propagate and are not cached. A URL
+    answered before is asked conditionally: a 304 (the new data left the answer as it was) returns the last
+    answer again, with the ETag it was drawn with."""
+    last = _last_answers()
+    result = _client.get_url(url, known=last.get(url))
+    last.put(url, result)
+    return result
 
 
 @st.cache_data(show_spinner=False, max_entries=64, ttl=24 * 3600)
@@ -71,6 +122,58 @@ def clear_cache() -> None:
     """Forget every cached API answer (selections live in widget state and are kept)."""
     _cached_get.clear()
     _cached_csv.clear()
+    _last_answers().clear()
+
+
+def new_run() -> None:
+    """A full run draws every view again: forget what the last run drew."""
+    st.session_state[DRAWN_KEY] = {}
+    st.session_state.pop(DRAWING_KEY, None)
+
+
+def _record(result: ApiResult) -> ApiResult:
+    """Note that the view being drawn (or the page) shows ``result``."""
+    drawn = st.session_state.setdefault(DRAWN_KEY, {})
+    drawn.setdefault(st.session_state.get(DRAWING_KEY, live.PAGE), {})[result.url] = result.etag
+    return result
+
+
+@contextmanager
+def drawing(view: str) -> Iterator[None]:
+    """Record the answers fetched inside as those of the live view ``view`` (what it drew last run is
+    forgotten: a view may fetch other URLs this time)."""
+    st.session_state.setdefault(DRAWN_KEY, {})[view] = {}
+    outer = st.session_state.get(DRAWING_KEY)
+    st.session_state[DRAWING_KEY] = view
+    try:
+        yield
+    finally:
+        if outer is None:
+            st.session_state.pop(DRAWING_KEY, None)
+        else:
+            st.session_state[DRAWING_KEY] = outer
+
+
+def changed_views(version: str) -> list[str] | None:
+    """The live views whose answers differ under data version ``version`` (each URL asked once, a 304 when
+    unchanged), or None when the page itself must run again: an answer drawn outside any live view changed
+    (the filter options, say), or the page has no live views. A URL the API now refuses counts as changed
+    (its view reruns and shows the error)."""
+    drawn: dict[str, dict[str, str | None]] = st.session_state.get(DRAWN_KEY, {})
+    if not any(view != live.PAGE for view in drawn):
+        return None
+    api = client()
+    current: dict[str, str | None] = {}
+    for url in {u for urls in drawn.values() for u in urls}:
+        try:
+            current[url] = _cached_get(api, url, version).etag
+        except ApiError:
+            current[url] = None
+    changed = live.changed_views(drawn, current)
+    if live.PAGE in changed:
+        return None
+    st.session_state[SHOWN_KEY] = version
+    return changed
 
 
 def version_info(client: ApiClient) -> dict[str, Any]:
@@ -101,7 +204,8 @@ class Context:
 
     @property
     def data_version(self) -> str:
-        return str(self.version.get("data_version", "none"))
+        """The data version the page shows: the run's, or the newer one a live update moved it to."""
+        return str(st.session_state.get(SHOWN_KEY) or self.version.get("data_version", "none"))
 
     def query(self, extra: Query | None = None, *, filtered: bool = True) -> dict[str, Any]:
         query: dict[str, Any] = dict(self.filters.to_query()) if filtered else {}
@@ -115,7 +219,7 @@ class Context:
     def fetch(self, path: str, extra: Query | None = None, *, filtered: bool = True) -> ApiResult:
         """GET an API endpoint with the global filters (plus ``extra`` parameters), cached per data version."""
         url = self.api_url(path, extra, filtered=filtered)
-        return _cached_get(self.client, url, self.data_version)
+        return _record(_cached_get(self.client, url, self.data_version))
 
     def prefetch(self, calls: Sequence[Call]) -> list[Future[None]]:
         """Start the API calls a page is about to make, all at once, into the cache :meth:`fetch` reads; returns
@@ -165,11 +269,18 @@ def check_version() -> dict[str, Any]:
 def filter_options(version: dict[str, Any]) -> dict[str, Any]:
     """Every value each filter can take (``/api/filters``; changes only with the data version)."""
     api = client()
-    data = _cached_get(api, api.url("/api/filters"), str(version.get("data_version"))).data
+    data = _record(_cached_get(api, api.url("/api/filters"), str(version.get("data_version")))).data
     return data if isinstance(data, dict) else {}
 
 
-REGISTRY_KEY = "registry"  # /api/views changes with the server, not with the data
+REGISTRY_KEY = "registry"  # /api/views and /api/definitions change with the server, not with the data
+
+
+def server_answer(path: str) -> ApiResult:
+    """An answer that changes with the server, not with the data (``/api/definitions``): cached per API, so
+    a new data version neither asks for it again nor counts it as a change of the view showing it."""
+    api = client()
+    return _cached_get(api, api.url(path), REGISTRY_KEY)
 
 
 def views() -> dict[str, dict[str, Any]]:
@@ -205,6 +316,7 @@ def found_values(f: Filter, text: str, version: dict[str, Any]) -> list[str]:
 def start(filters: FilterState, version: dict[str, Any], options: dict[str, Any]) -> Context:
     ctx = Context(settings=settings(), client=client(), filters=filters, version=version, options=options)
     st.session_state[_CTX_KEY] = ctx
+    st.session_state[SHOWN_KEY] = str(version.get("data_version", "none"))
     return ctx
 
 

@@ -5,8 +5,10 @@ The auto check is a fragment that reruns every ``settings.auto_refresh_seconds``
 version, so the data views then fetch the new data; nothing else is reloaded).
 
 While a live order feed is active (``/api/stream``), the fragment reruns every ``poll_seconds``
-(``SALESDASH_LIVE_POLL_SECONDS``) instead, shows "Live" with the time of the last order, and still reruns the app
-only when the data version changed. Filters and the page live in the URL and widget state, so they survive.
+(``SALESDASH_LIVE_POLL_SECONDS``) instead and shows "Live" with the time of the last order. On a new data version
+it reruns only the page's live views whose answers changed (``components/live.py``; the whole page when an
+answer drawn outside them changed, or when the page has none). Filters and the page live in the URL and widget
+state, so they survive.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import streamlit as st
 
 from salesdash.dashboard.client import ApiError
 from salesdash.dashboard.components import context as context_mod
+from salesdash.dashboard.components.live import relay_overdue, rerun_views
 from salesdash.markup import md
 
 SEEN_KEY = "_salesdash_seen_version"
@@ -109,6 +112,12 @@ def _watch(every: int, live: dict[str, Any] | None) -> None:
         new = info.get("data_version")
         if new != st.session_state.get(SEEN_KEY):
             st.session_state[SEEN_KEY] = new
+            changed = context_mod.changed_views(str(new)) if live is not None else None
+            if changed is None:  # file-based data, or the page itself changed: run it all again
+                st.rerun(scope="app")
+            if changed:
+                rerun_views(changed, str(new))
+        elif relay_overdue():  # the views of an update were never rerun: run the page
             st.rerun(scope="app")
         if live is not None:
             status = context_mod.stream_info(context_mod.client())
