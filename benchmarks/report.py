@@ -254,6 +254,8 @@ def render_table(report: dict[str, Any]) -> list[str]:
             f"{found['load_average_before'][0]} / {found['load_average_after'][0]} |"
         )
     return lines if len(lines) > 2 else []
+
+
 def spark_targets_table(report: dict[str, Any]) -> list[str]:
     """The Spark goals (issue #15): every GET endpoint p50 <= 1.5 s uncached and <= 2 ms cached; the Overview's
     calls cold are reported."""
