@@ -15,11 +15,19 @@ from sqlalchemy import Connection, Engine, select
 from salesdash.ingest import prepare
 from salesdash.metrics import Filters, kpis
 from salesdash.store import aggregates, snapshot
-from salesdash.store.schema import MONTHLY, ROLLUPS, order_masks, pair_bits, rollup_codes, rollup_state
+from salesdash.store.schema import (
+    ENTITY_SOURCES,
+    MONTHLY,
+    ROLLUPS,
+    order_masks,
+    pair_bits,
+    rollup_codes,
+    rollup_state,
+)
 from salesdash.store.stream import commit_batch
 from tests.conftest import SAMPLE_CSV
 
-TABLES = (*ROLLUPS.values(), rollup_codes, *MONTHLY.values(), order_masks, pair_bits)
+TABLES = (*ROLLUPS.values(), rollup_codes, *MONTHLY.values(), *ENTITY_SOURCES, order_masks, pair_bits)
 
 
 def _rows(conn: Connection) -> dict[str, Any]:

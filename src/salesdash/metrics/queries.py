@@ -33,6 +33,7 @@ from salesdash.metrics.rollups import (
     Plan,
     choose_plan,
     current_state,
+    entity_plan,
     product_code_counts,
     rollup_extras,
     rollup_rows,
@@ -203,7 +204,7 @@ def breakdown(
     if sort not in (*BREAKDOWN_METRICS, *DIMENSIONS[dimension]):
         raise InvalidParameter(f"cannot sort by {sort!r}")
     grouped = tuple(k for k in LINE_KEYS if k in DIMENSIONS[dimension])
-    plan = choose_plan(conn, filters, grouped)
+    plan = entity_plan(conn, filters, dimension) or choose_plan(conn, filters, grouped)
     if plan is not None and dimension == "product_code":
         plan = Plan(rollup_codes, plan.state.codes_exact, plan.state)
     stmt = _breakdown_statement(plan, filters, dimension, limit, sort, descending)
