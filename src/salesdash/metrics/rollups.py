@@ -42,6 +42,7 @@ from sqlalchemy import (
     cast,
     func,
     inspect,
+    literal,
     select,
     union_all,
 )
@@ -163,8 +164,19 @@ def entity_plan(conn: Connection, filters: Filters, dimension: str) -> Plan | No
     return Plan(table, state.orders_exact and all(chosen[k] == 1 for k in need), state)
 
 
-def _rollup_columns(r: FromClause, names: tuple[str, ...]) -> list[ColumnElement[Any]]:
-    return [ROLLUP_SQL[name](r).label(name) for name in names]
+def _rollup_columns(
+    r: FromClause, names: tuple[str, ...], keys: tuple[str, ...] = ()
+) -> list[ColumnElement[Any]]:
+    """The metrics over rollup rows; grouped by the customer, customer_count is 1 (no distinct count of
+    100,000s of names for it)."""
+    return [
+        (
+            literal(1, BigInteger)
+            if name == "customer_count" and "customer_name" in keys
+            else ROLLUP_SQL[name](r)
+        ).label(name)
+        for name in names
+    ]
 
 
 def order_counts(plan: Plan, filters: Filters, keys: tuple[str, ...] = ()) -> Select[Any]:
@@ -292,7 +304,7 @@ def rollup_select(
     r = rollup_rows(plan.table, filters, by_day=any(k in DAY_COLUMNS for k in key_names))
     keys = [r.c[k] for k in key_names]
     from_rollup = tuple(m for m in metric_names if m != "order_count" or plan.orders_exact)
-    main = select(*keys, *_rollup_columns(r, from_rollup), *(extras(r) if extras else []))
+    main = select(*keys, *_rollup_columns(r, from_rollup, key_names), *(extras(r) if extras else []))
     if keys:
         main = main.group_by(*keys)
     if from_rollup == metric_names:
