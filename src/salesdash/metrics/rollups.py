@@ -159,7 +159,7 @@ def entity_plan(conn: Connection, filters: Filters, dimension: str) -> Plan | No
     chosen = {"product_line": len(filters.product_lines), "deal_size": len(filters.deal_sizes)}
     need = tuple(k for k in LINE_KEYS if chosen[k])
     table = CUSTOMER_TABLES[need]
-    if any(f.column not in table.c for f in filters.restricting()):
+    if any(f.column is None or f.column not in table.c for f in filters.restricting()):
         return None
     return Plan(table, state.orders_exact and all(chosen[k] == 1 for k in need), state)
 
