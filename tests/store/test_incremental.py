@@ -15,11 +15,19 @@ from sqlalchemy import Connection, Engine, select
 from salesdash.ingest import prepare
 from salesdash.metrics import Filters, kpis
 from salesdash.store import aggregates, snapshot
-from salesdash.store.schema import MONTHLY, ROLLUPS, order_masks, pair_bits, rollup_codes, rollup_state
+from salesdash.store.schema import (
+    ENTITY_SOURCES,
+    MONTHLY,
+    ROLLUPS,
+    order_masks,
+    pair_bits,
+    rollup_codes,
+    rollup_state,
+)
 from salesdash.store.stream import commit_batch
 from tests.conftest import SAMPLE_CSV
 
-TABLES = (*ROLLUPS.values(), rollup_codes, *MONTHLY.values(), order_masks, pair_bits)
+TABLES = (*ROLLUPS.values(), rollup_codes, *MONTHLY.values(), *ENTITY_SOURCES, order_masks, pair_bits)
 
 
 def _rows(conn: Connection) -> dict[str, Any]:
@@ -142,3 +150,33 @@ def test_contradicting_lines_are_refused_with_the_reason(fresh_engine: Engine, s
     assert "differs in quantity_ordered" in reasons[0]
     assert "status" in reasons[1] and "one customer, date and status" in reasons[1]
     assert_equal_to_rebuild(fresh_engine)
+
+
+def test_random_batches_of_a_high_cardinality_file_equal_a_full_rebuild(
+    fresh_engine: Engine, tmp_path_factory: pytest.TempPathFactory
+):
+    """Many customers and product codes (the customer tables have a row per customer): every table equals a
+    full rebuild after each batch, and the customer ranking the order lines' answer."""
+    from salesdash.generate import Shape, generate
+    from salesdash.metrics import breakdown
+    from salesdash.metrics.rollups import raw_queries
+    from salesdash.vocabulary import CANCELLED
+    from tests.store.test_rollups import plain
+
+    path = generate(
+        rows=6_000,
+        out=tmp_path_factory.mktemp("hicard-append") / "lines.parquet",
+        seed=5,
+        source=SAMPLE_CSV,
+        shape=Shape(customers=1_500, products=300, years=5),
+    )
+    lines = prepare(path).frame
+    for n, batch in enumerate(_batches(lines, seed=3, count=5)):
+        assert _append(fresh_engine, batch, n).appended == len(batch)
+        assert_equal_to_rebuild(fresh_engine)
+    with snapshot(fresh_engine) as conn:
+        rolled = plain(breakdown(conn, Filters(), "customer"))
+        with raw_queries():
+            assert plain(breakdown(conn, Filters(), "customer")) == rolled
+    kept = lines[lines["status"].astype(str) != CANCELLED]
+    assert len(rolled["rows"]) == kept["customer_name"].nunique() > 500

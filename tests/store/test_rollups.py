@@ -36,7 +36,16 @@ from salesdash.metrics import (
 from salesdash.metrics.queries import total_revenue
 from salesdash.metrics.rollups import current_state, raw_queries
 from salesdash.store import aggregates, snapshot
-from salesdash.store.schema import ROLLUPS, order_lines, order_masks, pair_bits, rollup_codes, rollup_state
+from salesdash.store.schema import (
+    ENTITY_SOURCES,
+    MONTHLY,
+    ROLLUPS,
+    order_lines,
+    order_masks,
+    pair_bits,
+    rollup_codes,
+    rollup_state,
+)
 from tests.conftest import SAMPLE_CSV, SMALL_CSV
 
 ALL_STATUSES = ("Shipped", "Cancelled", "Resolved", "On Hold", "In Process", "Disputed")
@@ -265,7 +274,14 @@ def _rollup_rows(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
             table.name: sorted(
                 (tuple(row) for row in conn.execute(select(table))), key=lambda r: tuple(map(str, r))
             )
-            for table in (*ROLLUPS.values(), rollup_codes, order_masks, pair_bits)
+            for table in (
+                *ROLLUPS.values(),
+                rollup_codes,
+                *MONTHLY.values(),
+                *ENTITY_SOURCES,
+                order_masks,
+                pair_bits,
+            )
         }
 
 

@@ -27,12 +27,20 @@ from sqlalchemy import (
 
 from salesdash.errors import InvalidParameter, NotFound
 from salesdash.filters import FILTERS, Filters
-from salesdash.metrics.definitions import BREAKDOWN_METRICS, SQL, STORED, cents_to_money, finish
+from salesdash.metrics.definitions import (
+    BREAKDOWN_METRICS,
+    SQL,
+    STORED,
+    cents_to_money,
+    finish,
+    finish_frame,
+)
 from salesdash.metrics.rollups import (
     ROLLUP_SQL,
     Plan,
     choose_plan,
     current_state,
+    entity_plan,
     product_code_counts,
     rollup_extras,
     rollup_rows,
@@ -204,17 +212,19 @@ def breakdown(
     if sort not in (*BREAKDOWN_METRICS, *DIMENSIONS[dimension]):
         raise InvalidParameter(f"cannot sort by {sort!r}")
     grouped = tuple(k for k in LINE_KEYS if k in DIMENSIONS[dimension])
-    plan = choose_plan(conn, filters, grouped)
+    plan = entity_plan(conn, filters, dimension) or choose_plan(conn, filters, grouped)
     if plan is not None and dimension == "product_code":
         plan = Plan(rollup_codes, plan.state.codes_exact, plan.state)
     stmt = _breakdown_statement(plan, filters, dimension, limit, sort, descending)
-    rows = [finish(r) for r in conn.execute(stmt).mappings()]
-    total = total_revenue(conn, filters) if limit is not None else sum(r["revenue"] for r in rows)
-    for r in rows:
-        r["revenue_share"] = round(r["revenue"] / total, 6) if total else None
+    result = conn.execute(stmt)
+    names = list(result.keys())
+    rows = [tuple(r) for r in result.all()]  # one fetch; plain tuples (pandas probes a Row per row)
+    frame = finish_frame(pd.DataFrame(rows, columns=names))
+    total = total_revenue(conn, filters) if limit is not None else sum(frame["revenue"])
+    frame["revenue_share"] = [round(r / total, 6) if total else None for r in frame["revenue"]]
     columns = [*DIMENSIONS[dimension], *BREAKDOWN_METRICS, "average_order_value", "average_unit_price"]
     columns += [e.name for e in _extras(order_lines, dimension)] + ["revenue_share"]
-    return pd.DataFrame(rows, columns=columns)
+    return frame.reindex(columns=columns)
 
 
 def _grain_keys(t: Table, grain: str) -> list[ColumnElement[Any]]:

@@ -42,6 +42,7 @@ from sqlalchemy import (
     cast,
     func,
     inspect,
+    literal,
     select,
     union_all,
 )
@@ -50,6 +51,8 @@ from salesdash.filters import Filters
 from salesdash.metrics.definitions import SQL
 from salesdash.store.engine import per_version
 from salesdash.store.schema import (
+    CUSTOMER_TABLES,
+    ENTITY_SOURCES,
     LINE_KEYS,
     MONTHLY,
     ORDER_KEYS,
@@ -151,8 +154,34 @@ def choose_plan(conn: Connection, filters: Filters, grouped: tuple[str, ...] = (
     return Plan(ROLLUPS[need], exact, state)
 
 
-def _rollup_columns(r: FromClause, names: tuple[str, ...]) -> list[ColumnElement[Any]]:
-    return [ROLLUP_SQL[name](r).label(name) for name in names]
+def entity_plan(conn: Connection, filters: Filters, dimension: str) -> Plan | None:
+    """The customer table that answers a breakdown by customer exactly (None: use ``choose_plan``). Customer
+    tables have no date, so a date range, or a filter on a column they do not have, goes to the rollups; the
+    line keys are chosen and order_count adds up on the same terms as in ``choose_plan``."""
+    state = current_state(conn)
+    if state is None or dimension != "customer":
+        return None
+    chosen = {"product_line": len(filters.product_lines), "deal_size": len(filters.deal_sizes)}
+    need = tuple(k for k in LINE_KEYS if chosen[k])
+    table = CUSTOMER_TABLES[need]
+    if any(f.column is None or f.column not in table.c for f in filters.restricting()):
+        return None
+    return Plan(table, state.orders_exact and all(chosen[k] == 1 for k in need), state)
+
+
+def _rollup_columns(
+    r: FromClause, names: tuple[str, ...], keys: tuple[str, ...] = ()
+) -> list[ColumnElement[Any]]:
+    """The metrics over rollup rows; grouped by the customer, customer_count is 1 (no distinct count of
+    100,000s of names for it)."""
+    return [
+        (
+            literal(1, BigInteger)
+            if name == "customer_count" and "customer_name" in keys
+            else ROLLUP_SQL[name](r)
+        ).label(name)
+        for name in names
+    ]
 
 
 def order_counts(plan: Plan, filters: Filters, keys: tuple[str, ...] = ()) -> Select[Any]:
@@ -230,6 +259,9 @@ def rollup_rows(table: Table, filters: Filters | None, by_day: bool = False) -> 
     """The rollup rows of ``table`` in view: whole months from its monthly rollup and partial months' days
     from the daily one (every day from the daily one when ``by_day``), with the same columns either way
     (``first_date``/``last_date`` = the rows' first and last order date). ``filters`` None: every row."""
+    if table in ENTITY_SOURCES:  # no dates: entity_plan only picks them without a date filter
+        where = [] if filters is None else [filters.where(table)]
+        return select(table).where(*where).subquery("rolled_rows")
     daily, monthly = table, MONTHLY[table]
     shared = [c.name for c in monthly.c if c.name not in ("first_date", "last_date")]
     names = [*shared, *(DAY_COLUMNS if by_day else ())]
@@ -277,7 +309,7 @@ def rollup_select(
     r = rollup_rows(plan.table, filters, by_day=any(k in DAY_COLUMNS for k in key_names))
     keys = [r.c[k] for k in key_names]
     from_rollup = tuple(m for m in metric_names if m != "order_count" or plan.orders_exact)
-    main = select(*keys, *_rollup_columns(r, from_rollup), *(extras(r) if extras else []))
+    main = select(*keys, *_rollup_columns(r, from_rollup, key_names), *(extras(r) if extras else []))
     if keys:
         main = main.group_by(*keys)
     if from_rollup == metric_names:

@@ -47,6 +47,7 @@ from sqlalchemy import (
 
 from salesdash.store.schema import (
     CODE_KEYS,
+    ENTITY_SOURCES,
     LINE_KEYS,
     MAX_PAIRS,
     MONTHLY,
@@ -198,8 +199,36 @@ def _insert_codes(conn: Connection, lines: FromClause) -> None:
 
 def clear_rollups(conn: Connection) -> None:
     conn.execute(delete(rollup_state))
-    for table in (*ROLLUPS.values(), rollup_codes, *MONTHLY.values(), order_masks, pair_bits):
+    for table in (
+        *ROLLUPS.values(),
+        rollup_codes,
+        *MONTHLY.values(),
+        *ENTITY_SOURCES,
+        order_masks,
+        pair_bits,
+    ):
         conn.execute(delete(table))
+
+
+def fill_entities(conn: Connection, only: Callable[[Table], Any] | None = None) -> None:
+    """Each customer table from its monthly rollup: sums add up over the months, and so does order_count (an
+    order has one month, so the month rows gathered into one customer row hold disjoint orders); first and
+    last dates are the rows' min and max.
+
+    ``only``: a condition on a monthly rollup's rows to build just some customers' rows (store/incremental.py)."""
+    for entity, monthly in ENTITY_SOURCES.items():
+        names = [c.name for c in entity.c if c.name in monthly.c]
+        keys = [monthly.c[n] for n in names if n not in MEASURES_OF_MONTH]
+        rolled = select(
+            *keys,
+            *(func.sum(monthly.c[m]).label(m) for m in ROLLUP_MEASURES),
+            func.min(monthly.c.first_date).label("first_date"),
+            func.max(monthly.c.last_date).label("last_date"),
+        )
+        if only is not None:
+            rolled = rolled.where(only(monthly))
+        rolled = rolled.group_by(*keys)
+        conn.execute(insert(entity).from_select([c.name for c in rolled.selected_columns], rolled))
 
 
 def _fill_monthly(conn: Connection, only: Callable[[Table], Any] | None = None) -> None:
@@ -266,6 +295,7 @@ def rebuild_rollups(
             if progress:
                 progress("rollups", done, len(tables) + 1)
         _fill_monthly(conn)
+        fill_entities(conn)
         _record_state(conn, version, exact, codes_exact, masks_built)
         return
     steps = len(ROLLUPS) + 3
@@ -288,6 +318,7 @@ def rebuild_rollups(
     parts.drop(conn)
     codes_exact = _fill_codes(conn)
     _fill_monthly(conn)
+    fill_entities(conn)
     _record_state(conn, version, exact, codes_exact, masks_built)
     if progress:
         progress("rollups", steps, steps)
@@ -478,4 +509,4 @@ def _frame_masks(
     return True
 
 
-__all__ = ["clear_rollups", "frame_rollups", "rebuild_rollups"]
+__all__ = ["clear_rollups", "fill_entities", "frame_rollups", "rebuild_rollups"]

@@ -8,8 +8,9 @@ lines are inserted, in the same transaction:
 1. the cells of every line of the batch's orders (stored lines of those orders may lie in other cells when an
    order spans two countries) go into a temporary table;
 2. every daily rollup row of those cells is deleted and built again from the lines of those cells, with the very
-   GROUP BYs of the full build (``store/aggregates.py``), and so are the monthly rows of their months and the
-   order masks of the batch's orders;
+   GROUP BYs of the full build (``store/aggregates.py``), and so are the monthly rows of their months, the
+   order masks of the batch's orders and the customer rows (``agg_customers*``) of the cells' customers (from
+   their monthly rows, as the full build);
 3. ``agg_rollup_state`` moves to the new data version: ``orders_exact``/``codes_exact`` can only turn false
    when lines are added, so the old flag and a check over the batch's orders give the full build's flag.
 
@@ -44,6 +45,7 @@ from sqlalchemy import (
 from salesdash.store import aggregates
 from salesdash.store.schema import (
     CODE_KEYS,
+    ENTITY_SOURCES,
     LINE_KEYS,
     MONTH_KEYS,
     MONTHLY,
@@ -131,6 +133,11 @@ def update_rollups(conn: Connection, version: str, batch: pd.DataFrame) -> None:
     for monthly in MONTHLY.values():
         conn.execute(delete(monthly).where(exists().where(_match(monthly, months, _MONTH_CELL_KEYS))))
     aggregates._fill_monthly(conn, lambda daily: exists().where(_match(daily, months, _MONTH_CELL_KEYS)))
+    # the customer rows of the cells' customers, again from their (rebuilt) monthly rows
+    touched = select(cells.c.customer_name).distinct()
+    for entity in ENTITY_SOURCES:
+        conn.execute(delete(entity).where(entity.c.customer_name.in_(touched)))
+    aggregates.fill_entities(conn, lambda monthly: monthly.c.customer_name.in_(touched))
     if state.masks_built:
         conn.execute(delete(order_masks).where(order_masks.c.order_number.in_(select(orders.c.order_number))))
         conn.execute(delete(parts).where(parts.c.order_number.not_in(select(orders.c.order_number))))

@@ -167,6 +167,31 @@ def _monthly(daily: Table) -> Table:
 
 MONTHLY: dict[Table, Table] = {daily: _monthly(daily) for daily in (*ROLLUPS.values(), rollup_codes)}
 
+# Customer tables: one row per (customer, status, country, territory[, product line][, deal size]) with no date
+# (built from the monthly rollups in the load's transaction, store/aggregates.py): the customer ranking, RFM and
+# top customers without a date range read these instead of a row per customer and day or month.
+# ``order_count`` is exact per row for the same reason as in the rollups they come from: the dropped keys (the
+# month and day) are shared by all lines of an order, so the month rows gathered into one row hold disjoint
+# orders.
+CUSTOMER_KEYS: tuple[str, ...] = ("customer_name", "status", "country", "territory")
+
+
+def _entity(name: str, keys: tuple[str, ...]) -> Table:
+    columns = [Column(k, order_lines.c[k].type, nullable=order_lines.c[k].nullable) for k in keys]
+    measures = [Column(m, BigInteger, nullable=False) for m in ROLLUP_MEASURES]
+    dates = [Column(n, Date, nullable=False) for n in ("first_date", "last_date")]
+    return Table(name, metadata, *columns, *measures, *dates)
+
+
+# line keys -> customer table (the same line keys as ROLLUPS: one of them answers any product-line/deal-size
+# question about customers, exactly as the rollup with those line keys does)
+CUSTOMER_TABLES: dict[tuple[str, ...], Table] = {
+    line_keys: _entity("agg_customers" + table.name[len("agg_orders") :], CUSTOMER_KEYS + line_keys)
+    for line_keys, table in ROLLUPS.items()
+}
+# customer table -> the monthly rollup it is grouped from
+ENTITY_SOURCES: dict[Table, Table] = {t: MONTHLY[ROLLUPS[k]] for k, t in CUSTOMER_TABLES.items()}
+
 # Distinct orders under filters on several product lines or deal sizes, where rollup rows cannot be added up
 # (an order with lines of two chosen product lines is one order): each (product line, deal size) pair that
 # occurs gets one bit (agg_pairs.bit_value = 2**i, at most MAX_PAIRS pairs), and agg_order_masks holds one row
