@@ -31,9 +31,9 @@ class CountingClient(ApiClient):
         super().__init__(base_url, timeout=30)
         self.asked: list[str] = []
 
-    def get_url(self, url: str, *, token: str | None = None) -> ApiResult:
+    def get_url(self, url: str, *, token: str | None = None, known: ApiResult | None = None) -> ApiResult:
         self.asked.append(url)
-        return super().get_url(url, token=token)
+        return super().get_url(url, token=token, known=known)
 
 
 def overview_calls(ctx: context.Context) -> list[context.Call]:
