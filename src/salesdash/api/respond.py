@@ -17,11 +17,13 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 from flask import Response, g, request
 from marshmallow import fields
 from sqlalchemy import Connection
 
+from salesdash.api.front import STORABLE
 from salesdash.api.state import NO_DATA_MESSAGE, state
 from salesdash.errors import NoData
 from salesdash.export_safety import to_csv
@@ -55,7 +57,7 @@ class Cached:
     columns: list[str] | None
 
     def data(self) -> Any:
-        return json.loads(self.json)["data"]
+        return orjson.loads(self.json)["data"]
 
 
 # The cache holds at most SALESDASH_CACHE_ENTRIES answers and at most CACHE_BYTES bytes of JSON in all
@@ -89,6 +91,21 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
     return str(value)
+
+
+def _default(value: Any) -> Any:
+    """What orjson cannot write itself (pandas timestamps and NA, Decimal, other objects): ``jsonable``'s value."""
+    return jsonable(value)
+
+
+# orjson writes what ``jsonable`` would give for plain values, numpy numbers (NaN and inf as null), dates and
+# datetimes (ISO 8601), and dict keys that are not text (as text); everything else goes through ``_default``.
+_ORJSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+
+
+def dumps(body: Any) -> bytes:
+    """The JSON bytes of ``body`` (UTF-8, compact): the same document as ``json.dumps(jsonable(body))``."""
+    return orjson.dumps(body, default=_default, option=_ORJSON_OPTIONS)
 
 
 def _column(values: pd.Series) -> list[Any]:
@@ -188,8 +205,7 @@ def data_response(
                 definitions(chosen) | result.definitions if chosen else dict(result.definitions)
             )
         meta.update(result.meta)
-        body = jsonable({"data": result.data, "meta": meta})
-        cached = Cached(json.dumps(body, ensure_ascii=False).encode(), result.columns)
+        cached = Cached(dumps({"data": result.data, "meta": meta}), result.columns)
         if len(cached.json) <= MAX_CACHED_BYTES:
             st.cache.put((seen, endpoint, key_text), cached, len(cached.json))
         if seen != version:  # a refresh landed between the version lookup and the snapshot
@@ -203,6 +219,8 @@ def data_response(
     response.headers["X-Data-Version"] = version
     response.headers["X-Cache"] = "hit" if hit else "miss"
     response.vary.add("Authorization")
+    if request.url_rule is not None:  # the front cache may keep this answer's bytes (api/front.py)
+        request.environ[STORABLE] = (version, request.url_rule.rule)
     return response
 
 
@@ -227,7 +245,7 @@ def csv_response(cached: Cached, name: str) -> Response:
 
 def simple_response(data: Any, status: int = 200, **meta: Any) -> Response:
     """The envelope for non-data endpoints (index, health, version, refresh): never cached."""
-    body = jsonable({"data": data, "meta": {"generated_at": utc_now(), **meta}})
-    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json")
+    body = dumps({"data": data, "meta": {"generated_at": utc_now(), **meta}})
+    response = Response(body, status=status, mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -10,6 +10,7 @@ from salesdash.charts.format import plain
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.changes import top_movers_section, year_overlay_chart
 from salesdash.dashboard.components.compare import comparison_kpi_cards
+from salesdash.dashboard.components.kpis import CARDS_QUERY, KPIS_PATH
 from salesdash.dashboard.components.crossfilter import category_chart, context_section, period_chart
 from salesdash.dashboard.components.layout import page_header, section
 from salesdash.dashboard.components.theme import active as theme
@@ -20,11 +21,12 @@ page_header(
     ctx,
     "Sales overview",
     "Headline numbers for the orders in view; Cancelled orders are excluded unless you pick them.",
-    path="/api/kpis",
+    path=KPIS_PATH,
+    extra=CARDS_QUERY,
 )
 
 with st.spinner("Loading KPIs…"):
-    kpi = ctx.fetch("/api/kpis")
+    kpi = ctx.fetch(KPIS_PATH, CARDS_QUERY)
 kpi_data = kpi.data if isinstance(kpi.data, dict) else {}
 definitions = ctx.fetch("/api/definitions", filtered=False).data or {}
 comparison_kpi_cards(ctx, kpi_data, definitions.get("metrics") or {})
