@@ -108,23 +108,35 @@ def dumps(body: Any) -> bytes:
     return orjson.dumps(body, default=_default, option=_ORJSON_OPTIONS)
 
 
-def _column(values: pd.Series) -> list[Any]:
-    """One column as JSON-ready values, converted by dtype at once (not value by value) where it can be."""
+def _column(values: Any) -> list[Any]:
+    """One column (a numpy or pandas extension array, or a Series) as JSON-ready values, converted by dtype at
+    once (not value by value) where it can be."""
     kind = values.dtype.kind if isinstance(values.dtype, np.dtype) else "O"
     if kind in ("i", "u", "b"):
         return list(values.tolist())
     if kind == "f":
-        array = values.to_numpy()
+        array = np.asarray(values)
         if bool(np.isfinite(array).all()):
             return list(array.tolist())
         return [v if math.isfinite(v) else None for v in array.tolist()]
-    return [jsonable(v) for v in values.astype(object).tolist()]
+    if kind == "M":  # naive datetimes: a whole day as its date (as ``jsonable`` writes a Timestamp), at once
+        array = np.asarray(values)
+        days = array.astype("datetime64[D]")
+        if bool((days == array).all()):  # NaT compares unequal: a column with one goes value by value
+            return list(np.datetime_as_string(days).tolist())
+    # text (the common case: kept as is), objects, extension types: value by value
+    return [v if type(v) is str else jsonable(v) for v in values.tolist()]
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """DataFrame rows as JSON-ready dicts (NaN -> None; what ``jsonable`` gives for each value)."""
     names = [str(c) for c in frame.columns]
-    columns = [_column(frame.iloc[:, i]) for i in range(frame.shape[1])]
+    # the column arrays without a Series each (pandas builds a Series in ~50 us; the array costs ~5 us)
+    array_of = getattr(frame, "_get_column_array", None)
+    if array_of is not None:
+        columns = [_column(array_of(i)) for i in range(frame.shape[1])]
+    else:  # pragma: no cover - a pandas without it
+        columns = [_column(values) for _, values in frame.items()]
     return (
         [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
         if names

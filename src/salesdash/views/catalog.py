@@ -224,14 +224,15 @@ def _kpis(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> 
     complete month beside the month before."""
     values = kpis(conn, f)
     first, last = data_date_range(conn, f)
-    if p.get("detail") == "summary":  # the API's default: the figures in view only (the PDF and exports: all)
-        summary = pd.DataFrame(
-            [{"metric": n, "label": METRICS[n].label, "unit": METRICS[n].unit, "in_view_value": values[n]} for n in KPI_ORDER],
-            columns=KPI_COLUMNS,
-        )
-        return ViewData(
-            "kpis", "Headline KPIs", summary, data=values | {"date_range": {"start": first, "end": last}}
-        )
+    if p.get("detail") == "summary":  # the default: the figures in view only (exports: always the full view)
+        table = {
+            "metric": list(KPI_ORDER),
+            "label": [METRICS[n].label for n in KPI_ORDER],
+            "unit": [METRICS[n].unit for n in KPI_ORDER],
+            "in_view_value": [values[n] for n in KPI_ORDER],
+        }
+        data = values | {"date_range": {"start": first, "end": last}}
+        return ViewData("kpis", "Headline KPIs", pd.DataFrame(table), data=data)
     g = growth(conn, f)
     head = headline(conn, f)
     everything = not f.statuses
