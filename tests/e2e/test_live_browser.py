@@ -43,7 +43,7 @@ def test_a_published_order_appears_without_a_reload(
             page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
             goto_ready(page, f"{stack.dashboard}/?country=France", "Sales overview", charts=3, metrics=5)
             # the card shows the headline period (the latest year to date: Jan-May 2005, docs/metrics.md)
-            france = stack.api_json("/api/kpis", country="France")["data"]["headline"]["metrics"]["revenue"][
+            france = stack.api_json("/api/kpis", country="France", detail="full")["data"]["headline"]["metrics"]["revenue"][
                 "current"
             ]
             assert card(page, "Revenue") == money(france)
