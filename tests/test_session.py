@@ -61,7 +61,9 @@ def test_kpis_numbers_are_the_api_numbers(session: Session, sample_client: Flask
     summary = session.kpis(productline="motorcycles").set_index("metric")
     assert list(summary.columns) == ["label", "unit", "in_view_value"]
     for metric in ("revenue", "order_count", "average_order_value", "customer_count", "country_count"):
-        assert kpis.loc[metric, "in_view_value"] == summary.loc[metric, "in_view_value"] == api[metric], metric
+        assert kpis.loc[metric, "in_view_value"] == summary.loc[metric, "in_view_value"] == api[metric], (
+            metric
+        )
         assert kpis.loc[metric, "value"] == api["headline"]["metrics"][metric]["current"], metric
 
 

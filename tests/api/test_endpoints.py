@@ -417,7 +417,9 @@ def test_every_tabular_endpoint_takes_the_filters(sample_client: FlaskClient, pa
         assert empty == []
 
 
-def test_kpis_default_answer_is_the_figures_in_view_and_detail_full_adds_the_cards(sample_client: FlaskClient):
+def test_kpis_default_answer_is_the_figures_in_view_and_detail_full_adds_the_cards(
+    sample_client: FlaskClient,
+):
     summary = sample_client.get("/api/kpis")
     full = sample_client.get("/api/kpis?detail=full")
     small, big = data_of(summary), data_of(full)

@@ -33,12 +33,17 @@ def stable_headers(response: Any) -> dict[str, str]:
 def test_canonical_query_orders_names_and_keeps_the_order_of_values() -> None:
     assert canonical_query("") == ""
     assert canonical_query("b=2&a=1") == "a=1&b=2"
-    assert canonical_query("country=USA&dealsize=Large&country=France") == "country=USA&country=France&dealsize=Large"
+    assert (
+        canonical_query("country=USA&dealsize=Large&country=France")
+        == "country=USA&country=France&dealsize=Large"
+    )
     assert canonical_query("&b=2&&a=1&") == "a=1&b=2"
     assert canonical_query("countr%79=B&country=A") == "countr%79=B&country=A"  # one name, as sent
 
 
-def test_a_repeated_request_is_answered_from_the_front_cache_as_the_full_path_answers(small_app: APIFlask) -> None:
+def test_a_repeated_request_is_answered_from_the_front_cache_as_the_full_path_answers(
+    small_app: APIFlask,
+) -> None:
     client = small_app.test_client()
     first = client.get("/api/sales-by-country?country=USA", headers={"X-Request-ID": "first"})
     assert first.headers["X-Cache"] == "miss"
@@ -75,7 +80,9 @@ def test_refused_requests_are_refused_every_time_and_never_stored(small_app: API
     assert len(front(small_app).cache) == 0
 
 
-def test_a_new_data_version_makes_stored_answers_unreachable(small_app: APIFlask, tokens: dict[str, str]) -> None:
+def test_a_new_data_version_makes_stored_answers_unreachable(
+    small_app: APIFlask, tokens: dict[str, str]
+) -> None:
     client = small_app.test_client()
     before = client.get("/api/kpis")
     assert client.get("/api/kpis").get_data() == before.get_data()
@@ -84,7 +91,11 @@ def test_a_new_data_version_makes_stored_answers_unreachable(small_app: APIFlask
     after = client.get("/api/kpis")
     assert front_hits(small_app) == hits  # not answered from the old version's bytes
     assert after.headers["X-Cache"] == "miss"
-    assert after.headers["X-Data-Version"] == data_of(refreshed)["data_version"] != before.headers["X-Data-Version"]
+    assert (
+        after.headers["X-Data-Version"]
+        == data_of(refreshed)["data_version"]
+        != before.headers["X-Data-Version"]
+    )
     assert data_of(after)["revenue"] == REVENUE != data_of(before)["revenue"]
     assert client.get("/api/kpis").get_data() == after.get_data()
     assert front_hits(small_app) == hits + 1
@@ -103,7 +114,9 @@ def test_cross_origin_and_conditional_requests_take_the_full_path(small_app: API
     assert front_hits(small_app) == hits
 
 
-def test_with_require_auth_every_read_checks_its_token(make_app: Any, fresh_engine: Engine, tokens: dict[str, str]) -> None:
+def test_with_require_auth_every_read_checks_its_token(
+    make_app: Any, fresh_engine: Engine, tokens: dict[str, str]
+) -> None:
     from salesdash.ingest import ingest_file
     from tests.conftest import SMALL_CSV
 

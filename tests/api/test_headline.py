@@ -37,7 +37,9 @@ def test_the_headline_without_a_date_filter_is_the_latest_year_to_date(sample_cl
 def test_a_date_filter_moves_the_headline_and_a_year_the_data_lacks_gives_no_change(
     sample_client: FlaskClient,
 ):
-    head = data_of(sample_client.get("/api/kpis?start=2004-03-01&end=2004-12-31&country=France&detail=full"))["headline"]
+    head = data_of(sample_client.get("/api/kpis?start=2004-03-01&end=2004-12-31&country=France&detail=full"))[
+        "headline"
+    ]
     assert head["current_period"]["label"] == "Mar-Dec 2004"
     assert head["comparison_period"]["label"] == "Mar-Dec 2003"
     early = data_of(sample_client.get("/api/kpis?start=2003-02-01&end=2003-11-30&detail=full"))

@@ -16,7 +16,9 @@ def test_a_territory_shows_its_name_and_filters_by_its_code(dashboard_env: LiveA
     assert not at.exception
     na = dashboard_env.get("/api/kpis", detail="full", territory="NA")["data"]
     assert cards(at)["Revenue"] == money(headline(na))
-    assert any(code.value.endswith("/api/kpis?territory=NA&detail=full") for code in at.code)  # the code the API takes
+    assert any(
+        code.value.endswith("/api/kpis?territory=NA&detail=full") for code in at.code
+    )  # the code the API takes
 
 
 def test_customers_are_searched_through_the_api_and_several_can_be_chosen(dashboard_env: LiveApi) -> None:
@@ -32,7 +34,9 @@ def test_customers_are_searched_through_the_api_and_several_can_be_chosen(dashbo
     assert widget.options[0] == "Australian Collectors, Co." and "Euro Shopping Channel" in widget.options
     widget.set_value(["Australian Collectors, Co.", "Euro Shopping Channel"]).run()
     assert not at.exception
-    both = dashboard_env.get("/api/kpis", detail="full", customer=["Australian Collectors, Co.", "Euro Shopping Channel"])
+    both = dashboard_env.get(
+        "/api/kpis", detail="full", customer=["Australian Collectors, Co.", "Euro Shopping Channel"]
+    )
     assert cards(at)["Revenue"] == money(headline(both["data"]))
     assert cards(at)["Customers"] == count(headline(both["data"], "customer_count"))
     call = "/api/kpis?customer=Australian+Collectors%2C+Co.&customer=Euro+Shopping+Channel&detail=full"

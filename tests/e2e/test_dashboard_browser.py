@@ -154,7 +154,9 @@ def test_dashboard_in_a_real_browser(stack: Stack, browser: Browser) -> None:
 
     # 3. Filter to France through the sidebar: the revenue card changes to the API's France figure.
     france = money(
-        stack.api_json("/api/kpis", country="France", detail="full")["data"]["headline"]["metrics"]["revenue"]["current"]
+        stack.api_json("/api/kpis", country="France", detail="full")["data"]["headline"]["metrics"][
+            "revenue"
+        ]["current"]
     )
     assert france != "$1,791,486.71"
     countries = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Countries")

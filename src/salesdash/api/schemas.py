@@ -279,7 +279,8 @@ Kpis: type[Open] = type(
         "headline": Nested(Headline, allow_none=True, metadata={"description": "Only with `detail=full`."}),
         "growth": Nested(Growth, metadata={"description": "Only with `detail=full`."}),
         "status_distribution": List(
-            Nested(row_schema(VIEWS["status-distribution"])), metadata={"description": "Only with `detail=full`."}
+            Nested(row_schema(VIEWS["status-distribution"])),
+            metadata={"description": "Only with `detail=full`."},
         ),
     },
 )

@@ -10,8 +10,8 @@ from salesdash.charts.format import plain
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.changes import top_movers_section, year_overlay_chart
 from salesdash.dashboard.components.compare import comparison_kpi_cards
-from salesdash.dashboard.components.kpis import CARDS_QUERY, KPIS_PATH
 from salesdash.dashboard.components.crossfilter import category_chart, context_section, period_chart
+from salesdash.dashboard.components.kpis import CARDS_QUERY, KPIS_PATH
 from salesdash.dashboard.components.layout import page_header, section
 from salesdash.dashboard.components.theme import active as theme
 from salesdash.vocabulary import GRAIN_LABELS, PERIOD_OF_GRAIN
