@@ -1,9 +1,11 @@
 """salesdash next to the original app, at the original's own scale: ``python -m benchmarks.side_by_side``.
 
 Both serve the bundled sample (2,823 lines) from the same SQLite file: salesdash through ``salesdash serve``
-(gunicorn), once with its API cache on and once with it off (every request computed), and the original-like
+(waitress), once with its API cache on and once with it off (every request computed), and the original-like
 baseline (``benchmarks/original_like.py``: Flask's development server, a plain GROUP BY per request). For each
-of the original's endpoints and the salesdash request that answers the same question:
+of the original's endpoints and the salesdash request that answers the same question (plus ``/api/kpis`` with
+``detail=full``, salesdash's KPI answer with the headline period, growth and status distribution, beside the
+original's KPI answer, which carries a growth rate and a status distribution too):
 
 - **latency** over real HTTP with keep-alive, interleaved request by request (baseline, salesdash uncached,
   salesdash cached, baseline, ...), so that the machine's load hits all three alike: p50, p95;
@@ -64,9 +66,17 @@ def _timed(server: Server, path: str) -> float:
     return elapsed
 
 
+# (the original's request, salesdash's request answering it): every original endpoint, and the full KPI answer
+PAIRS: tuple[tuple[str, str], ...] = (*ENDPOINTS.items(), ("/api/kpis", "/api/kpis?detail=full"))
+
+
+def _name(original: str, ours: str) -> str:
+    return original if ours == original else f"{original} -> {ours}"
+
+
 def latency(servers: dict[str, Server], repeat: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for original, ours in ENDPOINTS.items():
+    for original, ours in PAIRS:
         paths = {"baseline": original, "uncached": ours, "cached": ours}
         samples: dict[str, list[float]] = {name: [] for name in servers}
         for name, server in servers.items():
@@ -83,7 +93,7 @@ def latency(servers: dict[str, Server], repeat: int) -> dict[str, Any]:
         row["ratio_uncached"] = round(base / row["uncached"]["p50_ms"], 2)
         row["ratio_cached"] = round(base / row["cached"]["p50_ms"], 2)
         row["size_ratio"] = round(row["uncached"]["bytes"] / row["baseline"]["bytes"], 2)
-        out[original] = row
+        out[_name(original, ours)] = row
         log(
             f"  {original}: baseline {base} ms, uncached {row['uncached']['p50_ms']} ms "
             f"({row['ratio_uncached']}x), cached {row['cached']['p50_ms']} ms ({row['ratio_cached']}x); "
@@ -126,7 +136,7 @@ def _load_for(port: int, path: str, connections: int, seconds: float) -> int:
 
 def throughput(servers: dict[str, Server], connections: int, seconds: float, rounds: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for original, ours in ENDPOINTS.items():
+    for original, ours in PAIRS:
         paths = {"baseline": original, "uncached": ours, "cached": ours}
         counts = {name: 0 for name in servers}
         for _ in range(rounds):
@@ -135,7 +145,7 @@ def throughput(servers: dict[str, Server], connections: int, seconds: float, rou
         row: dict[str, Any] = {name: round(counts[name] / (seconds * rounds), 1) for name in servers}
         row["ratio_uncached"] = round(row["uncached"] / row["baseline"], 2)
         row["ratio_cached"] = round(row["cached"] / row["baseline"], 2)
-        out[original] = row
+        out[_name(original, ours)] = row
         log(
             f"  {original}: {connections} connections: baseline {row['baseline']} req/s, uncached "
             f"{row['uncached']} ({row['ratio_uncached']}x), cached {row['cached']} ({row['ratio_cached']}x)"
@@ -188,9 +198,10 @@ def table(result: dict[str, Any]) -> str:
         "cached |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for original, row in result["latency"].items():
-        load = result["throughput"]["endpoints"][original]
+    for name, row in result["latency"].items():
+        load = result["throughput"]["endpoints"][name]
         ours = row["salesdash_path"]
+        original = name.split(" -> ")[0]
         lines.append(
             f"| `{original}`{'' if ours == original else f' (`{ours}`)'} | {row['baseline']['p50_ms']} ms | "
             f"{row['uncached']['p50_ms']} ms | {row['cached']['p50_ms']} ms | {row['ratio_uncached']}x | "

@@ -56,10 +56,14 @@ def test_each_view_is_the_api_answer(session: Session, sample_client: FlaskClien
 
 
 def test_kpis_numbers_are_the_api_numbers(session: Session, sample_client: FlaskClient):
-    kpis = session.kpis(productline="motorcycles").set_index("metric")
-    api = sample_client.get("/api/kpis?productline=Motorcycles").get_json()["data"]
+    kpis = session.kpis(productline="motorcycles", detail="full").set_index("metric")
+    api = sample_client.get("/api/kpis?productline=Motorcycles&detail=full").get_json()["data"]
+    summary = session.kpis(productline="motorcycles").set_index("metric")
+    assert list(summary.columns) == ["label", "unit", "in_view_value"]
     for metric in ("revenue", "order_count", "average_order_value", "customer_count", "country_count"):
-        assert kpis.loc[metric, "in_view_value"] == api[metric], metric
+        assert kpis.loc[metric, "in_view_value"] == summary.loc[metric, "in_view_value"] == api[metric], (
+            metric
+        )
         assert kpis.loc[metric, "value"] == api["headline"]["metrics"][metric]["current"], metric
 
 

@@ -129,11 +129,11 @@ class Session:
 
     # ---- one typed method per view (a test checks they match the registry's declarations) ----------------
 
-    def kpis(self, **filters: FilterValue) -> pd.DataFrame:
-        """Headline KPIs: one row per metric: the headline period's ``value`` beside the year earlier's
-        (``compared_with``, ``previous_value``, ``change_pct``), everything in view (``in_view_value``, no change)
-        and the last complete month (docs/metrics.md)."""
-        return self.view("kpis", **filters)
+    def kpis(self, detail: str = "summary", **filters: FilterValue) -> pd.DataFrame:
+        """Headline KPIs, one row per metric: everything in view (``in_view_value``); with ``detail="full"`` also
+        the headline period's ``value`` beside the year earlier's (``compared_with``, ``previous_value``,
+        ``change_pct``) and the last complete month (docs/metrics.md)."""
+        return self.view("kpis", detail=detail, **filters)
 
     def comparisons(self, **filters: FilterValue) -> pd.DataFrame:
         """Every KPI vs the previous period and vs a year earlier (one row per comparison and metric)."""

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from salesdash.geo import iso3
 from salesdash.metrics import Filters, breakdown, filter_options, kpis, order_line_page, over_time
 from salesdash.store import current_version, snapshot
-from tests.api.conftest import data_of
+from tests.api.conftest import assert_error, data_of
 from tests.reference import AVERAGE_ORDER_VALUE, COUNTRIES, CUSTOMERS, ORDERS, PRODUCT_LINES, REVENUE
 
 TABULAR = [
@@ -83,7 +83,7 @@ def test_definitions_on_request_and_in_one_place(sample_client: FlaskClient):
 
 
 def test_kpis_growth_is_labelled_and_like_for_like(sample_client: FlaskClient):
-    growth = data_of(sample_client.get("/api/kpis"))["growth"]
+    growth = data_of(sample_client.get("/api/kpis?detail=full"))["growth"]
     mom, yoy = growth["month_over_month"], growth["year_over_year"]
     assert mom["label"] == "May 2005 vs Apr 2005"
     assert yoy["label"] == "Jan-May 2005 vs Jan-May 2004"
@@ -94,12 +94,12 @@ def test_kpis_growth_is_labelled_and_like_for_like(sample_client: FlaskClient):
 
 
 def test_kpis_status_distribution_shows_every_status(sample_client: FlaskClient):
-    response = sample_client.get("/api/kpis")
+    response = sample_client.get("/api/kpis?detail=full")
     rows = {r["status"]: r for r in data_of(response)["status_distribution"]}
     assert rows["Cancelled"]["order_count"] == 4
     assert sum(r["line_count"] for r in rows.values()) == 2823
     assert "Cancelled" in response.get_json()["meta"]["status_distribution_note"]
-    shipped_only = data_of(sample_client.get("/api/kpis?status=Shipped"))["status_distribution"]
+    shipped_only = data_of(sample_client.get("/api/kpis?status=Shipped&detail=full"))["status_distribution"]
     assert [r["status"] for r in shipped_only] == ["Shipped"]
 
 
@@ -415,3 +415,19 @@ def test_every_tabular_endpoint_takes_the_filters(sample_client: FlaskClient, pa
         assert [(r["period"], r["line_count"], r["complete"]) for r in empty] == [("2003-Q1", 0, False)]
     else:
         assert empty == []
+
+
+def test_kpis_default_answer_is_the_figures_in_view_and_detail_full_adds_the_cards(
+    sample_client: FlaskClient,
+):
+    summary = sample_client.get("/api/kpis")
+    full = sample_client.get("/api/kpis?detail=full")
+    small, big = data_of(summary), data_of(full)
+    assert not {"headline", "growth", "status_distribution"} & set(small)
+    assert {"headline", "growth", "status_distribution"} <= set(big)
+    assert "status_distribution_note" not in summary.get_json()["meta"]
+    assert {k: v for k, v in big.items() if k in small} == small  # the same figures in view, same date range
+    assert small["revenue"] == REVENUE and small["order_count"] == 303
+    assert len(summary.get_data()) < len(full.get_data()) / 4
+    assert summary.headers["ETag"] != full.headers["ETag"]
+    assert_error(sample_client.get("/api/kpis?detail=everything"), 400, "invalid_parameter", "detail")

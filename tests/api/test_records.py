@@ -39,3 +39,41 @@ def test_every_dtype_gives_what_jsonable_gives_per_value():
 def test_empty_and_columnless_frames():
     assert records(pd.DataFrame({"a": pd.Series([], dtype="int64")})) == []
     assert records(pd.DataFrame(index=range(2))) == [{}, {}]
+
+
+def test_whole_day_timestamps_are_written_at_once_as_their_dates():
+    frame = pd.DataFrame(
+        {
+            "days": pd.to_datetime(["2004-01-02", "2005-05-31"]),
+            "with_gap": pd.to_datetime(["2004-01-02", None]),
+            "aware": pd.to_datetime(["2004-01-02", "2004-01-03"]).tz_localize("UTC"),
+            "text": pd.array(["a", None], dtype="str"),
+        }
+    )
+    assert records(frame) == _value_by_value(frame)
+    assert [r["days"] for r in records(frame)] == ["2004-01-02", "2005-05-31"]
+
+
+def test_dumps_writes_the_document_json_dumps_of_jsonable_writes():
+    import json
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from salesdash.api.respond import dumps
+
+    body = {
+        "data": [{"a": np.int64(3), "b": np.float64("nan"), "c": float("inf"), "d": date(2005, 1, 2)}],
+        "meta": {
+            "stamp": pd.Timestamp("2005-01-01"),
+            "at": pd.Timestamp("2005-01-01 10:30"),
+            "aware": datetime(2005, 1, 2, 3, 4, 5, tzinfo=UTC),
+            "none": [pd.NaT, pd.NA, None],
+            "money": Decimal("1.25"),
+            "flag": np.bool_(True),
+            "keys": {1: "a", date(2005, 1, 1): 2},
+            "tuple": (1, 2),
+            "text": "Société Générale, 東京",
+            "big": 1e16,
+        },
+    }
+    assert json.loads(dumps(body)) == json.loads(json.dumps(jsonable(body), ensure_ascii=False))

@@ -79,7 +79,7 @@ def test_every_page_renders_without_exception(dashboard_env: LiveApi, view: str)
 
 def test_kpi_cards_show_one_named_period_beside_its_change(dashboard_env: LiveApi) -> None:
     at = run_app()
-    kpis = dashboard_env.get("/api/kpis")["data"]
+    kpis = dashboard_env.get("/api/kpis", detail="full")["data"]
     shown = cards(at)
     assert shown["Revenue"] == money(headline(kpis)) == "$1,791,486.71"
     assert shown["Orders"] == count(headline(kpis, "order_count"))
@@ -107,7 +107,7 @@ def test_kpi_cards_show_one_named_period_beside_its_change(dashboard_env: LiveAp
 
 def test_kpi_cards_without_a_year_earlier_show_no_change_and_say_why(dashboard_env: LiveApi) -> None:
     at = run_app({"start": "2003-02-01", "end": "2003-11-30"})
-    kpis = dashboard_env.get("/api/kpis", start="2003-02-01", end="2003-11-30")["data"]
+    kpis = dashboard_env.get("/api/kpis", detail="full", start="2003-02-01", end="2003-11-30")["data"]
     revenue_card = next(m for m in at.metric if m.label.startswith("Revenue ·"))
     assert readable(revenue_card.label) == "Revenue · Feb-Nov 2003"
     assert revenue_card.value == money(kpis["revenue"])  # here the headline is everything in view
@@ -120,12 +120,12 @@ def test_a_country_filter_changes_the_kpis_and_the_url(dashboard_env: LiveApi) -
     before = cards(at)["Revenue"]
     at.multiselect(key="country").set_value(["France"]).run()
     assert not at.exception
-    france = dashboard_env.get("/api/kpis", country="France")["data"]
+    france = dashboard_env.get("/api/kpis", detail="full", country="France")["data"]
     assert cards(at)["Revenue"] == money(headline(france))
     assert cards(at)["Revenue"] != before
     assert cards(at)["Customers"] == count(headline(france, "customer_count"))
     # "API call" shows the exact request, with the filter under the API's own parameter name.
-    assert any(code.value.endswith("/api/kpis?country=France") for code in at.code)
+    assert any(code.value.endswith("/api/kpis?country=France&detail=full") for code in at.code)
 
 
 def test_a_link_with_query_parameters_reproduces_the_view(dashboard_env: LiveApi) -> None:
@@ -133,7 +133,7 @@ def test_a_link_with_query_parameters_reproduces_the_view(dashboard_env: LiveApi
     assert not at.exception
     assert at.multiselect(key="country").value == ["France", "Spain"]
     assert at.multiselect(key="dealsize").value == ["Large"]
-    expected = dashboard_env.get("/api/kpis", country="France,Spain", dealsize="Large")["data"]
+    expected = dashboard_env.get("/api/kpis", detail="full", country="France,Spain", dealsize="Large")["data"]
     assert cards(at)["Revenue"] == money(headline(expected))
 
 
@@ -164,7 +164,7 @@ def test_filters_survive_page_switches(dashboard_env: LiveApi) -> None:
     assert bars["y"] == [r["customer_name"] for r in top]
     at.switch_page("views/overview.py").run()
     assert at.multiselect(key="productline").value == ["Ships"]
-    ships = dashboard_env.get("/api/kpis", productline="Ships")["data"]
+    ships = dashboard_env.get("/api/kpis", detail="full", productline="Ships")["data"]
     assert cards(at)["Revenue"] == money(headline(ships))
 
 
@@ -188,7 +188,7 @@ def test_customer_search_filters_the_table(dashboard_env: LiveApi) -> None:
     at = run_app()
     at.switch_page("views/customers.py").run()
     table = at.dataframe[0].value
-    assert len(table) == dashboard_env.get("/api/kpis")["data"]["customer_count"]
+    assert len(table) == dashboard_env.get("/api/kpis", detail="full")["data"]["customer_count"]
     assert "last_order_date" in table.columns
     at.text_input(key="customers_search").set_value("gifts").run()
     narrowed = at.dataframe[0].value
@@ -228,7 +228,7 @@ def test_choosing_a_country_on_the_geography_page_filters_every_page(dashboard_e
     at.selectbox(key="geo-focus").set_value("Japan").run()
     assert at.multiselect(key="country").value == ["Japan"]
     at.switch_page("views/overview.py").run()
-    japan = dashboard_env.get("/api/kpis", country="Japan")["data"]
+    japan = dashboard_env.get("/api/kpis", detail="full", country="Japan")["data"]
     assert cards(at)["Revenue"] == money(headline(japan))
 
 

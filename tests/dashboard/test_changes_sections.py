@@ -26,7 +26,7 @@ def test_compare_years_draws_each_year_over_the_same_months(dashboard_env: LiveA
     in_2004 = [r["revenue"] for r in monthly if r["period"].startswith("2004")]
     assert list(lines[1]["y"]) == in_2004
     assert list(lines[0]["x"]) == ["Jan", "Feb", "Mar", "Apr", "May"]  # no month past the data
-    head = dashboard_env.get("/api/kpis")["data"]["headline"]
+    head = dashboard_env.get("/api/kpis", detail="full")["data"]["headline"]
     text = all_text(at)
     assert "Same dates compared: Jan-May 2005" in text
     assert money(head["metrics"]["revenue"]["previous"]) in text

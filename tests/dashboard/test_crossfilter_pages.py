@@ -43,13 +43,13 @@ def test_chips_name_each_filter_and_one_click_removes_it(dashboard_env: LiveApi)
     assert at.multiselect(key="country").value == []  # the sidebar shows it
     assert "country" not in query(at) and query(at)["productline"] == ["Motorcycles"]
     only_lines = dashboard_env.get(
-        "/api/kpis", productline="Motorcycles", start="2004-01-01", end="2004-12-31"
+        "/api/kpis", detail="full", productline="Motorcycles", start="2004-01-01", end="2004-12-31"
     )
     assert cards(at)["Revenue"] == money(headline(only_lines["data"]))
     chip(at, "start-end").click().run()
     chip(at, "productline").click().run()
     assert chip_labels(at) == [] and query(at) == {}
-    everything = dashboard_env.get("/api/kpis")["data"]
+    everything = dashboard_env.get("/api/kpis", detail="full")["data"]
     assert everything["revenue"] == REVENUE  # the reference figure: back to the totals
     assert cards(at)["Revenue"] == money(headline(everything))
 
@@ -58,7 +58,7 @@ def test_a_customer_link_filters_every_page_and_shows_its_chip(dashboard_env: Li
     at = run_app({"customer": "Euro Shopping Channel"})
     assert not at.exception and not at.warning  # a filter of the dashboard (no "not understood" notice)
     assert chip_labels(at) == ["Customers: Euro Shopping Channel"]
-    euro = dashboard_env.get("/api/kpis", customer="Euro Shopping Channel")["data"]
+    euro = dashboard_env.get("/api/kpis", detail="full", customer="Euro Shopping Channel")["data"]
     assert cards(at)["Revenue"] == money(headline(euro))
     at.switch_page("views/orders.py").run()  # survives a page switch
     assert chip_labels(at) == ["Customers: Euro Shopping Channel"]

@@ -14,9 +14,11 @@ def test_a_territory_shows_its_name_and_filters_by_its_code(dashboard_env: LiveA
     assert "North America" in widget.options and "NA" not in widget.options  # people read the name
     widget.set_value(["NA"]).run()
     assert not at.exception
-    na = dashboard_env.get("/api/kpis", territory="NA")["data"]
+    na = dashboard_env.get("/api/kpis", detail="full", territory="NA")["data"]
     assert cards(at)["Revenue"] == money(headline(na))
-    assert any(code.value.endswith("/api/kpis?territory=NA") for code in at.code)  # the code the API takes
+    assert any(
+        code.value.endswith("/api/kpis?territory=NA&detail=full") for code in at.code
+    )  # the code the API takes
 
 
 def test_customers_are_searched_through_the_api_and_several_can_be_chosen(dashboard_env: LiveApi) -> None:
@@ -32,10 +34,12 @@ def test_customers_are_searched_through_the_api_and_several_can_be_chosen(dashbo
     assert widget.options[0] == "Australian Collectors, Co." and "Euro Shopping Channel" in widget.options
     widget.set_value(["Australian Collectors, Co.", "Euro Shopping Channel"]).run()
     assert not at.exception
-    both = dashboard_env.get("/api/kpis", customer=["Australian Collectors, Co.", "Euro Shopping Channel"])
+    both = dashboard_env.get(
+        "/api/kpis", detail="full", customer=["Australian Collectors, Co.", "Euro Shopping Channel"]
+    )
     assert cards(at)["Revenue"] == money(headline(both["data"]))
     assert cards(at)["Customers"] == count(headline(both["data"], "customer_count"))
-    call = "/api/kpis?customer=Australian+Collectors%2C+Co.&customer=Euro+Shopping+Channel"
+    call = "/api/kpis?customer=Australian+Collectors%2C+Co.&customer=Euro+Shopping+Channel&detail=full"
     assert any(code.value.endswith(call) for code in at.code)  # repeated, never comma-joined
 
 
@@ -45,7 +49,7 @@ def test_product_codes_are_searched_and_chosen(dashboard_env: LiveApi) -> None:
     offered = at.multiselect(key="productcode").options
     assert offered == [r["product_code"] for r in dashboard_env.get("/api/product-codes", q="S18_32")["data"]]
     at.multiselect(key="productcode").set_value([offered[0]]).run()
-    expected = dashboard_env.get("/api/kpis", productcode=offered[0])["data"]
+    expected = dashboard_env.get("/api/kpis", detail="full", productcode=offered[0])["data"]
     assert cards(at)["Revenue"] == money(headline(expected))
 
 
@@ -60,7 +64,7 @@ def test_a_link_with_the_new_filters_reproduces_the_view(dashboard_env: LiveApi)
     assert at.multiselect(key="territory").value == ["EMEA", "Japan"]
     assert at.multiselect(key="productcode").value == ["S10_1678", "S18_3232"]
     assert at.multiselect(key="customer").value == ["Toys of Finland, Co.", "Euro Shopping Channel"]
-    expected = dashboard_env.get("/api/kpis", **query)["data"]
+    expected = dashboard_env.get("/api/kpis", detail="full", **query)["data"]
     assert cards(at)["Revenue"] == money(headline(expected))
     assert any("/api/kpis?territory=EMEA&territory=Japan&productcode=S10_1678" in c.value for c in at.code)
 
@@ -75,7 +79,7 @@ def test_a_link_with_an_unknown_customer_or_code_says_so(dashboard_env: LiveApi)
 
 
 def test_a_territory_link_may_give_the_code_or_the_name(dashboard_env: LiveApi) -> None:
-    na = dashboard_env.get("/api/kpis", territory="NA")["data"]
+    na = dashboard_env.get("/api/kpis", detail="full", territory="NA")["data"]
     for value in ("NA", "North America"):
         at = run_app({"territory": value})
         assert not at.exception and not at.warning, value

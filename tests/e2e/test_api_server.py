@@ -195,3 +195,20 @@ def test_docs_page_renders_in_a_real_browser(server: Server, browser: Browser, t
     assert problems == []
     assert "salesdash API" in title
     assert shown == operations
+
+
+def test_a_repeated_request_over_http_is_the_same_answer_from_the_front_cache(server: Server):
+    """Keep-alive, as a dashboard's client: the repeat comes from the front cache (api/front.py) with the same
+    bytes and headers, its own request id; a refused request stays refused."""
+    with requests.Session() as http:
+        path = server.url + "/api/sales-by-country?country=France&dealsize=Medium"
+        first = http.get(path, headers={"X-Request-ID": "one"}, timeout=30)
+        again = http.get(server.url + "/api/sales-by-country?dealsize=Medium&country=France", timeout=30)
+        assert first.status_code == again.status_code == 200
+        assert again.content == first.content and again.headers["X-Cache"] == "hit"
+        for name in ("ETag", "X-Data-Version", "Cache-Control", "Content-Security-Policy", "X-Frame-Options"):
+            assert again.headers[name] == first.headers[name]
+        assert first.headers["X-Request-ID"] == "one" != again.headers["X-Request-ID"]
+        for _ in range(2):
+            refused = http.get(server.url + "/api/sales-by-country?colour=red", timeout=30)
+            assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid_parameter"

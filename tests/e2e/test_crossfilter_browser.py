@@ -40,7 +40,7 @@ def query(page: Page) -> dict[str, list[str]]:
 
 
 def headline_cards(stack: Stack, **filters: str) -> dict[str, str]:
-    metrics = stack.api_json("/api/kpis", **filters)["data"]["headline"]["metrics"]
+    metrics = stack.api_json("/api/kpis", detail="full", **filters)["data"]["headline"]["metrics"]
     return {
         "Revenue": money(metrics["revenue"]["current"]),
         "Orders": count(metrics["order_count"]["current"]),

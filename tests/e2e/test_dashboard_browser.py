@@ -154,7 +154,9 @@ def test_dashboard_in_a_real_browser(stack: Stack, browser: Browser) -> None:
 
     # 3. Filter to France through the sidebar: the revenue card changes to the API's France figure.
     france = money(
-        stack.api_json("/api/kpis", country="France")["data"]["headline"]["metrics"]["revenue"]["current"]
+        stack.api_json("/api/kpis", country="France", detail="full")["data"]["headline"]["metrics"][
+            "revenue"
+        ]["current"]
     )
     assert france != "$1,791,486.71"
     countries = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Countries")
@@ -264,7 +266,7 @@ def test_clicking_a_country_on_the_map_filters_every_page(stack: Stack, browser:
     page.wait_for_function("() => window.location.search.includes('country=Australia')", timeout=60_000)
     page.get_by_text("Every page shows Australia").first.wait_for(timeout=60_000)
     assert_clean(page, "Geography after a map click")
-    kpis = stack.api_json("/api/kpis", country="Australia")["data"]
+    kpis = stack.api_json("/api/kpis", country="Australia", detail="full")["data"]
     expected = money(kpis["headline"]["metrics"]["revenue"]["current"])
     page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Overview").click()
     wait_ready(page, "Sales overview", charts=3, metrics=5)

@@ -35,7 +35,7 @@ def _revenue_card_becomes(page: Page, expected: str) -> None:
 
 
 def _headline_revenue(stack: Stack, **params: object) -> str:
-    kpis = stack.api_json("/api/kpis", **params)["data"]
+    kpis = stack.api_json("/api/kpis", detail="full", **params)["data"]
     return money(kpis["headline"]["metrics"]["revenue"]["current"])
 
 

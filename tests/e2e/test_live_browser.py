@@ -43,9 +43,9 @@ def test_a_published_order_appears_without_a_reload(
             page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
             goto_ready(page, f"{stack.dashboard}/?country=France", "Sales overview", charts=3, metrics=5)
             # the card shows the headline period (the latest year to date: Jan-May 2005, docs/metrics.md)
-            france = stack.api_json("/api/kpis", country="France")["data"]["headline"]["metrics"]["revenue"][
-                "current"
-            ]
+            france = stack.api_json("/api/kpis", country="France", detail="full")["data"]["headline"][
+                "metrics"
+            ]["revenue"]["current"]
             assert card(page, "Revenue") == money(france)
             page.get_by_text("no order yet").first.wait_for(timeout=60_000)  # the live caption
             assert "Live" in page.locator('[data-testid="stSidebar"]').inner_text()

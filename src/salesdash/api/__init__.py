@@ -51,7 +51,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> APIFlask:
     default one is made from ``settings.database_url``."""
     from salesdash.api import auth, docs_ui, envelope, http, observe
     from salesdash.api.cache import LRUCache
-    from salesdash.api.respond import CACHE_BYTES
+    from salesdash.api.front import FrontCache
+    from salesdash.api.respond import CACHE_BYTES, MAX_CACHED_BYTES
     from salesdash.api.state import EXTENSION, ApiState
     from salesdash.errors import StoreUnavailable
     from salesdash.filters import FILTERS
@@ -109,6 +110,15 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> APIFlask:
     for name in BLUEPRINT_MODULES:
         module = importlib.import_module(name)
         app.register_blueprint(module.bp)
+
+    # repeated data requests answered from their final bytes, before Flask's machinery (api/front.py)
+    app.wsgi_app = FrontCache(  # type: ignore[method-assign]
+        app.wsgi_app,
+        app.extensions[EXTENSION],
+        app.extensions[observe.EXTENSION],
+        max_bytes=CACHE_BYTES,
+        max_answer_bytes=MAX_CACHED_BYTES,
+    )
 
     @app.spec_processor
     def _spec(spec: dict[str, Any] | str) -> dict[str, Any] | str:

@@ -275,9 +275,13 @@ Kpis: type[Open] = type(
     {
         **{name: column_field(name) for name in KPI_ORDER},
         "date_range": Nested(DateRange, required=True),
-        "headline": Nested(Headline, required=True, allow_none=True),
-        "growth": Nested(Growth, required=True),
-        "status_distribution": List(Nested(row_schema(VIEWS["status-distribution"])), required=True),
+        # with detail=full only (the default answer is the figures in view)
+        "headline": Nested(Headline, allow_none=True, metadata={"description": "Only with `detail=full`."}),
+        "growth": Nested(Growth, metadata={"description": "Only with `detail=full`."}),
+        "status_distribution": List(
+            Nested(row_schema(VIEWS["status-distribution"])),
+            metadata={"description": "Only with `detail=full`."},
+        ),
     },
 )
 

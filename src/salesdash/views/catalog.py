@@ -223,9 +223,18 @@ def _kpis(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> 
     the same dates a year earlier, both named; everything in view named and without a change; and the last
     complete month beside the month before."""
     values = kpis(conn, f)
+    first, last = data_date_range(conn, f)
+    if p.get("detail") == "summary":  # the default: the figures in view only (exports: always the full view)
+        table = {
+            "metric": list(KPI_ORDER),
+            "label": [METRICS[n].label for n in KPI_ORDER],
+            "unit": [METRICS[n].unit for n in KPI_ORDER],
+            "in_view_value": [values[n] for n in KPI_ORDER],
+        }
+        data = values | {"date_range": {"start": first, "end": last}}
+        return ViewData("kpis", "Headline KPIs", pd.DataFrame(table), data=data)
     g = growth(conn, f)
     head = headline(conn, f)
-    first, last = data_date_range(conn, f)
     everything = not f.statuses
     status_filters = dataclasses.replace(f, statuses=tuple(options.get("statuses", []))) if everything else f
     distribution = breakdown(conn, status_filters, "status")[STATUS_COLUMNS]
@@ -773,14 +782,24 @@ CATALOG: tuple[View, ...] = (
         "Headline KPIs",
         "Headline KPIs",
         "Revenue, orders, average order value, customers, countries, order lines and units for everything the "
-        "filters select (`date_range`); `headline`: every KPI for the latest year to date in view beside the "
-        "same dates a year earlier (current and previous values, both periods' bounds and labels: what the KPI "
-        "cards show); growth (month over month of the last complete month; year over year like-for-like, with "
-        "labels); and the status distribution (every status, Cancelled included, unless a status filter is "
-        "given).",
+        "filters select (`date_range`). With `detail=full` also `headline`: every KPI for the latest year to "
+        "date in view beside the same dates a year earlier (current and previous values, both periods' bounds "
+        "and labels: what the KPI cards show); growth (month over month of the last complete month; year over "
+        "year like-for-like, with labels); and the status distribution (every status, Cancelled included, "
+        "unless a status filter is given).",
         _kpis,
         "Kpis",
-        "Headline metrics, growth and status distribution.",
+        "Headline metrics; with `detail=full` also the headline period, growth and status distribution.",
+        params=(
+            Param(
+                "detail",
+                "summary (default): the figures in view and their date range; full: also `headline`, `growth` "
+                "and `status_distribution` (what the KPI cards show). Exports always hold the full view.",
+                "summary",
+                choices=("summary", "full"),
+                export=False,
+            ),
+        ),
         many=False,
         metrics=(*KPI_ORDER, "revenue_share"),
         tabular=False,

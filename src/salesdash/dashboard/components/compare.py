@@ -41,7 +41,8 @@ def chosen_comparison(
 
 
 def comparison_kpi_cards(ctx: Context, kpis: Mapping[str, Any], definitions: Mapping[str, str]) -> None:
-    """The KPI cards with the period they compare with, chosen by the user, and everything in view below."""
+    """The KPI cards with the period they compare with, chosen by the user, and everything in view below
+    (``kpis``: the answer of ``/api/kpis`` with ``kpis.CARDS_QUERY``, which holds the headline and growth)."""
     choice = (
         st.segmented_control(
             "Compare with",

@@ -18,6 +18,10 @@ import streamlit as st
 from salesdash.charts.format import DASH, card_money, count, money, plain, signed_percent
 from salesdash.vocabulary import METRICS
 
+# /api/kpis answers the figures in view by default; the cards also need the headline period and growth
+KPIS_PATH = "/api/kpis"
+CARDS_QUERY: dict[str, str] = {"detail": "full"}
+
 CARD_METRICS: tuple[tuple[str, Callable[[Any], str]], ...] = (
     ("revenue", card_money),
     ("order_count", count),

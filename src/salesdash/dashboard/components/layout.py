@@ -81,7 +81,13 @@ def apply_style() -> None:
 
 
 def page_header(
-    ctx: Context, title: str, description: str, *, path: str | None = None, filtered: bool = True
+    ctx: Context,
+    title: str,
+    description: str,
+    *,
+    path: str | None = None,
+    extra: Query | None = None,
+    filtered: bool = True,
 ) -> None:
     """Title, what the page shows, the filters in view, and (with ``path``) the page's main API call."""
     st.session_state[PAGE_KEY] = title  # which page was drawn last (a drill is kept only while on its page)
@@ -96,7 +102,7 @@ def page_header(
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         st.title(title, anchor=False, width="content")
         st.space("stretch")
-        api_call(ctx, path)
+        api_call(ctx, path, extra)
         if view := view_of(path):
             export_menu(ctx, view, key="page")
     st.caption(text)

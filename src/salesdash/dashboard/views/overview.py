@@ -18,6 +18,7 @@ from salesdash.dashboard.components.crossfilter import (
     period_chart,
 )
 from salesdash.dashboard.components.figures import figure
+from salesdash.dashboard.components.kpis import CARDS_QUERY, KPIS_PATH
 from salesdash.dashboard.components.layout import page_header, section
 from salesdash.dashboard.components.live import live_view
 from salesdash.dashboard.components.theme import active as theme
@@ -29,7 +30,7 @@ ctx = context.current()
 # (/api/definitions is not among them: it is cached per API, not per data version: context.server_answer.)
 ctx.prefetch(
     [
-        ("/api/kpis", None, True),
+        (KPIS_PATH, CARDS_QUERY, True),
         *([("/api/comparisons", None, True)] if st.session_state.get(COMPARE_KEY) == "previous" else []),
         *(
             []
@@ -51,7 +52,8 @@ page_header(
     ctx,
     "Sales overview",
     "Headline numbers for the orders in view; Cancelled orders are excluded unless you pick them.",
-    path="/api/kpis",
+    path=KPIS_PATH,
+    extra=CARDS_QUERY,
 )
 
 
@@ -67,7 +69,7 @@ def headline_days(kpi_data: dict) -> int | None:
 
 def kpis() -> dict:
     with st.spinner("Loading KPIs…"):
-        kpi = ctx.fetch("/api/kpis")
+        kpi = ctx.fetch(KPIS_PATH, CARDS_QUERY)
     return kpi.data if isinstance(kpi.data, dict) else {}
 
 

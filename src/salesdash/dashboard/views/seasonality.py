@@ -7,6 +7,7 @@ import streamlit as st
 from salesdash.charts import figures as charts
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.crossfilter import apply_dates, data_dates, period_chart, selectable_chart
+from salesdash.dashboard.components.kpis import CARDS_QUERY, KPIS_PATH
 from salesdash.dashboard.components.layout import chart, page_header, section
 from salesdash.dashboard.components.theme import active as theme
 from salesdash.dashboard.selection import CALENDAR_PERIODS, END, START, calendar_period, quarter_change
@@ -100,7 +101,7 @@ with right, st.container(border=True):
             if ctx.filters.filters.end
             else f"{year}-12-31"
         )
-        kpi = ctx.fetch("/api/kpis", {"start": start, "end": end})
+        kpi = ctx.fetch(KPIS_PATH, {"start": start, "end": end, **CARDS_QUERY})
         yoy = ((kpi.data or {}).get("growth") or {}).get("year_over_year") or {}
         change = (yoy.get("metrics") or {}).get("revenue") or {}
         current = yoy.get("current_period") or {}
