@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlalchemy import Connection, Executable, Table, column, insert, select
 from sqlalchemy import table as sa_table
+from sqlalchemy.sql.elements import ClauseElement
 
 from salesdash.store.schema import ORDER_LINE_COLUMNS, order_lines
 
@@ -198,6 +199,10 @@ def execute_script(conn: Connection, statements: Sequence[Executable]) -> None:
             script.clear()
 
     for statement in statements:
+        if not isinstance(statement, ClauseElement):  # not compilable on its own: run it as it is
+            flush()
+            conn.execute(statement)
+            continue
         compiled = statement.compile(dialect=conn.dialect)
         text = str(compiled)
         if getattr(compiled, "params", None) or "%" in text:

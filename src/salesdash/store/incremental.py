@@ -13,6 +13,10 @@ lines are inserted, in the same transaction:
 3. ``agg_rollup_state`` moves to the new data version: ``orders_exact``/``codes_exact`` can only turn false
    when lines are added, so the old flag and a check over the batch's orders give the full build's flag.
 
+The statements of steps 1-2 never depend on an answer in between, so they go as a few scripts
+(``bulk.execute_script``: one round trip each on PostgreSQL, where a round trip per statement was most of a
+batch's wait); the flags and the line count come from one query.
+
 The answer is the full rebuild's, row for row (tests compare both after random batches on every engine). A
 batch with a (product line, deal size) pair never seen before renumbers the mask bits: then, and when no
 rollups exist yet, the rollups are rebuilt in full.
