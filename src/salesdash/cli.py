@@ -618,6 +618,7 @@ COMMAND_SETTINGS: dict[str, tuple[str, ...]] = {
         "stream_durable",
         "stream_dead_letter_subject",
         "stream_batch_size",
+        "stream_backlog_batch_size",
         "stream_batch_seconds",
         "stream_ack_wait_seconds",
     ),

@@ -208,6 +208,14 @@ class Settings(BaseSettings):
     stream_batch_size: int = Field(
         default=5000, ge=1, le=100000, description="Most order lines one micro-batch commits."
     )
+    stream_backlog_batch_size: int = Field(
+        default=20000,
+        ge=1,
+        le=100000,
+        description="Most order lines one micro-batch commits while a backlog waits: a batch that filled up "
+        "lets the next one take twice as many lines, up to this; one that did not goes back to "
+        "stream_batch_size.",
+    )
     stream_batch_seconds: float = Field(
         default=1.0, gt=0, le=60, description="Longest a micro-batch waits to fill before it commits."
     )

@@ -10,11 +10,28 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    func,
+    insert,
+    inspect,
+    literal_column,
+    select,
+)
+from sqlalchemy import text as text_statement
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.schema import CreateTable, DropTable
 
 from salesdash.ingest import prepare
 from salesdash.metrics import Filters, kpis
 from salesdash.store import aggregates, snapshot
+from salesdash.store.bulk import execute_script
 from salesdash.store.schema import (
     ENTITY_SOURCES,
     MONTHLY,
@@ -180,3 +197,40 @@ def test_random_batches_of_a_high_cardinality_file_equal_a_full_rebuild(
             assert plain(breakdown(conn, Filters(), "customer")) == rolled
     kept = lines[lines["status"].astype(str) != CANCELLED]
     assert len(rolled["rows"]) == kept["customer_name"].nunique() > 500
+
+
+def test_a_script_runs_in_order_inside_the_transaction_and_fails_as_a_whole(fresh_engine: Engine):
+    """execute_script (one round trip on PostgreSQL): statements see the ones before them, a statement with a
+    bound parameter runs on its own in between, and a failing one raises SQLAlchemy's error (the consumer tells
+    database trouble by it) and rolls the whole transaction back."""
+    scratch = Table(
+        "salesdash_script_test",
+        MetaData(),
+        Column("n", Integer),
+        Column("label", String(16)),
+        prefixes=["TEMPORARY"],
+    )
+    with fresh_engine.connect() as conn, conn.begin():
+        execute_script(
+            conn,
+            [
+                CreateTable(scratch),
+                insert(scratch).from_select(["n"], select(literal_column("1"))),
+                insert(scratch).values(n=2, label="it's bound"),  # a parameter: run on its own
+                insert(scratch).from_select(["n"], select(func.max(scratch.c.n) + literal_column("1"))),
+            ],
+        )
+        assert sorted(conn.execute(select(scratch.c.n)).scalars()) == [1, 2, 3]
+        assert conn.execute(select(scratch.c.label).where(scratch.c.n == 2)).scalar_one() == "it's bound"
+        conn.execute(DropTable(scratch))
+    kept = Table("salesdash_script_kept", MetaData(), Column("n", Integer))
+    with fresh_engine.connect() as conn, pytest.raises(DBAPIError), conn.begin():
+        execute_script(
+            conn,
+            [
+                CreateTable(kept),
+                insert(kept).from_select(["n"], select(literal_column("1"))),
+                text_statement("SELECT no_such_column FROM salesdash_script_kept"),
+            ],
+        )
+    assert not inspect(fresh_engine).has_table("salesdash_script_kept")  # the CREATE was rolled back too

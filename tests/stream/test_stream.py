@@ -18,7 +18,7 @@ from salesdash.ingest import ingest_file
 from salesdash.ingest.read import read_csv
 from salesdash.ingest.schema import NUMERIC_COLUMNS, REQUIRED_COLUMNS, SOURCE_COLUMNS
 from salesdash.store import make_engine
-from salesdash.store.stream import stream_statuses
+from salesdash.store.stream import BatchOutcome, stream_statuses
 from salesdash.stream.consumer import dead_letter_stream
 from salesdash.stream.messages import order_line_schema
 from salesdash.stream.publisher import file_messages, publish_messages
@@ -78,6 +78,27 @@ def test_redelivered_and_resent_lines_are_no_ops(
     wait_for(lambda: line_count(fresh_engine) == SAMPLE_LINES, what="the rest of the lines")
     assert metric_outputs(fresh_engine, with_version=False) == reference
     assert status(fresh_engine)["dead_letters"] == 0
+
+
+def test_a_backlog_is_taken_in_growing_batches_up_to_the_backlog_bound(
+    make_settings: Callable[..., Settings], fresh_engine: Engine, run_consumer: Any, reference: dict[str, Any]
+):
+    """A batch that fills up lets the next take twice as many lines, never more than stream_backlog_batch_size;
+    the figures are still a file ingest's."""
+    settings = make_settings(stream_batch_size=100, stream_backlog_batch_size=400, stream_batch_seconds=5)
+    publish(settings, file_messages(SAMPLE_CSV))  # the whole sample waits before the consumer starts
+    sizes: list[int] = []
+
+    def record(outcome: BatchOutcome) -> None:
+        sizes.append(outcome.appended + outcome.duplicates + len(outcome.dead_letters))
+
+    run_consumer(settings, fresh_engine, after_batch=[record])
+    wait_for(lambda: line_count(fresh_engine) == SAMPLE_LINES, what="every published line to be stored")
+    wait_for(lambda: len(sizes) == status(fresh_engine)["batches"], what="every batch's hook")
+    assert sum(sizes) == SAMPLE_LINES, sizes
+    assert sizes[:3] == [100, 200, 400], sizes  # the backlog was there at once: each batch filled up
+    assert max(sizes) == 400 and len(sizes) < SAMPLE_LINES / 100, sizes
+    assert metric_outputs(fresh_engine, with_version=False) == reference
 
 
 async def _dead_letters(settings: Settings, count: int) -> list[dict[str, Any]]:

@@ -35,6 +35,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Connection,
+    Executable,
     FromClause,
     MetaData,
     Table,
@@ -85,6 +86,10 @@ def _parts_table() -> Table:
 
 def _fill_parts(conn: Connection, parts: Table, lines: FromClause = order_lines) -> None:
     """``parts`` from ``lines`` (order_lines, or the lines of some rollup rows: see store/incremental.py)."""
+    conn.execute(parts_insert(parts, lines))
+
+
+def parts_insert(parts: Table, lines: FromClause) -> Executable:
     ol = lines
     keys = [ol.c[k] for k in ORDER_KEYS + LINE_KEYS]
     grouped = select(
@@ -94,10 +99,15 @@ def _fill_parts(conn: Connection, parts: Table, lines: FromClause = order_lines)
         func.sum(ol.c.quantity_ordered).label("units"),
         func.sum(ol.c.sales_cents).label("revenue_cents"),
     ).group_by(ol.c.order_number, *keys)
-    conn.execute(insert(parts).from_select(["order_number", *ORDER_KEYS, *LINE_KEYS, *SUMS], grouped))
+    return insert(parts).from_select(["order_number", *ORDER_KEYS, *LINE_KEYS, *SUMS], grouped)
 
 
 def _fill_rollup(conn: Connection, parts: Table, line_keys: tuple[str, ...], target: Table) -> None:
+    conn.execute(rollup_insert(parts, line_keys, target))
+
+
+def rollup_insert(parts: Table, line_keys: tuple[str, ...], target: Table) -> Executable:
+    """The rows of the rollup ``target`` (keyed by ORDER_KEYS + ``line_keys``) from ``parts``."""
     keys = ORDER_KEYS + line_keys
     per_order: FromClause
     if line_keys == LINE_KEYS:
@@ -114,7 +124,7 @@ def _fill_rollup(conn: Connection, parts: Table, line_keys: tuple[str, ...], tar
         func.count().label("order_count"),
         *(func.sum(per_order.c[m]).label(m) for m in SUMS),
     ).group_by(*(per_order.c[k] for k in keys))
-    conn.execute(insert(target).from_select([*keys, *ROLLUP_MEASURES], rolled))
+    return insert(target).from_select([*keys, *ROLLUP_MEASURES], rolled)
 
 
 def _sorted_pairs(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -139,6 +149,10 @@ def _fill_masks(conn: Connection, parts: Table) -> bool:
 
 def _insert_masks(conn: Connection, parts: Table) -> None:
     """agg_order_masks rows of the orders in ``parts`` (agg_pairs already numbers every pair they have)."""
+    conn.execute(masks_insert(parts))
+
+
+def masks_insert(parts: Table) -> Executable:
     keys = [parts.c.order_number, *(parts.c[k] for k in ORDER_KEYS)]
     joined = parts.join(
         pair_bits,
@@ -149,7 +163,7 @@ def _insert_masks(conn: Connection, parts: Table) -> None:
         .select_from(joined)
         .group_by(*keys)
     )
-    conn.execute(insert(order_masks).from_select(["order_number", *ORDER_KEYS, "pair_mask"], masks))
+    return insert(order_masks).from_select(["order_number", *ORDER_KEYS, "pair_mask"], masks)
 
 
 def _orders_exact(conn: Connection, parts: Table) -> bool:
@@ -174,6 +188,10 @@ def _fill_codes(conn: Connection) -> bool:
 
 def _insert_codes(conn: Connection, lines: FromClause) -> None:
     """agg_codes rows of ``lines`` (order_lines, or the lines of some rollup rows)."""
+    conn.execute(codes_insert(lines))
+
+
+def codes_insert(lines: FromClause) -> Executable:
     ol = lines
     keys = ORDER_KEYS + CODE_KEYS
     grain = [ol.c.order_number, *(ol.c[k] for k in keys)]
@@ -194,7 +212,7 @@ def _insert_codes(conn: Connection, lines: FromClause) -> None:
         *(func.sum(per_order.c[m]).label(m) for m in SUMS),
         func.max(per_order.c.msrp_max).label("msrp_max"),
     ).group_by(*(per_order.c[k] for k in keys))
-    conn.execute(insert(rollup_codes).from_select([*keys, *ROLLUP_MEASURES, "msrp_max"], rolled))
+    return insert(rollup_codes).from_select([*keys, *ROLLUP_MEASURES, "msrp_max"], rolled)
 
 
 def clear_rollups(conn: Connection) -> None:
@@ -211,11 +229,18 @@ def clear_rollups(conn: Connection) -> None:
 
 
 def fill_entities(conn: Connection, only: Callable[[Table], Any] | None = None) -> None:
-    """Each customer table from its monthly rollup: sums add up over the months, and so does order_count (an
-    order has one month, so the month rows gathered into one customer row hold disjoint orders); first and
-    last dates are the rows' min and max.
+    """Each customer table from its monthly rollup (:func:`entity_inserts`)."""
+    for statement in entity_inserts(only):
+        conn.execute(statement)
+
+
+def entity_inserts(only: Callable[[Table], Any] | None = None) -> list[Executable]:
+    """The statements that fill each customer table from its monthly rollup: sums add up over the months, and so
+    does order_count (an order has one month, so the month rows gathered into one customer row hold disjoint
+    orders); first and last dates are the rows' min and max.
 
     ``only``: a condition on a monthly rollup's rows to build just some customers' rows (store/incremental.py)."""
+    statements: list[Executable] = []
     for entity, monthly in ENTITY_SOURCES.items():
         names = [c.name for c in entity.c if c.name in monthly.c]
         keys = [monthly.c[n] for n in names if n not in MEASURES_OF_MONTH]
@@ -228,7 +253,8 @@ def fill_entities(conn: Connection, only: Callable[[Table], Any] | None = None) 
         if only is not None:
             rolled = rolled.where(only(monthly))
         rolled = rolled.group_by(*keys)
-        conn.execute(insert(entity).from_select([c.name for c in rolled.selected_columns], rolled))
+        statements.append(insert(entity).from_select([c.name for c in rolled.selected_columns], rolled))
+    return statements
 
 
 def _fill_monthly(conn: Connection, only: Callable[[Table], Any] | None = None) -> None:
@@ -236,6 +262,12 @@ def _fill_monthly(conn: Connection, only: Callable[[Table], Any] | None = None) 
     (an order has one date, so the orders of a month's row are those of its days' rows, disjoint).
 
     ``only``: a condition on a daily table's rows, to build just some months' rows (store/incremental.py)."""
+    for statement in monthly_inserts(only):
+        conn.execute(statement)
+
+
+def monthly_inserts(only: Callable[[Table], Any] | None = None) -> list[Executable]:
+    statements: list[Executable] = []
     for daily, monthly in MONTHLY.items():
         keys = [daily.c[c.name] for c in monthly.c if c.name in daily.c and c.name not in MEASURES_OF_MONTH]
         sums = [func.sum(daily.c[m]).label(m) for m in ROLLUP_MEASURES]
@@ -254,7 +286,8 @@ def _fill_monthly(conn: Connection, only: Callable[[Table], Any] | None = None) 
             + [e.name for e in extra]
             + ["first_date", "last_date"]
         )
-        conn.execute(insert(monthly).from_select(names, rolled))
+        statements.append(insert(monthly).from_select(names, rolled))
+    return statements
 
 
 def _record_state(conn: Connection, version: str, exact: bool, codes_exact: bool, masks_built: bool) -> None:

@@ -5,6 +5,9 @@
 - SQLite: ``executemany`` of plain tuples on the DB-API cursor.
 - Spark: Arrow batches sent through Spark Connect and appended with ``insertInto`` (Spark writes Parquet).
 
+``execute_script`` runs a list of parameterless statements (the incremental rollup update) the same way: on
+PostgreSQL in one round trip, elsewhere one by one.
+
 Every path runs on the connection of the caller's transaction, so a failure (or a kill) rolls the whole load
 back with it. Values are converted once, column by column, with Arrow (no per-row Python on DuckDB and
 PostgreSQL).
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,8 +25,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from sqlalchemy import Connection, Table, column, insert, select
+from sqlalchemy import Connection, Executable, Table, column, insert, select
 from sqlalchemy import table as sa_table
+from sqlalchemy.sql.elements import ClauseElement
 
 from salesdash.store.schema import ORDER_LINE_COLUMNS, order_lines
 
@@ -176,6 +180,39 @@ def insert_arrow(conn: Connection, target: Table, table: pa.Table, progress: Pro
     return table.num_rows
 
 
+def execute_script(conn: Connection, statements: Sequence[Executable]) -> None:
+    """Run ``statements`` in order on ``conn`` (inside the caller's transaction), the fewest round trips the engine
+    allows. Each must take no bound parameter and return no row (INSERT ... SELECT, DELETE, DDL).
+
+    PostgreSQL: the compiled statements go as ONE simple-query message (one round trip, one server response;
+    the first failure aborts the rest and the transaction, as one by one would); a statement with parameters (or
+    a ``%`` the driver would have to unescape) is run on its own. Other engines: one by one."""
+    if conn.dialect.name != "postgresql":
+        for statement in statements:
+            conn.execute(statement)
+        return
+    script: list[str] = []
+
+    def flush() -> None:
+        if script:
+            conn.exec_driver_sql(";\n".join(script), execution_options={"no_parameters": True})
+            script.clear()
+
+    for statement in statements:
+        if not isinstance(statement, ClauseElement):  # not compilable on its own: run it as it is
+            flush()
+            conn.execute(statement)
+            continue
+        compiled = statement.compile(dialect=conn.dialect)
+        text = str(compiled)
+        if getattr(compiled, "params", None) or "%" in text:
+            flush()
+            conn.execute(statement)
+        else:
+            script.append(text)
+    flush()
+
+
 def insert_lines(conn: Connection, frame: pd.DataFrame, progress: Progress | None = None) -> int:
     """Insert the order lines of ``frame`` on ``conn`` (inside the caller's transaction); returns the count."""
     table = to_arrow(frame)
@@ -184,4 +221,4 @@ def insert_lines(conn: Connection, frame: pd.DataFrame, progress: Progress | Non
     return insert_arrow(conn, order_lines, table, progress)
 
 
-__all__ = ["insert_arrow", "insert_lines", "to_arrow"]
+__all__ = ["execute_script", "insert_arrow", "insert_lines", "to_arrow"]

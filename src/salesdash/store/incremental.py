@@ -14,6 +14,10 @@ lines are inserted, in the same transaction:
 3. ``agg_rollup_state`` moves to the new data version: ``orders_exact``/``codes_exact`` can only turn false
    when lines are added, so the old flag and a check over the batch's orders give the full build's flag.
 
+The statements of steps 1-2 never depend on an answer in between, so they go as a few scripts
+(``bulk.execute_script``: one round trip each on PostgreSQL, where a round trip per statement was most of a
+batch's wait); the flags and the line count come from one query.
+
 The answer is the full rebuild's, row for row (tests compare both after random batches on every engine). A
 batch with a (product line, deal size) pair never seen before renumbers the mask bits: then, and when no
 rollups exist yet, the rollups are rebuilt in full.
@@ -25,14 +29,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 from sqlalchemy import (
     BigInteger,
     Column,
     ColumnElement,
     Connection,
+    Executable,
     FromClause,
     Index,
     MetaData,
+    ScalarSelect,
     Table,
     and_,
     delete,
@@ -41,8 +48,10 @@ from sqlalchemy import (
     insert,
     select,
 )
+from sqlalchemy.schema import CreateIndex, CreateTable, DropTable
 
 from salesdash.store import aggregates
+from salesdash.store.bulk import execute_script, insert_arrow
 from salesdash.store.schema import (
     CODE_KEYS,
     ENTITY_SOURCES,
@@ -103,75 +112,93 @@ def update_rollups(conn: Connection, version: str, batch: pd.DataFrame) -> None:
     Index("ix_salesdash_batch_cells", cells.c.order_date, cells.c.customer_name)
     Index("ix_salesdash_batch_months", months.c.year, months.c.month, months.c.customer_name)
     temporary = (orders, cells, months, parts)
-    for table in temporary:
-        table.drop(conn, checkfirst=True)
-        table.create(conn)
-    # on failure the caller's transaction rolls back, the temporary tables with it
+    # on failure the caller's transaction rolls back, the temporary tables with it. The statements go in a few
+    # scripts (execute_script: one round trip each on PostgreSQL) and never depend on an answer in between.
+    execute_script(
+        conn,
+        [
+            *(DropTable(table, if_exists=True) for table in temporary),
+            *(CreateTable(table) for table in temporary),
+            *(CreateIndex(index) for table in temporary for index in table.indexes),
+        ],
+    )
     numbers = sorted({int(n) for n in batch["order_number"]})
-    conn.execute(insert(orders), [{"order_number": n} for n in numbers])
+    insert_arrow(conn, orders, pa.table({"order_number": pa.array(numbers, type=pa.int64())}))
     ol = order_lines
     of_orders = ol.join(orders, ol.c.order_number == orders.c.order_number)
-    conn.execute(
+    # the lines of the touched cells, as one FROM clause the full build's GROUP BYs read
+    lines = select(*ol.c).select_from(cells.join(ol, _match(ol, cells, CELL_KEYS))).subquery("cell_lines")
+    touched = select(cells.c.customer_name).distinct()  # the batch's customers (their customer-table rows)
+    statements: list[Executable] = [
         insert(cells).from_select(
             list(CELL_KEYS), select(*(ol.c[k] for k in CELL_KEYS)).select_from(of_orders).distinct()
-        )
-    )
-    conn.execute(
+        ),
         insert(months).from_select(
             list(_MONTH_CELL_KEYS),
             select(*(ol.c[k] for k in _MONTH_CELL_KEYS)).select_from(of_orders).distinct(),
-        )
-    )
-    # the lines of the touched cells, as one FROM clause the full build's GROUP BYs read
-    lines = select(*ol.c).select_from(cells.join(ol, _match(ol, cells, CELL_KEYS))).subquery("cell_lines")
-    for table in (*ROLLUPS.values(), rollup_codes):
-        conn.execute(delete(table).where(exists().where(_match(table, cells, CELL_KEYS))))
-    aggregates._fill_parts(conn, parts, lines)
-    for line_keys, table in ROLLUPS.items():
-        aggregates._fill_rollup(conn, parts, line_keys, table)
-    aggregates._insert_codes(conn, lines)
-    for monthly in MONTHLY.values():
-        conn.execute(delete(monthly).where(exists().where(_match(monthly, months, _MONTH_CELL_KEYS))))
-    aggregates._fill_monthly(conn, lambda daily: exists().where(_match(daily, months, _MONTH_CELL_KEYS)))
-    # the customer rows of the cells' customers, again from their (rebuilt) monthly rows
-    touched = select(cells.c.customer_name).distinct()
-    for entity in ENTITY_SOURCES:
-        conn.execute(delete(entity).where(entity.c.customer_name.in_(touched)))
-    aggregates.fill_entities(conn, lambda monthly: monthly.c.customer_name.in_(touched))
+        ),
+        *(
+            delete(table).where(exists().where(_match(table, cells, CELL_KEYS)))
+            for table in (*ROLLUPS.values(), rollup_codes)
+        ),
+        aggregates.parts_insert(parts, lines),
+        *(aggregates.rollup_insert(parts, line_keys, table) for line_keys, table in ROLLUPS.items()),
+        aggregates.codes_insert(lines),
+        *(
+            delete(monthly).where(exists().where(_match(monthly, months, _MONTH_CELL_KEYS)))
+            for monthly in MONTHLY.values()
+        ),
+        *aggregates.monthly_inserts(lambda daily: exists().where(_match(daily, months, _MONTH_CELL_KEYS))),
+        # the customer rows of the cells' customers, again from their (rebuilt) monthly rows
+        *(delete(entity).where(entity.c.customer_name.in_(touched)) for entity in ENTITY_SOURCES),
+        *aggregates.entity_inserts(lambda monthly: monthly.c.customer_name.in_(touched)),
+    ]
     if state.masks_built:
-        conn.execute(delete(order_masks).where(order_masks.c.order_number.in_(select(orders.c.order_number))))
-        conn.execute(delete(parts).where(parts.c.order_number.not_in(select(orders.c.order_number))))
-        aggregates._insert_masks(conn, parts)
-    orders_exact = bool(state.orders_exact) and _one_row_each(conn, of_orders, ("order_number", *CELL_KEYS))
-    codes_exact = bool(state.codes_exact) and _one_row_each(
-        conn, of_orders, ("order_number", *CELL_KEYS, *CODE_KEYS), ("order_number", "product_code")
-    )
-    lines_total = int(conn.execute(select(func.count()).select_from(order_lines)).scalar_one())
-    conn.execute(delete(rollup_state))
+        statements += [
+            delete(order_masks).where(order_masks.c.order_number.in_(select(orders.c.order_number))),
+            delete(parts).where(parts.c.order_number.not_in(select(orders.c.order_number))),
+            aggregates.masks_insert(parts),
+        ]
+    execute_script(conn, statements)
+    # the exactness flags and the line count in one query
+    checks: dict[str, ScalarSelect[Any]] = {
+        "lines": select(func.count()).select_from(order_lines).scalar_subquery()
+    }
+    if state.orders_exact:
+        checks |= _one_row_each(of_orders, "orders", ("order_number", *CELL_KEYS))
+    if state.codes_exact:
+        checks |= _one_row_each(
+            of_orders, "codes", ("order_number", *CELL_KEYS, *CODE_KEYS), ("order_number", "product_code")
+        )
+    found_counts = conn.execute(select(*(value.label(name) for name, value in checks.items()))).one()
+    counts = dict(found_counts._mapping)
+    orders_exact = bool(state.orders_exact) and counts["orders_combos"] == counts["orders_units"]
+    codes_exact = bool(state.codes_exact) and counts["codes_combos"] == counts["codes_units"]
+    execute_script(conn, [delete(rollup_state), *(DropTable(table) for table in temporary)])
     conn.execute(
         insert(rollup_state).values(
             version=version,
             orders_exact=orders_exact,
             codes_exact=codes_exact,
             masks_built=bool(state.masks_built),
-            line_rows=lines_total,
+            line_rows=int(counts["lines"]),
             built_at=datetime.now(UTC).replace(tzinfo=None),
         )
     )
-    for table in temporary:
-        table.drop(conn)
 
 
 def _one_row_each(
-    conn: Connection, lines: FromClause, grain: tuple[str, ...], unit: tuple[str, ...] = ("order_number",)
-) -> bool:
-    """Whether each distinct ``unit`` of ``lines`` (of the batch's orders) has one distinct ``grain``."""
+    lines: FromClause, name: str, grain: tuple[str, ...], unit: tuple[str, ...] = ("order_number",)
+) -> dict[str, ScalarSelect[Any]]:
+    """Counts whose equality says whether each distinct ``unit`` of ``lines`` (of the batch's orders) has one
+    distinct ``grain``: ``<name>_combos`` and ``<name>_units``."""
     ol = order_lines
     combos = select(*(ol.c[k] for k in grain)).select_from(lines).distinct().subquery()
     units = select(*(ol.c[k] for k in unit)).select_from(lines).distinct().subquery()
-    n_combos = conn.execute(select(func.count()).select_from(combos)).scalar_one()
-    n_units = conn.execute(select(func.count()).select_from(units)).scalar_one()
-    return int(n_combos) == int(n_units)
+    return {
+        f"{name}_combos": select(func.count()).select_from(combos).scalar_subquery(),
+        f"{name}_units": select(func.count()).select_from(units).scalar_subquery(),
+    }
 
 
 __all__ = ["CELL_KEYS", "update_rollups"]

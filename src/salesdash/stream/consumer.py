@@ -1,7 +1,8 @@
 """The live-orders consumer: a JetStream durable pull consumer -> validated micro-batches -> the store.
 
-Each micro-batch (at most ``stream_batch_size`` lines, at most ``stream_batch_seconds`` after its first message)
-is validated like a file (``stream.messages``), committed in one transaction (``store.stream.commit_batch``:
+Each micro-batch (at most ``stream_batch_size`` lines, at most ``stream_batch_seconds`` after its first message;
+while a backlog waits, a batch that filled up lets the next one take twice as many lines, up to
+``stream_backlog_batch_size``: the fixed cost of a batch is paid fewer times) is validated like a file (``stream.messages``), committed in one transaction (``store.stream.commit_batch``:
 append, rollups of the touched rows, data version, dead letters, counters) and only then acknowledged. A kill
 at any point loses nothing: unacknowledged messages are re-delivered after ``stream_ack_wait_seconds`` and lines
 already committed are recognised and skipped. Refused messages are published on the dead-letter subject with
@@ -93,6 +94,8 @@ class StreamConsumer:
         self._last_heartbeat = 0.0
         self._buffer: deque[Any] = deque()  # pushed messages not yet in a batch
         self._arrived = asyncio.Event()
+        self._limit = settings.stream_batch_size  # most lines of the next batch (see _collect)
+        self._held: list[list[Any]] = []  # batches taken from the buffer and not acknowledged yet
 
     # -- running -------------------------------------------------------------------------------------------
 
@@ -199,7 +202,7 @@ class StreamConsumer:
             ack_wait=s.stream_ack_wait_seconds,
             # the batch committing and the next one: a line never waits in the buffer past its ack wait (it would
             # be re-delivered, and re-delivered lines ahead of new ones delay them)
-            max_ack_pending=2 * s.stream_batch_size,
+            max_ack_pending=2 * self._largest_batch(),
         )
         return await js.subscribe(
             s.stream_subject,
@@ -217,6 +220,8 @@ class StreamConsumer:
         js = nc.jetstream()
         sub = None
         upcoming: asyncio.Task[tuple[list[Any], Batch | None]] | None = None
+        self._held.clear()
+        keep_alive = asyncio.create_task(self._keep_alive())
         try:
             while not self._stop.is_set():
                 if nc.is_closed:
@@ -248,10 +253,27 @@ class StreamConsumer:
                 upcoming = asyncio.create_task(self._next_batch(sub))
                 await self._handle(js, messages, batch)
         finally:
+            keep_alive.cancel()
+            with contextlib.suppress(BaseException):
+                await keep_alive
             if upcoming is not None:  # fetched, not acknowledged: NATS delivers them again
                 upcoming.cancel()
                 with contextlib.suppress(BaseException):
                     await upcoming
+
+    async def _keep_alive(self) -> None:
+        """Every third of the ack wait, tell NATS that the lines this consumer holds (pushed and waiting, being
+        validated, being committed) are in progress, so that none is re-delivered while it is still held: on a
+        slow machine re-delivered copies would queue ahead of new lines, each batch slower than the last. A
+        killed consumer stops telling, and NATS re-delivers its lines after the ack wait as before."""
+        assert self._stop is not None
+        period = self.settings.stream_ack_wait_seconds / 3
+        while not self._stop.is_set():
+            await self._pause(period)
+            for message in [*self._buffer, *(m for batch in list(self._held) for m in batch)]:
+                if not message.is_acked:
+                    with contextlib.suppress(Exception):  # a lost connection: the main loop reports it
+                        await message.in_progress()
 
     async def _next_batch(self, sub: Any) -> tuple[list[Any], Batch | None]:
         """The next micro-batch and its validation (None when validation itself failed: see _commit_each)."""
@@ -274,18 +296,30 @@ class StreamConsumer:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._arrived.wait(), timeout=max(seconds, 0.001))
 
+    def _largest_batch(self) -> int:
+        s = self.settings
+        return max(s.stream_batch_size, s.stream_backlog_batch_size)
+
     async def _collect(self, sub: Any) -> list[Any]:
-        """One micro-batch: wait for a first message, then fill up for at most stream_batch_seconds."""
+        """One micro-batch: wait for a first message, then fill up for at most stream_batch_seconds.
+
+        A batch that reaches its size bound means more lines are waiting (a backlog): the next one may take twice
+        as many, up to stream_backlog_batch_size; a batch closed by the time bound (a live feed) puts the bound
+        back to stream_batch_size, so live lines are never held for a large batch."""
         s = self.settings
         if not self._buffer:
             await self._wait_arrival(HEARTBEAT_SECONDS)
             if not self._buffer:
                 return []
+        limit = self._limit
         deadline = time.monotonic() + s.stream_batch_seconds
-        while len(self._buffer) < s.stream_batch_size and (remaining := deadline - time.monotonic()) > 0:
+        while len(self._buffer) < limit and (remaining := deadline - time.monotonic()) > 0:
             await self._wait_arrival(remaining)
-        count = min(len(self._buffer), s.stream_batch_size)
-        return [self._buffer.popleft() for _ in range(count)]
+        count = min(len(self._buffer), limit)
+        self._limit = min(2 * limit, self._largest_batch()) if count == limit else s.stream_batch_size
+        messages = [self._buffer.popleft() for _ in range(count)]
+        self._held.append(messages)
+        return messages
 
     # -- one batch -----------------------------------------------------------------------------------------
 
@@ -370,6 +404,7 @@ class StreamConsumer:
             await js.publish(s.stream_dead_letter_subject, json.dumps(body).encode("utf-8"))
         for message in messages:
             await message.ack()
+        self._held = [held for held in self._held if held is not messages]
         self._last_heartbeat = time.monotonic()
         for hook in self.after_batch:
             try:  # in a worker thread: a slow hook (an alert check) must not stall the connection
