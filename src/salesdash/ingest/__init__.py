@@ -307,6 +307,7 @@ def _ingest_chunked(
             keep_versions=keep_versions,
             loaded_at=loaded_at,
             version_of=lambda sha256: make_version(sha256, loaded_at),
+            encoding=encoding,
         )
     except Fallback:
         return None

@@ -168,8 +168,8 @@ def _encode(table: arrow.Table, encoding: str) -> ColumnarFile:
 class _Source:
     """The file as chunks of text lines, and (in a thread, next to the parse) its sha256 and encoding check."""
 
-    def __init__(self, path: Path, parquet: bool, rows: int) -> None:
-        self.path, self.parquet, self.rows = path, parquet, rows
+    def __init__(self, path: Path, parquet: bool, rows: int, encoding: str | None = None) -> None:
+        self.path, self.parquet, self.rows, self.given = path, parquet, rows, encoding
         self.encoding = PARQUET_ENCODING if parquet else "utf-8"
         self._box: dict[str, Any] = {}
         self._thread: threading.Thread | None = None
@@ -196,7 +196,7 @@ class _Source:
         encoding, digest = self._box["result"]
         if encoding not in ("utf-8", "utf-8-sig", PARQUET_ENCODING):
             raise Fallback(f"the file is {encoding}, not UTF-8")
-        self.encoding = encoding
+        self.encoding = self.given or encoding  # the encoding asked for is the one reported, as in fast.py
         return str(digest)
 
     def tables(self) -> Iterator[tuple[int, arrow.Table]]:
@@ -475,13 +475,14 @@ def load_chunked(
     keep_versions: int,
     loaded_at: datetime,
     version_of: Callable[[str], str],
+    encoding: str | None = None,
 ) -> tuple[DataVersion, dict[str, Any]]:
     """Validate and load ``path`` a chunk at a time into the store behind ``engine``, atomically."""
     rows = chunk_rows()
     total = int(pq.read_metadata(path).num_rows) if parquet else path.stat().st_size // fast.CSV_LINE_BYTES
     exclude = np.zeros(0, dtype=np.int64)
     while True:
-        source = _Source(path, parquet, rows)
+        source = _Source(path, parquet, rows, None if parquet else encoding)
         source.start_digest()
         scan = _Scan(
             source=source,
