@@ -105,10 +105,13 @@ def write_version(
     source: str,
     source_sha256: str,
     loaded_at: datetime,
-    report: dict[str, Any],
+    report: dict[str, Any] | Callable[[Connection], dict[str, Any]],
     progress: Progress | None = None,
 ) -> None:
-    """Write a new data version (lines from ``write_lines``) and switch readers to it. Hold the write lock."""
+    """Write a new data version (lines from ``write_lines``) and switch readers to it. Hold the write lock.
+
+    ``report`` may be a function of the connection, called once the lines and rollups are written (the
+    cluster ingest counts the report's figures from the stored lines)."""
     location = location_of(engine)
     with engine.connect().execution_options(salesdash_version_db=True) as conn:
         raw = _raw(conn)
@@ -125,6 +128,8 @@ def write_version(
             conn.execute(insert(data_versions).from_select(list(previous.c.keys()), select(previous)))
         rows = write_lines(conn)
         rebuild_rollups(conn, version, progress)
+        if callable(report):
+            report = report(conn)
         next_id = conn.execute(select(func.coalesce(func.max(data_versions.c.id), 0) + 1)).scalar_one()
         conn.execute(
             insert(data_versions).values(
