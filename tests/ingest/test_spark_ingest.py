@@ -17,13 +17,11 @@ from salesdash.errors import ValidationFailed
 from salesdash.ingest import ingest_file, prepare
 from salesdash.ingest.spark import shared_files, takes_cluster_path
 from salesdash.metrics import Filters, kpis
-from salesdash.store import current_version, make_engine, snapshot
+from salesdash.store import current_version, make_engine, snapshot, spark_load
 from salesdash.store.schema import ORDER_LINE_COLUMNS, order_lines
 from salesdash.store.spark import remote_of, spark_database_of
 from tests import reference
 from tests.conftest import SAMPLE_CSV, SMALL_CSV, ScratchDatabases
-
-ON_CLUSTER = [pytest.mark.spark, pytest.mark.slow]
 
 
 def test_the_cluster_reads_local_paths_only_when_it_runs_here():
@@ -132,7 +130,7 @@ def _bad_file(tmp_path: Path) -> Path:
 @pytest.mark.spark
 @pytest.mark.slow
 def test_a_bad_file_gets_the_same_messages_and_leaves_the_served_version(
-    cluster_store: Engine, tmp_path: Path
+    cluster_store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     bad = _bad_file(tmp_path)
     with pytest.raises(ValidationFailed) as expected:
@@ -140,7 +138,17 @@ def test_a_bad_file_gets_the_same_messages_and_leaves_the_served_version(
     same_store = f"{remote_of(cluster_store)}/;salesdash_database={spark_database_of(cluster_store)}"
     plain = make_engine(same_store, spark_ingest_bytes=10**12)
     assert not takes_cluster_path(plain, bad)
-    ingest_file(plain, SMALL_CSV)  # the served version, loaded the other way
+    # the served version, loaded the other way; its frame staged as a Parquet file the cluster reads (as a
+    # confirmed upload of more than STAGE_ROWS lines is), not sent as Arrow batches
+    monkeypatch.setattr(spark_load, "STAGE_ROWS", 4)
+    staged: list[int] = []
+    stage = spark_load._staged_insert
+    monkeypatch.setattr(spark_load, "_staged_insert", lambda *args: staged.append(1) or stage(*args))
+    ingest_file(plain, SMALL_CSV)
+    assert staged == [1]
+    small = make_engine(f"sqlite:///{tmp_path / 'small.db'}")
+    ingest_file(small, SMALL_CSV)
+    assert _lines(cluster_store) == _lines(small)
     before = current_version(cluster_store)
     with snapshot(cluster_store) as conn:
         served = kpis(conn, Filters())
@@ -160,3 +168,26 @@ def test_a_bad_file_gets_the_same_messages_and_leaves_the_served_version(
     assert skipped.report["rows_rejected"] == expected_skip.report["rows_rejected"] > 0
     assert _report(skipped.report) == _report(expected_skip.report)
     assert _lines(cluster_store) == _lines(sqlite)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_a_parquet_file_with_typed_columns_through_the_cluster(cluster_store: Engine, tmp_path: Path):
+    """Numbers and timestamps in Parquet become the text a CSV would hold (parquet.py's rule) on the cluster too."""
+    import pandas as pd
+
+    frame = pd.read_csv(SAMPLE_CSV, dtype=str, keep_default_na=False, encoding="cp437")
+    for name in ("ORDERNUMBER", "QUANTITYORDERED", "ORDERLINENUMBER", "QTR_ID", "MONTH_ID", "YEAR_ID"):
+        frame[name] = frame[name].astype("int64")
+    frame["SALES"] = frame["SALES"].astype("float64")
+    frame["ORDERDATE"] = pd.to_datetime(frame["ORDERDATE"], format="%m/%d/%Y %H:%M")
+    frame["ADDRESSLINE2"] = frame["ADDRESSLINE2"].mask(frame["ADDRESSLINE2"] == "")  # nulls: empty cells
+    path = tmp_path / "typed.parquet"
+    frame.to_parquet(path, index=False)
+    sqlite = make_engine(f"sqlite:///{tmp_path / 'reference.db'}")
+    expected = ingest_file(sqlite, path)
+    result = ingest_file(cluster_store, path)
+    assert _lines(cluster_store) == _lines(sqlite)
+    assert _report(result.report) == _report(expected.report)
+    with snapshot(cluster_store) as conn:
+        assert kpis(conn, Filters())["revenue"] == reference.REVENUE

@@ -27,14 +27,12 @@ Parquet column of another type) raise :class:`Fallback`, and ``ingest_file`` use
 from __future__ import annotations
 
 import codecs
-import ipaddress
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import pandas as pd
 import pandera.pandas as pa
@@ -74,15 +72,9 @@ class UnknownRule(Exception):
 def shared_files(setting: str, remote: str) -> bool:
     """Whether the cluster reads this machine's paths: ``yes``/``no``, or ``auto`` (the Connect server is on
     this machine: the local cluster)."""
-    if setting != "auto":
-        return setting == "yes"
-    host = urlparse(remote.replace("sc://", "http://", 1)).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    from salesdash.store.spark_load import on_this_machine
+
+    return setting == "yes" if setting != "auto" else on_this_machine(remote)
 
 
 def takes_cluster_path(engine: Engine, path: Path, rejects_path: object = None) -> bool:
@@ -157,9 +149,7 @@ def _column_check(check: pa.Check, value: Any) -> Any:
 _PARTS = {"year": "year", "quarter": "quarter", "month": "month"}
 
 
-def compile_rules(
-    schema: pa.DataFrameSchema, typed: dict[str, Any], per_order: dict[str, Any]
-) -> list[Rule]:
+def compile_rules(schema: pa.DataFrameSchema, typed: dict[str, Any], per_order: dict[str, Any]) -> list[Rule]:
     """Every rule of ``schema`` on the typed columns present (``typed``: source name -> Column) as Spark
     expressions; ``per_order`` holds, per column of a one-value-per-order rule, whether the row's order has
     more than one distinct value (built by :func:`typed_frame`). The uniqueness rule is added by the caller
@@ -241,7 +231,9 @@ def open_source(path: Path, name: str, encoding: str | None, progress: Progress 
                 kind = kind.value_type
             if arrow.types.is_string(kind) or arrow.types.is_large_string(kind):
                 kinds[item.name] = "text"
-            elif arrow.types.is_integer(kind) or arrow.types.is_floating(kind) or arrow.types.is_decimal(kind):
+            elif (
+                arrow.types.is_integer(kind) or arrow.types.is_floating(kind) or arrow.types.is_decimal(kind)
+            ):
                 kinds[item.name] = "number"
             elif arrow.types.is_timestamp(kind) or arrow.types.is_date(kind):
                 kinds[item.name] = "date"
@@ -345,7 +337,10 @@ def _row_number(offsets: dict[int, int]) -> Any:
     from pyspark.sql import functions as F
 
     mapping = F.create_map(*[F.lit(v) for pair in sorted(offsets.items()) for v in pair])
-    return (F.element_at(mapping, F.col("__pid")) + (F.col("__mid") - F.shiftleft(F.col("__pid").cast("long"), 33))).cast("long")
+    return (
+        F.element_at(mapping, F.col("__pid"))
+        + (F.col("__mid") - F.shiftleft(F.col("__pid").cast("long"), 33))
+    ).cast("long")
 
 
 # ------------------------------------------------------------------------------------- typing and rules
@@ -539,19 +534,26 @@ def _first_failures(checked: Checked, source: Source) -> list[dict[str, Any]]:
     from pyspark.sql import functions as F
 
     wanted = [ROW, *[f"`{n}`" for n in source.names if n in SOURCE_COLUMNS], *[r.flag for r in checked.rules]]
-    rows = (
-        checked.frame.where(F.col("__bad")).orderBy(ROW).select(*wanted).limit(MAX_DETAILS).toPandas()
-    )
+    rows = checked.frame.where(F.col("__bad")).orderBy(ROW).select(*wanted).limit(MAX_DETAILS).toPandas()
     index = pd.Index(rows[ROW].astype("int64"))
     raw = pd.DataFrame(
-        {n: pd.Series(rows[n].to_numpy(), index=index, dtype="str") for n in source.names if n in SOURCE_COLUMNS},
+        {
+            n: pd.Series(rows[n].to_numpy(), index=index, dtype="str")
+            for n in source.names
+            if n in SOURCE_COLUMNS
+        },
         index=index,
     )
     cases = []
     for rule in checked.rules:
         for row in index[rows[rule.flag].to_numpy(dtype=bool)]:
             cases.append(
-                {"schema_context": rule.context, "column": rule.column, "check": rule.check, "index": int(row)}
+                {
+                    "schema_context": rule.context,
+                    "column": rule.column,
+                    "check": rule.check,
+                    "index": int(row),
+                }
             )
 
     class _Cases:
@@ -585,7 +587,13 @@ def cleaned(checked: Checked) -> Any:
     out["day"] = F.dayofmonth(date)
     out["iso_year"] = F.extract(F.lit("YEAROFWEEK"), date)
     out["iso_week"] = F.weekofyear(date)
-    kinds = {"BigInteger": "bigint", "Integer": "int", "SmallInteger": "smallint", "Double": "double", "Date": "date"}
+    kinds = {
+        "BigInteger": "bigint",
+        "Integer": "int",
+        "SmallInteger": "smallint",
+        "Double": "double",
+        "Date": "date",
+    }
     columns = []
     for column in order_lines.columns:
         kind = kinds.get(type(column.type).__name__, "string")

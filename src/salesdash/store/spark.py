@@ -32,7 +32,9 @@ from sqlalchemy.sql import compiler
 CURRENT_VIEW = "salesdash_current"
 BASE_TABLES = frozenset({"api_tokens", "saved_views"})  # kept in the base database, across data versions
 DEFAULT_DATABASE = "salesdash"
-DEFAULT_INGEST_BYTES = 32 << 20  # files from this size are ingested by the cluster (SALESDASH_SPARK_INGEST_BYTES)
+DEFAULT_INGEST_BYTES = (
+    32 << 20
+)  # files from this size are ingested by the cluster (SALESDASH_SPARK_INGEST_BYTES)
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,100}$")
 _ROW_STATEMENTS = ("SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "VALUES", "(")
 
