@@ -478,8 +478,9 @@ def _counts(checked: Checked, source: Source) -> dict[str, Any]:
 
 
 def _ragged(session: Any, source: Source) -> None:
-    """Rows with more fields than the header: the row path's message for the first one; rows with fewer
-    are padded with empty cells, as the row path does, and the rules name them."""
+    """Rows Spark marks malformed: the row path's message for the first with more fields than the header;
+    rows with fewer are padded with empty cells, as the row path does, and the rules name them. (Spark drops
+    the extra fields of a longer row without marking it: see docs/scaling.md, a known gap.)"""
     import csv
 
     from pyspark.sql import functions as F
@@ -488,7 +489,9 @@ def _ragged(session: Any, source: Source) -> None:
     frame = raw_frame(session, source).where(F.col(_CORRUPT).isNotNull())
     frame = frame.withColumn(ROW, _row_number(source.offsets))
     expected = len(source.names)
-    for row in frame.orderBy(ROW).select(ROW, _CORRUPT).limit(MAX_DETAILS).collect():
+    # a data column as well: Spark refuses a query of a CSV's corrupt-record column alone
+    picked = frame.orderBy(ROW).select(ROW, _CORRUPT, f"`{source.names[0]}`").limit(MAX_DETAILS)
+    for row in picked.collect():
         fields = next(csv.reader([str(row[_CORRUPT])]), [])
         if len(fields) > expected:
             line = int(row[ROW]) + 2
