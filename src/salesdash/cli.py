@@ -573,7 +573,7 @@ settings are environment variables (SALESDASH_*), listed in docs/configuration.m
 # The settings each command reads (field names of config.Settings; its descriptions are shown in --help).
 COMMON_SETTINGS = ("database_url", "log_level")
 COMMAND_SETTINGS: dict[str, tuple[str, ...]] = {
-    "ingest": ("source_path", "keep_versions"),
+    "ingest": ("source_path", "keep_versions", "spark_ingest_bytes", "spark_shared_files"),
     "restore": ("keep_versions",),
     "versions": (),
     "export-processed": (),
@@ -599,6 +599,8 @@ COMMAND_SETTINGS: dict[str, tuple[str, ...]] = {
         "stream_enabled",
         "spark_database",
         "spark_location",
+        "spark_ingest_bytes",
+        "spark_shared_files",
     ),
     "dashboard": (
         "dashboard_host",

@@ -63,6 +63,18 @@ class Settings(BaseSettings):
         description="On Spark: a directory or URI every node of the cluster can read and write, where the "
         "store's databases are created (default: the cluster's warehouse directory).",
     )
+    spark_ingest_bytes: int = Field(
+        default=32 << 20,
+        ge=0,
+        description="On Spark: files of this many bytes or more are read, validated and cleaned by the cluster "
+        "(in parallel, nothing collected to salesdash) when it can read them (SALESDASH_SPARK_SHARED_FILES); "
+        "smaller ones are validated by salesdash and sent to the cluster in Arrow batches.",
+    )
+    spark_shared_files: Literal["auto", "yes", "no"] = Field(
+        default="auto",
+        description="On Spark: whether the cluster reads this machine's file paths (a shared file system). "
+        "auto: yes when the Spark Connect server runs on this machine (the local cluster).",
+    )
     source_path: Path = Field(
         default_factory=_default_source,
         description="CSV that `salesdash ingest` and a data refresh load when no file is given.",
@@ -373,7 +385,12 @@ class Settings(BaseSettings):
 
     def store_options(self) -> dict[str, Any]:
         """Keyword arguments of ``store.make_engine`` besides the URL."""
-        return {"spark_database": self.spark_database, "spark_location": self.spark_location}
+        return {
+            "spark_database": self.spark_database,
+            "spark_location": self.spark_location,
+            "spark_ingest_bytes": self.spark_ingest_bytes,
+            "spark_shared_files": self.spark_shared_files,
+        }
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -263,8 +263,20 @@ def ingest_file(
     """Ingest one CSV or Parquet file into the store behind ``engine``. On any error the stored data is left as it was.
 
     The database's write lock is held from the start, so a second concurrent ingest is refused at once
-    (RefreshInProgress) instead of after validating its whole file."""
+    (RefreshInProgress) instead of after validating its whole file. On Spark, a large file the cluster can read
+    is read, validated and cleaned by the cluster (``ingest/spark.py``)."""
     with write_lock(engine, f"ingest of {Path(path).name}"):
+        if engine.dialect.name == "spark":
+            from salesdash.ingest import spark
+
+            if spark.takes_cluster_path(engine, Path(path), rejects_path):
+                try:
+                    result: IngestResult = spark.ingest_on_cluster(
+                        engine, Path(path), encoding=encoding, on_error=on_error, progress=progress
+                    )
+                    return result
+                except spark.Fallback:
+                    pass  # a file only salesdash's own reader judges right: the path below
         loaded = _ingest_chunked(
             engine, Path(path), encoding, on_error, rejects_path, progress, keep_versions
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -13,11 +14,33 @@ from salesdash.geo import iso3
 from salesdash.ingest.schema import SOURCE_COLUMNS
 from salesdash.vocabulary import CANCELLED
 
+MISMATCH = 0.005  # SALES and QUANTITYORDERED x PRICEEACH differ by more than half a cent
+CAPPED_PRICE = 100
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What a report says about the loaded lines, however they were counted (pandas here, Spark in
+    ``ingest/spark.py``): the report's wording is made from these once, in :func:`assemble_report`."""
+
+    rows_loaded: int
+    capped_rows: int  # SALES > QUANTITYORDERED x PRICEEACH where PRICEEACH is 100 (capped)
+    capped_amount: float
+    other_mismatch_rows: int
+    months_by_year: dict[int, list[int]]
+    cancelled_orders: int
+    countries: list[str]
+    date_start: date | None
+    date_end: date | None
+    distinct: dict[str, int]  # orders, customers, product_lines, product_codes
+    statuses: dict[str, int]
+
 
 @dataclass
 class Facts:
-    """What the report says about the loaded lines, in a form that adds up over chunks of a file
-    (``merge``): the one-shot paths compute it once from the whole frame, the chunked path once per chunk."""
+    """What the report counts about the loaded lines, in a form that adds up over chunks of a file (``merge``):
+    the one-shot paths take it once from the whole frame, the chunked path once per chunk; :meth:`figures`
+    reduces it to the report's :class:`Figures`."""
 
     rows_loaded: int = 0
     capped_rows: int = 0
@@ -42,11 +65,11 @@ class Facts:
         qty = typed_valid["QUANTITYORDERED"]
         price = typed_valid["PRICEEACH"]
         sales = typed_valid["SALES"]
-        mismatch = (sales - qty * price).abs() > 0.005
-        capped = mismatch & (price == 100)
+        mismatch = (sales - qty * price).abs() > MISMATCH
+        capped = mismatch & (price == CAPPED_PRICE)
         facts.capped_rows = int(capped.sum())
         facts.capped_amount = float((sales - qty * price)[capped].sum())
-        facts.other_rows = int((mismatch & (price != 100)).sum())
+        facts.other_rows = int((mismatch & (price != CAPPED_PRICE)).sum())
         pairs = pd.DataFrame(
             {"y": clean["year"].to_numpy(), "m": clean["month"].to_numpy()}
         ).drop_duplicates()
@@ -84,11 +107,38 @@ class Facts:
         self.orders.extend(other.orders)  # made distinct once, at the end
         self.cancelled.extend(other.cancelled)
 
-    def distinct_orders(self) -> int:
-        return len(np.unique(np.concatenate(self.orders))) if self.orders else 0
+    def figures(self) -> Figures:
+        def distinct(parts: list[np.ndarray]) -> int:
+            return len(np.unique(np.concatenate(parts))) if parts else 0
 
-    def cancelled_orders(self) -> int:
-        return len(np.unique(np.concatenate(self.cancelled))) if self.cancelled else 0
+        months: dict[int, list[int]] = {}
+        for year, month in sorted(self.year_months):
+            months.setdefault(year, []).append(month)
+        loaded = self.rows_loaded > 0
+        return Figures(
+            rows_loaded=self.rows_loaded,
+            capped_rows=self.capped_rows,
+            capped_amount=self.capped_amount,
+            other_mismatch_rows=self.other_rows,
+            months_by_year=months,
+            cancelled_orders=distinct(self.cancelled),
+            countries=sorted(self.countries),
+            date_start=self.first_date if loaded else None,
+            date_end=self.last_date if loaded else None,
+            distinct={
+                "orders": distinct(self.orders),
+                "customers": len(self.customers),
+                "countries": len(self.countries),
+                "product_lines": len(self.product_lines),
+                "product_codes": len(self.product_codes),
+            },
+            statuses={k: self.statuses[k] for k in sorted(self.statuses)},
+        )
+
+
+def figures_of(typed_valid: pd.DataFrame, clean: pd.DataFrame) -> Figures:
+    """:class:`Figures` of a typed, valid frame and its cleaned lines."""
+    return Facts.of(typed_valid, clean).figures()
 
 
 def build_report(
@@ -119,52 +169,78 @@ def build_report(
     if facts is None:
         assert typed_valid is not None and clean is not None
         facts = Facts.of(typed_valid, clean)
+    return assemble_report(
+        facts.figures(),
+        name=name,
+        encoding=encoding,
+        sha256=sha256,
+        size_bytes=size_bytes,
+        rows_read=rows_read,
+        empty_cells=empty_cells,
+        warnings=warnings,
+        failures=failures,
+        rejected_lines=rejected_lines,
+    )
+
+
+def assemble_report(
+    figures: Figures,
+    *,
+    name: str,
+    encoding: str,
+    sha256: str,
+    size_bytes: int,
+    rows_read: int,
+    empty_cells: dict[str, int],
+    warnings: list[str],
+    failures: list[dict[str, Any]],
+    rejected_lines: int,
+    rejected_reasons: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """The report from its figures (``rejected_reasons`` counted elsewhere when ``failures`` are the first
+    ones only)."""
     anomalies: list[dict[str, Any]] = []
-    if facts.rows_loaded:
-        if facts.capped_rows:
+    if figures.rows_loaded:
+        if figures.capped_rows:
             anomalies.append(
                 {
                     "code": "price_each_capped",
-                    "rows": facts.capped_rows,
-                    "amount": round(facts.capped_amount, 2),
+                    "rows": figures.capped_rows,
+                    "amount": round(figures.capped_amount, 2),
                     "message": (
-                        f"PRICEEACH is capped at 100.00: on {facts.capped_rows:,} rows SALES exceeds "
+                        f"PRICEEACH is capped at 100.00: on {figures.capped_rows:,} rows SALES exceeds "
                         "QUANTITYORDERED x PRICEEACH. Revenue uses SALES."
                     ),
                 }
             )
-        if facts.other_rows:
+        if figures.other_mismatch_rows:
             anomalies.append(
                 {
                     "code": "sales_not_qty_times_price",
-                    "rows": facts.other_rows,
-                    "message": f"On {facts.other_rows:,} rows SALES differs from QUANTITYORDERED x PRICEEACH.",
+                    "rows": figures.other_mismatch_rows,
+                    "message": f"On {figures.other_mismatch_rows:,} rows SALES differs from QUANTITYORDERED x PRICEEACH.",
                 }
             )
-        for year in sorted({y for y, _ in facts.year_months}):
-            present = sorted(m for y, m in facts.year_months if y == year)
-            count = len(present)
-            if count < 12:
+        for year, present in sorted(figures.months_by_year.items()):
+            if len(present) < 12:
                 anomalies.append(
                     {
                         "code": "partial_year",
                         "year": int(year),
                         "months": present,
-                        "message": f"{year} has data for {count} month(s) only ({present[0]}-{present[-1]}); "
+                        "message": f"{year} has data for {len(present)} month(s) only ({present[0]}-{present[-1]}); "
                         "compare it like-for-like.",
                     }
                 )
-        cancelled = facts.cancelled_orders()
-        if cancelled:
+        if figures.cancelled_orders:
             anomalies.append(
                 {
                     "code": "cancelled_orders",
-                    "orders": int(cancelled),
-                    "message": f"{cancelled} cancelled order(s) are excluded from revenue by default.",
+                    "orders": figures.cancelled_orders,
+                    "message": f"{figures.cancelled_orders} cancelled order(s) are excluded from revenue by default.",
                 }
             )
-    countries = sorted(facts.countries)
-    country_codes = {c: iso3(c) for c in countries}
+    country_codes = {c: iso3(c) for c in figures.countries}
     unmapped = [c for c, code in country_codes.items() if code is None]
     if unmapped:
         anomalies.append(
@@ -174,31 +250,32 @@ def build_report(
                 "message": f"No ISO country code for: {', '.join(unmapped)} (not shown on the map).",
             }
         )
-    reasons = Counter(f"{f['column']}: {f['problem']}" for f in failures)
-    loaded = facts.rows_loaded
+    reasons = rejected_reasons
+    if reasons is None:
+        reasons = dict(Counter(f"{f['column']}: {f['problem']}" for f in failures).most_common(20))
     return {
         "source": name,
         "encoding": encoding,
         "sha256": sha256,
         "size_bytes": size_bytes,
         "rows_read": rows_read,
-        "rows_loaded": loaded,
+        "rows_loaded": figures.rows_loaded,
         "rows_rejected": rejected_lines,
-        "rejected_reasons": dict(reasons.most_common(20)),
+        "rejected_reasons": reasons,
         "warnings": warnings,
         "date_range": {
-            "start": facts.first_date.isoformat() if loaded else None,
-            "end": facts.last_date.isoformat() if loaded else None,
+            "start": figures.date_start.isoformat() if figures.date_start is not None else None,
+            "end": figures.date_end.isoformat() if figures.date_end is not None else None,
         },
         "empty_cells": empty_cells,
         "distinct": {
-            "orders": facts.distinct_orders(),
-            "customers": len(facts.customers),
-            "countries": len(countries),
-            "product_lines": len(facts.product_lines),
-            "product_codes": len(facts.product_codes),
+            "orders": figures.distinct["orders"],
+            "customers": figures.distinct["customers"],
+            "countries": len(figures.countries),
+            "product_lines": figures.distinct["product_lines"],
+            "product_codes": figures.distinct["product_codes"],
         },
-        "statuses": {k: facts.statuses[k] for k in sorted(facts.statuses)},
+        "statuses": figures.statuses,
         "country_codes": country_codes,
         "anomalies": anomalies,
     }

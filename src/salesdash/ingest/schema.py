@@ -1,4 +1,10 @@
-"""The source schema: which columns a CSV of order lines has, and the pandera rules every row must pass."""
+"""The source schema: which columns a CSV of order lines has, and the pandera rules every row must pass.
+
+Every rule is declared once, here, as a pandera check. Each check carries its parameters in ``statistics``
+(pandera's built-in checks do so themselves; the custom ones below say theirs), so other engines compile the
+same declarations: ``ingest/spark.py`` turns each check into a Spark column expression by its name and
+statistics, and refuses a check it does not know (tests compile every check of :func:`build_schema`).
+"""
 
 from __future__ import annotations
 
@@ -91,7 +97,12 @@ def _calendar_agrees(part: str, column: str) -> pa.Check:
         derived = getattr(df["ORDERDATE"].dt, part)
         return value.isna() | df["ORDERDATE"].isna() | (value == derived)
 
-    return pa.Check(check, name=f"{column}_matches_ORDERDATE", error=f"{column} disagrees with ORDERDATE")
+    return pa.Check(
+        check,
+        name=f"{column}_matches_ORDERDATE",
+        error=f"{column} disagrees with ORDERDATE",
+        statistics={"column": column, "part": part},
+    )
 
 
 def _one_value_per_order(column: str) -> pa.Check:
@@ -102,7 +113,10 @@ def _one_value_per_order(column: str) -> pa.Check:
         return distinct.isna() | distinct.le(1)
 
     return pa.Check(
-        check, name=f"one_{column}_per_order", error=f"an order must have one {column} on all of its lines"
+        check,
+        name=f"one_{column}_per_order",
+        error=f"an order must have one {column} on all of its lines",
+        statistics={"column": column},
     )
 
 
@@ -122,9 +136,10 @@ def _money_column() -> pa.Column:
         checks=[
             pa.Check.ge(0),
             pa.Check(_finite, name="finite", error="must be finite"),
-            pa.Check(
+            pa.Check(  # infinite values fail "finite" only
                 lambda s: s.isna() | ~s.abs().lt(float("inf")) | s.le(MAX_MONEY),
                 name=f"less_than_or_equal_to({MAX_MONEY})",
+                statistics={"max_value": MAX_MONEY, "finite_only": True},
             ),
         ],
     )

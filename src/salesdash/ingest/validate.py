@@ -189,17 +189,22 @@ def _columns_of_check(check: str) -> str:
     return min(named)[1] if named else "(row)"
 
 
-def summarise(failures: list[dict[str, Any]], name: str) -> str:
-    lines = sorted({f["line"] for f in failures})
+def summarise(
+    failures: list[dict[str, Any]], name: str, total: int | None = None, lines_failed: int | None = None
+) -> str:
+    """The one message of a refused file; ``total`` and ``lines_failed`` count every problem when
+    ``failures`` holds the first ones only (the cluster path lists the first MAX_DETAILS lines)."""
+    total = len(failures) if total is None else total
+    lines = len({f["line"] for f in failures}) if lines_failed is None else lines_failed
     shown = failures[:MAX_IN_MESSAGE]
     parts = []
     for f in shown:
         value = "" if f["value"] in (None, "") else f" ({f['value']!r})"
         parts.append(f"line {f['line']}, {f['column']}{value} {f['problem']}")
-    more = len(failures) - len(shown)
+    more = total - len(shown)
     tail = f"; and {more} more" if more else ""
     return (
-        f"{name} was not loaded: {len(failures)} problem(s) on {len(lines)} line(s). "
+        f"{name} was not loaded: {total} problem(s) on {lines} line(s). "
         + "; ".join(parts)
         + tail
         + ". Nothing was changed in the database."
@@ -220,6 +225,8 @@ def validate(raw: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str], lis
     return typed, warnings, failures
 
 
-def raise_for_failures(failures: list[dict[str, Any]], name: str) -> None:
+def raise_for_failures(
+    failures: list[dict[str, Any]], name: str, total: int | None = None, lines_failed: int | None = None
+) -> None:
     if failures:
-        raise ValidationFailed(summarise(failures, name), details=failures[:MAX_DETAILS])
+        raise ValidationFailed(summarise(failures, name, total, lines_failed), details=failures[:MAX_DETAILS])

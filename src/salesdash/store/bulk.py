@@ -3,7 +3,8 @@
 - DuckDB: the lines as an Arrow table registered on the connection, then one ``INSERT ... SELECT``.
 - PostgreSQL: ``COPY ... FROM STDIN (FORMAT csv)`` fed by Arrow's CSV writer (psycopg 3 copy).
 - SQLite: ``executemany`` of plain tuples on the DB-API cursor.
-- Spark: Arrow batches sent through Spark Connect and appended with ``insertInto`` (Spark writes Parquet).
+- Spark: Arrow batches sent through Spark Connect and appended with ``insertInto`` (Spark writes Parquet);
+  ``spark_load.frame_writer`` stages a larger frame as a Parquet file the cluster reads instead.
 
 ``execute_script`` runs a list of parameterless statements (the incremental rollup update) the same way: on
 PostgreSQL in one round trip, elsewhere one by one.
@@ -142,16 +143,21 @@ def _insert_sqlite(conn: Connection, target: Table, table: pa.Table, progress: P
         cursor.close()
 
 
+def check_not_null(target: Table, table: pa.Table) -> None:
+    """Spark does not enforce NOT NULL on Parquet tables: check before writing."""
+    from salesdash.store.spark import IntegrityError
+
+    for col in target.columns:
+        if not col.nullable and col.name in table.column_names and table[col.name].null_count:
+            raise IntegrityError(f"{target.name}.{col.name} may not be NULL")
+
+
 def _insert_spark(conn: Connection, target: Table, table: pa.Table, progress: Progress | None) -> None:
     raw: Any = conn.connection.driver_connection
     total = table.num_rows
     done = 0
-    from salesdash.store.spark import IntegrityError
-
     ordered = table.select([c.name for c in target.columns if c.name in table.column_names])
-    for col in target.columns:  # Spark does not enforce NOT NULL on Parquet tables: check before writing
-        if not col.nullable and col.name in ordered.column_names and ordered[col.name].null_count:
-            raise IntegrityError(f"{target.name}.{col.name} may not be NULL")
+    check_not_null(target, ordered)
     name = f"`{raw.database}`.`{target.name}`"
     for batch in _batches(ordered):
         frame = raw.session.createDataFrame(pa.Table.from_batches([batch]))
@@ -221,4 +227,4 @@ def insert_lines(conn: Connection, frame: pd.DataFrame, progress: Progress | Non
     return insert_arrow(conn, order_lines, table, progress)
 
 
-__all__ = ["execute_script", "insert_arrow", "insert_lines", "to_arrow"]
+__all__ = ["check_not_null", "execute_script", "insert_arrow", "insert_lines", "to_arrow"]

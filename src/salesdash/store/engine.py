@@ -73,15 +73,26 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN")
 
 
-def make_engine(url: str, *, spark_database: str | None = None, spark_location: str | None = None) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    spark_database: str | None = None,
+    spark_location: str | None = None,
+    spark_ingest_bytes: int | None = None,
+    spark_shared_files: str | None = None,
+) -> Engine:
     """Create an engine for ``url`` with the per-engine settings salesdash relies on.
 
     ``sc://host:port`` is a Spark Connect endpoint (``store/spark.py``): the store's tables live in the Spark
-    database ``spark_database`` and its version databases (created under ``spark_location`` when given)."""
+    database ``spark_database`` and its version databases (created under ``spark_location`` when given); files
+    of ``spark_ingest_bytes`` or more are ingested by the cluster when it reads this machine's files
+    (``spark_shared_files``: auto, yes, no)."""
     from salesdash.store.spark import DEFAULT_DATABASE, is_spark_url, make_spark_engine
 
     if is_spark_url(url):
-        return make_spark_engine(url, spark_database or DEFAULT_DATABASE, spark_location)
+        return make_spark_engine(
+            url, spark_database or DEFAULT_DATABASE, spark_location, spark_ingest_bytes, spark_shared_files
+        )
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":

@@ -80,12 +80,15 @@ def replace_data(
     Holds the database's write lock (``store.lock``): a concurrent load gets RefreshInProgress at once.
     On Spark (no transactions) the load writes a new version database and switches to it (``spark_load``)."""
     if engine.dialect.name == "spark":
-        from salesdash.store.spark_load import frame_writer, write_version
+        from salesdash.store.spark import remote_of
+        from salesdash.store.spark_load import frame_writer, on_this_machine, write_version
 
         with write_lock(engine):
             write_version(
                 engine,
-                frame_writer(frame.loc[:, list(ORDER_LINE_COLUMNS)], progress),
+                frame_writer(
+                    frame.loc[:, list(ORDER_LINE_COLUMNS)], progress, stage=on_this_machine(remote_of(engine))
+                ),
                 version=version,
                 source=source,
                 source_sha256=source_sha256,

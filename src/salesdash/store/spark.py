@@ -37,6 +37,9 @@ from sqlalchemy.sql import compiler
 CURRENT_VIEW = "salesdash_current"
 BASE_TABLES = frozenset({"api_tokens", "saved_views"})  # kept in the base database, across data versions
 DEFAULT_DATABASE = "salesdash"
+DEFAULT_INGEST_BYTES = (
+    32 << 20
+)  # files from this size are ingested by the cluster (SALESDASH_SPARK_INGEST_BYTES)
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,100}$")
 _ROW_STATEMENTS = ("SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "VALUES", "(")
 # every statement with its time at DEBUG (SALESDASH_LOG_LEVEL=DEBUG): where a request's time goes
@@ -583,16 +586,26 @@ def per_version(conn: Connection, key: Hashable, compute: Callable[[], Any]) -> 
     return compute()
 
 
-def make_spark_engine(url: str, database: str = DEFAULT_DATABASE, location: str | None = None) -> Engine:
-    """An engine on the Spark Connect endpoint ``url`` (sc://host:port) keeping its tables under ``database``."""
+def make_spark_engine(
+    url: str,
+    database: str = DEFAULT_DATABASE,
+    location: str | None = None,
+    ingest_bytes: int | None = None,
+    shared_files: str | None = None,
+) -> Engine:
+    """An engine on the Spark Connect endpoint ``url`` (sc://host:port) keeping its tables under ``database``;
+    ``ingest_bytes`` and ``shared_files``: when a file is ingested on the cluster (``ingest/spark.py``)."""
     from sqlalchemy import create_engine
     from sqlalchemy.dialects import registry
 
     url, named = split_url(url)
     database = named or database
     registry.register("spark.connect", "salesdash.store.spark", "SparkDialect")
+    target = sqlalchemy_url(url, database, location)
+    options = {"ingest_bytes": ingest_bytes, "shared_files": shared_files}
+    target = target.update_query_dict({k: str(v) for k, v in options.items() if v is not None})
     engine = create_engine(
-        sqlalchemy_url(url, database, location),
+        target,
         base_database=database,
         pool_size=4,
         max_overflow=8,
@@ -611,6 +624,13 @@ def location_of(engine: Engine) -> str | None:
     return None if value is None else str(value)
 
 
+def ingest_options_of(engine: Engine) -> tuple[int, str]:
+    """(the size from which a file is ingested on the cluster, whether the cluster reads this machine's
+    files: "auto", "yes" or "no") of an engine from :func:`make_spark_engine`."""
+    query = engine.url.query
+    return int(str(query.get("ingest_bytes", DEFAULT_INGEST_BYTES))), str(query.get("shared_files", "auto"))
+
+
 def remote_of(engine: Engine) -> str:
     return str(make_url(engine.url).query["remote"])
 
@@ -623,6 +643,7 @@ __all__ = [
     "SparkDialect",
     "cache_dir",
     "check_database_name",
+    "ingest_options_of",
     "is_spark_url",
     "location_of",
     "make_spark_engine",

@@ -29,13 +29,14 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, MetaData, func, insert, select
 
 from salesdash.store.aggregates import rebuild_rollups
-from salesdash.store.bulk import insert_lines
-from salesdash.store.schema import api_tokens, data_versions, metadata, saved_views
+from salesdash.store.bulk import BATCH_ROWS, check_not_null, insert_lines, to_arrow
+from salesdash.store.schema import api_tokens, data_versions, metadata, order_lines, saved_views
 from salesdash.store.spark import CURRENT_VIEW, SparkConnection, cache_dir, check_database_name, location_of
 
 Progress = Callable[[str, int, int], None]
 # Writes lines into the (current) version database of the connection; returns how many.
 LineWriter = Callable[[Connection], int]
+STAGE_ROWS = BATCH_ROWS  # a frame of more lines than one Arrow batch is staged as a file (frame_writer)
 VERSION_TABLES = tuple(t for t in metadata.sorted_tables if t not in (api_tokens, saved_views))
 
 
@@ -105,10 +106,13 @@ def write_version(
     source: str,
     source_sha256: str,
     loaded_at: datetime,
-    report: dict[str, Any],
+    report: dict[str, Any] | Callable[[Connection], dict[str, Any]],
     progress: Progress | None = None,
 ) -> None:
-    """Write a new data version (lines from ``write_lines``) and switch readers to it. Hold the write lock."""
+    """Write a new data version (lines from ``write_lines``) and switch readers to it. Hold the write lock.
+
+    ``report`` may be a function of the connection, called once the lines and rollups are written (the
+    cluster ingest counts the report's figures from the stored lines)."""
     location = location_of(engine)
     with engine.connect().execution_options(salesdash_version_db=True) as conn:
         raw = _raw(conn)
@@ -125,6 +129,8 @@ def write_version(
             conn.execute(insert(data_versions).from_select(list(previous.c.keys()), select(previous)))
         rows = write_lines(conn)
         rebuild_rollups(conn, version, progress)
+        if callable(report):
+            report = report(conn)
         next_id = conn.execute(select(func.coalesce(func.max(data_versions.c.id), 0) + 1)).scalar_one()
         conn.execute(
             insert(data_versions).values(
@@ -141,12 +147,54 @@ def write_version(
         _drop_except(conn, {database} | ({current} if current else set()))
 
 
-def frame_writer(frame: pd.DataFrame, progress: Progress | None = None) -> LineWriter:
-    """Lines from a cleaned frame (the small-file path): sent to the cluster as Arrow batches."""
+def on_this_machine(remote: str) -> bool:
+    """Whether the Spark Connect server of ``remote`` (sc://host:port) runs on this machine (a loopback host:
+    the local cluster, whose executors read this machine's files)."""
+    import ipaddress
+    from urllib.parse import urlparse
+
+    host = urlparse(remote.replace("sc://", "http://", 1)).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _staged_insert(conn: Connection, frame: pd.DataFrame, progress: Progress | None) -> int:
+    """The lines written to a Parquet file in a temporary directory, which the cluster reads and appends
+    (nothing held by the Connect server: a frame sent as Arrow batches is kept by it for the session)."""
+    import tempfile
+
+    import pyarrow.parquet as pq
+
+    raw = _raw(conn)
+    table = to_arrow(frame)
+    check_not_null(order_lines, table)
+    with tempfile.TemporaryDirectory(prefix="salesdash-stage-") as directory:
+        path = Path(directory) / "order_lines.parquet"
+        pq.write_table(table, path, row_group_size=STAGE_ROWS)
+        del table
+        lines = raw.session.read.parquet(path.as_uri())
+        lines.select(*[f"`{c.name}`" for c in order_lines.columns]).write.insertInto(
+            f"`{raw.database}`.`{order_lines.name}`"
+        )
+    if progress:
+        progress("load", len(frame), len(frame))
+    return len(frame)
+
+
+def frame_writer(frame: pd.DataFrame, progress: Progress | None = None, *, stage: bool = False) -> LineWriter:
+    """Lines from a cleaned frame (the small-file path and confirmed uploads): sent to the cluster as Arrow
+    batches; with ``stage`` (the cluster reads this machine's files), a frame of more than STAGE_ROWS lines is
+    staged as a Parquet file the cluster reads instead."""
 
     def write(conn: Connection) -> int:
         if progress:
             progress("load", 0, len(frame))
+        if stage and len(frame) > STAGE_ROWS:
+            return _staged_insert(conn, frame, progress)
         return insert_lines(conn, frame, progress)
 
     return write
@@ -190,6 +238,7 @@ __all__ = [
     "ensure_empty_version",
     "frame_writer",
     "lock_file",
+    "on_this_machine",
     "publish",
     "version_databases",
     "write_version",
