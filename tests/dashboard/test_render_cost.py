@@ -20,6 +20,7 @@ from salesdash.config import load_settings
 from salesdash.dashboard.client import ApiClient, ApiResult
 from salesdash.dashboard.components import context
 from salesdash.dashboard.components.figures import figure
+from salesdash.dashboard.components.kpis import CARDS_QUERY, KPIS_PATH
 from salesdash.dashboard.state import FilterState
 from tests.dashboard.conftest import LiveApi
 
@@ -38,13 +39,13 @@ class CountingClient(ApiClient):
 
 def overview_calls(ctx: context.Context) -> list[context.Call]:
     return [
-        ("/api/kpis", None, True),
+        (KPIS_PATH, CARDS_QUERY, True),  # the cards' call (detail=full: the headline and growth)
         ("/api/definitions", None, False),
         ("/api/sales-over-time", {"period": "monthly"}, True),
         ("/api/sales-by-category", None, True),
         ("/api/sales-by-country", None, True),
         ("/api/top-movers", {"dimension": "customer"}, True),
-        ("/api/kpis", None, True),  # the same call twice is asked once
+        (KPIS_PATH, CARDS_QUERY, True),  # the same call twice is asked once
     ]
 
 
@@ -69,7 +70,11 @@ def test_prefetched_calls_are_asked_once_and_answer_like_a_fetch(live_api: LiveA
         assert answer.data == direct["data"], path
     assert (
         answers[0].data["headline"]["metrics"]["revenue"]["current"]
-        == (live_api.get("/api/kpis", country="France")["data"]["headline"]["metrics"]["revenue"]["current"])
+        == (
+            live_api.get(KPIS_PATH, country="France", **CARDS_QUERY)["data"]["headline"]["metrics"][
+                "revenue"
+            ]["current"]
+        )
     )
 
 
