@@ -82,6 +82,7 @@ class FrontCache:
         self.state = st
         self.metrics = metrics
         self.cache = LRUCache(st.settings.cache_entries, max_bytes=max_bytes)
+        st.front = self.cache  # its hits are the API's cache hits in /metrics
         self.max_answer_bytes = max_answer_bytes
 
     def _key(self, environ: dict[str, Any]) -> tuple[str, str, str] | None:

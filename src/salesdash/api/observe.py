@@ -82,9 +82,13 @@ class StateCollector(Collector):
 
     def collect(self) -> Any:
         stats = self.st.cache.stats()
-        hits = CounterMetricFamily("salesdash_cache_hits", "API result cache hits.")
-        hits.add_metric([], stats["hits"])
-        misses = CounterMetricFamily("salesdash_cache_misses", "API result cache misses.")
+        # an answer served from a cache: the front cache's final bytes (api/front.py) or the result cache; a
+        # front-cache miss goes on to the result cache and is counted there as a hit or a miss
+        hits = CounterMetricFamily(
+            "salesdash_cache_hits", "API answers served from a cache (the front cache or the result cache)."
+        )
+        hits.add_metric([], stats["hits"] + self.st.front.stats()["hits"])
+        misses = CounterMetricFamily("salesdash_cache_misses", "API answers computed (result cache misses).")
         misses.add_metric([], stats["misses"])
         size = GaugeMetricFamily("salesdash_cache_bytes", "Bytes of JSON held by the API result cache.")
         size.add_metric([], stats["bytes"])
