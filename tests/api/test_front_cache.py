@@ -8,8 +8,9 @@ from typing import Any
 from apiflask import APIFlask
 from sqlalchemy import Engine
 
-from salesdash.api.front import FrontCache, canonical_query
+from salesdash.api.front import FRONT, FrontCache, canonical_query
 from salesdash.api.http import SECURITY_HEADERS
+from salesdash.api.state import EXTENSION
 from tests.api.conftest import ORIGIN, app_for, assert_error, bearer, data_of
 from tests.reference import REVENUE
 
@@ -23,7 +24,11 @@ def front(app: APIFlask) -> FrontCache:
 
 
 def front_hits(app: APIFlask) -> int:
-    return front(app).cache.stats()["hits"]
+    return front(app).hits
+
+
+def front_entries(app: APIFlask) -> int:
+    return sum(1 for key in front(app).cache.keys() if key[0] == FRONT)
 
 
 def stable_headers(response: Any) -> dict[str, str]:
@@ -126,7 +131,7 @@ def test_with_require_auth_every_read_checks_its_token(
     for _ in range(2):
         assert client.get("/api/kpis", headers=bearer(tokens["viewer"])).status_code == 200
         assert_error(client.get("/api/kpis"), 401, "unauthorized")
-    assert front_hits(app) == 0
+    assert front_entries(app) == 0  # the second read came from the result cache, after its token was checked
 
 
 def test_turning_the_cache_off_turns_the_front_cache_off(small_engine: Engine) -> None:
@@ -168,3 +173,19 @@ def test_csv_answers_are_stored_with_their_own_type(small_app: APIFlask) -> None
     assert again.mimetype == "text/csv" and again.get_data() == first.get_data()
     assert again.headers["Content-Disposition"] == first.headers["Content-Disposition"]
     assert client.get("/api/sales-by-category").mimetype == "application/json"
+
+
+def test_the_front_cache_and_the_result_cache_share_one_budget(small_engine: Engine) -> None:
+    entries = 3
+    app = app_for(small_engine, cache_entries=entries)
+    client = app.test_client()
+    for path in ("/api/kpis", "/api/sales-by-country", "/api/sales-by-category", "/api/top-customers"):
+        assert client.get(path).status_code == 200  # each answer: a result entry and a front entry
+    layer = front(app)
+    assert layer.cache is app.extensions[EXTENSION].cache
+    assert len(layer.cache) == entries  # not 2 x entries: one bound for both
+    assert 0 < front_entries(app) < entries
+    # one request that missed both is one miss, not two
+    misses = layer.cache.stats()["misses"]
+    assert client.get("/api/kpis?detail=full").status_code == 200
+    assert layer.cache.stats()["misses"] == misses + 1

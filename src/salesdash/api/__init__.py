@@ -116,7 +116,6 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> APIFlask:
         app.wsgi_app,
         app.extensions[EXTENSION],
         app.extensions[observe.EXTENSION],
-        max_bytes=CACHE_BYTES,
         max_answer_bytes=MAX_CACHED_BYTES,
     )
 

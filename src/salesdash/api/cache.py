@@ -25,12 +25,15 @@ class LRUCache:
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: Hashable) -> Any | None:
+    def get(self, key: Hashable, *, count_miss: bool = True) -> Any | None:
+        """The value under ``key`` or None; ``count_miss=False`` for a first look whose miss is followed by
+        another look in the same cache (the front cache's, api/front.py), so one request is one miss."""
         with self._lock:
             try:
                 value, _ = self._items[key]
             except KeyError:
-                self.misses += 1
+                if count_miss:
+                    self.misses += 1
                 return None
             self._items.move_to_end(key)
             self.hits += 1
@@ -55,6 +58,10 @@ class LRUCache:
         with self._lock:
             self._items.clear()
             self._bytes = 0
+
+    def keys(self) -> list[Hashable]:
+        with self._lock:
+            return list(self._items)
 
     def __len__(self) -> int:
         with self._lock:

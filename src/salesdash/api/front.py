@@ -20,8 +20,9 @@ stored and the key holds everything they depend on:
   (``Origin``: CORS headers depend on it) and for ``If-None-Match`` (the full path answers 304);
 - **request metrics**: a stored answer is counted and timed under its URL rule like any other.
 
-The layer shares the API cache's bounds (``SALESDASH_CACHE_ENTRIES`` answers, ``respond.CACHE_BYTES`` bytes;
-0 entries turns both off) and stores no answer bigger than ``respond.MAX_CACHED_BYTES``.
+The layer keeps its answers in the API's one cache (``ApiState.cache``, under keys of their own), so the result
+cache and the front cache share one budget: ``SALESDASH_CACHE_ENTRIES`` answers and ``respond.CACHE_BYTES``
+bytes in all (0 entries turns both off); it stores no answer bigger than ``respond.MAX_CACHED_BYTES``.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ STORABLE = "salesdash.front.storable"
 # the headers made per request (never stored)
 PER_REQUEST = frozenset({"x-request-id", "server-timing"})
 HIT = ("X-Cache", "hit")
+# the first part of the front cache's keys in the shared cache (the result cache's keys start with a version)
+FRONT = "front"
 
 StartResponse = Callable[..., Any]
 
@@ -75,17 +78,16 @@ class FrontCache:
         st: ApiState,
         metrics: Any,
         *,
-        max_bytes: int,
         max_answer_bytes: int,
     ) -> None:
         self.app = app
         self.state = st
         self.metrics = metrics
-        self.cache = LRUCache(st.settings.cache_entries, max_bytes=max_bytes)
-        st.front = self.cache  # its hits are the API's cache hits in /metrics
+        self.cache: LRUCache = st.cache  # one budget with the result cache (the module docstring)
         self.max_answer_bytes = max_answer_bytes
+        self.hits = 0  # answers this layer gave (the shared cache's own counter adds the result cache's)
 
-    def _key(self, environ: dict[str, Any]) -> tuple[str, str, str] | None:
+    def _key(self, environ: dict[str, Any]) -> tuple[str, str, str, str] | None:
         if (
             self.cache.size <= 0
             or environ.get("REQUEST_METHOD") != "GET"
@@ -100,15 +102,18 @@ class FrontCache:
             return None
         if version is None:
             return None
-        return (version, environ.get("PATH_INFO", ""), canonical_query(environ.get("QUERY_STRING", "")))
+        path, query = environ.get("PATH_INFO", ""), canonical_query(environ.get("QUERY_STRING", ""))
+        return (FRONT, version, path, query)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
         key = self._key(environ)
         if key is None:
             return self.app(environ, start_response)
-        stored: Stored | None = self.cache.get(key)
+        # a miss goes on to the result cache, which counts the request's one hit or miss
+        stored: Stored | None = self.cache.get(key, count_miss=False)
         if stored is not None:
+            self.hits += 1
             return self._answer(stored, environ, start_response, started)
         captured: dict[str, Any] = {}
 
@@ -118,7 +123,7 @@ class FrontCache:
 
         body = self.app(environ, capture)
         mark = environ.get(STORABLE)
-        if mark is None or mark[0] != key[0] or not str(captured.get("status", "")).startswith("200"):
+        if mark is None or mark[0] != key[1] or not str(captured.get("status", "")).startswith("200"):
             return body
         chunks = list(body)
         close = getattr(body, "close", None)
@@ -152,4 +157,4 @@ class FrontCache:
         return [stored.body]
 
 
-__all__ = ["STORABLE", "FrontCache", "Stored", "canonical_query"]
+__all__ = ["FRONT", "STORABLE", "FrontCache", "Stored", "canonical_query"]

@@ -82,17 +82,17 @@ class StateCollector(Collector):
 
     def collect(self) -> Any:
         stats = self.st.cache.stats()
-        # an answer served from a cache: the front cache's final bytes (api/front.py) or the result cache; a
-        # front-cache miss goes on to the result cache and is counted there as a hit or a miss
+        # one cache holds both the front cache's final bytes (api/front.py) and the results: a hit in either is
+        # a hit; a front-cache miss goes on to the result cache and is counted there as a hit or a miss
         hits = CounterMetricFamily(
             "salesdash_cache_hits", "API answers served from a cache (the front cache or the result cache)."
         )
-        hits.add_metric([], stats["hits"] + self.st.front.stats()["hits"])
+        hits.add_metric([], stats["hits"])
         misses = CounterMetricFamily("salesdash_cache_misses", "API answers computed (result cache misses).")
         misses.add_metric([], stats["misses"])
-        size = GaugeMetricFamily("salesdash_cache_bytes", "Bytes of JSON held by the API result cache.")
+        size = GaugeMetricFamily("salesdash_cache_bytes", "Bytes held by the API cache (results and final answers).")
         size.add_metric([], stats["bytes"])
-        entries = GaugeMetricFamily("salesdash_cache_entries", "Answers held by the API result cache.")
+        entries = GaugeMetricFamily("salesdash_cache_entries", "Entries held by the API cache (results and final answers).")
         entries.add_metric([], stats["entries"])
         yield from (hits, misses, size, entries)
         age = GaugeMetricFamily(

@@ -38,8 +38,6 @@ class ApiState:
     cache: LRUCache
     # data version -> filter options (every value each filter may take); a few versions at most
     options: LRUCache = field(default_factory=lambda: LRUCache(4))
-    # the final bytes of repeated answers (api/front.py), with the same bounds as ``cache``
-    front: LRUCache = field(default_factory=lambda: LRUCache(0))
     refresh_lock: threading.Lock = field(default_factory=threading.Lock)
     watch: VersionWatch = field(init=False)
 
