@@ -28,7 +28,7 @@ def front_hits(app: APIFlask) -> int:
 
 
 def front_entries(app: APIFlask) -> int:
-    return sum(1 for key in front(app).cache.keys() if key[0] == FRONT)
+    return sum(1 for key in front(app).cache.stored_keys() if key[0] == FRONT)
 
 
 def stable_headers(response: Any) -> dict[str, str]:

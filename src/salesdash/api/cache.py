@@ -59,7 +59,7 @@ class LRUCache:
             self._items.clear()
             self._bytes = 0
 
-    def keys(self) -> list[Hashable]:
+    def stored_keys(self) -> list[Hashable]:
         with self._lock:
             return list(self._items)
 
