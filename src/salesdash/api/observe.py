@@ -90,9 +90,13 @@ class StateCollector(Collector):
         hits.add_metric([], stats["hits"])
         misses = CounterMetricFamily("salesdash_cache_misses", "API answers computed (result cache misses).")
         misses.add_metric([], stats["misses"])
-        size = GaugeMetricFamily("salesdash_cache_bytes", "Bytes held by the API cache (results and final answers).")
+        size = GaugeMetricFamily(
+            "salesdash_cache_bytes", "Bytes held by the API cache (results and final answers)."
+        )
         size.add_metric([], stats["bytes"])
-        entries = GaugeMetricFamily("salesdash_cache_entries", "Entries held by the API cache (results and final answers).")
+        entries = GaugeMetricFamily(
+            "salesdash_cache_entries", "Entries held by the API cache (results and final answers)."
+        )
         entries.add_metric([], stats["entries"])
         yield from (hits, misses, size, entries)
         age = GaugeMetricFamily(
