@@ -91,5 +91,9 @@ def test_the_comparisons_view_computes_each_period_once(small_engine: Engine):
         together = len(statements)
         event.remove(conn, "before_cursor_execute", seen)
     assert answer == expected
-    assert answer["growth"]["year_over_year"] is not None and answer["headline"]["comparison_period"] is not None
-    assert together <= apart - 3  # the year to date and the year before (growth's), the period in view (twice)
+    assert (
+        answer["growth"]["year_over_year"] is not None and answer["headline"]["comparison_period"] is not None
+    )
+    assert (
+        together <= apart - 3
+    )  # the year to date and the year before (growth's), the period in view (twice)
