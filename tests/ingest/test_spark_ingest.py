@@ -171,6 +171,28 @@ def test_a_bad_file_gets_the_same_messages_and_leaves_the_served_version(
 
 
 @pytest.mark.spark
+def test_a_row_with_more_fields_than_the_header_is_refused_with_its_line(
+    cluster_store: Engine, tmp_path: Path
+):
+    """Spark's CSV reader parses only the columns a query needs; the cluster path still sees the extra field
+    and refuses the file with the other paths' message and line number, writing nothing."""
+    from salesdash.errors import InputFileError
+
+    with SMALL_CSV.open(encoding="utf-8", newline="") as fh:
+        table = list(csv.reader(fh))
+    table[6] = [*table[6], "extra"]  # line 7
+    path = _write(tmp_path / "long.csv", table[0], table[1:])
+    with pytest.raises(InputFileError) as expected:
+        prepare(path)
+    assert takes_cluster_path(cluster_store, path)
+    with pytest.raises(InputFileError) as refused:
+        ingest_file(cluster_store, path)
+    assert "line 7 has 26 field(s), expected 25" in str(refused.value)
+    assert str(refused.value) == str(expected.value)
+    assert current_version(cluster_store) is None
+
+
+@pytest.mark.spark
 @pytest.mark.slow
 def test_a_parquet_file_with_typed_columns_through_the_cluster(cluster_store: Engine, tmp_path: Path):
     """Numbers and timestamps in Parquet become the text a CSV would hold (parquet.py's rule) on the cluster too."""

@@ -66,3 +66,34 @@ def test_comparisons_of_a_filtered_year(small_engine: Engine):
     assert ye["metrics"]["revenue"]["current"] == 11303.0
     assert ye["metrics"]["revenue"]["previous"] == 2710.25
     assert ye["metrics"]["revenue"]["change_pct"] == round((11303.0 - 2710.25) / 2710.25, 6)
+
+
+def test_the_comparisons_view_computes_each_period_once(small_engine: Engine):
+    """The headline and the growth both compare the year to date with the year before: one query each, not two
+    (a round trip each on Spark); the answer is the parts' own."""
+    from sqlalchemy import event
+
+    from salesdash.metrics import headline
+    from salesdash.metrics.compare import comparison_view
+
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    f = Filters(start=date(2004, 1, 1), end=date(2004, 12, 31))
+    with snapshot(small_engine) as conn:
+        event.listen(conn, "before_cursor_execute", seen)
+        expected = comparisons(conn, f) | {"headline": headline(conn, f), "growth": growth(conn, f)}
+        apart = len(statements)
+        statements.clear()
+        answer = comparison_view(conn, f)
+        together = len(statements)
+        event.remove(conn, "before_cursor_execute", seen)
+    assert answer == expected
+    assert (
+        answer["growth"]["year_over_year"] is not None and answer["headline"]["comparison_period"] is not None
+    )
+    assert (
+        together <= apart - 3
+    )  # the year to date and the year before (growth's), the period in view (twice)

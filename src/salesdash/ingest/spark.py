@@ -20,8 +20,9 @@ files the cluster cannot read, go through salesdash's own validation and are sen
   (``store/aggregates.py``) and the view is switched (``store/spark_load.write_version``).
 
 Files the cluster path cannot judge as the other paths would (a quote character inside a value: a quoted
-line break, which Spark's line-splitting reader cannot follow; rows with more fields than the header; a
-Parquet column of another type) raise :class:`Fallback`, and ``ingest_file`` uses the other path.
+line break, which Spark's line-splitting reader cannot follow; a Parquet column of another type) raise
+:class:`Fallback`, and ``ingest_file`` uses the other path. A row with more fields than the header is refused
+with the other paths' message and line number.
 """
 
 from __future__ import annotations
@@ -479,8 +480,7 @@ def _counts(checked: Checked, source: Source) -> dict[str, Any]:
 
 def _ragged(session: Any, source: Source) -> None:
     """Rows Spark marks malformed: the row path's message for the first with more fields than the header;
-    rows with fewer are padded with empty cells, as the row path does, and the rules name them. (Spark drops
-    the extra fields of a longer row without marking it: see docs/scaling.md, a known gap.)"""
+    rows with fewer are padded with empty cells, as the row path does, and the rules name them."""
     import csv
 
     from pyspark.sql import functions as F
@@ -489,8 +489,10 @@ def _ragged(session: Any, source: Source) -> None:
     frame = raw_frame(session, source).where(F.col(_CORRUPT).isNotNull())
     frame = frame.withColumn(ROW, _row_number(source.offsets))
     expected = len(source.names)
-    # a data column as well: Spark refuses a query of a CSV's corrupt-record column alone
-    picked = frame.orderBy(ROW).select(ROW, _CORRUPT, f"`{source.names[0]}`").limit(MAX_DETAILS)
+    # every data column: Spark refuses a query of a CSV's corrupt-record column alone, and with only some
+    # columns it parses only those fields (column pruning) and no longer sees that a row has too many
+    columns = [f"`{name}`" for name in source.names]
+    picked = frame.orderBy(ROW).select(ROW, _CORRUPT, *columns).limit(MAX_DETAILS)
     for row in picked.collect():
         fields = next(csv.reader([str(row[_CORRUPT])]), [])
         if len(fields) > expected:

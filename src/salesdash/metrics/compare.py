@@ -130,9 +130,24 @@ def coverage(conn: Connection, filters: Filters, data: Period | None = None) -> 
     return Period(start, end) if start <= end else None
 
 
-def _compare(conn: Connection, filters: Filters, current: Period, other: Period) -> dict[str, Any]:
-    cur = kpis(conn, filters.with_dates(current.start, current.end))
-    prev = kpis(conn, filters.with_dates(other.start, other.end))
+Figures = dict[Filters, dict[str, Any]]
+
+
+def _kpis(conn: Connection, filters: Filters, memo: Figures | None) -> dict[str, Any]:
+    """``kpis``, once per filter set within one answer (``memo``): the comparisons view asks for the same
+    periods in several of its parts (a round trip each on a remote engine such as Spark)."""
+    if memo is None:
+        return kpis(conn, filters)
+    if filters not in memo:
+        memo[filters] = kpis(conn, filters)
+    return memo[filters]
+
+
+def _compare(
+    conn: Connection, filters: Filters, current: Period, other: Period, memo: Figures | None = None
+) -> dict[str, Any]:
+    cur = _kpis(conn, filters.with_dates(current.start, current.end), memo)
+    prev = _kpis(conn, filters.with_dates(other.start, other.end), memo)
     return {
         "current_period": current.to_dict(),
         "comparison_period": other.to_dict(),
@@ -153,7 +168,7 @@ def _unavailable(current: Period, other: Period, covered: Period) -> str | None:
     return None
 
 
-def growth(conn: Connection, filters: Filters) -> dict[str, Any]:
+def growth(conn: Connection, filters: Filters, memo: Figures | None = None) -> dict[str, Any]:
     """Headline growth: month over month of the last complete month, and year over year like-for-like
     (1 January, or the start filter, to the last date covered, vs the same dates a year earlier).
 
@@ -168,11 +183,11 @@ def growth(conn: Connection, filters: Filters) -> dict[str, Any]:
     month = last_complete_month(covered.end)
     mom = None
     if month.start >= covered.start and previous_period(month).start >= data.start:
-        mom = _compare(conn, filters, month, previous_period(month))
+        mom = _compare(conn, filters, month, previous_period(month), memo)
     ytd = year_to_date(covered.end, covered.start)
     yoy = None
     if year_earlier(ytd).start >= data.start:
-        yoy = _compare(conn, filters, ytd, year_earlier(ytd))
+        yoy = _compare(conn, filters, ytd, year_earlier(ytd), memo)
     return {"month_over_month": mom, "year_over_year": yoy}
 
 
@@ -196,7 +211,7 @@ def headline_periods(conn: Connection, filters: Filters) -> tuple[Period, Period
     return current, other, covered, _unavailable(current, other, data)
 
 
-def headline(conn: Connection, filters: Filters) -> dict[str, Any] | None:
+def headline(conn: Connection, filters: Filters, memo: Figures | None = None) -> dict[str, Any] | None:
     """The headline figures: every KPI for the headline period (see ``HEADLINE_RULE``) beside its value for
     the same dates a year earlier, both periods named and bounded.
 
@@ -208,8 +223,8 @@ def headline(conn: Connection, filters: Filters) -> dict[str, Any] | None:
     if periods is None:
         return None
     current, other, covered, reason = periods
-    cur = kpis(conn, filters.with_dates(current.start, current.end))
-    prev = None if reason else kpis(conn, filters.with_dates(other.start, other.end))
+    cur = _kpis(conn, filters.with_dates(current.start, current.end), memo)
+    prev = None if reason else _kpis(conn, filters.with_dates(other.start, other.end), memo)
     names = (*COMPARED, *(k for k in cur if k not in COMPARED))
     return {
         "rule": HEADLINE_RULE,
@@ -222,7 +237,7 @@ def headline(conn: Connection, filters: Filters) -> dict[str, Any] | None:
     }
 
 
-def comparisons(conn: Connection, filters: Filters) -> dict[str, Any]:
+def comparisons(conn: Connection, filters: Filters, memo: Figures | None = None) -> dict[str, Any]:
     """The filtered date range (clipped to the data set's coverage) vs the previous period of the same length
     and vs the same period a year earlier, for every KPI.
 
@@ -245,7 +260,17 @@ def comparisons(conn: Connection, filters: Filters) -> dict[str, Any]:
         ("year_earlier", year_earlier(covered)),
     ):
         reason = _unavailable(covered, other, data)
-        out[key] = None if reason else _compare(conn, filters, covered, other)
+        out[key] = None if reason else _compare(conn, filters, covered, other, memo)
         if reason:
             out["notes"][key] = reason
     return out
+
+
+def comparison_view(conn: Connection, filters: Filters) -> dict[str, Any]:
+    """The comparisons view's answer: :func:`comparisons` with its ``headline`` and ``growth``, each period's
+    figures computed once (the year to date and the year before are in both the headline and the growth)."""
+    memo: Figures = {}
+    return comparisons(conn, filters, memo) | {
+        "headline": headline(conn, filters, memo),
+        "growth": growth(conn, filters, memo),
+    }

@@ -27,14 +27,13 @@ from salesdash.geo import iso3
 from salesdash.metrics import (
     METRICS,
     breakdown,
-    comparisons,
     data_date_range,
     growth,
     headline,
     kpis,
     order_line_page,
 )
-from salesdash.metrics.compare import change
+from salesdash.metrics.compare import change, comparison_view
 from salesdash.metrics.customers import (
     ACQUISITION_COLUMNS,
     CELL_COLUMNS,
@@ -233,8 +232,9 @@ def _kpis(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> 
         }
         data = values | {"date_range": {"start": first, "end": last}}
         return ViewData("kpis", "Headline KPIs", pd.DataFrame(table), data=data)
-    g = growth(conn, f)
-    head = headline(conn, f)
+    memo = {f: values}  # each period's figures once: the year to date is in both the growth and the headline
+    g = growth(conn, f, memo)
+    head = headline(conn, f, memo)
     everything = not f.statuses
     status_filters = dataclasses.replace(f, statuses=tuple(options.get("statuses", []))) if everything else f
     distribution = breakdown(conn, status_filters, "status")[STATUS_COLUMNS]
@@ -510,7 +510,7 @@ def _forecast(conn: Connection, f: Filters, p: dict[str, Any], options: Options)
 
 
 def _comparisons(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
-    data = comparisons(conn, f) | {"headline": headline(conn, f), "growth": growth(conn, f)}
+    data = comparison_view(conn, f)
     rows = []
     for key in ("previous_period", "year_earlier"):
         cmp = data.get(key)
