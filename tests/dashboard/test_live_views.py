@@ -139,8 +139,12 @@ def drawn_before_a_new_order(tmp_path_factory: pytest.TempPathFactory) -> Iterat
         env.setenv("SALESDASH_API_URL", api)
         env.setenv("SALESDASH_REQUEST_TIMEOUT", "30")
         drawn: dict[str, Any] = {}
+        sessions: dict[str, Any] = {}  # one session per filter (the link opens the Overview), then its pages
         for page, (query, _, _) in PAGES.items():
-            at = run_app(query)
+            key = json.dumps(query)
+            if key not in sessions:
+                sessions[key] = run_app(query)
+            at = sessions[key]
             if page != "overview":
                 at.switch_page(f"views/{page}.py").run()
             assert not at.exception, (page, [e.value for e in at.exception])
