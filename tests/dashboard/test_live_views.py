@@ -1,14 +1,33 @@
-"""Which views a new data version changed (the pure rule of dashboard/live.py) and the Overview drawn as live
+"""Which views a new data version changed (the pure rule of dashboard/live.py), the Overview drawn as live
 views (AppTest against a real API): each view records the answers it drew, and with the same data every view
-is unchanged."""
+is unchanged; and every data page drawn as live views, where a new order changes only the views it touches.
+
+The page test draws each page (AppTest, filtered so that some of its views show the new order and the others
+do not) over a store of its own, appends one order line as the live consumer does (``commit_batch``, a new data
+version), then asks each drawn URL again as the watcher does (a conditional GET with the ETag it was drawn
+with): the views with another answer are exactly the ones the page's scenario expects, and nothing drawn
+outside a view (which would rerun the whole page) changed.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
 import requests
 
+from salesdash.config import Settings
 from salesdash.dashboard.components.context import DRAWN_KEY
 from salesdash.dashboard.live import PAGE, changed_views
-from tests.dashboard.conftest import LiveApi
+from salesdash.ingest import ingest_file
+from salesdash.store import make_engine
+from salesdash.store.stream import commit_batch
+from salesdash.stream.messages import prepare_batch
+from tests.conftest import SAMPLE_CSV
+from tests.dashboard.conftest import LiveApi, serve
 from tests.dashboard.test_app import run_app
 
 OVERVIEW_VIEWS = (
@@ -64,3 +83,105 @@ def test_the_overview_records_what_each_live_view_drew(dashboard_env: LiveApi) -
             assert again.status_code == 304, url
             current[url] = again.headers["ETag"]
     assert changed_views(drawn, current) == []
+
+
+# The new order line: an existing US customer's Motorcycles product, a Medium deal, inside the data's dates (so
+# the filter options, drawn outside every view, stay as they are).
+NEW_LINE = {
+    "ORDERNUMBER": "99003", "QUANTITYORDERED": "50", "PRICEEACH": "100", "ORDERLINENUMBER": "1",
+    "SALES": "5000.00", "ORDERDATE": "5/30/2005 0:00", "STATUS": "Shipped", "QTR_ID": "2", "MONTH_ID": "5",
+    "YEAR_ID": "2005", "PRODUCTLINE": "Motorcycles", "MSRP": "95", "PRODUCTCODE": "S10_1678",
+    "CUSTOMERNAME": "Land of Toys Inc.", "PHONE": "2125557818", "ADDRESSLINE1": "897 Long Airport Avenue",
+    "ADDRESSLINE2": "", "CITY": "NYC", "STATE": "NY", "POSTALCODE": "10022", "COUNTRY": "USA", "TERRITORY": "NA",
+    "CONTACTLASTNAME": "Yu", "CONTACTFIRSTNAME": "Kwai", "DEALSIZE": "Medium",
+}  # fmt: skip
+# page: (the filters it is drawn with, its live views in page order, the views the new line changes). A view
+# drawn without its own filter (cross-filtering: the chart keeps the other categories) shows the new line;
+# a view restricted by the filter does not.
+PAGES: dict[str, tuple[dict[str, str], tuple[str, ...], tuple[str, ...]]] = {
+    "overview": ({"country": "France"}, OVERVIEW_VIEWS, ("overview-countries",)),
+    "geography": (
+        {"country": "France"}, ("geography-countries", "geography-penetration"), ("geography-countries",)
+    ),
+    "products": (
+        {"productline": "Ships"},
+        ("products-lines", "products-ranking", "products-list-price-gap"),
+        ("products-lines",),
+    ),
+    "customers": (
+        {"customer": "La Rochelle Gifts"},
+        (
+            "customers-acquisition", "customers-cohorts", "customers-top", "customers-all", "customers-history",
+            "customers-rfm",
+        ),
+        ("customers-top", "customers-all"),
+    ),
+    "seasonality": (
+        {"country": "France"}, ("seasonality-heatmap", "seasonality-quarters", "seasonality-years"), ()
+    ),
+    "orders": (
+        {"dealsize": "Large"}, ("orders-status", "orders-deals", "orders-lines", "orders-detail"), ("orders-deals",)
+    ),
+    "forecast": ({"country": "France"}, ("forecast",), ()),
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def drawn_before_a_new_order(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """What each page's live views drew (AppTest over an API of its own), then one new order line committed
+    as the live consumer commits a batch."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('live-pages') / 'salesdash.db'}"
+    engine = make_engine(url)
+    ingest_file(engine, SAMPLE_CSV)
+    server, thread = serve(Settings(database_url=url, source_path=SAMPLE_CSV), engine)
+    api = f"http://127.0.0.1:{server.server_port}"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SALESDASH_API_URL", api)
+        env.setenv("SALESDASH_REQUEST_TIMEOUT", "30")
+        drawn: dict[str, Any] = {}
+        sessions: dict[str, Any] = {}  # one session per filter (the link opens the Overview), then its pages
+        for page, (query, _, _) in PAGES.items():
+            key = json.dumps(query)
+            if key not in sessions:
+                sessions[key] = run_app(query)
+            at = sessions[key]
+            if page != "overview":
+                at.switch_page(f"views/{page}.py").run()
+            assert not at.exception, (page, [e.value for e in at.exception])
+            drawn[page] = at.session_state[DRAWN_KEY]
+    before = requests.get(f"{api}/api/version", timeout=30).json()["data"]["data_version"]
+    batch = prepare_batch([(1, json.dumps(NEW_LINE).encode())])
+    assert not batch.refused, batch.refused
+    at = datetime.now(UTC).replace(tzinfo=None)
+    commit_batch(
+        engine, batch.lines, sequences=batch.sequences, payloads=batch.payloads, refused=[], stream="TEST",
+        subject="test.orders", version=f"live-pages-{at:%H%M%S%f}", source_sha256=batch.sha256, at=at,
+        report=batch.report,
+    )  # fmt: skip
+    after = requests.get(f"{api}/api/version", timeout=30).json()["data"]["data_version"]
+    assert after != before
+    yield drawn
+    server.shutdown()
+    thread.join(timeout=10)
+    engine.dispose()
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_a_new_order_changes_only_the_views_it_touches(
+    drawn_before_a_new_order: dict[str, Any], page: str
+) -> None:
+    query, views, expected = PAGES[page]
+    drawn = drawn_before_a_new_order[page]
+    assert list(drawn) == [PAGE, *views]  # every view of the page is a live view, in the page's order
+    # nothing but the filter options is drawn outside the views (a change there would rerun the whole page)
+    assert all("/api/filters" in url for url in drawn[PAGE]), drawn[PAGE]
+    assert any(f"{next(iter(query))}=" in url for answers in drawn.values() for url in answers)  # filtered
+    # the watcher's question for each URL drawn: a conditional GET with the ETag it was drawn with
+    current: dict[str, str | None] = {}
+    for answers in drawn.values():
+        for url, etag in answers.items():
+            assert etag, url
+            again = requests.get(url, headers={"If-None-Match": etag}, timeout=30)
+            assert again.status_code in (200, 304), (url, again.status_code)
+            current[url] = again.headers.get("ETag")
+    assert changed_views(drawn, current) == list(expected)

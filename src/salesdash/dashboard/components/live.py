@@ -9,6 +9,13 @@ A fragment can only be rerun by name from a widget callback, so the watcher keep
 and mounts a relay, a tiny component (no markup, a few lines of script) that sends an event straight back; its
 callback reruns exactly those fragments. Unchanged views are not run, not fetched and not redrawn; the filters, the page and every widget's
 state stay as they are.
+
+The unit of a live view is what one user interaction changes: a control drawn inside a view that drives only
+that view (a time grain, a search box, a page of a table) reruns the view alone; a control that drives other
+views too either stands outside every view (the Orders page's "Measure": a change reruns the whole page, as any
+widget outside a fragment does) or, drawn inside a view, has :func:`rerun_page` as its callback. A filter set
+from inside a view (a cross-filter click, ``chips.apply_change``) reruns the whole page the same way. Only a new
+data version reruns views alone.
 """
 
 from __future__ import annotations
@@ -60,6 +67,12 @@ def live_view(name: str) -> Callable[[Callable[P, None]], Callable[P, None]]:
         return st.fragment(view, key=PREFIX + name)
 
     return wrap
+
+
+def rerun_page() -> None:
+    """Widget callback for a control inside a live view that drives other views as well (the Products page's
+    "Measure", which sorts the ranking below): the whole page runs again, not the view alone."""
+    st.rerun()
 
 
 def _rerun_pending() -> None:

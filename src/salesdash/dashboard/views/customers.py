@@ -8,6 +8,7 @@ from salesdash.dashboard.components.crossfilter import category_chart, context_s
 from salesdash.dashboard.components.customer_analytics import acquisition_section, cohort_section
 from salesdash.dashboard.components.customer_history import history_section
 from salesdash.dashboard.components.layout import page_header
+from salesdash.dashboard.components.live import live_view
 from salesdash.dashboard.components.rfm import rfm_section
 from salesdash.dashboard.components.theme import active as theme
 
@@ -17,78 +18,88 @@ TOP_CHOICES = (10, 20, 50, 100)  # the top-N chart's choices (the PDF report kee
 ctx = context.current()
 page_header(ctx, "Customers", "Who buys the most, how often, when they last ordered, and how many are new.")
 
-acquisition_section(ctx)
-cohort_section(ctx)
+live_view("customers-acquisition")(acquisition_section)(ctx)
+live_view("customers-cohorts")(cohort_section)(ctx)
 
-with st.container(border=True):
-    top_n = (
-        st.segmented_control(
-            "Number of top customers",
-            TOP_CHOICES,
-            default=TOP_CHOICES[0],
-            key="customers_top_n",
-            required=True,
-            persist_state="session",
+
+@live_view("customers-top")
+def top_customers() -> None:
+    with st.container(border=True):
+        top_n = (
+            st.segmented_control(
+                "Number of top customers",
+                TOP_CHOICES,
+                default=TOP_CHOICES[0],
+                key="customers_top_n",
+                required=True,
+                persist_state="session",
+            )
+            or TOP_CHOICES[0]
         )
-        or TOP_CHOICES[0]
-    )
-    top_query = context_section(
-        ctx, f"Top {top_n} customers by revenue", "/api/top-customers", "customer_name", {"limit": top_n}
-    )
-    with st.spinner("Loading top customers…"):
-        top = ctx.fetch("/api/top-customers", top_query, filtered=False)
-    records = list(top.data or [])
-    category_chart(
-        ctx,
-        charts.ranked_bars(records, "customer_name", height=32 * max(len(records), 1) + 50, theme=theme()),
-        records,
-        "customer_name",
-        key="chart-top-customers",
-    )
-
-with st.container(border=True):
-    all_query = context_section(
-        ctx, "All customers", "/api/top-customers", "customer_name", {"limit": TABLE_LIMIT}
-    )
-    with st.spinner("Loading customers…"):
-        everyone = list(ctx.fetch("/api/top-customers", all_query, filtered=False).data or [])
-    search = st.text_input(
-        "Search customers",
-        key="customers_search",
-        placeholder="Type part of a name or country…",
-        icon=":material/search:",
-    )
-    needle = (search or "").strip().lower()
-    shown = [
-        r
-        for r in everyone
-        if not needle
-        or needle in str(r.get("customer_name", "")).lower()
-        or needle in str(r.get("country", "")).lower()
-    ]
-    st.caption(
-        f"{len(shown):,} of {len(everyone):,} customers · click a column header to sort, select a row to "
-        "filter every page to that customer and see their history below"
-    )
-    row_table(
-        ctx,
-        shown,
-        [
+        top_query = context_section(
+            ctx, f"Top {top_n} customers by revenue", "/api/top-customers", "customer_name", {"limit": top_n}
+        )
+        with st.spinner("Loading top customers…"):
+            top = ctx.fetch("/api/top-customers", top_query, filtered=False)
+        records = list(top.data or [])
+        category_chart(
+            ctx,
+            charts.ranked_bars(
+                records, "customer_name", height=32 * max(len(records), 1) + 50, theme=theme()
+            ),
+            records,
             "customer_name",
-            "country",
-            "revenue",
-            "revenue_share",
-            "order_count",
-            "units",
-            "average_order_value",
-            "first_order_date",
-            "last_order_date",
-        ],
-        "customer_name",
-        key="table-customers",
-        height=420,
-    )
+            key="chart-top-customers",
+        )
 
-history_section(ctx)
 
-rfm_section(ctx)
+@live_view("customers-all")
+def all_customers() -> None:
+    with st.container(border=True):
+        all_query = context_section(
+            ctx, "All customers", "/api/top-customers", "customer_name", {"limit": TABLE_LIMIT}
+        )
+        with st.spinner("Loading customers…"):
+            everyone = list(ctx.fetch("/api/top-customers", all_query, filtered=False).data or [])
+        search = st.text_input(
+            "Search customers",
+            key="customers_search",
+            placeholder="Type part of a name or country…",
+            icon=":material/search:",
+        )
+        needle = (search or "").strip().lower()
+        shown = [
+            r
+            for r in everyone
+            if not needle
+            or needle in str(r.get("customer_name", "")).lower()
+            or needle in str(r.get("country", "")).lower()
+        ]
+        st.caption(
+            f"{len(shown):,} of {len(everyone):,} customers · click a column header to sort, select a row to "
+            "filter every page to that customer and see their history below"
+        )
+        row_table(
+            ctx,
+            shown,
+            [
+                "customer_name",
+                "country",
+                "revenue",
+                "revenue_share",
+                "order_count",
+                "units",
+                "average_order_value",
+                "first_order_date",
+                "last_order_date",
+            ],
+            "customer_name",
+            key="table-customers",
+            height=420,
+        )
+
+
+top_customers()
+all_customers()
+live_view("customers-history")(history_section)(ctx)
+live_view("customers-rfm")(rfm_section)(ctx)
