@@ -16,6 +16,7 @@ from pathlib import Path
 
 def main(argv: list[str]) -> int:
     url, csv_path, out = argv
+    from salesdash.config import load_settings
     from salesdash.ingest import ingest_file
     from salesdash.store import make_engine
 
@@ -33,7 +34,10 @@ def main(argv: list[str]) -> int:
             print(f"    {stage:>9}: {pct:3d}%  {now:7.1f}s", file=sys.stderr, flush=True)
 
     engine = make_engine(url)
-    result = ingest_file(engine, Path(csv_path), progress=progress)
+    # as `salesdash ingest` does: files of more lines than SALESDASH_INGEST_CHUNK_ROWS load a chunk at a time
+    result = ingest_file(
+        engine, Path(csv_path), progress=progress, chunk_rows=load_settings().ingest_chunk_rows
+    )
     elapsed = time.perf_counter() - started
     engine.dispose()
     usage = resource.getrusage(resource.RUSAGE_SELF)

@@ -67,6 +67,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         rejects_path=args.rejects,
         progress=None if args.quiet else Progress(),
         keep_versions=settings.keep_versions,
+        chunk_rows=settings.ingest_chunk_rows,
     )
     print(format_report(result.report))
     print(f"data version:  {result.version.version}")
@@ -176,7 +177,11 @@ def ensure_data(settings: Settings) -> None:
     if current_version(engine) is None:
         print(f"No data yet: ingesting {settings.source_path} ...", file=sys.stderr)
         result = ingest_file(
-            engine, settings.source_path, progress=Progress(), keep_versions=settings.keep_versions
+            engine,
+            settings.source_path,
+            progress=Progress(),
+            keep_versions=settings.keep_versions,
+            chunk_rows=settings.ingest_chunk_rows,
         )
         print(format_report(result.report), file=sys.stderr)
     engine.dispose()
@@ -573,7 +578,13 @@ settings are environment variables (SALESDASH_*), listed in docs/configuration.m
 # The settings each command reads (field names of config.Settings; its descriptions are shown in --help).
 COMMON_SETTINGS = ("database_url", "log_level")
 COMMAND_SETTINGS: dict[str, tuple[str, ...]] = {
-    "ingest": ("source_path", "keep_versions", "spark_ingest_bytes", "spark_shared_files"),
+    "ingest": (
+        "source_path",
+        "keep_versions",
+        "ingest_chunk_rows",
+        "spark_ingest_bytes",
+        "spark_shared_files",
+    ),
     "restore": ("keep_versions",),
     "versions": (),
     "export-processed": (),
@@ -610,7 +621,15 @@ COMMAND_SETTINGS: dict[str, tuple[str, ...]] = {
         "auto_refresh_seconds",
         "live_poll_seconds",
     ),
-    "run": ("source_path", "api_host", "api_port", "dashboard_host", "dashboard_port", "keep_versions"),
+    "run": (
+        "source_path",
+        "api_host",
+        "api_port",
+        "dashboard_host",
+        "dashboard_port",
+        "keep_versions",
+        "ingest_chunk_rows",
+    ),
     "generate": ("source_path",),
     "token": (),
     "stream": (

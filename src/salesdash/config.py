@@ -149,6 +149,13 @@ class Settings(BaseSettings):
         description="Data versions kept restorable (`salesdash restore`, POST /api/data-versions/{version}/restore): "
         "the newest N loads keep an exact copy of their order lines; 0 keeps none.",
     )
+    ingest_chunk_rows: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="Lines per chunk when a large file (more lines than one chunk) is ingested a chunk at a "
+        "time: validated, cleaned and loaded in bounded memory, all in one transaction. Smaller chunks use "
+        "less memory and add a little time per chunk.",
+    )
     log_level: str = Field(default="INFO", description="Log level: DEBUG, INFO, WARNING or ERROR.")
     # -- scheduled reports, alerts, /metrics (docs/reports.md) --
     smtp_url: SecretStr | None = Field(

@@ -71,8 +71,9 @@ class Session:
         from salesdash.config import load_settings
         from salesdash.ingest import ingest_file
 
-        source = Path(path) if path is not None else load_settings().source_path
-        return ingest_file(self.engine, source).report
+        settings = load_settings()
+        source = Path(path) if path is not None else settings.source_path
+        return ingest_file(self.engine, source, chunk_rows=settings.ingest_chunk_rows).report
 
     def quality_report(self) -> dict[str, Any]:
         """The quality report of the load behind the current data (as the Data quality page and

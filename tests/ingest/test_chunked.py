@@ -1,7 +1,7 @@
 """The chunked ingest (ingest/chunked.py) gives the one-shot answer, file for file, on every engine.
 
-Files are made to take the chunked path with a small ``SALESDASH_INGEST_CHUNK_ROWS`` and a lowered columnar
-threshold, then loaded both ways: the same order lines, the same rollup rows and answers (compared with the order
+Files are made to take the chunked path with a small ``chunk_rows`` (``SALESDASH_INGEST_CHUNK_ROWS``) and a
+lowered columnar threshold, then loaded both ways: the same order lines, the same rollup rows and answers (compared with the order
 lines' answers), the same report; a file with problems in several chunks (one-row rules, a duplicate pair across
 chunks, an order whose lines in two chunks disagree) gives the same failures with the same global line numbers,
 changes nothing in strict mode, and rejects the same lines (and writes the same rejects file) in skip mode.
@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, select
 
+from salesdash.config import load_settings
 from salesdash.errors import SalesdashError
 from salesdash.generate import generate
 from salesdash.ingest import chunked, fast, ingest_file
@@ -44,7 +45,6 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def _mode(monkeypatch: pytest.MonkeyPatch, chunks: bool) -> None:
     monkeypatch.setattr(fast, "FAST_PATH_BYTES", 0)  # both ways take the columnar reading of the file
-    monkeypatch.setenv(chunked.CHUNK_ROWS_ENV, str(CHUNK if chunks else 10**9))
     monkeypatch.setattr(fast, "CSV_LINE_BYTES", 1)  # a CSV's size says "more lines than a chunk"
 
 
@@ -66,7 +66,7 @@ def _load(engine: Engine, path: Path, monkeypatch: pytest.MonkeyPatch, chunks: b
 
         m.setattr(chunked, "load_chunked", counted)
         try:
-            result = ingest_file(engine, path, **kw)
+            result = ingest_file(engine, path, chunk_rows=CHUNK if chunks else 10**9, **kw)
         finally:
             assert bool(calls) == chunks, "the file should take the chunked path exactly when asked"
         return result
@@ -83,6 +83,11 @@ def test_a_file_of_several_chunks_gives_the_one_shot_answers(
     result = _load(fresh_engine, path, monkeypatch, chunks=True)
     assert result.report["rows_read"] == ROWS > 3 * CHUNK
     assert result.report == one_shot.report
+    if fresh_engine.dialect.name == "duckdb":  # the load's buffer cap and row order end with it
+        with fresh_engine.connect() as conn:
+            kept = conn.exec_driver_sql("SELECT current_setting('preserve_insertion_order')").scalar_one()
+            limit = conn.exec_driver_sql("SELECT current_setting('memory_limit')").scalar_one()
+        assert kept is True and limit != "3.7 GiB"
     stored = current_version(fresh_engine)
     assert stored is not None and stored_once is not None
     assert stored.row_count == ROWS and stored.version != stored_once.version
@@ -155,9 +160,14 @@ def test_skip_mode_rejects_the_same_lines_across_chunks(
 
 @pytest.mark.parametrize("value", ["0", "-5", "many"])
 def test_a_bad_chunk_size_setting_is_refused_with_one_message(monkeypatch: pytest.MonkeyPatch, value: str):
-    monkeypatch.setenv(chunked.CHUNK_ROWS_ENV, value)
-    with pytest.raises(SalesdashError, match=f"{chunked.CHUNK_ROWS_ENV} must be a whole number"):
-        chunked.chunk_rows()
+    monkeypatch.setenv("SALESDASH_INGEST_CHUNK_ROWS", value)
+    with pytest.raises(SalesdashError, match="SALESDASH_INGEST_CHUNK_ROWS"):
+        load_settings()
+
+
+def test_the_chunk_size_setting_reaches_the_ingest(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("SALESDASH_INGEST_CHUNK_ROWS", "1500")
+    assert load_settings().ingest_chunk_rows == 1500
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -259,8 +259,12 @@ def ingest_file(
     rejects_path: str | Path | None = None,
     progress: Progress | None = None,
     keep_versions: int = DEFAULT_KEEP_VERSIONS,
+    chunk_rows: int | None = None,
 ) -> IngestResult:
     """Ingest one CSV or Parquet file into the store behind ``engine``. On any error the stored data is left as it was.
+
+    A file of more than ``chunk_rows`` lines (``Settings.ingest_chunk_rows``; default ``chunked.CHUNK_ROWS``) is
+    validated and loaded that many lines at a time (``chunked.py``: memory bounded by the chunk).
 
     The database's write lock is held from the start, so a second concurrent ingest is refused at once
     (RefreshInProgress) instead of after validating its whole file. On Spark, a large file the cluster can read
@@ -278,7 +282,7 @@ def ingest_file(
                 except spark.Fallback:
                     pass  # a file only salesdash's own reader judges right: the path below
         loaded = _ingest_chunked(
-            engine, Path(path), encoding, on_error, rejects_path, progress, keep_versions
+            engine, Path(path), encoding, on_error, rejects_path, progress, keep_versions, chunk_rows
         )
         if loaded is not None:
             return loaded
@@ -296,14 +300,16 @@ def _ingest_chunked(
     rejects_path: str | Path | None,
     progress: Progress | None,
     keep_versions: int,
+    chunk_rows: int | None,
 ) -> IngestResult | None:
     """A large file a chunk at a time (``chunked.py``: memory bounded by the chunk); None when the file is
     not for that path or it cannot judge the file the way ``prepare`` would (then ``prepare`` does)."""
     from salesdash.ingest import chunked
     from salesdash.ingest.fast import Fallback
 
+    rows = chunked.CHUNK_ROWS if chunk_rows is None else chunk_rows
     parquet = _check_file(path, path.name)
-    if not chunked.applies(engine, path, parquet, encoding):
+    if not chunked.applies(engine, path, parquet, encoding, rows):
         return None
     started = time.perf_counter()
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
@@ -320,6 +326,7 @@ def _ingest_chunked(
             loaded_at=loaded_at,
             version_of=lambda sha256: make_version(sha256, loaded_at),
             encoding=encoding,
+            rows=rows,
         )
     except Fallback:
         return None

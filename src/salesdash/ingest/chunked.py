@@ -1,8 +1,9 @@
 """Bounded-memory ingest of large files: read, validate, clean and load a fixed number of lines at a time.
 
 The columnar path (fast.py) holds a whole file in memory, so its peak grows with the file (about 1 KB per line:
-100M lines cannot load in 24 GB). This path streams the file instead, ``SALESDASH_INGEST_CHUNK_ROWS`` lines
-(default 1,000,000) at a time, with the same rules, messages and report:
+100M lines cannot load in 24 GB). This path streams the file instead, a chunk of lines at a time (the
+caller passes the size: ``Settings.ingest_chunk_rows``, ``SALESDASH_INGEST_CHUNK_ROWS``, default 1,000,000),
+with the same rules, messages and report:
 
 - **read**: Arrow's streaming CSV reader (every column as text, as fast.py reads it) or a Parquet file's
   batches (``parquet._as_text``: the text a CSV of the same lines would hold);
@@ -28,7 +29,6 @@ gives the exact message (its memory grows with the file again, for such files on
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -44,7 +44,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
-from salesdash.errors import ConfigError, InputFileError
+from salesdash.errors import InputFileError
 from salesdash.ingest import fast
 from salesdash.ingest.fast import ColumnarFile, Fallback, TypedColumn
 from salesdash.ingest.parquet import ENCODING as PARQUET_ENCODING
@@ -57,40 +57,23 @@ from salesdash.store.load import DataVersion, Finished, replace_data_chunks
 
 Progress = Callable[[str, int, int], None]
 
-CHUNK_ROWS = 1_000_000
-CHUNK_ROWS_ENV = "SALESDASH_INGEST_CHUNK_ROWS"
+CHUNK_ROWS = 1_000_000  # the default of Settings.ingest_chunk_rows (SALESDASH_INGEST_CHUNK_ROWS)
 _NAN_BITS = int(np.array([np.nan]).view(np.int64)[0])
 
 
-def chunk_rows() -> int:
-    """Lines per chunk: ``SALESDASH_INGEST_CHUNK_ROWS`` (a whole number >= 1), default ``CHUNK_ROWS``."""
-    text = os.environ.get(CHUNK_ROWS_ENV, "").strip()
-    if not text:
-        return CHUNK_ROWS
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ConfigError(
-            f"{CHUNK_ROWS_ENV} must be a whole number of at least 1 (got {text!r}).",
-            details=[{"setting": CHUNK_ROWS_ENV, "value": text}],
-        )
-    return value
-
-
-def applies(engine: Engine, path: Path, parquet: bool, encoding: str | None) -> bool:
+def applies(engine: Engine, path: Path, parquet: bool, encoding: str | None, rows: int = CHUNK_ROWS) -> bool:
     """Whether ``ingest_file`` streams ``path``: a file for the columnar path with more lines than one chunk
-    (estimated from its size for a CSV), read as UTF-8 (or Parquet), into a store with transactions."""
+    of ``rows`` lines (estimated from its size for a CSV), read as UTF-8 (or Parquet), into a store with
+    transactions."""
     from salesdash.ingest import use_columnar
 
     if engine.dialect.name == "spark" or not use_columnar(path):
         return False
     if parquet:
-        return int(pq.read_metadata(path).num_rows) > chunk_rows()
+        return int(pq.read_metadata(path).num_rows) > rows
     if encoding not in (None, "utf-8", "utf-8-sig"):
         return False
-    return path.stat().st_size // fast.CSV_LINE_BYTES > chunk_rows()
+    return path.stat().st_size // fast.CSV_LINE_BYTES > rows
 
 
 class _Restart(Exception):
@@ -476,9 +459,11 @@ def load_chunked(
     loaded_at: datetime,
     version_of: Callable[[str], str],
     encoding: str | None = None,
+    rows: int = CHUNK_ROWS,
 ) -> tuple[DataVersion, dict[str, Any]]:
-    """Validate and load ``path`` a chunk at a time into the store behind ``engine``, atomically."""
-    rows = chunk_rows()
+    """Validate and load ``path`` ``rows`` lines at a time into the store behind ``engine``, atomically."""
+    if rows < 1:
+        raise ValueError(f"a chunk holds at least one line (got {rows})")
     total = int(pq.read_metadata(path).num_rows) if parquet else path.stat().st_size // fast.CSV_LINE_BYTES
     exclude = np.zeros(0, dtype=np.int64)
     while True:
@@ -512,4 +497,4 @@ def load_chunked(
         return version, scan.report
 
 
-__all__ = ["CHUNK_ROWS", "CHUNK_ROWS_ENV", "applies", "chunk_rows", "load_chunked"]
+__all__ = ["CHUNK_ROWS", "applies", "load_chunked"]

@@ -6,8 +6,9 @@ A failed or interrupted load rolls back and leaves the previous data exactly as 
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,11 @@ from salesdash.store.schema import ORDER_LINE_COLUMNS, data_versions, order_line
 
 Progress = Callable[[str, int, int], None]
 BATCH_ROWS = 50_000
+# DuckDB during a chunked load: its buffer pool is capped (past it, it spills to ``<database>.tmp``) and it may
+# reorder rows within a statement (no order is promised without ORDER BY anyway), so that the load's memory does
+# not grow with the file; RESET gives DuckDB's defaults back (80% of RAM, insertion order kept) when it ends.
+DUCKDB_LOAD_SETTINGS = ("SET memory_limit = '4GB'", "SET preserve_insertion_order = false")
+DUCKDB_LOAD_RESET = ("RESET memory_limit", "RESET preserve_insertion_order")
 
 
 @dataclass(frozen=True)
@@ -124,6 +130,26 @@ def replace_data(
     return current
 
 
+@contextlib.contextmanager
+def _load_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection for one load's transaction; on DuckDB with DUCKDB_LOAD_SETTINGS from before the transaction
+    to after its commit (or rollback), then DuckDB's defaults again."""
+    with engine.connect() as conn:
+        duckdb = conn.dialect.name == "duckdb"
+        if duckdb:
+            for statement in DUCKDB_LOAD_SETTINGS:
+                conn.exec_driver_sql(statement)
+            conn.commit()
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            if duckdb:
+                for statement in DUCKDB_LOAD_RESET:
+                    conn.exec_driver_sql(statement)
+                conn.commit()
+
+
 @dataclass(frozen=True)
 class Finished:
     """What a chunked load learns only once every chunk is read: its data version, the file's sha256, the report."""
@@ -153,7 +179,7 @@ def replace_data_chunks(
         raise NotImplementedError("chunked loads need transactions: Spark loads a whole frame (replace_data)")
     with write_lock(engine):
         ensure_schema(engine)
-        with engine.begin() as conn:
+        with _load_connection(engine) as conn:
             conn.execute(delete(order_lines))
             rows = 0
             for frame in chunks:
