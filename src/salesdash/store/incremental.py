@@ -53,6 +53,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    true,
     tuple_,
 )
 from sqlalchemy.schema import CreateIndex, CreateTable, DropTable
@@ -63,6 +64,7 @@ from salesdash.store.schema import (
     CODE_KEYS,
     CUSTOMER_MONTH,
     ENTITY_SOURCES,
+    INDEXED_DIALECTS,
     LINE_KEYS,
     MONTH_KEYS,
     MONTHLY,
@@ -134,9 +136,14 @@ def update_rollups(conn: Connection, version: str, batch: pd.DataFrame) -> int:
     insert_arrow(conn, orders, pa.table({"order_number": pa.array(numbers, type=pa.int64())}))
     ol = order_lines
 
+    indexed = conn.dialect.name in INDEXED_DIALECTS
+
     def near(table: FromClause) -> ColumnElement[bool]:
         """Rows of the batch's customers' months: a superset of the touched rows that the index leading with
-        CUSTOMER_MONTH finds without reading the whole table (the exact match is the EXISTS beside it)."""
+        CUSTOMER_MONTH finds without reading the whole table (the exact match is the EXISTS beside it). DuckDB
+        has no such index and hash-joins the EXISTS alone faster than with the row-value IN beside it."""
+        if not indexed:
+            return true()
         keys = select(*(months.c[k] for k in CUSTOMER_MONTH)).distinct()
         return tuple_(*(table.c[k] for k in CUSTOMER_MONTH)).in_(keys)
 
