@@ -179,7 +179,7 @@ def run_engine(
         if kind == "duckdb":
             env["SALESDASH_STREAM_ENABLED"] = "1"
         processes.append(_spawn(["serve"], env))
-        _wait(lambda: _api_lines(api) >= 0, 60, "the API")
+        _wait(lambda: _api_lines(api) >= 0, 300, "the API")  # a loaded machine starts it slowly
         stop_readers = threading.Event()
         reads: list[float] = []
 

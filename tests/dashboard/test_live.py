@@ -73,3 +73,24 @@ def test_the_sidebar_says_live_and_the_quality_page_lists_dead_letters(live_feed
     assert table["reason"].tolist() == ["QUANTITYORDERED ('-4') must be at least 1"]
     assert table["message"].tolist() == [PAYLOAD]  # the message as text in a table cell, never markup
     assert not any("bold" in str(m.value) for m in at.markdown)
+
+
+def test_an_empty_store_is_checked_for_data_as_often_as_a_live_feed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No data and no feed known yet (a consumer starting): the page looks for data every live poll (3 s), so
+    lines streamed in fill it without a reload, not after the five-minute file check."""
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    engine = make_engine(url)
+    server, thread = serve(Settings(database_url=url, source_path=SAMPLE_CSV), engine)
+    monkeypatch.setenv("SALESDASH_API_URL", f"http://127.0.0.1:{server.server_port}")
+    monkeypatch.setenv("SALESDASH_REQUEST_TIMEOUT", "30")
+    try:
+        at = run_app()
+        assert not at.exception, [e.value for e in at.exception]
+        sidebar = "\n".join(str(c.value) for c in at.sidebar.caption)
+        assert "Checks for new data every 3 seconds" in sidebar, sidebar
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        engine.dispose()

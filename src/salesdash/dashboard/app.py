@@ -96,8 +96,13 @@ def main() -> None:
         with body.container():
             show_api_error(err)
         if err.code == "no_data":  # no data yet: a live feed may bring some; rerun when it does
+            # checked as often as a live page (nothing is drawn meanwhile): a feed whose status was not known
+            # yet when the page opened (a consumer starting, a slow /api/stream) fills it in seconds, not after
+            # the five-minute file check
+            every = settings.auto_refresh_seconds
+            every = min(every, settings.live_poll_seconds) if every > 0 else every
             with st.sidebar:
-                watch_for_data(st.session_state.get(context.VERSION_KEY, {}), settings.auto_refresh_seconds)
+                watch_for_data(st.session_state.get(context.VERSION_KEY, {}), every)
         st.stop()
     options = options if isinstance(options, dict) else {}
     problems = link_problems(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import weakref
 from collections.abc import Callable, Hashable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,7 +15,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from salesdash.errors import SalesdashError, StoreUnavailable
-from salesdash.store.schema import INDEXED_DIALECTS, OUTDATED_TABLES, metadata, order_lines
+from salesdash.store.schema import INDEXED_DIALECTS, OUTDATED_TABLES, metadata
 
 # How long SQLite's busy handler retries a locked database before giving up (then: StoreUnavailable, 503).
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -167,14 +168,24 @@ def ensure_schema(engine: Engine) -> None:
         ) from None
 
 
+_INDEXED: weakref.WeakSet[Engine] = weakref.WeakSet()  # engines whose tables were checked for their indexes
+
+
 def _ensure_indexes(engine: Engine) -> None:
-    """Indexes added to an existing table by a later version (create_all only creates missing tables)."""
-    if engine.dialect.name not in INDEXED_DIALECTS:
+    """Indexes added to an existing table by a later version (create_all only creates missing tables, with
+    their indexes). Checked once per engine: ensure_schema runs before every stream batch, and an inspection
+    per table would be a round trip each on PostgreSQL."""
+    if engine.dialect.name not in INDEXED_DIALECTS or engine in _INDEXED:
         return
-    have = {index["name"] for index in inspect(engine).get_indexes(order_lines.name)}
-    for index in order_lines.indexes:
-        if index.name not in have:
-            index.create(engine)
+    inspector = inspect(engine)
+    for table in metadata.sorted_tables:
+        if not table.indexes:
+            continue
+        have = {index["name"] for index in inspector.get_indexes(table.name)}
+        for index in table.indexes:
+            if index.name not in have:
+                index.create(engine)
+    _INDEXED.add(engine)
 
 
 def _hint(engine: Engine, exc: OperationalError) -> str:

@@ -68,6 +68,10 @@ order_lines = Table(
     ),
     # an order's lines by its number: appends and stream batches check new lines against the stored ones
     Index("ix_order_lines_order_number", "order_number").ddl_if(dialect=INDEXED_DIALECTS),  # type: ignore[arg-type]
+    # a stream batch reads the stored lines of its customers' months (store/incremental.py; CUSTOMER_MONTH)
+    Index("ix_order_lines_customer_month", "customer_name", "year", "month").ddl_if(
+        dialect=INDEXED_DIALECTS  # type: ignore[arg-type]
+    ),
 )
 
 # One row per successful load. The row with the highest id is the current data version; it is written in
@@ -104,6 +108,15 @@ api_tokens = Table(
     Column("created_at", DateTime(timezone=False), nullable=False),
 )
 
+# A stream batch rebuilds the rollup rows of its customers' months (store/incremental.py): the order lines, the
+# daily and monthly rollups have an index leading with these, so a batch reads those rows, not whole tables.
+CUSTOMER_MONTH: tuple[str, ...] = ("customer_name", "year", "month")
+
+
+def _customer_month_index(name: str) -> Index:
+    return Index(f"ix_{name}_customer_month", *CUSTOMER_MONTH).ddl_if(dialect=INDEXED_DIALECTS)  # type: ignore[arg-type]
+
+
 # -- Rollups: the order lines pre-aggregated at load, in the load's transaction (store/aggregates.py) --------
 #
 # One row per (day, status, customer, country, territory) -- the attributes every line of an order shares --
@@ -131,7 +144,7 @@ def _rollup(name: str, line_keys: tuple[str, ...]) -> Table:
         Column(k, order_lines.c[k].type, nullable=order_lines.c[k].nullable) for k in ORDER_KEYS + line_keys
     ]
     measures = [Column(m, BigInteger, nullable=False) for m in ROLLUP_MEASURES]
-    return Table(name, metadata, *keys, *measures)
+    return Table(name, metadata, *keys, *measures, _customer_month_index(name))
 
 
 # line keys -> rollup table
@@ -150,6 +163,7 @@ rollup_codes = Table(
     *(Column(k, order_lines.c[k].type, nullable=order_lines.c[k].nullable) for k in ORDER_KEYS + CODE_KEYS),
     *(Column(m, BigInteger, nullable=False) for m in ROLLUP_MEASURES),
     Column("msrp_max", Integer),
+    _customer_month_index("agg_codes"),
 )
 
 # The same rollups per calendar month (built from the daily ones): a date range answers its whole months from
@@ -162,7 +176,7 @@ def _monthly(daily: Table) -> Table:
     keys = [c.name for c in daily.c if c.name not in ORDER_KEYS or c.name in MONTH_KEYS]
     columns = [Column(k, daily.c[k].type, nullable=daily.c[k].nullable) for k in keys]
     dates = [Column(name, Date, nullable=False) for name in ("first_date", "last_date")]
-    return Table(f"{daily.name}_m", metadata, *columns, *dates)
+    return Table(f"{daily.name}_m", metadata, *columns, *dates, _customer_month_index(f"{daily.name}_m"))
 
 
 MONTHLY: dict[Table, Table] = {daily: _monthly(daily) for daily in (*ROLLUPS.values(), rollup_codes)}
@@ -180,7 +194,9 @@ def _entity(name: str, keys: tuple[str, ...]) -> Table:
     columns = [Column(k, order_lines.c[k].type, nullable=order_lines.c[k].nullable) for k in keys]
     measures = [Column(m, BigInteger, nullable=False) for m in ROLLUP_MEASURES]
     dates = [Column(n, Date, nullable=False) for n in ("first_date", "last_date")]
-    return Table(name, metadata, *columns, *measures, *dates)
+    # a stream batch replaces the rows of its customers (store/incremental.py)
+    index = Index(f"ix_{name}_customer", "customer_name").ddl_if(dialect=INDEXED_DIALECTS)  # type: ignore[arg-type]
+    return Table(name, metadata, *columns, *measures, *dates, index)
 
 
 # line keys -> customer table (the same line keys as ROLLUPS: one of them answers any product-line/deal-size
@@ -211,6 +227,8 @@ order_masks = Table(
     Column("order_number", BigInteger, nullable=False),
     *(Column(k, order_lines.c[k].type, nullable=order_lines.c[k].nullable) for k in ORDER_KEYS),
     Column("pair_mask", BigInteger, nullable=False),
+    # a stream batch replaces the masks of its orders (store/incremental.py)
+    Index("ix_agg_order_masks_order_number", "order_number").ddl_if(dialect=INDEXED_DIALECTS),  # type: ignore[arg-type]
 )
 
 # Which data version the rollups were built for (one row). A reader uses them only when this matches the

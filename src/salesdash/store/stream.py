@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from salesdash.store.append import conflicts
 from salesdash.store.bulk import insert_lines
@@ -217,8 +217,7 @@ def commit_batch(
             new_dead = _record_dead_letters(conn, stream, dead, at)
             if len(fresh):
                 insert_lines(conn, fresh)
-                update_rollups(conn, version, fresh)
-                total = int(conn.execute(select(func.count()).select_from(order_lines)).scalar_one())
+                total = update_rollups(conn, version, fresh)
                 conn.execute(
                     insert(data_versions).values(
                         version=version,
