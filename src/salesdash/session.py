@@ -161,11 +161,15 @@ class Session:
         level: str = "product_line",
         sort: str = "revenue",
         order: str = "desc",
-        limit: int | None = None,
+        limit: int = 100,
+        offset: int = 0,
         **filters: FilterValue,
     ) -> pd.DataFrame:
-        """Product lines (``level="product_line"``) or product codes (``"product"``) ranked by ``sort``."""
-        return self.view("product-performance", level=level, sort=sort, order=order, limit=limit, **filters)
+        """One page of product lines (``level="product_line"``) or product codes (``"product"``) ranked by
+        ``sort`` (``attrs["meta"]["total"]`` counts them, ``next_offset`` pages on)."""
+        return self.view(
+            "product-performance", level=level, sort=sort, order=order, limit=limit, offset=offset, **filters
+        )
 
     def sales_by_country(self, **filters: FilterValue) -> pd.DataFrame:
         """Metrics per country with its ISO-3 code and territory."""

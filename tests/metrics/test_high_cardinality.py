@@ -18,6 +18,7 @@ from salesdash.generate import Shape, generate
 from salesdash.ingest import ingest_file, prepare
 from salesdash.metrics import breakdown, kpis
 from salesdash.metrics.definitions import finish, finish_frame
+from salesdash.metrics.queries import group_count
 from salesdash.metrics.rfm import customer_page, rfm
 from salesdash.metrics.rollups import entity_plan, raw_queries
 from salesdash.store import make_engine, snapshot
@@ -93,6 +94,27 @@ def test_product_ranking_equals_the_lines(engine: Engine, lines: pd.DataFrame):
     ).all()
     assert (ranked["order_count"] == expected["order_count"].loc[ranked.index]).all()
     assert (ranked["line_count"] == expected["line_count"].loc[ranked.index]).all()
+
+
+def test_product_ranking_pages_equal_the_lines(engine: Engine, lines: pd.DataFrame):
+    """Pages of the ranking (agg_products, then the page's customers from agg_codes) are the full ranking's rows,
+    customer counts included, and their count is the codes in view."""
+    kept = lines[lines["status"].astype(str) != CANCELLED]
+    customers = kept.groupby("product_code")["customer_name"].nunique()
+    with snapshot(engine) as conn:
+        full = breakdown(conn, Filters(), "product_code")
+        pages = [
+            breakdown(conn, Filters(), "product_code", limit=300, offset=o) for o in range(0, len(full), 300)
+        ]
+        count = group_count(conn, Filters(), "product_code")
+    paged = pd.concat(pages, ignore_index=True)
+    assert count == len(full) == kept["product_code"].nunique()
+    exact = [c for c in full.columns if c != "revenue_share"]  # the share: a float, over the same total
+    assert plain(paged[exact]) == plain(full[exact])
+    assert (paged["revenue_share"] - full["revenue_share"]).abs().max() < 1e-6
+    assert (
+        paged.set_index("product_code")["customer_count"] == customers.loc[paged["product_code"]].values
+    ).all()
 
 
 def test_rfm_covers_every_customer_and_pages_exactly(engine: Engine, lines: pd.DataFrame):

@@ -39,12 +39,21 @@ from salesdash.store.schema import (
     order_masks,
     pair_bits,
     rollup_codes,
+    rollup_products,
     rollup_state,
 )
 from salesdash.store.stream import commit_batch
 from tests.conftest import SAMPLE_CSV
 
-TABLES = (*ROLLUPS.values(), rollup_codes, *MONTHLY.values(), *ENTITY_SOURCES, order_masks, pair_bits)
+TABLES = (
+    *ROLLUPS.values(),
+    rollup_codes,
+    *MONTHLY.values(),
+    *ENTITY_SOURCES,
+    rollup_products,
+    order_masks,
+    pair_bits,
+)
 
 
 def _rows(conn: Connection) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from salesdash.metrics import (
     order_line_page,
     over_time,
 )
-from salesdash.metrics.queries import total_revenue
+from salesdash.metrics.queries import group_count, total_revenue
 from salesdash.metrics.rollups import current_state, raw_queries
 from salesdash.store import aggregates, snapshot
 from salesdash.store.schema import (
@@ -44,6 +44,7 @@ from salesdash.store.schema import (
     order_masks,
     pair_bits,
     rollup_codes,
+    rollup_products,
     rollup_state,
 )
 from tests.conftest import SAMPLE_CSV, SMALL_CSV
@@ -116,6 +117,16 @@ def answers(engine: Engine, filters: Filters) -> dict[str, Any]:
         out["top-customers"] = breakdown(conn, filters, "customer", limit=5)
         out["by-orders-asc"] = breakdown(conn, filters, "country", sort="order_count", descending=False)
         out["by-name"] = breakdown(conn, filters, "product_line", sort="product_line", descending=True)
+        # the paged product ranking (agg_products, then the page's customers) and the count of its rows
+        out["product-page"] = breakdown(conn, filters, "product_code", limit=7, offset=3)
+        out["product-page/units-asc"] = breakdown(
+            conn, filters, "product_code", limit=5, offset=0, sort="units", descending=False
+        )
+        out["product-page/by-customers"] = breakdown(
+            conn, filters, "product_code", limit=5, offset=2, sort="customer_count"
+        )
+        out["product-count"] = group_count(conn, filters, "product_code")
+        out["product-line-count"] = group_count(conn, filters, "product_line")
         for grain in GRAINS:
             out[f"over_time/{grain}"] = over_time(conn, filters, grain)
         for metric in ("revenue", "order_count", "customer_count"):
@@ -279,6 +290,7 @@ def _rollup_rows(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
                 rollup_codes,
                 *MONTHLY.values(),
                 *ENTITY_SOURCES,
+                rollup_products,
                 order_masks,
                 pair_bits,
             )

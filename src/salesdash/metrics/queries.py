@@ -42,6 +42,7 @@ from salesdash.metrics.rollups import (
     current_state,
     entity_plan,
     product_code_counts,
+    product_plan,
     rollup_extras,
     rollup_rows,
     rollup_select,
@@ -53,6 +54,7 @@ from salesdash.store.schema import (
     ROLLUPS,
     order_lines,
     rollup_codes,
+    rollup_products,
 )
 from salesdash.vocabulary import CANCELLED
 
@@ -170,7 +172,13 @@ def total_revenue(conn: Connection, filters: Filters) -> float:
 
 @_statement_cache
 def _breakdown_statement(
-    plan: Plan | None, filters: Filters, dimension: str, limit: int | None, sort: str, descending: bool
+    plan: Plan | None,
+    filters: Filters,
+    dimension: str,
+    limit: int | None,
+    offset: int,
+    sort: str,
+    descending: bool,
 ) -> Select[Any]:
     key_names = DIMENSIONS[dimension]
     if plan is None:
@@ -193,7 +201,7 @@ def _breakdown_statement(
                 rolled.outerjoin(codes, rolled.c.product_line == codes.c.product_line)
             )
         stmt = _ordered(stmt, [(sort, descending), *((k, False) for k in key_names)])
-    return stmt if limit is None else stmt.limit(limit)
+    return stmt if limit is None else stmt.limit(limit).offset(offset)
 
 
 def breakdown(
@@ -202,29 +210,93 @@ def breakdown(
     dimension: str,
     *,
     limit: int | None = None,
+    offset: int = 0,
     sort: str = "revenue",
     descending: bool = True,
 ) -> pd.DataFrame:
     """Metrics per value of ``dimension``: revenue, order_count, line_count, units, customer_count,
-    average_order_value, average_unit_price, revenue_share (plus the dimension's descriptive columns)."""
+    average_order_value, average_unit_price, revenue_share (plus the dimension's descriptive columns); with
+    ``limit``, the page of that many rows after ``offset`` rows (ties on ``sort`` broken by the key)."""
     if dimension not in DIMENSIONS:
         raise InvalidParameter(f"unknown dimension {dimension!r}; use one of {', '.join(DIMENSIONS)}")
     if sort not in (*BREAKDOWN_METRICS, *DIMENSIONS[dimension]):
         raise InvalidParameter(f"cannot sort by {sort!r}")
     grouped = tuple(k for k in LINE_KEYS if k in DIMENSIONS[dimension])
-    plan = entity_plan(conn, filters, dimension) or choose_plan(conn, filters, grouped)
-    if plan is not None and dimension == "product_code":
-        plan = Plan(rollup_codes, plan.state.codes_exact, plan.state)
-    stmt = _breakdown_statement(plan, filters, dimension, limit, sort, descending)
-    result = conn.execute(stmt)
-    names = list(result.keys())
-    rows = [tuple(r) for r in result.all()]  # one fetch; plain tuples (pandas probes a Row per row)
-    frame = finish_frame(pd.DataFrame(rows, columns=names))
+    products = None
+    if dimension == "product_code" and limit is not None and sort != "customer_count":
+        products = product_plan(conn, filters)
+    if products is not None:
+        assert limit is not None
+        frame = _product_page(conn, products, filters, limit, offset, sort, descending)
+    else:
+        plan = entity_plan(conn, filters, dimension) or choose_plan(conn, filters, grouped)
+        if plan is not None and dimension == "product_code":
+            plan = Plan(rollup_codes, plan.state.codes_exact, plan.state)
+        stmt = _breakdown_statement(plan, filters, dimension, limit, offset, sort, descending)
+        result = conn.execute(stmt)
+        names = list(result.keys())
+        rows = [tuple(r) for r in result.all()]  # one fetch; plain tuples (pandas probes a Row per row)
+        frame = finish_frame(pd.DataFrame(rows, columns=names))
     total = total_revenue(conn, filters) if limit is not None else sum(frame["revenue"])
     frame["revenue_share"] = [round(r / total, 6) if total else None for r in frame["revenue"]]
     columns = [*DIMENSIONS[dimension], *BREAKDOWN_METRICS, "average_order_value", "average_unit_price"]
     columns += [e.name for e in _extras(order_lines, dimension)] + ["revenue_share"]
     return frame.reindex(columns=columns)
+
+
+_PAGE_METRICS = tuple(m for m in BREAKDOWN_METRICS if m != "customer_count")
+
+
+@_statement_cache
+def _product_page_statement(
+    plan: Plan, filters: Filters, limit: int, offset: int, sort: str, descending: bool
+) -> Select[Any]:
+    """The page's rows from agg_products, joined with the distinct customers of just the page's codes (from
+    agg_codes, a semi-join on the page: no list of codes in the SQL text)."""
+    ranked = rollup_select(plan, filters, ("product_code",), _PAGE_METRICS, rollup_extras("product_code"))
+    order = [(sort, descending), ("product_code", False)]
+    page = _ordered(ranked, order).limit(limit).offset(offset).subquery("page")
+    r = rollup_rows(rollup_codes, filters)
+    counts = (
+        select(r.c.product_code, ROLLUP_SQL["customer_count"](r).label("customer_count"))
+        .where(r.c.product_code.in_(select(page.c.product_code)))
+        .group_by(r.c.product_code)
+        .subquery("page_customers")
+    )
+    joined = select(*page.c, func.coalesce(counts.c.customer_count, 0).label("customer_count")).select_from(
+        page.outerjoin(counts, page.c.product_code == counts.c.product_code)
+    )
+    return _ordered(joined, order)
+
+
+def _product_page(
+    conn: Connection, plan: Plan, filters: Filters, limit: int, offset: int, sort: str, descending: bool
+) -> pd.DataFrame:
+    """One page of the product-code ranking from agg_products (a row per code and status, not per code and
+    customer and month), with the distinct customers of just that page's codes from agg_codes: the same
+    answer as the full ranking's rows, without counting the customers of 10,000s of codes."""
+    result = conn.execute(_product_page_statement(plan, filters, limit, offset, sort, descending))
+    names = list(result.keys())
+    return finish_frame(pd.DataFrame([tuple(r) for r in result.all()], columns=names))
+
+
+def group_count(conn: Connection, filters: Filters, dimension: str) -> int:
+    """How many rows ``breakdown`` answers for ``dimension`` (product_code or product_line) in view: the
+    total of a paged ranking."""
+    key = DIMENSIONS[dimension][0]
+    if dimension not in ("product_code", "product_line"):
+        raise InvalidParameter(f"no group count for {dimension!r}")
+    plan = product_plan(conn, filters)
+    if plan is None:
+        coarse = choose_plan(conn, filters, tuple(k for k in LINE_KEYS if k == key))
+        plan = None if coarse is None else Plan(rollup_codes, coarse.orders_exact, coarse.state)
+    if plan is None:
+        t = order_lines
+        stmt = select(func.count(func.distinct(t.c[key]))).where(filters.where(t))
+    else:
+        r = rollup_rows(plan.table, filters)
+        stmt = select(func.count(func.distinct(r.c[key])))
+    return int(conn.execute(stmt).scalar_one())
 
 
 def _grain_keys(t: Table, grain: str) -> list[ColumnElement[Any]]:
@@ -364,7 +436,11 @@ def filter_options(conn: Connection) -> dict[str, Any]:
 def _filter_options(conn: Connection) -> dict[str, Any]:
     rolled = current_state(conn) is not None
     sources: list[Table] = (
-        [*(MONTHLY[ROLLUPS[keys]] for keys in ((), ("product_line",), ("deal_size",))), MONTHLY[rollup_codes]]
+        [
+            rollup_products,  # every status, product line, deal size and code, in a row per code and status
+            *(MONTHLY[ROLLUPS[keys]] for keys in ((), ("product_line",), ("deal_size",))),
+            MONTHLY[rollup_codes],
+        ]
         if rolled
         else []
     )

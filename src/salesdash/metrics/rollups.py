@@ -62,6 +62,7 @@ from salesdash.store.schema import (
     order_masks,
     pair_bits,
     rollup_codes,
+    rollup_products,
     rollup_state,
 )
 
@@ -169,6 +170,22 @@ def entity_plan(conn: Connection, filters: Filters, dimension: str) -> Plan | No
     return Plan(table, state.orders_exact and all(chosen[k] == 1 for k in need), state)
 
 
+def product_plan(conn: Connection, filters: Filters) -> Plan | None:
+    """agg_products when it answers a ranking of product codes exactly (None: use agg_codes): it has no date,
+    customer or country, so a date range or a filter on a column it does not have goes to agg_codes. Its
+    order_count adds up where agg_codes' does (``codes_exact``); it has no customer_count (see
+    ``queries.product_customer_counts``)."""
+    state = current_state(conn)
+    if state is None or not _products_answer(filters):
+        return None
+    return Plan(rollup_products, state.codes_exact, state)
+
+
+def _products_answer(filters: Filters) -> bool:
+    """Whether agg_products has every column the filters restrict (no date range among them)."""
+    return all(f.column is not None and f.column in rollup_products.c for f in filters.restricting())
+
+
 def _rollup_columns(
     r: FromClause, names: tuple[str, ...], keys: tuple[str, ...] = ()
 ) -> list[ColumnElement[Any]]:
@@ -259,7 +276,7 @@ def rollup_rows(table: Table, filters: Filters | None, by_day: bool = False) -> 
     """The rollup rows of ``table`` in view: whole months from its monthly rollup and partial months' days
     from the daily one (every day from the daily one when ``by_day``), with the same columns either way
     (``first_date``/``last_date`` = the rows' first and last order date). ``filters`` None: every row."""
-    if table in ENTITY_SOURCES:  # no dates: entity_plan only picks them without a date filter
+    if table in ENTITY_SOURCES or table is rollup_products:  # no dates: their plans refuse a date filter
         where = [] if filters is None else [filters.where(table)]
         return select(table).where(*where).subquery("rolled_rows")
     daily, monthly = table, MONTHLY[table]
@@ -345,8 +362,9 @@ def rollup_extras(dimension: str) -> Callable[[FromClause], list[ColumnElement[A
 
 
 def product_code_counts(filters: Filters) -> Select[Any]:
-    """Distinct product codes per product line in view (a distinct count of a key of agg_codes)."""
-    r = rollup_rows(rollup_codes, filters)
+    """Distinct product codes per product line in view (a distinct count of a key of agg_products, or of
+    agg_codes when the filters need a column agg_products does not have)."""
+    r = rollup_rows(rollup_products if _products_answer(filters) else rollup_codes, filters)
     return select(
         r.c.product_line, func.count(func.distinct(r.c.product_code)).label("product_code_count")
     ).group_by(r.c.product_line)

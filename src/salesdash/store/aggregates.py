@@ -53,12 +53,14 @@ from salesdash.store.schema import (
     MAX_PAIRS,
     MONTHLY,
     ORDER_KEYS,
+    PRODUCT_KEYS,
     ROLLUP_MEASURES,
     ROLLUPS,
     order_lines,
     order_masks,
     pair_bits,
     rollup_codes,
+    rollup_products,
     rollup_state,
 )
 
@@ -222,6 +224,7 @@ def clear_rollups(conn: Connection) -> None:
         rollup_codes,
         *MONTHLY.values(),
         *ENTITY_SOURCES,
+        rollup_products,
         order_masks,
         pair_bits,
     ):
@@ -255,6 +258,32 @@ def entity_inserts(only: Callable[[Table], Any] | None = None) -> list[Executabl
         rolled = rolled.group_by(*keys)
         statements.append(insert(entity).from_select([c.name for c in rolled.selected_columns], rolled))
     return statements
+
+
+def fill_products(conn: Connection, only: Callable[[Table], Any] | None = None) -> None:
+    """agg_products from agg_codes_m (:func:`products_insert`)."""
+    conn.execute(products_insert(only))
+
+
+def products_insert(only: Callable[[Table], Any] | None = None) -> Executable:
+    """The statement that fills agg_products from the monthly product-code rollup: sums add up over the months,
+    customers and countries, and so does order_count where agg_codes' does (those keys are shared by all lines of
+    an order, so the rows gathered into one product row hold disjoint (order, code) pairs).
+
+    ``only``: a condition on agg_codes_m's rows to build just some product codes' rows (store/incremental.py)."""
+    monthly = MONTHLY[rollup_codes]
+    keys = [monthly.c[k] for k in PRODUCT_KEYS]
+    rolled = select(
+        *keys,
+        *(func.sum(monthly.c[m]).label(m) for m in ROLLUP_MEASURES),
+        func.max(monthly.c.msrp_max).label("msrp_max"),
+        func.min(monthly.c.first_date).label("first_date"),
+        func.max(monthly.c.last_date).label("last_date"),
+    )
+    if only is not None:
+        rolled = rolled.where(only(monthly))
+    rolled = rolled.group_by(*keys)
+    return insert(rollup_products).from_select([c.name for c in rolled.selected_columns], rolled)
 
 
 def _fill_monthly(conn: Connection, only: Callable[[Table], Any] | None = None) -> None:
@@ -329,6 +358,7 @@ def rebuild_rollups(
                 progress("rollups", done, len(tables) + 1)
         _fill_monthly(conn)
         fill_entities(conn)
+        fill_products(conn)
         _record_state(conn, version, exact, codes_exact, masks_built)
         return
     steps = len(ROLLUPS) + 3
@@ -352,6 +382,7 @@ def rebuild_rollups(
     codes_exact = _fill_codes(conn)
     _fill_monthly(conn)
     fill_entities(conn)
+    fill_products(conn)
     _record_state(conn, version, exact, codes_exact, masks_built)
     if progress:
         progress("rollups", steps, steps)

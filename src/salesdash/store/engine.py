@@ -15,7 +15,12 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from salesdash.errors import SalesdashError, StoreUnavailable
-from salesdash.store.schema import INDEXED_DIALECTS, OUTDATED_TABLES, metadata
+from salesdash.store.schema import (
+    INDEXED_DIALECTS,
+    OUTDATED_TABLES,
+    metadata,
+    rollup_products,
+)
 
 # How long SQLite's busy handler retries a locked database before giving up (then: StoreUnavailable, 503).
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -152,8 +157,14 @@ def ensure_schema(engine: Engine) -> None:
             ) from None
         return
     try:
+        products_missing = has_schema(engine) and not inspect(engine).has_table(rollup_products.name)
         metadata.create_all(engine)
         _ensure_indexes(engine)
+        if products_missing:  # a store built before agg_products: build it from the stored rollups once
+            from salesdash.store.aggregates import fill_products
+
+            with engine.begin() as conn:
+                fill_products(conn)
         if any(inspect(engine).has_table(name) for name in OUTDATED_TABLES):
             with engine.begin() as conn:
                 for name in OUTDATED_TABLES:

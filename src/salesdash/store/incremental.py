@@ -73,6 +73,7 @@ from salesdash.store.schema import (
     order_masks,
     pair_bits,
     rollup_codes,
+    rollup_products,
     rollup_state,
 )
 
@@ -175,6 +176,7 @@ def update_rollups(conn: Connection, version: str, batch: pd.DataFrame) -> int:
         *(delete(entity).where(entity.c.customer_name.in_(touched)) for entity in ENTITY_SOURCES),
         *aggregates.entity_inserts(lambda monthly: monthly.c.customer_name.in_(touched)),
     ]
+    statements += _product_refresh(of_orders)
     if state.masks_built:
         statements += [
             delete(order_masks).where(order_masks.c.order_number.in_(select(orders.c.order_number))),
@@ -212,6 +214,16 @@ def update_rollups(conn: Connection, version: str, batch: pd.DataFrame) -> int:
         )
     )
     return line_rows
+
+
+def _product_refresh(batch_lines: FromClause) -> list[Executable]:
+    """agg_products' rows of the batch's product codes, again from their (rebuilt) agg_codes_m rows (the other
+    codes' rows are unchanged: a code's rows change only with lines of that code)."""
+    codes = select(order_lines.c.product_code).select_from(batch_lines).distinct()
+    return [
+        delete(rollup_products).where(rollup_products.c.product_code.in_(codes)),
+        aggregates.products_insert(lambda monthly: monthly.c.product_code.in_(codes)),
+    ]
 
 
 def _one_row_each(

@@ -208,6 +208,22 @@ CUSTOMER_TABLES: dict[tuple[str, ...], Table] = {
 # customer table -> the monthly rollup it is grouped from
 ENTITY_SOURCES: dict[Table, Table] = {t: MONTHLY[ROLLUPS[k]] for k, t in CUSTOMER_TABLES.items()}
 
+# Product codes without the customer and the date: one row per (product code, product line, deal size, status)
+# (built from agg_codes_m in the load's transaction, store/aggregates.py): the product ranking without a date range
+# or a customer/country filter ranks 10,000s of codes from these instead of a row per code, customer and month.
+# ``order_count`` adds up when agg_codes' does (``codes_exact``): the dropped keys are shared by all lines of an
+# order. No distinct customers here: the ranking counts them for the codes of its page only (metrics/queries.py).
+PRODUCT_KEYS: tuple[str, ...] = ("product_code", "product_line", "deal_size", "status")
+rollup_products = Table(
+    "agg_products",
+    metadata,
+    *(Column(k, order_lines.c[k].type, nullable=order_lines.c[k].nullable) for k in PRODUCT_KEYS),
+    *(Column(m, BigInteger, nullable=False) for m in ROLLUP_MEASURES),
+    Column("msrp_max", Integer),
+    Column("first_date", Date, nullable=False),
+    Column("last_date", Date, nullable=False),
+)
+
 # Distinct orders under filters on several product lines or deal sizes, where rollup rows cannot be added up
 # (an order with lines of two chosen product lines is one order): each (product line, deal size) pair that
 # occurs gets one bit (agg_pairs.bit_value = 2**i, at most MAX_PAIRS pairs), and agg_order_masks holds one row

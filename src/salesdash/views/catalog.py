@@ -55,6 +55,7 @@ from salesdash.metrics.queries import (
     ORDER_LINE_FIELDS,
     ORDER_LINE_NULLABLE,
     ORDER_SORT_COLUMNS,
+    group_count,
 )
 from salesdash.metrics.rfm import COLUMNS as RFM_COLUMNS
 from salesdash.metrics.rfm import DEFINITIONS as RFM_DEFINITIONS
@@ -336,11 +337,25 @@ def _sales_by_category(conn: Connection, f: Filters, p: dict[str, Any], options:
 def _product_performance(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
     level, sort, order = p["level"], p["sort"], p["order"]
     dimension = "product_code" if level == "product" else "product_line"
-    frame = breakdown(conn, f, dimension, limit=p.get("limit"), sort=sort, descending=order == "desc")
-    frame.insert(0, "rank", range(1, len(frame) + 1))
+    limit = p.get("limit")  # None: an export, every row
+    offset = 0 if limit is None else p["offset"]
+    frame = breakdown(conn, f, dimension, limit=limit, offset=offset, sort=sort, descending=order == "desc")
+    frame.insert(0, "rank", range(offset + 1, offset + len(frame) + 1))
     title = "Product codes by revenue" if level == "product" else "Product lines by revenue"
     overlap = _overlap(conn, f, frame, dimension)
     meta = {"level": level, "sort": sort, "order": order, **overlap["meta"]}
+    if limit is not None:
+        following = offset + len(frame)
+        # a short page that is not past the end tells the total; otherwise count the rows in view
+        short = len(frame) < limit and (len(frame) > 0 or offset == 0)
+        total = following if short else group_count(conn, f, dimension)
+        meta |= {
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+            "returned": len(frame),
+            "next_offset": following if following < total else None,
+        }
     return _table("product-performance", title, frame, meta=meta, notes=overlap["notes"])
 
 
@@ -839,7 +854,10 @@ CATALOG: tuple[View, ...] = (
         "Product performance",
         "Product performance",
         "Units, revenue, average unit price, orders, customers and (per product line) countries and product "
-        "codes; `level=product` ranks the product codes instead. Rows are ranked by `sort` (default revenue).",
+        "codes; `level=product` ranks the product codes instead. Rows are ranked by `sort` (default revenue), "
+        f"then by name; `data` is one page (`limit` 1-{MAX_PAGE}, default 100; `offset`), `meta.total` counts "
+        "the rows in view and `meta.next_offset` is the next page's offset (null on the last page). An export "
+        "holds every row.",
         _product_performance,
         "BreakdownRow",
         "Product lines (level=product_line) or product codes (level=product), ranked.",
@@ -863,7 +881,10 @@ CATALOG: tuple[View, ...] = (
                 choices=BREAKDOWN_METRICS,
             ),
             order_param("desc"),
-            Param("limit", "At most this many rows (1-1000; default all).", low=1, high=1000),
+            Param(
+                "limit", f"Page size, 1-{MAX_PAGE} (default 100).", 100, low=1, high=MAX_PAGE, export=False
+            ),
+            offset_param("Rows"),
         ),
         metrics=BREAKDOWN_DEFINITIONS,
         filename=lambda p: f"product-performance-{p['level']}",

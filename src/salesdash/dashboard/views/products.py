@@ -96,7 +96,13 @@ def product_ranking() -> None:
             "product_code",
             key="chart-products",
         )
-        st.caption(f"All {len(records):,} products (click a header to sort)")
+        total = int((products.meta or {}).get("total") or len(records))
+        shown = (
+            f"All {total:,} products"
+            if total <= len(records)
+            else f"The top {len(records):,} of {total:,} products"
+        )
+        st.caption(f"{shown} (click a header to sort)")
         row_table(
             ctx,
             records,
