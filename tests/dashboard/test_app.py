@@ -352,3 +352,15 @@ def test_an_api_that_requires_auth_gets_the_configured_viewer_token(
     assert not at.exception and not at.error
     assert cards(at)["Revenue"] == "$1,791,486.71"
     assert viewer not in all_text(at)
+
+
+def test_the_product_table_asks_for_the_apis_largest_page() -> None:
+    """The Products page is a script (not imported here): its page size is read from its text."""
+    import re
+    from pathlib import Path
+
+    from salesdash.views.catalog import MAX_PAGE
+
+    page = Path(__file__).parents[2] / "src/salesdash/dashboard/views/products.py"
+    found = re.search(r"^RANKING_PAGE = (\d+)$", page.read_text(), flags=re.MULTILINE)
+    assert found and int(found.group(1)) == MAX_PAGE

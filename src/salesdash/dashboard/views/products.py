@@ -11,6 +11,9 @@ from salesdash.dashboard.components.live import live_view, rerun_page
 from salesdash.dashboard.components.theme import active as theme
 from salesdash.vocabulary import label
 
+# the product table shows the API's largest page of the ranking (views.catalog.MAX_PAGE; a test keeps them equal)
+RANKING_PAGE = 1000
+
 METRICS = {m: label(m) for m in ("revenue", "units", "order_count")}
 METRIC_KEY = "products_metric"  # the "Measure" of the product-line view, which sorts the ranking too
 LIMIT = 20  # products in the ranking's chart
@@ -71,7 +74,7 @@ def product_lines() -> None:
 @live_view("products-ranking")
 def product_ranking() -> None:
     metric = measure()
-    extra = {"level": "product", "sort": metric}
+    extra: dict[str, str | int] = {"level": "product", "sort": metric, "limit": RANKING_PAGE}
     with st.container(border=True):
         products_query = context_section(
             ctx, "Product ranking", "/api/product-performance", "product_code", extra
