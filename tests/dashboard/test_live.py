@@ -94,3 +94,9 @@ def test_an_empty_store_is_checked_for_data_as_often_as_a_live_feed(
         server.shutdown()
         thread.join(timeout=10)
         engine.dispose()
+
+
+def test_the_poll_interval_reads_as_english() -> None:
+    from salesdash.dashboard.components.refresh import _every_text
+
+    assert [_every_text(s) for s in (1, 3, 60, 300)] == ["second", "3 seconds", "minute", "5 minutes"]

@@ -135,4 +135,4 @@ def _every_text(seconds: int) -> str:
     if seconds % 60 == 0:
         minutes = seconds // 60
         return "minute" if minutes == 1 else f"{minutes} minutes"
-    return f"{seconds} seconds"
+    return "second" if seconds == 1 else f"{seconds} seconds"
