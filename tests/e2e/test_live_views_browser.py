@@ -204,6 +204,8 @@ def test_a_new_order_redraws_only_the_views_it_changed(
         assert page.evaluate(QUARTER_JS)
         assert stack.api_json("/api/kpis", country="France")["data"] == france_kpis
         assert_clean(page, "the live Overview")
+        # the watcher's lines keep their places while the relay comes and goes: one of each, not a stale copy
+        assert page.get_by_text("Checks for new orders every second.").count() == 1
         full_screenshot(page, ARTIFACTS / "after.png", 1400)  # last: a screenshot restyles the inputs
 
 

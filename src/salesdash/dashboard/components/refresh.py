@@ -100,6 +100,9 @@ def _live_badge(info: dict[str, Any]) -> None:
 def _watch(every: int, live: dict[str, Any] | None) -> None:
     @st.fragment(run_every=every)
     def watcher() -> None:
+        # the relay (mounted only while an update is pending) lives in this first slot, so the badge and the
+        # captions below keep their places from run to run (no stale copy of a caption while a run draws)
+        slot = st.container()
         checked = st.session_state.get(context_mod.VERSION_CHECKED_KEY, 0.0)
         if time.time() - float(checked) > 1.0:
             try:
@@ -116,9 +119,13 @@ def _watch(every: int, live: dict[str, Any] | None) -> None:
             if changed is None:  # file-based data, or the page itself changed: run it all again
                 st.rerun(scope="app")
             if changed:
-                rerun_views(changed, str(new))
-        elif relay_overdue():  # the views of an update were never rerun: run the page
-            st.rerun(scope="app")
+                with slot:
+                    rerun_views(changed, str(new))
+        else:
+            with slot:
+                overdue = relay_overdue()
+            if overdue:  # the views of an update were never rerun: run the page
+                st.rerun(scope="app")
         if live is not None:
             status = context_mod.stream_info(context_mod.client())
             if not status.get("active"):  # the feed stopped: back to the file-based check
