@@ -195,7 +195,11 @@ def _ensure_indexes(engine: Engine) -> None:
         have = {index["name"] for index in inspector.get_indexes(table.name)}
         for index in table.indexes:
             if index.name not in have:
-                index.create(engine)
+                try:
+                    index.create(engine, checkfirst=True)
+                except DBAPIError:  # another process or engine created it in between: it is there
+                    if index.name not in {i["name"] for i in inspect(engine).get_indexes(table.name)}:
+                        raise
     _INDEXED.add(engine)
 
 
