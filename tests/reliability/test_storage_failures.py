@@ -79,13 +79,13 @@ def test_the_api_boots_on_a_damaged_sqlite_file_and_health_says_what_is_wrong(ho
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 4 MiB tmpfs, unmounted afterwards: a disk that really fills up."""
+    """An 8 MiB tmpfs, unmounted afterwards: a disk that really fills up (the sample's store, with its indexes, needs about 4-5 MiB)."""
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root (make test runs as root in CI)")
     mount = tmp_path / "disk"
     mount.mkdir()
     result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True, text=True
+        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)], capture_output=True, text=True
     )
     if result.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
