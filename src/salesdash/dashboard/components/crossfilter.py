@@ -25,7 +25,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from salesdash.charts.figures import TEXT
-from salesdash.dashboard.client import Query
+from salesdash.dashboard.client import ApiResult, Query
 from salesdash.dashboard.components.chips import apply_change
 from salesdash.dashboard.components.context import Context
 from salesdash.dashboard.components.layout import chart, section
@@ -161,6 +161,28 @@ def category_chart(ctx: Context, fig: go.Figure, records: Records, column: str, 
             md(f"Drawn for the other filters; {words} (the {declared.label.lower()} filter) in full colour.")
             + " Click another to switch."
         )
+
+
+def category_view(
+    ctx: Context,
+    title: str,
+    path: str,
+    column: str,
+    draw: Callable[[Records], go.Figure],
+    *,
+    key: str,
+    loading: str,
+    extra: Query | None = None,
+) -> ApiResult:
+    """One cross-filter section: its header (:func:`context_section`), ``path`` fetched for the other filters
+    (``extra`` added) and the chart ``draw`` makes of the answer's records (:func:`category_chart`). Returns the
+    answer, for the notes a page writes below the chart."""
+    query = context_section(ctx, title, path, column, extra)
+    with st.spinner(loading):
+        result = ctx.fetch(path, query, filtered=False)
+    records = list(result.data or [])
+    category_chart(ctx, draw(records), records, column, key=key)
+    return result
 
 
 def period_chart(

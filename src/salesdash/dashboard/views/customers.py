@@ -4,7 +4,7 @@ import streamlit as st
 
 from salesdash.charts import figures as charts
 from salesdash.dashboard.components import context
-from salesdash.dashboard.components.crossfilter import category_chart, context_section, row_table
+from salesdash.dashboard.components.crossfilter import category_view, context_section, row_table
 from salesdash.dashboard.components.customer_analytics import acquisition_section, cohort_section
 from salesdash.dashboard.components.customer_history import history_section
 from salesdash.dashboard.components.layout import page_header
@@ -36,20 +36,17 @@ def top_customers() -> None:
             )
             or TOP_CHOICES[0]
         )
-        top_query = context_section(
-            ctx, f"Top {top_n} customers by revenue", "/api/top-customers", "customer_name", {"limit": top_n}
-        )
-        with st.spinner("Loading top customers…"):
-            top = ctx.fetch("/api/top-customers", top_query, filtered=False)
-        records = list(top.data or [])
-        category_chart(
+        category_view(
             ctx,
-            charts.ranked_bars(
+            f"Top {top_n} customers by revenue",
+            "/api/top-customers",
+            "customer_name",
+            lambda records: charts.ranked_bars(
                 records, "customer_name", height=32 * max(len(records), 1) + 50, theme=theme()
             ),
-            records,
-            "customer_name",
             key="chart-top-customers",
+            loading="Loading top customers…",
+            extra={"limit": top_n},
         )
 
 

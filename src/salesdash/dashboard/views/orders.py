@@ -11,7 +11,7 @@ from salesdash.charts import figures as charts
 from salesdash.charts.format import count, money
 from salesdash.dashboard.client import ApiError
 from salesdash.dashboard.components import context, drill
-from salesdash.dashboard.components.crossfilter import category_chart, context_section
+from salesdash.dashboard.components.crossfilter import category_view
 from salesdash.dashboard.components.layout import order_count_note, page_header, section
 from salesdash.dashboard.components.live import live_view, rerun_page
 from salesdash.dashboard.components.tables import table
@@ -99,17 +99,16 @@ measure = (
 @live_view("orders-status")
 def order_status(measure: str) -> None:
     with st.container(border=True):
-        status_query = context_section(ctx, "Order status", "/api/status-distribution", "status")
-        with st.spinner("Loading statuses…"):
-            statuses = ctx.fetch("/api/status-distribution", status_query, filtered=False)
-        category_chart(
+        statuses = category_view(
             ctx,
-            charts.category_bars(
-                statuses.data or [], "status", measure, order=STATUS_ORDER, highlight=CANCELLED, theme=theme()
-            ),
-            statuses.data or [],
+            "Order status",
+            "/api/status-distribution",
             "status",
+            lambda records: charts.category_bars(
+                records, "status", measure, order=STATUS_ORDER, highlight=CANCELLED, theme=theme()
+            ),
             key="chart-status",
+            loading="Loading statuses…",
         )
         if statuses.meta.get("all_statuses"):
             st.caption(
@@ -122,17 +121,16 @@ def order_status(measure: str) -> None:
 @live_view("orders-deals")
 def deal_sizes(measure: str) -> None:
     with st.container(border=True):
-        deals_query = context_section(ctx, "Deal-size mix", "/api/deal-sizes", "deal_size")
-        with st.spinner("Loading deal sizes…"):
-            deals = ctx.fetch("/api/deal-sizes", deals_query, filtered=False)
-        category_chart(
+        deals = category_view(
             ctx,
-            charts.category_bars(
-                deals.data or [], "deal_size", measure, order=DEAL_SIZE_ORDER, theme=theme()
-            ),
-            deals.data or [],
+            "Deal-size mix",
+            "/api/deal-sizes",
             "deal_size",
+            lambda records: charts.category_bars(
+                records, "deal_size", measure, order=DEAL_SIZE_ORDER, theme=theme()
+            ),
             key="chart-deals",
+            loading="Loading deal sizes…",
         )
         if measure == "order_count":
             order_count_note(deals.meta)

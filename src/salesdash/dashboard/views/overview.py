@@ -12,9 +12,8 @@ from salesdash.dashboard.components.changes import top_movers_query, top_movers_
 from salesdash.dashboard.components.compare import KEY as COMPARE_KEY
 from salesdash.dashboard.components.compare import comparison_kpi_cards
 from salesdash.dashboard.components.crossfilter import (
-    category_chart,
+    category_view,
     context_query,
-    context_section,
     period_chart,
 )
 from salesdash.dashboard.components.figures import figure
@@ -132,31 +131,31 @@ def sales_over_time() -> None:
 @live_view("overview-product-lines")
 def product_lines() -> None:
     with st.container(border=True):
-        lines_query = context_section(ctx, "Product-line share", "/api/sales-by-category", "product_line")
-        with st.spinner("Loading product lines…"):
-            lines = ctx.fetch("/api/sales-by-category", lines_query, filtered=False)
         # bars, not a donut: a pie slice sends no selection event in Streamlit, a bar does (and reads exactly)
-        category_chart(
+        category_view(
             ctx,
-            figure(charts.ranked_bars, lines.data, "product_line", height=380, theme=theme()),
-            lines.data,
+            "Product-line share",
+            "/api/sales-by-category",
             "product_line",
+            lambda records: figure(charts.ranked_bars, records, "product_line", height=380, theme=theme()),
             key="chart-product-share",
+            loading="Loading product lines…",
         )
 
 
 @live_view("overview-countries")
 def top_countries() -> None:
     with st.container(border=True):
-        countries_query = context_section(ctx, "Top countries", "/api/sales-by-country", "country")
-        with st.spinner("Loading countries…"):
-            countries = ctx.fetch("/api/sales-by-country", countries_query, filtered=False)
-        category_chart(
+        category_view(
             ctx,
-            figure(charts.ranked_bars, countries.data, "country", limit=8, height=380, theme=theme()),
-            countries.data,
+            "Top countries",
+            "/api/sales-by-country",
             "country",
+            lambda records: figure(
+                charts.ranked_bars, records, "country", limit=8, height=380, theme=theme()
+            ),
             key="chart-top-countries",
+            loading="Loading countries…",
         )
 
 
