@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export SALESDASH_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 PYTEST_ARGS ?= --durations=40
+# two pytest-xdist workers (PYTEST_WORKERS=0 runs the suite in this process, serially)
+PYTEST_WORKERS ?= 2
 
 .PHONY: run test bench lint security services install system-deps clean help
 
@@ -43,11 +45,12 @@ services: install
 system-deps:
 	@scripts/system_deps.sh
 
-# The suite runs serially (its servers, browsers and timing-free waits are not written for xdist). The tests
-# must leave the git work tree as they found it: the state is compared before and after.
+# The suite runs on PYTEST_WORKERS processes: each test file whole on one worker, every Spark case on the same
+# one (tests/conftest.py's scheduler). The tests must leave the git work tree as they found
+# it: the state is compared before and after.
 test: install lint security system-deps services
 	@before="$$(scripts/worktree_state.sh)"; \
-	$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
+	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS); status=$$?; \
 	after="$$(scripts/worktree_state.sh)"; \
 	if [ "$$before" != "$$after" ]; then \
 	  echo "make test: the tests changed the git work tree (tests must write only to tmp or test-artifacts/):"; \

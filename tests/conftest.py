@@ -18,6 +18,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -117,6 +118,34 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScratchDatabas
     dbs.drop_all()
 
 
+class SparkRun:
+    """The session's local cluster and the session-scoped stores on it. Every Spark case runs before the other
+    tests (``pytest_collection_modifyitems``), so the cluster is stopped after the last one
+    (``pytest_runtest_teardown``) instead of idling, three JVMs, through the rest of the session."""
+
+    def __init__(self) -> None:
+        self.state: Any = None
+        self.scratch: ScratchDatabases | None = None
+        self.engines: list[Engine] = []  # disposed before the cluster stops
+        self.sample_url: str | None = None  # the sample, loaded once however often its fixture is set up
+
+    def stop(self) -> None:
+        if self.state is None:
+            return
+        from salesdash import spark_cluster
+
+        for engine in self.engines:
+            engine.dispose()
+        self.engines.clear()
+        if self.scratch is not None:
+            self.scratch.spark_url = None
+        state, self.state = self.state, None
+        spark_cluster.stop(state)
+
+
+SPARK_RUN = SparkRun()
+
+
 @pytest.fixture(scope="session")
 def spark_url(tmp_path_factory: pytest.TempPathFactory, scratch: ScratchDatabases) -> Iterator[str]:
     """The Spark Connect URL of a local cluster (master + 2 workers + Connect server) for the session.
@@ -134,13 +163,13 @@ def spark_url(tmp_path_factory: pytest.TempPathFactory, scratch: ScratchDatabase
     config = spark_cluster.ClusterConfig(
         run_dir=tmp_path_factory.mktemp("spark-cluster"), executor_memory="1g", driver_memory="1g"
     )
-    state = spark_cluster.start(config)
-    scratch.spark_url = state.url
+    SPARK_RUN.state = spark_cluster.start(config)
+    SPARK_RUN.scratch = scratch
+    scratch.spark_url = SPARK_RUN.state.url
     try:
-        yield state.url
+        yield SPARK_RUN.state.url
     finally:
-        scratch.spark_url = None
-        spark_cluster.stop(state)
+        SPARK_RUN.stop()
 
 
 def _spark_ready(kind: str, request: pytest.FixtureRequest) -> None:
@@ -173,6 +202,7 @@ def spark_small_store(spark_url: str, scratch: ScratchDatabases) -> Iterator[Eng
     """small.csv loaded once on the cluster, for ``small_engine`` to start from (see there)."""
     engine = make_engine(scratch.url("spark"))
     ingest_file(engine, SMALL_CSV)
+    SPARK_RUN.engines.append(engine)
     yield engine
     engine.dispose()
 
@@ -196,15 +226,23 @@ def small_engine(fresh_engine: Engine, request: pytest.FixtureRequest) -> Engine
 @pytest.fixture(scope="session", params=ENGINE_PARAMS)
 def sample_engine(request: pytest.FixtureRequest, scratch: ScratchDatabases) -> Iterator[Engine]:
     """A store holding the bundled sample, loaded once per engine per test session. Do not write to it."""
-    _spark_ready(str(request.param), request)
-    engine = make_engine(scratch.url(str(request.param)))
-    ingest_file(engine, SAMPLE_CSV)
+    kind = str(request.param)
+    _spark_ready(kind, request)
+    if kind == "spark" and SPARK_RUN.sample_url is not None:
+        engine = make_engine(SPARK_RUN.sample_url)  # set up again (pytest switched params): already loaded
+    else:
+        engine = make_engine(scratch.url(kind))
+        ingest_file(engine, SAMPLE_CSV)
+    if kind == "spark":
+        SPARK_RUN.sample_url = SPARK_RUN.sample_url or str(engine.url)
+        SPARK_RUN.engines.append(engine)
     yield engine
     engine.dispose()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "not_on_spark(reason): a contract test that cannot apply to Spark")
+    config.pluginmanager.register(SparkFirst(), "salesdash-spark-first")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -232,3 +270,39 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept
+
+
+def spark_node(nodeid: str) -> bool:
+    """A test of a Spark file or with a "spark" parameter (what ``spark_url`` may start the cluster for)."""
+    path, _, name = nodeid.partition("::")
+    params = name[name.find("[") + 1 : -1].split("-") if name.endswith("]") else []
+    return "spark" in Path(path).name or "spark" in params
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`make test` runs the suite on two pytest-xdist workers: each test file whole on one worker (its module
+    fixtures, servers and browser start once), and every Spark case on the same one, so the session starts one
+    cluster. (xdist's own ``--dist loadgroup`` does not group on pytest 9: it renames an attribute pytest 9 no
+    longer reads.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FileOrSpark(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "spark" if spark_node(nodeid) else nodeid.split("::")[0]
+
+    return FileOrSpark(config, log)
+
+
+class SparkFirst:
+    """Runs the Spark cases before every other test (a stable sort, after pytest has ordered the items by their
+    fixtures' parameters): the session's cluster then stops after the last one (pytest_runtest_teardown)."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        items.sort(key=lambda item: item.get_closest_marker("spark") is None)
+
+
+@pytest.hookimpl(trylast=True)  # after the item's own fixtures are torn down
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    if item.get_closest_marker("spark") and (nextitem is None or not nextitem.get_closest_marker("spark")):
+        SPARK_RUN.stop()

@@ -303,7 +303,8 @@ def test_smtp_login_is_used_and_a_refused_login_is_reported_without_the_password
 
     def authenticator(server, session, envelope, mechanism, auth_data):
         ok = auth_data.login == b"reports" and auth_data.password == b"c0rrect-h0rse"
-        return AuthResult(success=ok, auth_data=auth_data if ok else None)
+        # handled=False: the server answers the refusal itself (535); True would leave the client waiting
+        return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
     from aiosmtpd.controller import Controller
 
@@ -325,6 +326,7 @@ def test_smtp_login_is_used_and_a_refused_login_is_reported_without_the_password
         bad = settings_for(loaded_engine, smtp_url=f"smtp://reports:wr0ng-pass@127.0.0.1:{sink.port}")
         run = runner.send_now(loaded_engine, bad, created["id"])
         assert run["status"] == "retrying" and f"127.0.0.1:{sink.port}" in run["error"]
+        assert "535" in run["error"], run["error"]  # the server's refusal, not a timeout
         assert "wr0ng-pass" not in run["error"] and "wr0ng-pass" not in repr(bad)
         assert len(sink.messages) == 1
     finally:
