@@ -39,13 +39,13 @@ PAGES = (
     ("/reports", "Reports", "Reports"),
 )
 SETTLED_JS = """
-(title) => {
+([title, charts]) => {
   const heading = Array.from(document.querySelectorAll('[data-testid="stMain"] h1')).some(
     h => h.innerText.trim() === title);
   const busy = document.querySelector('[data-testid="stSpinner"], [data-testid="stSkeleton"]');
   const plots = Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot'));
   const drawn = plots.filter(p => p._fullLayout && p.querySelector(".main-svg"));
-  return heading && !busy && drawn.length === plots.length;
+  return heading && !busy && plots.length >= charts && drawn.length === plots.length;
 }
 """
 # The colours the reader sees: the app's background and each drawn chart's font and grid (Plotly's full layout,
@@ -79,15 +79,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield running
 
 
-def visit(page: Page, url: str, heading: str) -> None:
+def visit(page: Page, url: str, heading: str, charts: int = 0) -> None:
+    """Open ``url`` and wait until its heading, at least ``charts`` charts (all of them drawn) and no spinner."""
     page.goto(url, wait_until="commit")
-    page.wait_for_function(SETTLED_JS, arg=heading, polling=250, timeout=120_000)
+    page.wait_for_function(SETTLED_JS, arg=[heading, charts], polling=250, timeout=120_000)
 
 
 def test_the_switch_turns_the_page_and_its_charts_dark(stack: Stack, browser: Browser) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 1400})
     try:
-        visit(page, stack.dashboard + "/", "Sales overview")
+        visit(page, stack.dashboard + "/", "Sales overview", charts=3)  # the first three charts, drawn
         light = page.evaluate(COLOURS_JS)
         assert light["background"] == rgb(LIGHT.background)
         assert light["charts"] and {c["font"] for c in light["charts"]} == {LIGHT.text}

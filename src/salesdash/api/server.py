@@ -16,6 +16,7 @@ refuse off loopback).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import signal
@@ -143,8 +144,13 @@ class Server:
         self._stopping = threading.Event()
 
     def stop(self, *_: object) -> None:
+        """Stop serving (a signal handler: a second signal, or one that arrives while the process exits after
+        the server has closed its sockets, is a no-op)."""
+        if self._stopping.is_set():
+            return
         self._stopping.set()
-        self.server.pull_trigger()  # wake the event loop now
+        with contextlib.suppress(OSError):  # the wake-up pipe is already closed once the server has shut down
+            self.server.pull_trigger()  # wake the event loop now
 
     def _loop_once(self, timeout: float) -> None:
         from waitress import wasyncore
