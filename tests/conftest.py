@@ -231,10 +231,12 @@ def sample_engine(request: pytest.FixtureRequest, scratch: ScratchDatabases) -> 
     if kind == "spark" and SPARK_RUN.sample_url is not None:
         engine = make_engine(SPARK_RUN.sample_url)  # set up again (pytest switched params): already loaded
     else:
-        engine = make_engine(scratch.url(kind))
+        url = scratch.url(kind)
+        engine = make_engine(url)
         ingest_file(engine, SAMPLE_CSV)
+        if kind == "spark":
+            SPARK_RUN.sample_url = url
     if kind == "spark":
-        SPARK_RUN.sample_url = SPARK_RUN.sample_url or str(engine.url)
         SPARK_RUN.engines.append(engine)
     yield engine
     engine.dispose()

@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -59,7 +59,6 @@ class Stack:
     dashboard: str
     admin_token: str
     workdir: Path
-    others: dict[str, str] = field(default_factory=dict)  # name -> url of the extra Streamlit apps
 
     def api_json(self, path: str, **params: object) -> dict:
         response = requests.get(f"{self.api}{path}", params=params, timeout=60)
@@ -85,12 +84,10 @@ def wait_http(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -
 def api_and_dashboard(
     workdir: Path,
     env: dict[str, str] | None = None,
-    others: dict[str, Path] | None = None,
     csv: Path = SAMPLE_CSV,
 ) -> Iterator[Stack]:
     """The API and the dashboard over a fresh SQLite store holding ``csv`` (the bundled data unless told; plus
-    an admin token), and any ``others`` Streamlit scripts started with the dashboard's own flags; all stopped
-    on exit."""
+    an admin token), both stopped on exit."""
     if not Path(CHROMIUM).exists():
         pytest.fail(
             f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` (`make test` does as root)"
@@ -115,19 +112,12 @@ def api_and_dashboard(
         f"{api_url}/api/health": [sys.executable, "-m", "salesdash", "serve", "--port", str(api_port)],
         f"http://127.0.0.1:{dashboard_port}/_stcore/health": dashboard_command(settings),
     }
-    other_urls = {}
-    for name, script in (others or {}).items():
-        port = free_port()
-        command = dashboard_command(settings.model_copy(update={"dashboard_port": port}))
-        command[command.index("run") + 1] = str(script)  # same flags, other script
-        commands[f"http://127.0.0.1:{port}/_stcore/health"] = command
-        other_urls[name] = f"http://127.0.0.1:{port}"
     quiet = {"env": environment, "cwd": workdir, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     processes = {health: subprocess.Popen(command, **quiet) for health, command in commands.items()}  # type: ignore[call-overload]
     try:
         for health, process in processes.items():
             wait_http(health, process)
-        yield Stack(api_url, f"http://127.0.0.1:{dashboard_port}", token, workdir, other_urls)
+        yield Stack(api_url, f"http://127.0.0.1:{dashboard_port}", token, workdir)
     finally:
         for process in processes.values():
             process.terminate()
