@@ -16,7 +16,6 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -240,9 +239,7 @@ def _check_alerts_later(st: ApiState) -> None:
     """Run the alert check after a load, in the background (the response does not wait for SMTP)."""
     from salesdash.reports.alerts import after_load
 
-    threading.Thread(
-        target=after_load, args=(st.engine, st.settings), name="salesdash-alerts-after-load", daemon=True
-    ).start()
+    st.run_later("salesdash-alerts-after-load", after_load, st.engine, st.settings)
 
 
 # ---- GET /metrics -------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from typing import Any
 
 from salesdash.config import Settings
 from salesdash.errors import ConfigError
+from salesdash.lifecycle import ignore_stop_signals
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def build_app(settings: Settings) -> Any:
     if settings.scheduler_enabled:  # in this process: a DuckDB file opens in one process only
         from salesdash.reports.scheduler import start_background
 
-        start_background(app.extensions["salesdash"].engine, settings)
+        app.extensions["salesdash.scheduler"] = start_background(app.extensions["salesdash"].engine, settings)
     if settings.stream_enabled:  # likewise: the consumer shares the API's engine
         start_stream_consumer(app)
     return app
@@ -179,6 +180,23 @@ class Server:
         finally:
             self.server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
             wasyncore.close_all(self.server._map)
+            close_app(self.app)
+
+
+def close_app(app: Any) -> None:
+    """Stop what the app runs besides requests (the scheduler, the stream consumer, work a request left behind)
+    and close its store, before the interpreter exits (see :meth:`ApiState.close`)."""
+    from salesdash.api.state import EXTENSION
+
+    scheduler = app.extensions.pop("salesdash.scheduler", None)
+    if scheduler is not None and scheduler.running:
+        scheduler.shutdown(wait=True)  # a report or alert run in progress finishes
+    consumer = app.extensions.get("salesdash.stream")
+    if consumer is not None:
+        consumer.stop()
+    state = app.extensions.get(EXTENSION)
+    if state is not None:
+        state.close(GRACEFUL_SECONDS)
 
 
 def start_stream_consumer(app: Any) -> None:
@@ -194,6 +212,7 @@ def start_stream_consumer(app: Any) -> None:
     )
     thread = consumer.start_thread()
     app.extensions["salesdash.stream"] = consumer
+    state.background.add(thread)  # close_app stops the consumer, then waits for it
 
     def stop() -> None:
         consumer.stop()
@@ -225,4 +244,7 @@ def serve(settings: Settings) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    server.run()
+    try:
+        server.run()
+    finally:
+        ignore_stop_signals()

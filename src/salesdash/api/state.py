@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,9 +41,35 @@ class ApiState:
     options: LRUCache = field(default_factory=lambda: LRUCache(4))
     refresh_lock: threading.Lock = field(default_factory=threading.Lock)
     watch: VersionWatch = field(init=False)
+    # work a request left running after its response (the alert check after a load); joined by close()
+    background: set[threading.Thread] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.watch = VersionWatch(self.engine)
+
+    def run_later(self, name: str, target: Callable[..., object], *args: object) -> None:
+        """Run ``target(*args)`` in a thread of its own that :meth:`close` waits for."""
+
+        def run() -> None:
+            try:
+                target(*args)
+            finally:
+                self.background.discard(threading.current_thread())
+
+        thread = threading.Thread(target=run, name=name, daemon=True)
+        self.background.add(thread)
+        thread.start()
+
+    def close(self, timeout: float) -> None:
+        """End this app's use of the store: wait up to ``timeout`` seconds for background work, then close the
+        engine's connections. A process must do this before the interpreter exits: a DuckDB query still running
+        in a daemon thread at exit aborts the process (the thread is unwound through DuckDB's C++ code)."""
+        deadline = time.monotonic() + timeout
+        for thread in list(self.background):
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if any(t.is_alive() for t in self.background):
+            log.warning("background work still running after %.0f s; closing the store anyway", timeout)
+        self.engine.dispose()
 
     @property
     def renderer(self) -> Renderer:

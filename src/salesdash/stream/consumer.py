@@ -38,6 +38,7 @@ from sqlalchemy.exc import OperationalError
 from salesdash.config import Settings
 from salesdash.errors import RefreshInProgress, StoreUnavailable
 from salesdash.ingest import make_version
+from salesdash.lifecycle import ignore_stop_signals
 from salesdash.store.stream import (
     STOPPED,
     BatchOutcome,
@@ -52,6 +53,8 @@ from salesdash.telemetry import observe_load
 log = logging.getLogger(__name__)
 
 AfterBatch = Callable[[BatchOutcome], None]
+# a fetched micro-batch: its messages, their (stream sequence, data), and its validation (None if that failed)
+Fetched = tuple[list[Any], list[tuple[int, bytes]], Batch | None]
 HEARTBEAT_SECONDS = 2.0
 RETRY_SECONDS = 0.5
 # store errors that are about the database, not the message: the batch is retried, never dead-lettered
@@ -108,7 +111,10 @@ class StreamConsumer:
                 loop.add_signal_handler(sig, self.stop)
             await self.consume()
 
-        asyncio.run(main())
+        try:
+            asyncio.run(main())
+        finally:
+            ignore_stop_signals()
 
     def start_thread(self) -> threading.Thread:
         """Run in a daemon thread (the API process, when ``stream_enabled``); :meth:`stop` ends it."""
@@ -219,7 +225,7 @@ class StreamConsumer:
         assert self._stop is not None
         js = nc.jetstream()
         sub = None
-        upcoming: asyncio.Task[tuple[list[Any], Batch | None]] | None = None
+        upcoming: asyncio.Task[Fetched] | None = None
         self._held.clear()
         keep_alive = asyncio.create_task(self._keep_alive())
         try:
@@ -232,7 +238,7 @@ class StreamConsumer:
                         await self._heartbeat(force=True, connected=True)
                     if upcoming is None:
                         upcoming = asyncio.create_task(self._next_batch(sub))
-                    messages, batch = await upcoming
+                    messages, pairs, batch = await upcoming
                     upcoming = None
                 except (ConnectionClosedError, NoServersError):
                     return
@@ -251,7 +257,7 @@ class StreamConsumer:
                     await self._heartbeat(connected=True)
                     continue
                 upcoming = asyncio.create_task(self._next_batch(sub))
-                await self._handle(js, messages, batch)
+                await self._handle(js, messages, pairs, batch)
         finally:
             keep_alive.cancel()
             with contextlib.suppress(BaseException):
@@ -275,17 +281,18 @@ class StreamConsumer:
                     with contextlib.suppress(Exception):  # a lost connection: the main loop reports it
                         await message.in_progress()
 
-    async def _next_batch(self, sub: Any) -> tuple[list[Any], Batch | None]:
+    async def _next_batch(self, sub: Any) -> Fetched:
         """The next micro-batch and its validation (None when validation itself failed: see _commit_each)."""
         messages = await self._collect(sub)
         if not messages:
-            return [], None
+            return [], [], None
+        pairs = self._pairs(messages)  # once: a message's metadata is parsed from its reply subject per call
         try:
-            batch = await asyncio.to_thread(prepare_batch, self._pairs(messages))
+            batch = await asyncio.to_thread(prepare_batch, pairs)
         except Exception:
             log.exception("a batch of %d messages could not be validated", len(messages))
             batch = None
-        return messages, batch
+        return messages, pairs, batch
 
     @staticmethod
     def _pairs(messages: list[Any]) -> list[tuple[int, bytes]]:
@@ -382,9 +389,10 @@ class StreamConsumer:
             log.warning("batch of %d messages failed (%s); committing them one by one", len(messages), exc)
             return self._commit_each(messages)
 
-    async def _handle(self, js: JetStreamContext, messages: list[Any], batch: Batch | None) -> None:
+    async def _handle(
+        self, js: JetStreamContext, messages: list[Any], pairs: list[tuple[int, bytes]], batch: Batch | None
+    ) -> None:
         s = self.settings
-        pairs = self._pairs(messages)
         while True:
             try:
                 started = time.perf_counter()
