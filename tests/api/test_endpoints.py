@@ -3,16 +3,20 @@ agreement with the metric layer (the API must add nothing to and lose nothing fr
 
 from __future__ import annotations
 
+import csv
 from datetime import date
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
 from salesdash.geo import iso3
+from salesdash.ingest import ingest_file
 from salesdash.metrics import Filters, breakdown, filter_options, kpis, order_line_page, over_time
 from salesdash.store import current_version, snapshot
-from tests.api.conftest import assert_error, data_of
+from tests.api.conftest import app_for, assert_error, data_of
+from tests.orderlines import COLUMNS, line
 from tests.reference import AVERAGE_ORDER_VALUE, COUNTRIES, CUSTOMERS, ORDERS, PRODUCT_LINES, REVENUE
 
 TABULAR = [
@@ -276,6 +280,28 @@ def test_filters_lists_values(sample_client: FlaskClient, sample_engine: Engine)
     assert data["customer_count"] == len(expected["customers"]) == 92
     assert "Cancelled" in data["statuses"] and "Cancelled" not in data["default_statuses"]
     assert data["periods"] == ["daily", "weekly", "monthly", "quarterly", "yearly"]
+
+
+def test_filters_follow_a_new_load(fresh_engine: Engine, tmp_path: Path):
+    """/api/filters is made from the values the version's requests check their filters against: after a new
+    load the same app lists the new load's values, not the first one's."""
+    client = app_for(fresh_engine).test_client()
+    first = [
+        line(1, date(2004, 1, 10), 100.0, customer="A Co"),
+        line(2, date(2004, 2, 1), 200.0, customer="B Co"),
+    ]
+    second = [*first, line(3, date(2005, 3, 5), 300.0, customer="C SA", country="France")]
+    for n, rows in enumerate((first, second)):
+        path = tmp_path / f"load{n}.csv"
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+        ingest_file(fresh_engine, path)
+        data = data_of(client.get("/api/filters"))
+        assert data["customer_count"] == len(rows)
+        assert data["countries"] == sorted({r["COUNTRY"] for r in rows})
+        assert data["date_range"]["end"] == ("2004-02-01" if n == 0 else "2005-03-05")
 
 
 def test_customer_search_finds_names_as_typed(sample_client: FlaskClient, sample_engine: Engine):

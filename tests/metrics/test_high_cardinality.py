@@ -18,12 +18,14 @@ from salesdash.generate import Shape, generate
 from salesdash.ingest import ingest_file, prepare
 from salesdash.metrics import breakdown, kpis
 from salesdash.metrics.definitions import finish, finish_frame
-from salesdash.metrics.queries import group_count
-from salesdash.metrics.rfm import customer_page, rfm
+from salesdash.metrics.movers import top_movers
+from salesdash.metrics.queries import DIMENSIONS, group_count, headline_plan, total_revenue
+from salesdash.metrics.rfm import rfm, rfm_answer
 from salesdash.metrics.rollups import entity_plan, raw_queries
 from salesdash.store import make_engine, snapshot
 from salesdash.vocabulary import CANCELLED
 from tests.conftest import ENGINE_PARAMS, SAMPLE_CSV, ScratchDatabases
+from tests.metrics.rfm_reference import reference_rfm
 from tests.store.test_rollups import plain
 
 SHAPE = Shape(customers=2_000, products=800, years=6)
@@ -117,21 +119,50 @@ def test_product_ranking_pages_equal_the_lines(engine: Engine, lines: pd.DataFra
     ).all()
 
 
-def test_rfm_covers_every_customer_and_pages_exactly(engine: Engine, lines: pd.DataFrame):
+def test_rfm_scores_every_customer_as_pandas_does_and_pages_exactly(engine: Engine, lines: pd.DataFrame):
+    """2,000 customers: the store's scores and segments equal a pandas RFM of the lines, customer by customer,
+    and pages of 1,000 sorted by revenue cover each customer once."""
     with snapshot(engine) as conn:
-        scored, _ = rfm(conn, Filters())
-    assert len(scored) == lines["customer_name"].nunique()
-    assert round(scored["monetary"].sum() * 100) == int(lines["sales_cents"].sum())
-    frequency = lines.groupby("customer_name")["order_number"].nunique()
-    assert (
-        scored.set_index("customer_name")["frequency"] == frequency.loc[scored["customer_name"]].to_numpy()
-    ).all()
-    seen = []
-    for offset in range(0, len(scored), 1000):
-        page, total = customer_page(scored, sort="monetary", descending=True, limit=1000, offset=offset)
-        assert total == len(scored)
-        seen.extend(page["customer_name"])
-    assert sorted(seen) == sorted(scored["customer_name"])
+        answer = rfm_answer(conn, Filters())
+        assert answer.as_of is not None
+        pages = [
+            rfm_answer(conn, Filters(), sort="monetary", descending=True, limit=1000, offset=offset)
+            for offset in range(0, answer.total, 1000)
+        ]
+    want = reference_rfm(lines, answer.as_of)
+    got = answer.customers.set_index("customer_name")
+    assert len(got) == answer.total == lines["customer_name"].nunique()
+    for column in ("recency_days", "frequency", "r_score", "f_score", "m_score", "segment"):
+        assert got[column].to_dict() == want[column].to_dict(), column
+    assert round(got["monetary"].sum() * 100) == int(lines["sales_cents"].sum())
+    assert answer.segments["customer_count"].sum() == answer.total
+    seen = [name for page in pages for name in page.customers["customer_name"]]
+    assert all(page.total == answer.total for page in pages)
+    assert sorted(seen) == sorted(got.index)
+    revenue = [v for page in pages for v in page.customers["monetary"]]
+    assert revenue == sorted(revenue, reverse=True)
+
+
+def test_top_movers_rank_every_customer_as_pandas_does(engine: Engine, lines: pd.DataFrame):
+    """2,000 customers: the store ranks the change between the headline periods (one statement, top N in SQL);
+    the ranking, the amounts and the number of customers ranked equal pandas over the lines of both periods."""
+    with snapshot(engine) as conn:
+        got = top_movers(conn, Filters(), "customer", limit=25)
+    spans = [got["current_period"], got["comparison_period"]]
+    assert None not in spans, got["note"]
+    days = pd.to_datetime(lines["order_date"])
+    cents = [
+        lines[(days >= s["start"]) & (days <= s["end"])].groupby("customer_name")["sales_cents"].sum()
+        for s in spans
+    ]
+    both = pd.concat(cents, axis=1, keys=["now", "before"]).fillna(0).astype("int64")
+    both["size"] = (both["now"] - both["before"]).abs()
+    want = both.reset_index().sort_values(["size", "customer_name"], ascending=[False, True]).head(25)
+    assert got["candidates"] == len(both)
+    rows = got["rows"]
+    assert list(rows["customer_name"]) == list(want["customer_name"])
+    assert [round(v * 100) for v in rows["current_revenue"]] == list(want["now"])
+    assert [round(v * 100) for v in rows["previous_revenue"]] == list(want["before"])
 
 
 def test_a_copied_customer_filters_to_its_own_lines(engine: Engine, lines: pd.DataFrame):
@@ -191,7 +222,7 @@ def _customer_answers(engine: Engine, filters: Filters) -> list[object]:
 def test_customer_tables_equal_the_order_lines(engine: Engine, name: str):
     filters = ENTITY_SHAPES[name]
     with snapshot(engine) as conn:
-        plan = entity_plan(conn, filters, "customer")
+        plan = entity_plan(conn, filters, ("customer_name",))
     if filters.start is None:
         assert plan is not None and plan.table.name.startswith("agg_customers"), (
             "the planner should pick them"
@@ -203,6 +234,40 @@ def test_customer_tables_equal_the_order_lines(engine: Engine, name: str):
         reference = _customer_answers(engine, filters)
     assert rolled == reference
     assert len(rolled[0]["rows"]) > 0
+
+
+@pytest.mark.parametrize("dimension", ["country", "territory", "status", "product_line", "deal_size"])
+@pytest.mark.parametrize("name", list(ENTITY_SHAPES))
+def test_other_breakdowns_from_the_customer_tables_equal_the_order_lines(
+    engine: Engine, name: str, dimension: str
+):
+    """The customer tables are the rollups without the date: without a date range they answer the breakdowns
+    by any key they hold, exactly (order_count included, also where it cannot be added up)."""
+    filters = ENTITY_SHAPES[name]
+    with snapshot(engine) as conn:
+        plan = entity_plan(conn, filters, DIMENSIONS[dimension])
+        rolled = plain(breakdown(conn, filters, dimension))
+    assert (plan is not None) == (filters.start is None)
+    if plan is not None:
+        assert plan.table.name.startswith("agg_customers")
+    with snapshot(engine) as conn, raw_queries():
+        reference = plain(breakdown(conn, filters, dimension))
+    assert rolled == reference
+    assert len(rolled["rows"]) > 0
+
+
+@pytest.mark.parametrize("name", list(ENTITY_SHAPES))
+def test_kpis_from_the_customer_tables_equal_the_order_lines(engine: Engine, name: str):
+    """Figures over everything in view come from a customer table without a date range (distinct orders,
+    customers, countries and product lines included), equal to the order lines' answer."""
+    filters = ENTITY_SHAPES[name]
+    with snapshot(engine) as conn:
+        plan = headline_plan(conn, filters)
+        rolled = (kpis(conn, filters), total_revenue(conn, filters))
+    assert plan is not None
+    assert plan.table.name.startswith("agg_customers") == (filters.start is None)
+    with snapshot(engine) as conn, raw_queries():
+        assert rolled == (kpis(conn, filters), total_revenue(conn, filters))
 
 
 def test_finish_frame_is_finish_row_by_row(engine: Engine):

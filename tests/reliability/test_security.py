@@ -151,10 +151,6 @@ def test_token_check_compares_hashes_in_constant_time(fresh_engine: Engine):
 # list true) or if any other site appears.
 ALLOWED_DYNAMIC_SQL = {
     ("store/engine.py", "PRAGMA busy_timeout"): "an int() of a module constant, not request data",
-    (
-        "metrics/queries.py",
-        "literal_column(sort)",
-    ): "sort is checked against the fixed BREAKDOWN_METRICS names",
     # Spark identifiers cannot be bound parameters: each is check_database_name()d (letters, digits, _) right
     # before use, from SALESDASH_SPARK_DATABASE (validated by the same rule in config) plus a version number
     ("store/spark.py", 'SHOW TABLES IN `{database}`")'): "a checked database name",

@@ -204,7 +204,7 @@ def data_response(
     st = state()
     version = st.require_version()
     options = st.filter_options(version)
-    g.filter_options = options
+    g.filter_options, g.options_version = options, version
     filters = request_filters(options) if use_filters else Filters()
     if prepare is not None:
         filters = prepare(filters, options)

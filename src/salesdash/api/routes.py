@@ -23,6 +23,7 @@ from salesdash.filters import FILTERS, Filter, Filters
 from salesdash.metrics import definitions, filter_options
 from salesdash.metrics.queries import order_detail
 from salesdash.metrics.rfm import DEFINITIONS as RFM_DEFINITIONS
+from salesdash.store import current_version_label_in
 from salesdash.views import CATALOG, Param, View, describe_views, run_view
 from salesdash.vocabulary import CANCELLED, PERIODS
 
@@ -167,7 +168,10 @@ def get_filters(query: dict[str, Any]) -> Response:
     be megabytes). `default_statuses` is what "no status filter" means."""
 
     def compute(conn: Connection, f: Filters) -> Result:
-        data = filter_options(conn)
+        # the values every request of this data version checks its filters against (read once per version),
+        # unless a load landed since this request looked the version up
+        same = current_version_label_in(conn) == g.options_version
+        data = dict(g.filter_options) if same else filter_options(conn)
         for found in FILTERS:  # too many values to list (customers, product codes): their count, and a finder
             if found.options_key and found.finder:
                 data[found.count_key] = len(data.pop(found.options_key))

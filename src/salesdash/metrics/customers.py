@@ -29,7 +29,7 @@ from salesdash.metrics.compare import headline_periods as compare_periods
 from salesdash.metrics.definitions import cents_to_money
 from salesdash.metrics.movers import revenue_in_periods
 from salesdash.metrics.queries import GRAINS, breakdown, kpis, period_label, period_start
-from salesdash.metrics.rollups import choose_plan, rollup_rows
+from salesdash.metrics.rollups import choose_plan, entity_plan, rollup_rows
 from salesdash.store.schema import order_lines
 
 COHORT_GRAINS = ("month", "quarter")
@@ -73,8 +73,16 @@ def _check_grain(grain: str, allowed: tuple[str, ...]) -> None:
 
 
 def _first_orders(conn: Connection, filters: Filters) -> Select[Any]:
-    """Each customer's first order date under every filter but the date range."""
-    src = _lines(conn, filters.with_dates(None, None), by_day=False)
+    """Each customer's first order date under every filter but the date range: from the customer tables (a
+    row per customer and status, country, territory, with its first date) where they answer, else the rollups."""
+    undated = filters.with_dates(None, None)
+    plan = entity_plan(conn, undated, ("customer_name",))
+    if plan is not None:
+        c = rollup_rows(plan.table, undated)
+        return select(c.c.customer_name, func.min(c.c.first_date).label("first_date")).group_by(
+            c.c.customer_name
+        )
+    src = _lines(conn, undated, by_day=False)
     r = src.rows
     return select(r.c.customer_name, func.min(src.first_date).label("first_date")).group_by(r.c.customer_name)
 

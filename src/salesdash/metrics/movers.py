@@ -12,12 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection
+from sqlalchemy import BigInteger, Connection, Select, func, literal, select, union_all
 
 from salesdash.errors import InvalidParameter
 from salesdash.filters import Filters
 from salesdash.metrics.compare import Period, change, headline_periods
-from salesdash.metrics.queries import DIMENSIONS, breakdown
+from salesdash.metrics.definitions import cents_to_money
+from salesdash.metrics.queries import DIMENSIONS, breakdown_plan, grouped_statement, statement_cache
+from salesdash.metrics.rollups import Plan
 
 # the view's `dimension` (URL words, like the filters) -> the breakdown dimension
 MOVER_DIMENSIONS: dict[str, str] = {
@@ -37,21 +39,59 @@ def movement(current: float, previous: float) -> str:
     return "up" if current > previous else "down" if current < previous else "flat"
 
 
+@statement_cache
+def _periods_statement(
+    now_plan: Plan | None, now: Filters, before_plan: Plan | None, before: Filters, dimension: str
+) -> Select[Any]:
+    """Per group with revenue in either period: the group, its revenue (cents) in ``now`` and in ``before``."""
+    key = DIMENSIONS[dimension][0]
+    zero = literal(0, BigInteger)
+    a = grouped_statement(now_plan, now, dimension, ("revenue",)).subquery("now")
+    b = grouped_statement(before_plan, before, dimension, ("revenue",)).subquery("before")
+    both = union_all(
+        select(a.c[key].label("group_key"), a.c.revenue.label("current"), zero.label("previous")),
+        select(b.c[key].label("group_key"), zero.label("current"), b.c.revenue.label("previous")),
+    ).subquery("both")
+    return select(
+        both.c.group_key,
+        func.sum(both.c.current).label("current"),
+        func.sum(both.c.previous).label("previous"),
+    ).group_by(both.c.group_key)
+
+
+def _period_filters(
+    conn: Connection, filters: Filters, dimension: str, current: Period, previous: Period
+) -> tuple[Plan | None, Filters, Plan | None, Filters]:
+    now = filters.with_dates(current.start, current.end)
+    before = filters.with_dates(previous.start, previous.end)
+    return breakdown_plan(conn, now, dimension), now, breakdown_plan(conn, before, dimension), before
+
+
 def revenue_in_periods(
     conn: Connection, filters: Filters, dimension: str, current: Period, previous: Period
 ) -> dict[str, tuple[float, float]]:
     """{group: (revenue in ``current``, revenue in ``previous``)} for every group with revenue in either
-    (0.0 where it has none): one breakdown per period."""
-    now = breakdown(conn, filters.with_dates(current.start, current.end), dimension)
-    before = breakdown(conn, filters.with_dates(previous.start, previous.end), dimension)
-    key = DIMENSIONS[dimension][0]
-    before_by = {str(k): float(v) for k, v in zip(before[key], before["revenue"], strict=True)}
-    out = {
-        str(k): (float(v), before_by.get(str(k), 0.0)) for k, v in zip(now[key], now["revenue"], strict=True)
+    (0.0 where it has none), in one statement."""
+    stmt = _periods_statement(*_period_filters(conn, filters, dimension, current, previous), dimension)
+    return {
+        str(k): (cents_to_money(now or 0), cents_to_money(before or 0))
+        for k, now, before in conn.execute(stmt)
     }
-    for name, revenue in before_by.items():
-        out.setdefault(name, (0.0, revenue))
-    return out
+
+
+@statement_cache
+def _ranked_statement(
+    now_plan: Plan | None, now: Filters, before_plan: Plan | None, before: Filters, dimension: str, limit: int
+) -> Select[Any]:
+    """The ``limit`` groups with the largest change in cents, gains and losses alike (ties by the group), each
+    with the number of groups ranked."""
+    g = _periods_statement(now_plan, now, before_plan, before, dimension).subquery("periods")
+    size = func.abs(g.c.current - g.c.previous)
+    return (
+        select(g.c.group_key, g.c.current, g.c.previous, func.count().over().label("candidates"))
+        .order_by(size.desc(), g.c.group_key.asc())
+        .limit(limit)
+    )
 
 
 def top_movers(conn: Connection, filters: Filters, dimension: str, limit: int = 10) -> dict[str, Any]:
@@ -90,15 +130,16 @@ def top_movers(conn: Connection, filters: Filters, dimension: str, limit: int = 
             "candidates": 0,
             "note": f"No comparison period: {reason}.",
         }
-    found = revenue_in_periods(conn, filters, grouped, current, previous)
-    ranked = sorted(found.items(), key=lambda kv: (-abs(round(kv[1][0] - kv[1][1], 2)), kv[0]))
+    stmt = _ranked_statement(*_period_filters(conn, filters, grouped, current, previous), grouped, limit)
+    ranked = [tuple(r) for r in conn.execute(stmt)]
     rows = []
-    for rank, (name, (now, before)) in enumerate(ranked[:limit], start=1):
-        delta = change(round(now, 2), round(before, 2))
+    for rank, (name, now_cents, before_cents, _) in enumerate(ranked, start=1):
+        now, before = cents_to_money(now_cents or 0), cents_to_money(before_cents or 0)
+        delta = change(now, before)
         rows.append(
             {
                 "rank": rank,
-                key: name,
+                key: str(name),
                 "current_revenue": delta["current"],
                 "previous_revenue": delta["previous"],
                 "revenue_change": delta["change"],
@@ -111,6 +152,6 @@ def top_movers(conn: Connection, filters: Filters, dimension: str, limit: int = 
         "key": key,
         "current_period": current.to_dict(),
         "comparison_period": previous.to_dict(),
-        "candidates": len(found),
+        "candidates": int(ranked[0][3]) if ranked else 0,
         "note": None,
     }

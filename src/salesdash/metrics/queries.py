@@ -14,15 +14,17 @@ import pandas as pd
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Integer,
     Select,
     String,
     Table,
     and_,
     cast,
     func,
-    literal_column,
+    literal,
     or_,
     select,
+    union_all,
 )
 
 from salesdash.errors import InvalidParameter, NotFound
@@ -41,6 +43,7 @@ from salesdash.metrics.rollups import (
     choose_plan,
     current_state,
     entity_plan,
+    line_table,
     product_code_counts,
     product_plan,
     rollup_extras,
@@ -134,29 +137,33 @@ def _extras(t: Table, dimension: str) -> list[ColumnElement[Any]]:
 
 # Statements are built once per (plan, filters, arguments) and reused: building SQLAlchemy expressions costs
 # more than running them on small data. Every argument is hashable (Filters is frozen).
-_statement_cache = functools.lru_cache(maxsize=4096)
+statement_cache = functools.lru_cache(maxsize=4096)
 
 
-@_statement_cache
+def headline_plan(conn: Connection, filters: Filters) -> Plan | None:
+    """The table for figures over everything in view (no grouping): a customer table without a date range (the
+    rollups without the date), else the smallest rollup (``choose_plan``)."""
+    return entity_plan(conn, filters, ()) or choose_plan(conn, filters)
+
+
+@statement_cache
 def _kpis_statement(plan: Plan | None, filters: Filters) -> Select[Any]:
     if plan is None:
         t = order_lines
         return select(*_metric_columns(t, STORED)).where(filters.where(t))
     stmt = rollup_select(plan, filters, (), tuple(m for m in STORED if m != "product_line_count"))
-    lines = rollup_rows(
-        ROLLUPS[tuple(k for k in LINE_KEYS if k == "product_line" or k in plan.table.c)], filters
-    )
+    lines = rollup_rows(line_table(plan, filters), filters)
     count = select(ROLLUP_SQL["product_line_count"](lines))
     return stmt.add_columns(count.scalar_subquery().label("product_line_count"))
 
 
 def kpis(conn: Connection, filters: Filters) -> dict[str, Any]:
     """Headline metrics for the order lines in view."""
-    row = conn.execute(_kpis_statement(choose_plan(conn, filters), filters)).mappings().one()
+    row = conn.execute(_kpis_statement(headline_plan(conn, filters), filters)).mappings().one()
     return finish({name: row[name] for name in STORED})
 
 
-@_statement_cache
+@statement_cache
 def _total_revenue_statement(plan: Plan | None, filters: Filters) -> Select[Any]:
     if plan is not None:
         return select(ROLLUP_SQL["revenue"](rollup_rows(plan.table, filters)))
@@ -166,11 +173,46 @@ def _total_revenue_statement(plan: Plan | None, filters: Filters) -> Select[Any]
 
 def total_revenue(conn: Connection, filters: Filters) -> float:
     return cents_to_money(
-        conn.execute(_total_revenue_statement(choose_plan(conn, filters), filters)).scalar_one()
+        conn.execute(_total_revenue_statement(headline_plan(conn, filters), filters)).scalar_one()
     )
 
 
-@_statement_cache
+@statement_cache
+def grouped_statement(
+    plan: Plan | None, filters: Filters, dimension: str, metrics: tuple[str, ...] = BREAKDOWN_METRICS
+) -> Select[Any]:
+    """The stored ``metrics`` (raw: revenue in cents) and the dimension's descriptive columns per value of
+    ``dimension``, unordered, from ``plan`` (``breakdown_plan``; None: the order lines)."""
+    key_names = DIMENSIONS[dimension]
+    if plan is None:
+        t = order_lines
+        keys = [t.c[name] for name in key_names]
+        return (
+            select(*keys, *_metric_columns(t, metrics), *_extras(t, dimension))
+            .where(filters.where(t))
+            .group_by(*keys)
+        )
+    stmt = rollup_select(plan, filters, key_names, metrics, rollup_extras(dimension))
+    if dimension == "product_line":
+        rolled = stmt.subquery("rolled")
+        codes = product_code_counts(filters).subquery("codes")
+        stmt = select(*rolled.c, codes.c.product_code_count).select_from(
+            rolled.outerjoin(codes, rolled.c.product_line == codes.c.product_line)
+        )
+    return stmt
+
+
+def breakdown_plan(conn: Connection, filters: Filters, dimension: str) -> Plan | None:
+    """The table that answers a breakdown by ``dimension`` exactly: a customer table, or a rollup (None: the
+    order lines)."""
+    grouped = tuple(k for k in LINE_KEYS if k in DIMENSIONS[dimension])
+    plan = entity_plan(conn, filters, DIMENSIONS[dimension]) or choose_plan(conn, filters, grouped)
+    if plan is not None and dimension == "product_code":
+        plan = Plan(rollup_codes, plan.state.codes_exact, plan.state)
+    return plan
+
+
+@statement_cache
 def _breakdown_statement(
     plan: Plan | None,
     filters: Filters,
@@ -180,27 +222,8 @@ def _breakdown_statement(
     sort: str,
     descending: bool,
 ) -> Select[Any]:
-    key_names = DIMENSIONS[dimension]
-    if plan is None:
-        t = order_lines
-        keys = [t.c[name] for name in key_names]
-        stmt = (
-            select(*keys, *_metric_columns(t, BREAKDOWN_METRICS), *_extras(t, dimension))
-            .where(filters.where(t))
-            .group_by(*keys)
-        )
-        sort_col = literal_column(sort) if sort in BREAKDOWN_METRICS else t.c[sort]
-        order = [sort_col.desc() if descending else sort_col.asc(), *[k.asc() for k in keys]]
-        stmt = stmt.order_by(*order)
-    else:
-        stmt = rollup_select(plan, filters, key_names, BREAKDOWN_METRICS, rollup_extras(dimension))
-        if dimension == "product_line":
-            rolled = stmt.subquery("rolled")
-            codes = product_code_counts(filters).subquery("codes")
-            stmt = select(*rolled.c, codes.c.product_code_count).select_from(
-                rolled.outerjoin(codes, rolled.c.product_line == codes.c.product_line)
-            )
-        stmt = _ordered(stmt, [(sort, descending), *((k, False) for k in key_names)])
+    stmt = grouped_statement(plan, filters, dimension)
+    stmt = _ordered(stmt, [(sort, descending), *((k, False) for k in DIMENSIONS[dimension])])
     return stmt if limit is None else stmt.limit(limit).offset(offset)
 
 
@@ -221,7 +244,6 @@ def breakdown(
         raise InvalidParameter(f"unknown dimension {dimension!r}; use one of {', '.join(DIMENSIONS)}")
     if sort not in (*BREAKDOWN_METRICS, *DIMENSIONS[dimension]):
         raise InvalidParameter(f"cannot sort by {sort!r}")
-    grouped = tuple(k for k in LINE_KEYS if k in DIMENSIONS[dimension])
     products = None
     if dimension == "product_code" and limit is not None and sort != "customer_count":
         products = product_plan(conn, filters)
@@ -229,9 +251,7 @@ def breakdown(
         assert limit is not None
         frame = _product_page(conn, products, filters, limit, offset, sort, descending)
     else:
-        plan = entity_plan(conn, filters, dimension) or choose_plan(conn, filters, grouped)
-        if plan is not None and dimension == "product_code":
-            plan = Plan(rollup_codes, plan.state.codes_exact, plan.state)
+        plan = breakdown_plan(conn, filters, dimension)
         stmt = _breakdown_statement(plan, filters, dimension, limit, offset, sort, descending)
         result = conn.execute(stmt)
         names = list(result.keys())
@@ -247,7 +267,7 @@ def breakdown(
 _PAGE_METRICS = tuple(m for m in BREAKDOWN_METRICS if m != "customer_count")
 
 
-@_statement_cache
+@statement_cache
 def _product_page_statement(
     plan: Plan, filters: Filters, limit: int, offset: int, sort: str, descending: bool
 ) -> Select[Any]:
@@ -340,7 +360,7 @@ def period_label(grain: str, start: date) -> str:
     return str(start.year)
 
 
-@_statement_cache
+@statement_cache
 def _over_time_statement(plan: Plan | None, filters: Filters, grain: str) -> Select[Any]:
     if plan is None:
         t = order_lines
@@ -371,7 +391,7 @@ def over_time(conn: Connection, filters: Filters, grain: str = "month") -> pd.Da
     return pd.DataFrame(rows, columns=columns)
 
 
-@_statement_cache
+@statement_cache
 def _matrix_statement(plan: Plan | None, filters: Filters, metric: str) -> Select[Any]:
     if plan is None:
         t = order_lines
@@ -397,7 +417,7 @@ def month_year_matrix(conn: Connection, filters: Filters, metric: str = "revenue
     return matrix.astype("float64")
 
 
-@_statement_cache
+@statement_cache
 def _date_range_statement(plan: Plan | None, filters: Filters | None) -> Select[Any]:
     if plan is not None:
         r = rollup_rows(plan.table, filters)
@@ -445,17 +465,23 @@ def _filter_options(conn: Connection) -> dict[str, Any]:
         else []
     )
 
-    def distinct(column_name: str) -> list[Any]:
+    listed = [
+        (f.options_key, f.column) for f in FILTERS if f.options_key is not None and f.column is not None
+    ]
+
+    def distinct(position: int, column_name: str) -> Select[Any]:
+        """The column's distinct values, tagged with the filter's position (every filter column is text)."""
         table = next((t for t in sources if column_name in t.c), order_lines)
         column = table.c[column_name]
-        return [v for (v,) in conn.execute(select(column).distinct().order_by(column)) if v is not None]
+        tag = cast(literal(position), Integer).label("filter")
+        return select(tag, column.label("value")).where(column.is_not(None)).distinct()
 
+    # one statement for every filter (on Spark each statement is a job of its own: one, not one per filter)
+    values = union_all(*(distinct(i, column) for i, (_key, column) in enumerate(listed))).subquery()
+    options: dict[str, Any] = {key: [] for key, _column in listed}
+    for position, value in conn.execute(select(values).order_by(values.c["filter"], values.c.value)):
+        options[listed[int(position)][0]].append(value)
     first, last = data_date_range(conn)
-    options: dict[str, Any] = {
-        f.options_key: distinct(f.column)
-        for f in FILTERS
-        if f.options_key is not None and f.column is not None
-    }
     options["date_range"] = {
         "start": first.isoformat() if first else None,
         "end": last.isoformat() if last else None,

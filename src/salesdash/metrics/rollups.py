@@ -155,19 +155,22 @@ def choose_plan(conn: Connection, filters: Filters, grouped: tuple[str, ...] = (
     return Plan(ROLLUPS[need], exact, state)
 
 
-def entity_plan(conn: Connection, filters: Filters, dimension: str) -> Plan | None:
-    """The customer table that answers a breakdown by customer exactly (None: use ``choose_plan``). Customer
-    tables have no date, so a date range, or a filter on a column they do not have, goes to the rollups; the
-    line keys are chosen and order_count adds up on the same terms as in ``choose_plan``."""
+def entity_plan(conn: Connection, filters: Filters, keys: tuple[str, ...]) -> Plan | None:
+    """The customer table that answers a breakdown by ``keys`` exactly (None: use ``choose_plan``): by
+    customer, and by any other key they hold (country, territory, status, product line, deal size), since
+    they are the rollups without the date. A date range, or a key or filter on a column they do not have, goes
+    to the rollups; the line keys are chosen and order_count adds up on the same terms as in ``choose_plan``."""
     state = current_state(conn)
-    if state is None or dimension != "customer":
+    if state is None:
         return None
     chosen = {"product_line": len(filters.product_lines), "deal_size": len(filters.deal_sizes)}
-    need = tuple(k for k in LINE_KEYS if chosen[k])
+    need = tuple(k for k in LINE_KEYS if k in keys or chosen[k])
     table = CUSTOMER_TABLES[need]
+    if any(k not in table.c for k in keys):
+        return None
     if any(f.column is None or f.column not in table.c for f in filters.restricting()):
         return None
-    return Plan(table, state.orders_exact and all(chosen[k] == 1 for k in need), state)
+    return Plan(table, state.orders_exact and all(k in keys or chosen[k] == 1 for k in need), state)
 
 
 def product_plan(conn: Connection, filters: Filters) -> Plan | None:
@@ -179,6 +182,16 @@ def product_plan(conn: Connection, filters: Filters) -> Plan | None:
     if state is None or not _products_answer(filters):
         return None
     return Plan(rollup_products, state.codes_exact, state)
+
+
+def line_table(plan: Plan, filters: Filters) -> Table:
+    """The smallest table with the product line that answers "which product lines are in view" for ``plan``:
+    agg_products without a date range or a customer/country filter, else the customer table or rollup with the
+    plan's line keys plus the product line."""
+    if _products_answer(filters):
+        return rollup_products
+    keys = tuple(k for k in LINE_KEYS if k == "product_line" or k in plan.table.c)
+    return CUSTOMER_TABLES[keys] if plan.table in ENTITY_SOURCES else ROLLUPS[keys]
 
 
 def _products_answer(filters: Filters) -> bool:
