@@ -36,15 +36,16 @@ POSTGRES_ENV = "SALESDASH_TEST_POSTGRES_URL"
 SPARK_ENV = "SALESDASH_TEST_SPARK_URL"
 # test modules whose engine-parametrised tests also run on Spark (paths relative to tests/)
 # What `make test` runs on Spark: loads and atomicity (kill -9 included), the version label, every metric and
-# filter on the hand-computed file, and the reference figures. The rollup comparisons, comparisons, trends and the
-# API refresh tests also pass on a quiet machine but take ~20 more minutes on this 2-core one (one Spark job is
-# 0.5-1 s): run them with SALESDASH_SPARK_FULL=1.
+# filter on the hand-computed file, the reference figures and RFM (scored by the store). The rollup comparisons,
+# comparisons, trends and the API refresh tests also pass on a quiet machine but take ~20 more minutes on this
+# 2-core one (one Spark job is 0.5-1 s): run them with SALESDASH_SPARK_FULL=1.
 SPARK_CONTRACT = (
     "store/test_load.py",
     "store/test_version_label.py",
     "store/test_spark.py",
     "metrics/test_metrics_small.py",
     "metrics/test_reference_figures.py",
+    "metrics/test_rfm.py",
 ) + (
     (
         "store/test_rollups.py",

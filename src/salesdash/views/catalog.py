@@ -59,7 +59,7 @@ from salesdash.metrics.queries import (
 )
 from salesdash.metrics.rfm import COLUMNS as RFM_COLUMNS
 from salesdash.metrics.rfm import DEFINITIONS as RFM_DEFINITIONS
-from salesdash.metrics.rfm import SEGMENTS, customer_page, rfm, summarise
+from salesdash.metrics.rfm import SEGMENTS, rfm_answer
 from salesdash.metrics.rfm import SORT_COLUMNS as RFM_SORT_COLUMNS
 from salesdash.metrics.series import COLUMNS as SERIES_COLUMNS
 from salesdash.metrics.series import month_year_grid, partial_note, sales_over_time
@@ -619,19 +619,19 @@ def _penetration(conn: Connection, f: Filters, p: dict[str, Any], options: Optio
 
 
 def _rfm(conn: Connection, f: Filters, p: dict[str, Any], options: Options) -> ViewData:
-    scored, as_of = rfm(conn, f)
-    summary = summarise(scored)
     everything = p.get("limit") is None  # an export: every customer (of the segment), in the order asked
-    limit = len(scored) if everything else p["limit"]
     offset = 0 if everything else p["offset"]
-    page, total = customer_page(
-        scored,
+    answer = rfm_answer(
+        conn,
+        f,
         segment=p.get("segment"),
         sort=p["sort"],
         descending=p["order"] == "desc",
-        limit=limit,
+        limit=None if everything else p["limit"],
         offset=offset,
     )
+    page, total, summary, as_of = answer.customers, answer.total, answer.segments, answer.as_of
+    limit = len(page) if everything else p["limit"]
     following = offset + len(page)
     paging = (
         {}
