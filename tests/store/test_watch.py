@@ -65,13 +65,47 @@ def test_a_file_replaced_under_the_same_path_is_noticed(tmp_path: Path):
     assert after != before
 
 
-def test_other_engines_look_up_every_time(tmp_path: Path):
-    engine = make_engine(f"duckdb:///{tmp_path / 's.duckdb'}")
+def test_duckdb_lookup_happens_once_until_a_write_here_or_a_load_by_another_process(tmp_path: Path):
+    url = f"duckdb:///{tmp_path / 's.duckdb'}"
+    engine = make_engine(url)
     ingest_file(engine, SAMPLE_CSV)
     watch = VersionWatch(engine)
+    first = watch.label()
+    assert first == current_version_label(engine)
     statements = _count_statements(engine)
-    assert watch.label() == watch.label() == current_version_label(engine)
-    assert len([s for s in statements if "data_versions" in s]) == 3
+    for _ in range(20):
+        assert watch.label() == first
+    assert [s for s in statements if "data_versions" in s] == []  # nothing changed: no lookup
+
+    # a load in this process (a refresh, a stream batch): the very next call sees it
+    ingest_file(engine, SAMPLE_CSV)
+    second = watch.label()
+    assert second != first and second == current_version_label(engine)
+
+    # a load by another process, once this one has let go of the file
+    engine.dispose()
+    done = subprocess.run(
+        [sys.executable, "-m", "salesdash", "ingest", str(SAMPLE_CSV)],
+        env={"SALESDASH_DATABASE_URL": url, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    third = watch.label()
+    assert third not in (first, second)
+    assert third == current_version_label(engine)
+
+
+def test_postgresql_looks_up_every_time(scratch):
+    engine = make_engine(scratch.url("postgresql"))
+    try:
+        ingest_file(engine, SAMPLE_CSV)
+        watch = VersionWatch(engine)
+        statements = _count_statements(engine)
+        assert watch.label() == watch.label() == current_version_label(engine)
+        assert len([s for s in statements if "data_versions" in s]) == 3
+    finally:
+        engine.dispose()
 
 
 def test_disposing_the_engine_closes_the_probe_so_the_file_can_be_locked(tmp_path: Path):

@@ -5,6 +5,11 @@ lookup is on every request's path. On a SQLite file, ``PRAGMA data_version`` on 
 in microseconds, whether any other connection (this process's pool, an ``ingest`` in another process, a stream
 consumer) has committed since it last asked; only then is the version read again. The file's identity (device,
 inode, size, modification time) is part of the check, so a file replaced under the same path is noticed too.
+A DuckDB file is open in one process at a time, so while this process has it open every write to it is this
+process's own, and each goes through the write lock (``store.lock.writes_finished`` counts them: a load, a stream
+batch, a restore, an append); another process can write it only while this one has let go of it, and closing it
+rewrites the file. So on DuckDB the token is that count plus the identity of the file and of its write-ahead log:
+the version is read again after any write here or any change to the file.
 PostgreSQL has no such counter: there every call is the one indexed lookup of ``current_version_label``.
 
 On Spark every lookup is a round trip to the cluster (tens of milliseconds at best), so it is made again only when
@@ -40,6 +45,7 @@ class VersionWatch:
         self.recheck_seconds = recheck_seconds  # Spark only (see the module docstring)
         self._lock = threading.Lock()
         self._path = _sqlite_file(engine)
+        self._duckdb_path = _duckdb_file(engine)
         self._probe: sqlite3.Connection | None = None
         self._seen: tuple[Token, str | None] | None = None
         self._remote = engine.dialect.name == "spark"
@@ -87,6 +93,8 @@ class VersionWatch:
             self._seen = None
 
     def _token(self) -> Token | None:
+        if self._duckdb_path is not None:
+            return _duckdb_token(self._duckdb_path)
         if self._path is None:
             return None
         try:
@@ -107,6 +115,32 @@ class VersionWatch:
                 self._probe = None
                 return None
         return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, counter)
+
+
+def _duckdb_token(path: str) -> Token | None:
+    """This process's finished writes, then the file's and its WAL's identity (see the module docstring)."""
+    # first: a write that ends while the files are looked at changes the next token
+    writes = writes_finished()
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None  # no file (yet): the lookup says what there is
+    try:
+        wal = os.stat(path + ".wal")
+        log: Token = (wal.st_ino, wal.st_size, wal.st_mtime_ns)
+    except OSError:
+        log = ()
+    return (writes, stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, log)
+
+
+def _duckdb_file(engine: Engine) -> str | None:
+    """The path of a DuckDB database file, or None (another engine, or an in-memory database)."""
+    if engine.dialect.name != "duckdb":
+        return None
+    database = engine.url.database
+    if not database or database == ":memory:":
+        return None
+    return os.path.abspath(database)
 
 
 def _sqlite_file(engine: Engine) -> str | None:
