@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ from salesdash.charts.format import count, money, plain
 from salesdash.config import Settings
 from salesdash.ingest import ingest_file
 from salesdash.store import make_engine
+from salesdash.store.stream import mark_started
 from salesdash.tokens import create_token
 from tests.conftest import SAMPLE_CSV
 from tests.dashboard.conftest import APP, LiveApi, readable, serve
@@ -364,3 +367,34 @@ def test_the_product_table_asks_for_the_apis_largest_page() -> None:
     page = Path(__file__).parents[2] / "src/salesdash/dashboard/views/products.py"
     found = re.search(r"^RANKING_PAGE = (\d+)$", page.read_text(), flags=re.MULTILINE)
     assert found and int(found.group(1)) == MAX_PAGE
+
+
+@pytest.mark.parametrize("feed", [False, True], ids=["no feed", "live feed"])
+def test_an_empty_store_says_no_data_yet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, feed: bool) -> None:
+    """A store with no order lines yet: the page says so (not that the API is down); while a live consumer
+    reports in, it says the feed will fill the page instead of asking for a file."""
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    engine = make_engine(url)
+    settings = Settings(database_url=url)
+    if feed:  # what `salesdash stream` records when it starts (store.stream.mark_started)
+        mark_started(
+            engine, settings.stream_name, settings.stream_subject, at=datetime.now(UTC).replace(tzinfo=None)
+        )
+    server, thread = serve(settings, engine)
+    try:
+        monkeypatch.setenv("SALESDASH_API_URL", f"http://127.0.0.1:{server.server_port}")
+        monkeypatch.setenv("SALESDASH_AUTO_REFRESH_SECONDS", "0")
+        at = run_app()
+        assert not at.exception, [e.value for e in at.exception]
+        notices = [e.value for e in at.error] + [i.value for i in at.info]
+        text = " ".join(notices)
+        assert "not available" not in text
+        if feed:
+            assert "No order lines yet" in text and "live order feed is connected" in text
+            assert not at.error
+        else:
+            assert "No data yet" in text and "salesdash ingest" in text
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        engine.dispose()

@@ -42,7 +42,9 @@ READY_JS = """
   const plots = Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot'));
   const drawn = plots.filter(p => p.querySelector("g.trace, g.hm, .choroplethlayer path.choroplethlocation"));
   const values = document.querySelectorAll('[data-testid="stMetricValue"]');
-  const busy = document.querySelector('[data-testid="stSpinner"], [data-testid="stSkeleton"]');
+  // a rerun in progress: Streamlit's running icon, or elements of the previous run still shown (stale)
+  const busy = document.querySelector('[data-testid="stSpinner"], [data-testid="stSkeleton"], '
+    + '[data-testid="stStatusWidgetRunningIcon"], [data-testid="stStatusWidgetRunningManIcon"], [data-stale="true"]');
   const heading = Array.from(document.querySelectorAll('[data-testid="stMain"] h1')).some(
     h => h.innerText.trim() === title);
   const ready = (title === null || heading) && plots.length >= charts && drawn.length === plots.length
@@ -59,6 +61,7 @@ class Stack:
     dashboard: str
     admin_token: str
     workdir: Path
+    api_process: subprocess.Popen[bytes] | None = None  # `salesdash serve` (a test may stop it)
 
     def api_json(self, path: str, **params: object) -> dict:
         response = requests.get(f"{self.api}{path}", params=params, timeout=60)
@@ -117,7 +120,8 @@ def api_and_dashboard(
     try:
         for health, process in processes.items():
             wait_http(health, process)
-        yield Stack(api_url, f"http://127.0.0.1:{dashboard_port}", token, workdir)
+        api_process = processes[f"{api_url}/api/health"]
+        yield Stack(api_url, f"http://127.0.0.1:{dashboard_port}", token, workdir, api_process)
     finally:
         for process in processes.values():
             process.terminate()

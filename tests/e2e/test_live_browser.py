@@ -9,7 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Page
 
 from salesdash.charts.format import money
 from salesdash.ingest.read import read_csv
@@ -17,7 +17,7 @@ from salesdash.store import make_engine
 from salesdash.stream.consumer import StreamConsumer
 from salesdash.stream.publisher import publish_messages
 from tests.conftest import SAMPLE_CSV
-from tests.e2e.browser import api_and_dashboard, assert_clean, card, goto_ready
+from tests.e2e.browser import api_and_dashboard, assert_clean, card, goto_ready, wait_ready
 from tests.stream.conftest import PrivateNats, stream_settings, wait_for
 
 SAMPLE_REVENUE = 9_838_141.37
@@ -77,6 +77,36 @@ def test_a_published_order_appears_without_a_reload(
             page.get_by_text("last order at").first.wait_for(timeout=30_000)
             assert_clean(page, "the live Overview")
             assert stack.api_json("/api/kpis")["data"]["revenue"] == round(SAMPLE_REVENUE + 1234.56, 2)
+
+            # the Data quality page (no live views: it runs whole) follows the feed too, refusals included
+            page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Data quality").click()
+            wait_ready(page, "Data quality", charts=1, metrics=8)
+            assert feed_metric(page, "Lines appended") == "1"
+            assert feed_metric(page, "Dead letters") == "0"
+            with ThreadPoolExecutor(1) as pool:  # a poison message: a dead letter, no new data version
+                pool.submit(asyncio.run, publish_messages(settings, [b"not an order line"])).result()
+            wait_metric(page, "Dead letters", "1")
+            second = french | {"ORDERNUMBER": "99002"}
+            with ThreadPoolExecutor(1) as pool:
+                pool.submit(asyncio.run, publish_messages(settings, [json.dumps(second).encode()])).result()
+            wait_metric(page, "Lines appended", "2")
+            assert_clean(page, "the live Data quality page")
             engine.dispose()
     finally:
         nats_server.stop()
+
+
+def feed_metric(page: Page, label: str) -> str:
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
+    return str(metric.locator('[data-testid="stMetricValue"]').inner_text()).strip()
+
+
+def wait_metric(page: Page, label: str, value: str) -> None:
+    """Wait until the card ``label`` shows ``value`` (the page updating itself, no reload)."""
+    page.wait_for_function(
+        """([label, value]) => Array.from(document.querySelectorAll('[data-testid="stMetric"]')).some(
+             m => m.innerText.includes(label)
+               && m.querySelector('[data-testid="stMetricValue"]').innerText.trim() === value)""",
+        arg=[label, value],
+        timeout=90_000,
+    )

@@ -93,8 +93,16 @@ def main() -> None:
         version = context.check_version()
         options = context.filter_options(version)
     except ApiError as err:
+        live = context.stream_info(context.client()) if err.code == "no_data" else {}
         with body.container():
-            show_api_error(err)
+            if live.get("active"):  # an empty store a live feed is filling: nothing is wrong
+                st.info(
+                    "**No order lines yet.** The live order feed is connected: this page fills in as orders "
+                    "arrive, without a reload.",
+                    icon=":material/sensors:",
+                )
+            else:
+                show_api_error(err)
         if err.code == "no_data":  # no data yet: a live feed may bring some; rerun when it does
             # checked as often as a live page (nothing is drawn meanwhile): a feed whose status was not known
             # yet when the page opened (a consumer starting, a slow /api/stream) fills it in seconds, not after

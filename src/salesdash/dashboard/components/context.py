@@ -154,13 +154,19 @@ def drawing(view: str) -> Iterator[None]:
             st.session_state[DRAWING_KEY] = outer
 
 
+def has_live_views() -> bool:
+    """Whether the page drawn last drew any live view (the Data pages draw none: they run whole)."""
+    drawn: dict[str, dict[str, str | None]] = st.session_state.get(DRAWN_KEY, {})
+    return any(view != live.PAGE for view in drawn)
+
+
 def changed_views(version: str) -> list[str] | None:
     """The live views whose answers differ under data version ``version`` (each URL asked once, a 304 when
     unchanged), or None when the page itself must run again: an answer drawn outside any live view changed
     (the filter options, say), or the page has no live views. A URL the API now refuses counts as changed
     (its view reruns and shows the error)."""
     drawn: dict[str, dict[str, str | None]] = st.session_state.get(DRAWN_KEY, {})
-    if not any(view != live.PAGE for view in drawn):
+    if not has_live_views():
         return None
     api = client()
     current: dict[str, str | None] = {}

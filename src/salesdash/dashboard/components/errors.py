@@ -15,8 +15,13 @@ def _retry() -> None:
     clear_cache()
 
 
-def show_api_error(err: ApiError) -> None:
-    title = "The API is not available" if isinstance(err, ApiUnavailable) else "The API refused this view"
+def show_api_error(err: ApiError, key: str = "api-error-retry") -> None:
+    if err.code == "no_data":
+        title = "No data yet"
+    elif isinstance(err, ApiUnavailable):
+        title = "The API is not available"
+    else:
+        title = "The API refused this view"
     lines = [f"**{title}.** {md(err.message)}"]
     if err.hint:
         lines.append(err.hint)
@@ -27,7 +32,7 @@ def show_api_error(err: ApiError) -> None:
     st.error("\n\n".join(lines), icon=":material/cloud_off:")
     if err.url:
         st.caption(f"Request: {md(err.url)}")
-    st.button("Retry", on_click=_retry, icon=":material/refresh:", type="primary", key="api-error-retry")
+    st.button("Retry", on_click=_retry, icon=":material/refresh:", type="primary", key=key)
 
 
 def link_warning(problems: list[str], showing: str) -> None:

@@ -27,8 +27,11 @@ from typing import ParamSpec
 import streamlit as st
 from streamlit.components.v2 import component
 from streamlit.errors import StreamlitAPIException
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from salesdash.dashboard.client import ApiError
 from salesdash.dashboard.components import context
+from salesdash.dashboard.components.errors import show_api_error
 
 P = ParamSpec("P")
 PENDING_KEY = "_salesdash_live_pending"  # {names: the views the relay's event reruns, token, waited}
@@ -62,11 +65,23 @@ def live_view(name: str) -> Callable[[Callable[P, None]], Callable[P, None]]:
         @functools.wraps(draw)
         def view(*args: P.args, **kwargs: P.kwargs) -> None:
             with context.drawing(name), st.container(key=CONTAINER + name):
-                draw(*args, **kwargs)
+                try:
+                    draw(*args, **kwargs)
+                except ApiError as err:
+                    if not view_only_run():
+                        raise  # a whole-page run: the page shows one notice for it (dashboard/app.py)
+                    # rerun alone, the page's handler is not running: the notice goes in the view's place
+                    show_api_error(err, key=f"api-error-retry-{name}")
 
         return st.fragment(view, key=PREFIX + name)
 
     return wrap
+
+
+def view_only_run() -> bool:
+    """True while Streamlit reruns fragments alone (a live update, a control inside a view), not the page."""
+    run = get_script_run_ctx()
+    return bool(run is not None and run.fragment_ids_this_run)
 
 
 def rerun_page() -> None:

@@ -7,8 +7,9 @@ version, so the data views then fetch the new data; nothing else is reloaded).
 While a live order feed is active (``/api/stream``), the fragment reruns every ``poll_seconds``
 (``SALESDASH_LIVE_POLL_SECONDS``) instead and shows "Live" with the time of the last order. On a new data version
 it reruns only the page's live views whose answers changed (``components/live.py``; the whole page when an
-answer drawn outside them changed, or when the page has none). Filters and the page live in the URL and widget
-state, so they survive.
+answer drawn outside them changed, or when the page has none). A page without live views (the Data pages) also
+runs again when the feed refused messages (dead letters come without a new data version). Filters and the page
+live in the URL and widget state, so they survive.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from salesdash.markup import md
 
 SEEN_KEY = "_salesdash_seen_version"
 LIVE_KEY = "_salesdash_live"
+DEAD_LETTERS_KEY = "_salesdash_dead_letters"  # the feed's refusals when the watcher last looked
 
 
 def _refresh() -> None:
@@ -130,12 +132,23 @@ def _watch(every: int, live: dict[str, Any] | None) -> None:
             status = context_mod.stream_info(context_mod.client())
             if not status.get("active"):  # the feed stopped: back to the file-based check
                 st.rerun(scope="app")
+            # refusals alone bring no new data version: a page without live views (Data quality) shows them
+            if _refused_more(status) and not context_mod.has_live_views():
+                st.rerun(scope="app")
             _live_badge(status)
             st.caption(f"Checks for new orders every {_every_text(every)}.")
             return
         st.caption(f"Checks for new data every {_every_text(every)}.")
 
     watcher()
+
+
+def _refused_more(status: dict[str, Any]) -> bool:
+    """Whether the feed refused messages since the last check (the first check only notes the count)."""
+    count = status.get("dead_letters")
+    seen = st.session_state.get(DEAD_LETTERS_KEY)
+    st.session_state[DEAD_LETTERS_KEY] = count
+    return seen is not None and count != seen
 
 
 def _every_text(seconds: int) -> str:
