@@ -169,8 +169,9 @@ def _revenue_card(api: Process, country: str | None) -> str:
     from urllib.parse import urlencode
 
     from salesdash.charts.format import card_money
+    from salesdash.dashboard.components.kpis import CARDS_QUERY
 
-    query = "?" + urlencode({"country": country}) if country else ""
+    query = "?" + urlencode(CARDS_QUERY | ({"country": country} if country else {}))
     status, body = api.get("/api/kpis" + query)
     if status != 200:
         raise RuntimeError(f"/api/kpis{query} answered {status}")

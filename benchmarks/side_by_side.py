@@ -34,6 +34,7 @@ from typing import Any
 
 from benchmarks.original_like import ENDPOINTS
 from benchmarks.reliability.common import free_port
+from benchmarks.report import side_by_side_table
 from benchmarks.run import DATA, RESULTS, ROOT, SAMPLE, Server, log, machine, percentiles
 
 
@@ -190,28 +191,6 @@ def run() -> dict[str, Any]:
     return result
 
 
-def table(result: dict[str, Any]) -> str:
-    """The figures as a Markdown table (docs/performance.md)."""
-    lines = [
-        "| original endpoint (salesdash request) | baseline p50 | salesdash uncached p50 | cached p50 | "
-        "uncached ratio | cached ratio | body (salesdash / baseline) | req/s at 16 conn: baseline / uncached / "
-        "cached |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for name, row in result["latency"].items():
-        load = result["throughput"]["endpoints"][name]
-        ours = row["salesdash_path"]
-        original = name.split(" -> ")[0]
-        lines.append(
-            f"| `{original}`{'' if ours == original else f' (`{ours}`)'} | {row['baseline']['p50_ms']} ms | "
-            f"{row['uncached']['p50_ms']} ms | {row['cached']['p50_ms']} ms | {row['ratio_uncached']}x | "
-            f"{row['ratio_cached']}x | {row['uncached']['bytes']:,} / {row['baseline']['bytes']:,} B | "
-            f"{load['baseline']:,.0f} / {load['uncached']:,.0f} ({load['ratio_uncached']}x) / "
-            f"{load['cached']:,.0f} ({load['ratio_cached']}x) |"
-        )
-    return "\n".join(lines)
-
-
 def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC)
@@ -219,7 +198,7 @@ def main() -> int:
     out = RESULTS / f"side-by-side-{started:%Y%m%dT%H%M%S}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     shutil.copyfile(out, RESULTS / "side-by-side-latest.json")
-    print(table(result))
+    print(side_by_side_table(result))
     log(f"results: {out.relative_to(ROOT)}")
     return 0
 
