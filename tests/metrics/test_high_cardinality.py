@@ -17,6 +17,7 @@ from salesdash.filters import Filters
 from salesdash.generate import Shape, generate
 from salesdash.ingest import ingest_file, prepare
 from salesdash.metrics import breakdown, kpis
+from salesdash.metrics.customers import acquisition, cohorts, new_customers
 from salesdash.metrics.definitions import finish, finish_frame
 from salesdash.metrics.movers import top_movers
 from salesdash.metrics.queries import DIMENSIONS, group_count, headline_plan, total_revenue
@@ -280,3 +281,33 @@ def test_finish_frame_is_finish_row_by_row(engine: Engine):
     framed = finish_frame(raw)
     for column in ("revenue", "order_count", "units", "average_order_value", "average_unit_price"):
         assert list(framed[column]) == [r[column] for r in rows], column
+
+
+# Acquisition and cohorts take each customer's first order from the customer tables where they answer: on this
+# file their answers equal the order lines', by every grain, also in a date range that cuts months in two.
+CUSTOMER_ANALYTICS_SHAPES = {
+    **ENTITY_SHAPES,
+    "part-months": Filters(start=date(2003, 3, 15), end=date(2004, 9, 20)),
+    "part-months-line": Filters(start=date(2004, 2, 10), end=date(2005, 1, 5), product_lines=("Ships",)),
+}
+
+
+def _customer_analytics(engine: Engine, filters: Filters) -> list[object]:
+    with snapshot(engine) as conn:
+        return [
+            plain(acquisition(conn, filters, "month")),
+            plain(acquisition(conn, filters, "week")),
+            new_customers(conn, filters),
+            plain(cohorts(conn, filters, "month")),
+            plain(cohorts(conn, filters, "quarter")),
+        ]
+
+
+@pytest.mark.parametrize("name", list(CUSTOMER_ANALYTICS_SHAPES))
+def test_acquisition_and_cohorts_equal_the_order_lines(engine: Engine, name: str):
+    filters = CUSTOMER_ANALYTICS_SHAPES[name]
+    rolled = _customer_analytics(engine, filters)
+    with raw_queries():
+        reference = _customer_analytics(engine, filters)
+    assert rolled == reference
+    assert len(rolled[0]["rows"]) > 0 and len(rolled[3]["cells"]["rows"]) > 0

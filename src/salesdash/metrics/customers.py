@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Connection, FromClause, Select, case, func, select
+from sqlalchemy import ColumnElement, Connection, FromClause, Select, case, extract, func, select
 
 from salesdash.errors import InvalidParameter
 from salesdash.filters import Filters
@@ -167,6 +167,16 @@ def _index(grain: str, year: Any, part: Any) -> Any:
     return year * (12 if grain == "month" else 4) + part - 1
 
 
+def _date_index(grain: str, day: ColumnElement[Any]) -> ColumnElement[Any]:
+    """``_index`` of the period holding the date ``day`` (a quarter from its month, without division: integer
+    division is spelled differently on each engine)."""
+    month = extract("month", day)
+    if grain == "month":
+        return _index(grain, extract("year", day), month)
+    quarter = case((month <= 3, 1), (month <= 6, 2), (month <= 9, 3), else_=4)
+    return _index(grain, extract("year", day), quarter)
+
+
 def _index_start(grain: str, index: int) -> date:
     per_year = 12 if grain == "month" else 4
     year, part = divmod(index, per_year)
@@ -197,33 +207,25 @@ def cohorts(conn: Connection, filters: Filters, grain: str = "month") -> dict[st
         .group_by(r.c.customer_name, index)
         .subquery("activity")
     )
-    undated = _lines(conn, filters.with_dates(None, None), by_day=False)
-    u = undated.rows
-    first_index = func.min(_index(grain, u.c.year, u.c[part]))
-    first = (
-        select(
-            u.c.customer_name, func.min(undated.first_date).label("first_date"), first_index.label("cohort")
-        )
-        .group_by(u.c.customer_name)
-        .subquery("first_orders")
-    )
+    first = _first_orders(conn, filters).subquery("first_orders")
     in_range: list[ColumnElement[bool]] = []
     if filters.start:
         in_range.append(first.c.first_date >= filters.start)
     if filters.end:
         in_range.append(first.c.first_date <= filters.end)
-    offset = (activity.c.period_index - first.c.cohort).label("offset")
+    cohort_of = _date_index(grain, first.c.first_date).label("cohort")
+    offset = (activity.c.period_index - cohort_of).label("offset")
     stmt = (
         select(
-            first.c.cohort,
+            cohort_of,
             offset,
             func.count().label("active_customers"),
             func.sum(activity.c.revenue_cents).label("revenue_cents"),
         )
         .select_from(activity.join(first, activity.c.customer_name == first.c.customer_name))
         .where(*in_range)
-        .group_by(first.c.cohort, offset)
-        .order_by(first.c.cohort, offset)
+        .group_by(cohort_of, offset)
+        .order_by(cohort_of, offset)
     )
     raw = pd.DataFrame(
         conn.execute(stmt).all(), columns=["cohort", "offset", "active_customers", "revenue_cents"]

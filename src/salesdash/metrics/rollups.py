@@ -311,10 +311,12 @@ def rollup_rows(table: Table, filters: Filters | None, by_day: bool = False) -> 
         # as INTEGER: the month index of 9999-12 (119,999) does not fit the SMALLINT year column's type
         index = cast(monthly.c.year, Integer) * 12 + cast(monthly.c.month, Integer) - 1
         where = [undated.where(monthly)]
+        # the year bounds are implied by the month index, but a store can skip whole blocks of rows on a
+        # plain column (DuckDB's min/max per row group; the rollups are written in date order)
         if months[0] is not None:
-            where.append(index >= months[0])
+            where += [index >= months[0], monthly.c.year >= months[0] // 12]
         if months[1] is not None:
-            where.append(index <= months[1])
+            where += [index <= months[1], monthly.c.year <= months[1] // 12]
         parts.append(
             select(*(monthly.c[n] for n in names), monthly.c.first_date, monthly.c.last_date).where(*where)
         )

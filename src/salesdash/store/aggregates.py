@@ -71,6 +71,16 @@ MEASURES_OF_MONTH = (*ROLLUP_MEASURES, "msrp_max", "first_date", "last_date")
 FRAME_ROLLUP_ROWS = 100_000
 _MAX_KEY = 1 << 62
 _BITMAP_PAIRS = 1 << 28  # 256 MB of bytes at most for a distinct count by bitmap
+# Engines that read a date range faster from rows stored in date order: DuckDB skips every row group whose
+# min/max (its zone maps) lie outside the range (a 17-day range of agg_codes: 60 ms -> 6 ms at 10M lines), and
+# appends after the rows a reload deletes, so the order holds. PostgreSQL reuses deleted rows' space (no order
+# after a reload) and Spark would pay a shuffle at every load.
+DATE_ORDERED_DIALECTS = frozenset({"duckdb"})
+
+
+def date_ordered(conn: Connection) -> bool:
+    """Whether the rollups are written in date order on this connection's engine."""
+    return conn.dialect.name in DATE_ORDERED_DIALECTS
 
 
 def _parts_table() -> Table:
@@ -105,11 +115,14 @@ def parts_insert(parts: Table, lines: FromClause) -> Executable:
 
 
 def _fill_rollup(conn: Connection, parts: Table, line_keys: tuple[str, ...], target: Table) -> None:
-    conn.execute(rollup_insert(parts, line_keys, target))
+    conn.execute(rollup_insert(parts, line_keys, target, ordered=date_ordered(conn)))
 
 
-def rollup_insert(parts: Table, line_keys: tuple[str, ...], target: Table) -> Executable:
-    """The rows of the rollup ``target`` (keyed by ORDER_KEYS + ``line_keys``) from ``parts``."""
+def rollup_insert(
+    parts: Table, line_keys: tuple[str, ...], target: Table, ordered: bool = False
+) -> Executable:
+    """The rows of the rollup ``target`` (keyed by ORDER_KEYS + ``line_keys``) from ``parts``, in date order
+    when ``ordered``."""
     keys = ORDER_KEYS + line_keys
     per_order: FromClause
     if line_keys == LINE_KEYS:
@@ -126,6 +139,8 @@ def rollup_insert(parts: Table, line_keys: tuple[str, ...], target: Table) -> Ex
         func.count().label("order_count"),
         *(func.sum(per_order.c[m]).label(m) for m in SUMS),
     ).group_by(*(per_order.c[k] for k in keys))
+    if ordered:
+        rolled = rolled.order_by(per_order.c.order_date)
     return insert(target).from_select([*keys, *ROLLUP_MEASURES], rolled)
 
 
@@ -180,7 +195,7 @@ def _orders_exact(conn: Connection, parts: Table) -> bool:
 
 def _fill_codes(conn: Connection) -> bool:
     """agg_codes from order_lines; returns whether every (order, product code) lies in one of its rows."""
-    _insert_codes(conn, order_lines)
+    conn.execute(codes_insert(order_lines, ordered=date_ordered(conn)))
     ol = order_lines
     pairs = select(ol.c.order_number, ol.c.product_code).distinct().subquery()
     distinct_pairs = conn.execute(select(func.count()).select_from(pairs)).scalar_one()
@@ -188,12 +203,9 @@ def _fill_codes(conn: Connection) -> bool:
     return int(distinct_pairs) == int(counted)
 
 
-def _insert_codes(conn: Connection, lines: FromClause) -> None:
-    """agg_codes rows of ``lines`` (order_lines, or the lines of some rollup rows)."""
-    conn.execute(codes_insert(lines))
-
-
-def codes_insert(lines: FromClause) -> Executable:
+def codes_insert(lines: FromClause, ordered: bool = False) -> Executable:
+    """agg_codes rows of ``lines`` (order_lines, or the lines of some rollup rows), in date order when
+    ``ordered``."""
     ol = lines
     keys = ORDER_KEYS + CODE_KEYS
     grain = [ol.c.order_number, *(ol.c[k] for k in keys)]
@@ -214,6 +226,8 @@ def codes_insert(lines: FromClause) -> Executable:
         *(func.sum(per_order.c[m]).label(m) for m in SUMS),
         func.max(per_order.c.msrp_max).label("msrp_max"),
     ).group_by(*(per_order.c[k] for k in keys))
+    if ordered:
+        rolled = rolled.order_by(per_order.c.order_date)
     return insert(rollup_codes).from_select([*keys, *ROLLUP_MEASURES, "msrp_max"], rolled)
 
 
@@ -291,11 +305,12 @@ def _fill_monthly(conn: Connection, only: Callable[[Table], Any] | None = None) 
     (an order has one date, so the orders of a month's row are those of its days' rows, disjoint).
 
     ``only``: a condition on a daily table's rows, to build just some months' rows (store/incremental.py)."""
-    for statement in monthly_inserts(only):
+    for statement in monthly_inserts(only, ordered=date_ordered(conn)):
         conn.execute(statement)
 
 
-def monthly_inserts(only: Callable[[Table], Any] | None = None) -> list[Executable]:
+def monthly_inserts(only: Callable[[Table], Any] | None = None, ordered: bool = False) -> list[Executable]:
+    """The rows of each monthly rollup from its daily one (in month order when ``ordered``)."""
     statements: list[Executable] = []
     for daily, monthly in MONTHLY.items():
         keys = [daily.c[c.name] for c in monthly.c if c.name in daily.c and c.name not in MEASURES_OF_MONTH]
@@ -309,6 +324,8 @@ def monthly_inserts(only: Callable[[Table], Any] | None = None) -> list[Executab
         if only is not None:
             rolled = rolled.where(only(daily))
         rolled = rolled.group_by(*keys)
+        if ordered:
+            rolled = rolled.order_by(daily.c.year, daily.c.month)
         names = (
             [c.name for c in keys]
             + list(ROLLUP_MEASURES)
@@ -353,6 +370,8 @@ def rebuild_rollups(
         if progress:
             progress("rollups", 1, len(tables) + 1)
         for done, (target, rows) in enumerate(tables.items(), start=2):
+            if date_ordered(conn) and "order_date" in rows.column_names:
+                rows = rows.sort_by("order_date")
             insert_arrow(conn, target, rows)
             if progress:
                 progress("rollups", done, len(tables) + 1)
