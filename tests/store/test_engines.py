@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event, inspect
 
 from salesdash.errors import StoreUnavailable
 from salesdash.store import ensure_schema, make_engine
@@ -37,4 +38,25 @@ def test_a_duckdb_file_held_by_another_process_gets_a_clear_message(tmp_path: Pa
         holder.wait(timeout=30)  # the kernel drops a process's file locks before its parent can reap it
     engine = make_engine(f"duckdb:///{path}")
     ensure_schema(engine)  # free again once the other process is gone
+    engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "duckdb"])
+def test_the_schema_is_checked_once_per_store(tmp_path: Path, kind: str):
+    """ensure_schema runs before token lookups, saved views and stream batches: after the first call it asks
+    the database nothing, until the file under the URL is another one (deleted and made again)."""
+    path = tmp_path / f"store.{kind}"
+    engine = make_engine(f"{kind}:///{path}")
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda c, cur, sql, *rest: statements.append(sql))
+    ensure_schema(engine)
+    assert statements, "the first call creates the tables"
+    statements.clear()
+    ensure_schema(engine)
+    assert statements == []
+    engine.dispose()
+    path.unlink()
+    ensure_schema(engine)  # a new, empty file: its tables are made again
+    assert statements
+    assert inspect(engine).has_table("data_versions")
     engine.dispose()

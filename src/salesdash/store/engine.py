@@ -144,8 +144,41 @@ def per_version(conn: Connection, key: Hashable, compute: Callable[[], T]) -> T:
     return compute()
 
 
+# engine -> the identity of the store its schema was last ensured in (see _store_identity)
+_SCHEMA_READY: weakref.WeakKeyDictionary[Engine, Hashable] = weakref.WeakKeyDictionary()
+
+
+def _store_identity(engine: Engine) -> Hashable | None:
+    """What says the store is still the one whose schema was ensured: a database file's device and inode (a
+    file deleted or replaced under the same path is a new store), the server otherwise; None when there is no
+    file yet, or an in-memory database (each connection may be a database of its own: checked every time)."""
+    database = engine.url.database
+    if engine.dialect.name in ("sqlite", "duckdb"):
+        if not database or database == ":memory:":
+            return None
+        try:
+            stat = Path(database).stat()
+        except OSError:
+            return None
+        return (stat.st_dev, stat.st_ino)
+    return "server"
+
+
 def ensure_schema(engine: Engine) -> None:
-    """Create the tables that do not exist yet (idempotent); drop derived tables of earlier versions."""
+    """Create the tables that do not exist yet (idempotent); drop derived tables of earlier versions.
+
+    Once per engine and store: it runs before token lookups, saved views and stream batches, and its checks
+    are several catalogue queries (on Spark, round trips to the cluster)."""
+    identity = _store_identity(engine)
+    if identity is not None and _SCHEMA_READY.get(engine) == identity:
+        return
+    _ensure_schema(engine)
+    after = _store_identity(engine)  # a new file exists now
+    if after is not None:
+        _SCHEMA_READY[engine] = after
+
+
+def _ensure_schema(engine: Engine) -> None:
     if engine.dialect.name == "spark":
         from salesdash.store.spark_load import ensure_empty_version
 
