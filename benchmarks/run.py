@@ -178,6 +178,7 @@ def data_file(size: int, shape: str = "realistic") -> tuple[Path, int]:
         from salesdash.generate import Shape, generate
 
         log(f"generating {size:,} {shape} rows -> {path.relative_to(ROOT)}")
+        DATA.mkdir(parents=True, exist_ok=True)  # not in a fresh clone (ignored by git)
         started = time.perf_counter()
         generate(
             rows=size,
