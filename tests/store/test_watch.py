@@ -21,6 +21,17 @@ def _count_statements(engine) -> list[str]:
     return seen
 
 
+def _ingest_in_another_process(url: str) -> None:
+    """``salesdash ingest`` of the sample into ``url`` by a process of its own (a load this one did not make)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "salesdash", "ingest", str(SAMPLE_CSV)],
+        env={"SALESDASH_DATABASE_URL": url, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+
+
 def test_sqlite_lookup_happens_once_until_another_connection_commits(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 's.db'}"
     engine = make_engine(url)
@@ -34,13 +45,7 @@ def test_sqlite_lookup_happens_once_until_another_connection_commits(tmp_path: P
     assert statements == []  # nothing changed: no lookup at all
 
     # a load from another process commits a new version: the very next call sees it
-    done = subprocess.run(
-        [sys.executable, "-m", "salesdash", "ingest", str(SAMPLE_CSV)],
-        env={"SALESDASH_DATABASE_URL": url, "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr.decode()
+    _ingest_in_another_process(url)
     second = watch.label()
     assert second != first
     assert second == current_version_label(engine)
@@ -84,13 +89,7 @@ def test_duckdb_lookup_happens_once_until_a_write_here_or_a_load_by_another_proc
 
     # a load by another process, once this one has let go of the file
     engine.dispose()
-    done = subprocess.run(
-        [sys.executable, "-m", "salesdash", "ingest", str(SAMPLE_CSV)],
-        env={"SALESDASH_DATABASE_URL": url, "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr.decode()
+    _ingest_in_another_process(url)
     third = watch.label()
     assert third not in (first, second)
     assert third == current_version_label(engine)
