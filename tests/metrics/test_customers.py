@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from salesdash.errors import InvalidParameter
 from salesdash.metrics import Filters
-from salesdash.metrics.customers import acquisition, cohorts, new_customers, penetration
+from salesdash.metrics.customers import acquisition, cohorts, new_customers, new_customers_in, penetration
 from salesdash.metrics.rollups import raw_queries
 from salesdash.store import snapshot
 from tests.conftest import SAMPLE_CSV
@@ -71,6 +71,9 @@ def test_new_honours_the_filters_but_not_the_dates(small_engine: Engine):
         assert new_customers(conn, in_2004) == 1
         assert new_customers(conn, Filters()) == 4
         assert new_customers(conn, Filters(start=date(2005, 1, 1))) == 1
+        # several ranges in one statement: the same counts, whatever the filters' own dates
+        ranges = [(date(2004, 1, 1), date(2004, 12, 31)), (None, None), (date(2005, 1, 1), None)]
+        assert new_customers_in(conn, in_2004, ranges) == [1, 4, 1]
 
 
 def test_cohorts_by_quarter(small_engine: Engine):

@@ -15,12 +15,13 @@ lines otherwise; distinct customers are counted exactly on every engine.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Connection, FromClause, Select, case, extract, func, select
+from sqlalchemy import ColumnElement, Connection, FromClause, Select, and_, case, extract, func, select, true
 
 from salesdash.errors import InvalidParameter
 from salesdash.filters import Filters
@@ -154,13 +155,25 @@ ACQUISITION_COLUMNS = [
 
 def new_customers(conn: Connection, filters: Filters) -> int:
     """Customers whose first order (under the filters but the dates) falls in the filters' date range."""
+    return new_customers_in(conn, filters, [(filters.start, filters.end)])[0]
+
+
+def new_customers_in(
+    conn: Connection, filters: Filters, ranges: Sequence[tuple[date | None, date | None]]
+) -> list[int]:
+    """:func:`new_customers` for each (start, end) of ``ranges`` (None: open), in one statement: the first
+    orders are the same for every range (they ignore the dates)."""
     first = _first_orders(conn, filters).subquery("first_orders")
-    stmt = select(func.count()).select_from(first)
-    if filters.start:
-        stmt = stmt.where(first.c.first_date >= filters.start)
-    if filters.end:
-        stmt = stmt.where(first.c.first_date <= filters.end)
-    return int(conn.execute(stmt).scalar_one())
+    counts = []
+    for start, end in ranges:
+        inside: list[ColumnElement[bool]] = [true()]
+        if start is not None:
+            inside.append(first.c.first_date >= start)
+        if end is not None:
+            inside.append(first.c.first_date <= end)
+        counts.append(func.coalesce(func.sum(case((and_(*inside), 1), else_=0)), 0))
+    row = conn.execute(select(*counts).select_from(first)).one()
+    return [int(v) for v in row]
 
 
 def _index(grain: str, year: Any, part: Any) -> Any:

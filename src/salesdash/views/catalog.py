@@ -44,7 +44,7 @@ from salesdash.metrics.customers import (
     acquisition,
     cohorts,
     headline_periods,
-    new_customers,
+    new_customers_in,
     penetration,
 )
 from salesdash.metrics.movers import MOVER_DIMENSIONS, top_movers
@@ -547,7 +547,7 @@ def _acquisition(conn: Connection, f: Filters, p: dict[str, Any], options: Optio
     periods = headline_periods(conn, f)
     if periods is not None:
         now, before = periods
-        counts = [new_customers(conn, f.with_dates(x.start, x.end)) for x in periods]
+        counts = new_customers_in(conn, f, [(x.start, x.end) for x in periods])
         card = {"current_period": now.to_dict(), "comparison_period": before.to_dict(), **change(*counts)}
     notes = [NEW_CUSTOMER_NOTE]
     if card["current_period"]:
