@@ -18,7 +18,7 @@ from salesdash.generate import Shape, generate
 from salesdash.ingest import ingest_file, prepare
 from salesdash.metrics import breakdown, kpis
 from salesdash.metrics.customers import acquisition, cohorts, new_customers
-from salesdash.metrics.definitions import finish, finish_frame
+from salesdash.metrics.definitions import finish, finish_columns
 from salesdash.metrics.movers import top_movers
 from salesdash.metrics.queries import DIMENSIONS, group_count, headline_plan, total_revenue
 from salesdash.metrics.rfm import rfm, rfm_answer
@@ -271,16 +271,23 @@ def test_kpis_from_the_customer_tables_equal_the_order_lines(engine: Engine, nam
         assert rolled == (kpis(conn, filters), total_revenue(conn, filters))
 
 
-def test_finish_frame_is_finish_row_by_row(engine: Engine):
+def test_finish_columns_is_finish_row_by_row(engine: Engine):
     with snapshot(engine) as conn, raw_queries():
         ranked = breakdown(conn, Filters(), "customer", limit=50)
     raw = ranked[["customer_name", "revenue", "order_count", "units"]].assign(
         revenue=(ranked["revenue"] * 100).round().astype("int64")
     )
     rows = [finish(r) for r in raw.to_dict("records")]
-    framed = finish_frame(raw)
-    for column in ("revenue", "order_count", "units", "average_order_value", "average_unit_price"):
-        assert list(framed[column]) == [r[column] for r in rows], column
+    framed = finish_columns(list(raw.columns), list(raw.itertuples(index=False, name=None)))
+    for column in (
+        "customer_name",
+        "revenue",
+        "order_count",
+        "units",
+        "average_order_value",
+        "average_unit_price",
+    ):
+        assert framed[column] == [r[column] for r in rows], column
 
 
 # Acquisition and cohorts take each customer's first order from the customer tables where they answer: on this

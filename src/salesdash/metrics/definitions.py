@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import pandas as pd
 from sqlalchemy import ColumnElement, Table, func
 
 from salesdash.vocabulary import BREAKDOWN_METRICS, METRICS, Metric
@@ -58,15 +57,19 @@ def finish(row: Mapping[Any, Any]) -> dict[str, Any]:
     return out
 
 
-def finish_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """``finish`` over every row of ``frame`` at once (the same values: the same functions per column, no
-    dict per row), for answers with one row per customer or product code."""
-    out = frame.copy()
-    for key in out.columns:
+def finish_columns(names: list[str], rows: list[tuple[Any, ...]]) -> dict[str, list[Any]]:
+    """``finish`` over every row at once, column by column (the same values: the same functions per column,
+    no dict per row), for answers with one row per customer or product code; the caller builds its frame
+    once from the columns (setting frame columns one by one costs more than the values)."""
+    values = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    out: dict[str, list[Any]] = {}
+    for key, column in zip(names, values, strict=True):
         if key == "revenue":
-            out[key] = [cents_to_money(v or 0) for v in out[key]]
+            out[key] = [cents_to_money(v or 0) for v in column]
         elif key in STORED:
-            out[key] = [int(v or 0) for v in out[key]]
+            out[key] = [int(v or 0) for v in column]
+        else:
+            out[key] = list(column)
     if "revenue" in out and "order_count" in out:
         out["average_order_value"] = [
             _ratio(r, o) for r, o in zip(out["revenue"], out["order_count"], strict=True)
@@ -91,5 +94,5 @@ __all__ = [
     "cents_to_money",
     "definitions",
     "finish",
-    "finish_frame",
+    "finish_columns",
 ]

@@ -35,7 +35,7 @@ from salesdash.metrics.definitions import (
     STORED,
     cents_to_money,
     finish,
-    finish_frame,
+    finish_columns,
 )
 from salesdash.metrics.rollups import (
     ROLLUP_SQL,
@@ -249,19 +249,20 @@ def breakdown(
         products = product_plan(conn, filters)
     if products is not None:
         assert limit is not None
-        frame = _product_page(conn, products, filters, limit, offset, sort, descending)
+        stmt = _product_page_statement(products, filters, limit, offset, sort, descending)
     else:
         plan = breakdown_plan(conn, filters, dimension)
         stmt = _breakdown_statement(plan, filters, dimension, limit, offset, sort, descending)
-        result = conn.execute(stmt)
-        names = list(result.keys())
-        rows = [tuple(r) for r in result.all()]  # one fetch; plain tuples (pandas probes a Row per row)
-        frame = finish_frame(pd.DataFrame(rows, columns=names))
-    total = total_revenue(conn, filters) if limit is not None else sum(frame["revenue"])
-    frame["revenue_share"] = [round(r / total, 6) if total else None for r in frame["revenue"]]
+    result = conn.execute(stmt)
+    names = list(result.keys())
+    rows = [tuple(r) for r in result.all()]  # one fetch; plain tuples (pandas probes a Row per row)
+    values = finish_columns(names, rows)
+    total = total_revenue(conn, filters) if limit is not None else sum(values["revenue"])
+    values["revenue_share"] = [round(r / total, 6) if total else None for r in values["revenue"]]
     columns = [*DIMENSIONS[dimension], *BREAKDOWN_METRICS, "average_order_value", "average_unit_price"]
     columns += [e.name for e in _extras(order_lines, dimension)] + ["revenue_share"]
-    return frame.reindex(columns=columns)
+    missing = [float("nan")] * len(rows)  # what reindexing to a column the answer lacks would give
+    return pd.DataFrame({c: values.get(c, missing) for c in columns}, columns=columns)
 
 
 _PAGE_METRICS = tuple(m for m in BREAKDOWN_METRICS if m != "customer_count")
@@ -287,17 +288,6 @@ def _product_page_statement(
         page.outerjoin(counts, page.c.product_code == counts.c.product_code)
     )
     return _ordered(joined, order)
-
-
-def _product_page(
-    conn: Connection, plan: Plan, filters: Filters, limit: int, offset: int, sort: str, descending: bool
-) -> pd.DataFrame:
-    """One page of the product-code ranking from agg_products (a row per code and status, not per code and
-    customer and month), with the distinct customers of just that page's codes from agg_codes: the same
-    answer as the full ranking's rows, without counting the customers of 10,000s of codes."""
-    result = conn.execute(_product_page_statement(plan, filters, limit, offset, sort, descending))
-    names = list(result.keys())
-    return finish_frame(pd.DataFrame([tuple(r) for r in result.all()], columns=names))
 
 
 def group_count(conn: Connection, filters: Filters, dimension: str) -> int:
