@@ -369,16 +369,14 @@ def _over_time_statement(plan: Plan | None, filters: Filters, grain: str) -> Sel
 def over_time(conn: Connection, filters: Filters, grain: str = "month") -> pd.DataFrame:
     """Metrics per period of ``grain`` (only periods with order lines in view), oldest first."""
     stmt = _over_time_statement(choose_plan(conn, filters), filters, grain)
-    rows = []
-    for raw in conn.execute(stmt).mappings():
-        r = finish(raw)
-        start = period_start(grain, r)
-        rows.append(
-            {"period": period_label(grain, start), "period_start": start}
-            | {k: r[k] for k in (*BREAKDOWN_METRICS, "average_order_value")}
-        )
+    result = conn.execute(stmt)
+    names = list(result.keys())
+    rows = [tuple(r) for r in result.all()]
+    starts = [period_start(grain, dict(zip(names, r, strict=True))) for r in rows]
+    values = finish_columns(names, rows)
     columns = ["period", "period_start", *BREAKDOWN_METRICS, "average_order_value"]
-    return pd.DataFrame(rows, columns=columns)
+    found = {"period": [period_label(grain, s) for s in starts], "period_start": starts} | values
+    return pd.DataFrame({c: found[c] for c in columns}, columns=columns)
 
 
 @statement_cache

@@ -76,12 +76,13 @@ def sales_over_time(conn: Connection, filters: Filters, grain: str = "month") ->
     found = over_time(conn, filters, grain)
     if span is None:
         return pd.DataFrame([], columns=COLUMNS)
-    by_start = {row["period_start"]: row for row in found.to_dict("records")}
     metrics = [*BREAKDOWN_METRICS, "average_order_value"]
+    position = {start: i for i, start in enumerate(found["period_start"])}
+    found_values = {m: found[m].tolist() for m in metrics}
     rows = []
     for p in periods(grain, span):
-        row = by_start.get(p.start)
-        values = {m: row[m] for m in metrics} if row else _zero()
+        i = position.get(p.start)
+        values = {m: found_values[m][i] for m in metrics} if i is not None else _zero()
         if values["average_order_value"] is not None and pd.isna(values["average_order_value"]):
             values["average_order_value"] = None
         rows.append(
