@@ -201,9 +201,7 @@ def close_app(app: Any) -> None:
 
 def start_stream_consumer(app: Any) -> None:
     """Consume the live order feed in this process (SALESDASH_STREAM_ENABLED): with DuckDB the API holds the
-    database file, so the consumer must share its engine. Stopped when the worker exits."""
-    import atexit
-
+    database file, so the consumer must share its engine. Stopped by :func:`close_app` when the server stops."""
     from salesdash.stream.consumer import StreamConsumer, default_hooks
 
     state = app.extensions["salesdash"]
@@ -213,12 +211,6 @@ def start_stream_consumer(app: Any) -> None:
     thread = consumer.start_thread()
     app.extensions["salesdash.stream"] = consumer
     state.background.add(thread)  # close_app stops the consumer, then waits for it
-
-    def stop() -> None:
-        consumer.stop()
-        thread.join(timeout=GRACEFUL_SECONDS)
-
-    atexit.register(stop)
     log.info("consuming the live order feed %s in the API process", state.settings.stream_subject)
 
 
@@ -235,7 +227,12 @@ def serve(settings: Settings) -> None:
         app = create_app(settings)
         if settings.stream_enabled:
             start_stream_consumer(app)
-        app.run(host=settings.api_host, port=settings.api_port, debug=True, use_reloader=False, threaded=True)
+        try:
+            app.run(
+                host=settings.api_host, port=settings.api_port, debug=True, use_reloader=False, threaded=True
+            )
+        finally:
+            close_app(app)  # as the production server does when it stops
         return
     server = Server(settings)
 
