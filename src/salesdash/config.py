@@ -153,8 +153,9 @@ class Settings(BaseSettings):
         default=1_000_000,
         ge=1,
         description="Lines per chunk when a large file (more lines than one chunk) is ingested a chunk at a "
-        "time: validated, cleaned and loaded in bounded memory, all in one transaction. Smaller chunks use "
-        "less memory and add a little time per chunk.",
+        "time: validated, cleaned and loaded with salesdash's own memory bounded by the chunk (the engine's may "
+        "still grow with the one transaction), all in one transaction. Smaller chunks use less memory and "
+        "add a little time per chunk.",
     )
     log_level: str = Field(default="INFO", description="Log level: DEBUG, INFO, WARNING or ERROR.")
     # -- scheduled reports, alerts, /metrics (docs/reports.md) --
