@@ -59,8 +59,8 @@ def finish(row: Mapping[Any, Any]) -> dict[str, Any]:
 
 def finish_columns(names: list[str], rows: list[tuple[Any, ...]]) -> dict[str, list[Any]]:
     """``finish`` over every row at once, column by column (the same values: the same functions per column,
-    no dict per row), for answers with one row per customer or product code; the caller builds its frame
-    once from the columns (setting frame columns one by one costs more than the values)."""
+    no dict per row), for breakdowns and time series; the caller builds its frame once from the columns
+    (setting frame columns one by one costs more than the values)."""
     values = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     out: dict[str, list[Any]] = {}
     for key, column in zip(names, values, strict=True):

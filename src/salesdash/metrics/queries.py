@@ -262,9 +262,8 @@ def breakdown(
     columns = [*DIMENSIONS[dimension], *BREAKDOWN_METRICS, "average_order_value", "average_unit_price"]
     columns += [e.name for e in _extras(order_lines, dimension)] + ["revenue_share"]
     missing = [float("nan")] * len(rows)  # what reindexing to a column the answer lacks would give
-    return pd.DataFrame(
-        {c: values.get(c, missing) for c in columns}
-    )  # a dict keeps the order; columns= would reindex it again
+    # built once from an ordered dict (columns= would make pandas reindex it a second time)
+    return pd.DataFrame({c: values.get(c, missing) for c in columns})
 
 
 _PAGE_METRICS = tuple(m for m in BREAKDOWN_METRICS if m != "customer_count")
@@ -378,9 +377,7 @@ def over_time(conn: Connection, filters: Filters, grain: str = "month") -> pd.Da
     values = finish_columns(names, rows)
     columns = ["period", "period_start", *BREAKDOWN_METRICS, "average_order_value"]
     found = {"period": [period_label(grain, s) for s in starts], "period_start": starts} | values
-    return pd.DataFrame(
-        {c: found[c] for c in columns}
-    )  # a dict keeps the order; columns= would reindex it again
+    return pd.DataFrame({c: found[c] for c in columns})  # an ordered dict: no columns= (see breakdown)
 
 
 @statement_cache
