@@ -17,14 +17,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, inspect, select
 
 from salesdash.config import load_settings
 from salesdash.errors import SalesdashError
 from salesdash.generate import generate
 from salesdash.ingest import chunked, fast, ingest_file
 from salesdash.store import current_version, snapshot
-from salesdash.store.schema import ORDER_LINE_COLUMNS, order_lines
+from salesdash.store.schema import ORDER_LINE_COLUMNS, order_lines, staged_lines
 from tests.conftest import SAMPLE_CSV, SMALL_CSV
 from tests.store.test_rollups import FILTERS, _rollup_rows, assert_same_answers
 
@@ -138,6 +138,7 @@ def test_failures_across_chunks_are_reported_with_their_lines_and_change_nothing
         errors.append((str(caught.value), caught.value.details))
         assert current_version(fresh_engine) == before
         assert _lines(fresh_engine) == before_lines
+        assert not inspect(fresh_engine).has_table(staged_lines.name)  # DuckDB's staged lines are dropped
     assert errors[1] == errors[0]
     failed = {d["line"] for d in errors[1][1]}
     assert where["quantity"] in failed and where["duplicate"] in failed and where["customer"] in failed

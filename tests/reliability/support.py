@@ -101,11 +101,12 @@ PROGRESS = re.compile(r"^\s*(\w+):\s+(\d+)%\s+\(([\d,]+)/([\d,]+)\)")
 class Ingest:
     """`salesdash ingest PATH` in a child process, its progress lines read as they come."""
 
-    def __init__(self, url: str, path: Path, cwd: Path) -> None:
+    def __init__(self, url: str, path: Path, cwd: Path, settings: dict[str, str] | None = None) -> None:
         env = {
             "SALESDASH_DATABASE_URL": url,
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(cwd),
+            **(settings or {}),
         }
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "salesdash", "ingest", str(path)],
@@ -147,10 +148,11 @@ class Ingest:
             if m and m.group(1) == stage and int(m.group(3).replace(",", "")) >= min_done:
                 return int(m.group(3).replace(",", "")), int(m.group(4).replace(",", ""))
 
-    def kill_during_load(self) -> None:
-        """SIGKILL the moment the load stage reports its start: the old rows are deleted and the new ones are
-        going in, inside one open transaction. Asserts the kill landed before the load finished."""
-        done, total = self.wait_for_stage("load")
+    def kill_during_load(self, min_done: int = 0) -> None:
+        """SIGKILL the moment the load stage reports ``min_done`` lines (by default its start: the old rows are
+        deleted and the new ones are going in, inside one open transaction). Asserts the kill landed before
+        the load finished."""
+        done, total = self.wait_for_stage("load", min_done=min_done)
         assert done < total, "the first load progress line was already 100%: use a bigger file"
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=30)

@@ -8,15 +8,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from benchmarks.reliability.common import Server, start_server
+from salesdash.generate import generate
 from salesdash.ingest import ingest_file
 from salesdash.store import current_version, make_engine, snapshot
+from salesdash.store.archive import restorable, restorable_in
 from salesdash.store.lock import is_locked, wait_unlocked
-from salesdash.store.schema import order_lines
-from tests.conftest import SMALL_CSV
+from salesdash.store.schema import order_lines, staged_lines
+from tests.conftest import SAMPLE_CSV, SMALL_CSV
 from tests.reliability.support import BAD, Ingest, metric_outputs
+
+CHUNK = 20_000
+CHUNKED_ROWS = 200_000  # as Parquet, "more than 32 MB of CSV": the chunked path (ingest/chunked.py)
 
 
 def served_kpis(server: Server) -> dict[str, Any]:
@@ -66,3 +71,35 @@ def test_sigkill_during_load_keeps_previous_data(
         if server:
             assert server.stop() == 0, server.output()
             assert "Traceback" not in server.output()
+
+
+def test_sigkill_of_a_chunked_duckdb_load_keeps_previous_data_and_the_next_load_clears_its_leftovers(
+    tmp_path: Path,
+):
+    """A chunked load into DuckDB commits its lines chunk by chunk into a staged table (store/load.py): killed
+    after some of them, the previous data is served, and the next load (here a one-shot one) drops the table."""
+    path = generate(rows=CHUNKED_ROWS, out=tmp_path / "chunked.parquet", seed=8, source=SAMPLE_CSV)
+    url = f"duckdb:///{tmp_path / 'staged.duckdb'}"
+    engine = make_engine(url)
+    ingest_file(engine, SMALL_CSV)
+    before = metric_outputs(engine)
+    engine.dispose()
+
+    child = Ingest(url, path, tmp_path, settings={"SALESDASH_INGEST_CHUNK_ROWS": str(CHUNK)})
+    try:  # the progress line of the third chunk comes after the first two chunks' commits
+        child.kill_during_load(min_done=3 * CHUNK)
+    finally:
+        child.stop()
+
+    engine = make_engine(url)
+    try:
+        assert metric_outputs(engine) == before
+        with snapshot(engine) as conn:
+            assert conn.execute(select(func.count()).select_from(staged_lines)).scalar_one() >= 2 * CHUNK
+            assert restorable_in(conn) == {before["version"]}
+        result = ingest_file(engine, BAD / "formula_names.csv")
+        assert current_version(engine) == result.version
+        assert not inspect(engine).has_table(staged_lines.name)
+        assert restorable(engine) == {before["version"], result.version.version}
+    finally:
+        engine.dispose()

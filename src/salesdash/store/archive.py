@@ -11,7 +11,7 @@ version whose source is ``restore:<version>`` and whose report says which versio
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Engine, String, delete, insert, literal, select
+from sqlalchemy import Connection, Engine, String, Table, delete, insert, literal, select
 
 from salesdash.store.engine import has_schema, snapshot
 from salesdash.store.schema import ORDER_LINE_COLUMNS, data_versions, line_archive, order_lines
@@ -23,9 +23,20 @@ def archive_lines(conn: Connection, version: str, keep: int) -> None:
     """Copy the current order lines under ``version`` (already recorded in data_versions in this transaction)
     and keep only the newest ``keep`` versions' copies."""
     if keep > 0:
-        columns = [order_lines.c[name] for name in ORDER_LINE_COLUMNS]
-        source = select(literal(version, String(64)).label("data_version"), *columns)
-        conn.execute(insert(line_archive).from_select(["data_version", *ORDER_LINE_COLUMNS], source))
+        copy_lines(conn, version, order_lines)
+    prune_archive(conn, keep)
+
+
+def copy_lines(conn: Connection, version: str, lines: Table) -> None:
+    """Copy the rows of ``lines`` (order_lines or a table of its columns) into the archive under ``version``."""
+    columns = [lines.c[name] for name in ORDER_LINE_COLUMNS]
+    source = select(literal(version, String(64)).label("data_version"), *columns)
+    conn.execute(insert(line_archive).from_select(["data_version", *ORDER_LINE_COLUMNS], source))
+
+
+def prune_archive(conn: Connection, keep: int) -> None:
+    """Keep the copies of the newest ``keep`` recorded versions only (a copy whose version was never recorded,
+    left by a killed load, goes too)."""
     newest = conn.execute(
         select(data_versions.c.version).order_by(data_versions.c.id.desc()).limit(keep)
     ).all()

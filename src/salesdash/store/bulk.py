@@ -219,12 +219,15 @@ def execute_script(conn: Connection, statements: Sequence[Executable]) -> None:
     flush()
 
 
-def insert_lines(conn: Connection, frame: pd.DataFrame, progress: Progress | None = None) -> int:
-    """Insert the order lines of ``frame`` on ``conn`` (inside the caller's transaction); returns the count."""
+def insert_lines(
+    conn: Connection, frame: pd.DataFrame, progress: Progress | None = None, target: Table = order_lines
+) -> int:
+    """Insert the order lines of ``frame`` into ``target`` (order_lines or a table of its columns) on ``conn``
+    (inside the caller's transaction); returns the count."""
     table = to_arrow(frame)
     if progress:
         progress("load", 0, table.num_rows)
-    return insert_arrow(conn, order_lines, table, progress)
+    return insert_arrow(conn, target, table, progress)
 
 
 __all__ = ["check_not_null", "execute_script", "insert_arrow", "insert_lines", "to_arrow"]

@@ -1,6 +1,7 @@
 """Atomic loading: the new data, its data version and its quality report become visible together.
 
-All writes happen in one transaction (delete the old rows, insert the new ones, record the version).
+All writes happen in one transaction (delete the old rows, insert the new ones, record the version), except a
+chunked load into DuckDB, which stages the lines in committed steps and switches in one short transaction.
 A failed or interrupted load rolls back and leaves the previous data exactly as it was.
 """
 
@@ -15,13 +16,14 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from salesdash.store.aggregates import rebuild_rollups
-from salesdash.store.archive import DEFAULT_KEEP_VERSIONS, archive_lines
+from salesdash.store.archive import DEFAULT_KEEP_VERSIONS, archive_lines, copy_lines, prune_archive
 from salesdash.store.bulk import insert_lines
 from salesdash.store.engine import ensure_schema, per_version
 from salesdash.store.lock import write_lock
-from salesdash.store.schema import ORDER_LINE_COLUMNS, data_versions, order_lines
+from salesdash.store.schema import ORDER_LINE_COLUMNS, data_versions, order_lines, staged_lines
 
 Progress = Callable[[str, int, int], None]
 BATCH_ROWS = 50_000
@@ -109,21 +111,15 @@ def replace_data(
         ensure_schema(engine)
         frame = frame.loc[:, list(ORDER_LINE_COLUMNS)]
         with engine.begin() as conn:
+            if conn.dialect.name == "duckdb":
+                staged_lines.drop(conn, checkfirst=True)  # what a killed chunked load left (``_staged``)
             conn.execute(delete(order_lines))
             if progress:  # the load stage has begun (the old rows are already deleted in this transaction)
                 progress("load", 0, len(frame))
             insert_lines(conn, frame, progress)
             rebuild_rollups(conn, version, progress, frame=frame)
-            conn.execute(
-                insert(data_versions).values(
-                    version=version,
-                    source=source,
-                    source_sha256=source_sha256,
-                    loaded_at=loaded_at,
-                    row_count=len(frame),
-                    report=json.dumps(report, default=str),
-                )
-            )
+            done = Finished(version=version, source_sha256=source_sha256, report=report)
+            _record(conn, done, source=source, loaded_at=loaded_at, rows=len(frame))
             archive_lines(conn, version, keep_versions)  # this version stays restorable
         current = current_version(engine)
     assert current is not None
@@ -131,9 +127,9 @@ def replace_data(
 
 
 @contextlib.contextmanager
-def _load_connection(engine: Engine) -> Iterator[Connection]:
-    """A connection for one load's transaction; on DuckDB with DUCKDB_LOAD_SETTINGS from before the transaction
-    to after its commit (or rollback), then DuckDB's defaults again."""
+def _load_settings(engine: Engine) -> Iterator[Connection]:
+    """A connection for one load; on DuckDB with DUCKDB_LOAD_SETTINGS from before its first statement to after
+    its last commit (or rollback), then DuckDB's defaults again."""
     with engine.connect() as conn:
         duckdb = conn.dialect.name == "duckdb"
         if duckdb:
@@ -141,10 +137,10 @@ def _load_connection(engine: Engine) -> Iterator[Connection]:
                 conn.exec_driver_sql(statement)
             conn.commit()
         try:
-            with conn.begin():
-                yield conn
+            yield conn
         finally:
             if duckdb:
+                conn.rollback()  # nothing of the load is left open (a no-op after its commit)
                 for statement in DUCKDB_LOAD_RESET:
                     conn.exec_driver_sql(statement)
                 conn.commit()
@@ -159,6 +155,19 @@ class Finished:
     report: dict[str, Any]
 
 
+def _record(conn: Connection, done: Finished, *, source: str, loaded_at: datetime, rows: int) -> None:
+    conn.execute(
+        insert(data_versions).values(
+            version=done.version,
+            source=source,
+            source_sha256=done.source_sha256,
+            loaded_at=loaded_at,
+            row_count=rows,
+            report=json.dumps(done.report, default=str),
+        )
+    )
+
+
 def replace_data_chunks(
     engine: Engine,
     chunks: Iterable[pd.DataFrame],
@@ -169,37 +178,86 @@ def replace_data_chunks(
     progress: Progress | None = None,
     keep_versions: int = DEFAULT_KEEP_VERSIONS,
 ) -> DataVersion:
-    """Replace all order lines with the lines of ``chunks`` (frames with ORDER_LINE_COLUMNS) in one transaction,
-    holding one chunk in memory at a time; the rollups are built with SQL from the loaded lines.
+    """Replace all order lines with the lines of ``chunks`` (frames with ORDER_LINE_COLUMNS), holding one chunk
+    in memory at a time; the rollups are built with SQL from the loaded lines.
 
-    ``finish`` runs after the last chunk, inside the transaction: it names the version or raises (a validation
-    failure), and then nothing is committed: the previous data stays as it was. Not for Spark (no transactions).
-    """
+    ``finish`` runs after the last chunk: it names the version or raises (a validation failure), and then
+    nothing is published: the previous data stays as it was. SQLite and PostgreSQL write everything in one
+    transaction. DuckDB keeps a transaction's changes in memory until it commits (about 0.1 GB per million
+    lines), so there the lines go into ``staged_lines`` a committed chunk at a time (and into the archive, when
+    versions are kept) and one short transaction switches: order_lines dropped, the staged table renamed to
+    it, the rollups built, the version recorded (:func:`_staged`). Not for Spark (no transactions)."""
     if engine.dialect.name == "spark":
         raise NotImplementedError("chunked loads need transactions: Spark loads a whole frame (replace_data)")
     with write_lock(engine):
         ensure_schema(engine)
-        with _load_connection(engine) as conn:
-            conn.execute(delete(order_lines))
-            rows = 0
-            for frame in chunks:
-                rows += insert_lines(conn, frame.loc[:, list(ORDER_LINE_COLUMNS)])
-            done = finish()
-            rebuild_rollups(conn, done.version, progress)
-            conn.execute(
-                insert(data_versions).values(
-                    version=done.version,
+        with _load_settings(engine) as conn:
+            if conn.dialect.name == "duckdb":
+                _staged(
+                    conn,
+                    chunks,
+                    finish,
                     source=source,
-                    source_sha256=done.source_sha256,
                     loaded_at=loaded_at,
-                    row_count=rows,
-                    report=json.dumps(done.report, default=str),
+                    progress=progress,
+                    keep=keep_versions,
                 )
-            )
-            archive_lines(conn, done.version, keep_versions)
+            else:
+                with conn.begin():
+                    conn.execute(delete(order_lines))
+                    rows = 0
+                    for frame in chunks:
+                        rows += insert_lines(conn, frame.loc[:, list(ORDER_LINE_COLUMNS)])
+                    done = finish()
+                    rebuild_rollups(conn, done.version, progress)
+                    _record(conn, done, source=source, loaded_at=loaded_at, rows=rows)
+                    archive_lines(conn, done.version, keep_versions)
         current = current_version(engine)
     assert current is not None
     return current
+
+
+def _staged(
+    conn: Connection,
+    chunks: Iterable[pd.DataFrame],
+    finish: Callable[[], Finished],
+    *,
+    source: str,
+    loaded_at: datetime,
+    progress: Progress | None,
+    keep: int,
+) -> None:
+    """The DuckDB load of :func:`replace_data_chunks`. Readers see the previous data until the switch commits;
+    a failure drops what the load wrote, and a killed load's leftovers (the staged table; an archive copy under a
+    version never recorded) are dropped by the next load (here, and by ``prune_archive``)."""
+    staged_lines.drop(conn, checkfirst=True)
+    staged_lines.create(conn)
+    conn.commit()
+    try:
+        rows = 0
+        for frame in chunks:
+            rows += insert_lines(conn, frame.loc[:, list(ORDER_LINE_COLUMNS)], target=staged_lines)
+            conn.commit()
+        done = finish()
+        if keep > 0:
+            copy_lines(conn, done.version, staged_lines)
+            conn.commit()
+        quote = conn.dialect.identifier_preparer.quote
+        with conn.begin():
+            order_lines.drop(conn)
+            conn.exec_driver_sql(
+                f"ALTER TABLE {quote(staged_lines.name)} RENAME TO {quote(order_lines.name)}"
+            )
+            rebuild_rollups(conn, done.version, progress)
+            _record(conn, done, source=source, loaded_at=loaded_at, rows=rows)
+            prune_archive(conn, keep)
+    except BaseException:
+        conn.rollback()
+        with contextlib.suppress(SQLAlchemyError):  # the error that stopped the load is the one to report
+            staged_lines.drop(conn, checkfirst=True)
+            prune_archive(conn, keep)  # a copy of this load's lines (its version is not recorded)
+            conn.commit()
+        raise
 
 
 def _row_to_version(row: Any) -> DataVersion:

@@ -74,6 +74,15 @@ order_lines = Table(
     ),
 )
 
+# DuckDB's chunked load writes the new lines here first, committing each chunk (store/load.py): its memory
+# does not grow with the file, and a killed load leaves this table behind, dropped by the next load. Not in
+# ``metadata``: it exists only during a load. The switch renames it to order_lines.
+staged_lines = Table(
+    "order_lines_staged",
+    MetaData(),
+    *(Column(c.name, c.type, nullable=c.nullable) for c in order_lines.columns),
+)
+
 # One row per successful load. The row with the highest id is the current data version; it is written in
 # the same transaction as the data, so the version a reader sees always matches the rows it reads.
 data_versions = Table(
