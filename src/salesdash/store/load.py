@@ -32,6 +32,9 @@ BATCH_ROWS = 50_000
 # not grow with the file; RESET gives DuckDB's defaults back (80% of RAM, insertion order kept) when it ends.
 DUCKDB_LOAD_SETTINGS = ("SET memory_limit = '4GB'", "SET preserve_insertion_order = false")
 DUCKDB_LOAD_RESET = ("RESET memory_limit", "RESET preserve_insertion_order")
+# the staged lines become order_lines (fixed text: the names of staged_lines and order_lines, checked at import)
+SWITCH_STAGED = "ALTER TABLE order_lines_staged RENAME TO order_lines"
+assert SWITCH_STAGED.split()[2::3] == [staged_lines.name, order_lines.name]
 
 
 @dataclass(frozen=True)
@@ -242,12 +245,9 @@ def _staged(
         if keep > 0:
             copy_lines(conn, done.version, staged_lines)
             conn.commit()
-        quote = conn.dialect.identifier_preparer.quote
         with conn.begin():
             order_lines.drop(conn)
-            conn.exec_driver_sql(
-                f"ALTER TABLE {quote(staged_lines.name)} RENAME TO {quote(order_lines.name)}"
-            )
+            conn.exec_driver_sql(SWITCH_STAGED)
             rebuild_rollups(conn, done.version, progress)
             _record(conn, done, source=source, loaded_at=loaded_at, rows=rows)
             prune_archive(conn, keep)
