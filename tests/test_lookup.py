@@ -46,3 +46,34 @@ def test_suggestions_look_only_at_names_sharing_the_first_letters():
     small = NameIndex(["Mini Gifts Distributors Ltd.", "Muscle Machine Inc"])
     assert small.suggest("Mini Gift Distributors Ltd") == ["Mini Gifts Distributors Ltd."]
     assert SUGGESTION_CANDIDATES < 200_000
+
+
+def test_counting_names_does_not_index_them_and_concurrent_first_lookups_agree():
+    """The first request of a data version counts the customers (GET /api/filters) without paying for the sort;
+    the index is built at the first lookup, once, whichever thread gets there first."""
+    import threading
+
+    names = _names(50_000)
+    index = NameIndex([*names, names[0]])  # a repeated name counts once
+    assert len(index) == 50_000
+    assert index._built is None  # counted, not indexed
+    answers: list[str | None] = []
+    ready = threading.Barrier(4)
+
+    def look_up() -> None:
+        ready.wait()
+        answers.append(index.match(names[123].upper()))
+
+    threads = [threading.Thread(target=look_up) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == [names[123]] * 4
+    assert len(index) == 50_000 and index.names == sorted(set(names), key=lambda n: (n.casefold(), n))
+
+
+def test_ties_between_names_that_differ_only_in_case_keep_code_point_order():
+    index = NameIndex(["toys", "Toys", "TOYS", "Alpha"])
+    assert index.names == ["Alpha", "TOYS", "Toys", "toys"]
+    assert index.match("tOyS") == "TOYS"  # the first of the fold, as listed

@@ -2,8 +2,9 @@
 
 A customer filter checks its value against every customer in the data, and ``GET /api/customers`` searches
 them as the user types. At 200K customers, building a dictionary of case-folded names per request cost ~40 ms
-and a "did you mean" over every name seconds; :class:`NameIndex` is built once with the filter options of a
-data version (``ApiState.filter_options``) and answers each lookup in microseconds to milliseconds:
+and a "did you mean" over every name seconds; :class:`NameIndex` holds the names read with the filter options of a
+data version (``ApiState.filter_options``), is indexed once, at the version's first lookup, and answers each
+lookup in microseconds to milliseconds:
 
 - :meth:`match`: the stored name of a value given in any case (or None);
 - :meth:`search`: names starting with the text first, then names containing it, each alphabetically;
@@ -15,24 +16,54 @@ from __future__ import annotations
 
 import bisect
 import difflib
+import threading
 from collections.abc import Iterable
 
 SUGGESTION_CANDIDATES = 1000  # names difflib compares a wrong value with, at most (an error path: bounded)
 
 
 class NameIndex:
+    """The index is built on first use (a data version's first customer filter or search), not with the filter
+    options: the first request of a version, which reads the options, does not pay for sorting 100,000s of
+    names it does not look up (``len`` needs only the distinct names)."""
+
     def __init__(self, names: Iterable[str]) -> None:
-        self.names: list[str] = sorted(set(names), key=lambda n: (n.casefold(), n))
-        self.folded: list[str] = [n.casefold() for n in self.names]
-        self._by_fold: dict[str, str] = {}
-        for fold, name in zip(self.folded, self.names, strict=True):
-            self._by_fold.setdefault(fold, name)
+        self._given: list[str] | set[str] = list(names)
+        self._built: tuple[list[str], list[str], dict[str, str]] | None = None
+        self._lock = threading.Lock()
+
+    def _index(self) -> tuple[list[str], list[str], dict[str, str]]:
+        built = self._built
+        if built is None:
+            with self._lock:  # concurrent first lookups build it once
+                built = self._built
+                if built is None:
+                    # by (case-folded name, name): a stable sort by the fold of the names in code-point order
+                    names = sorted(set(self._given))
+                    names.sort(key=str.casefold)
+                    folded = list(map(str.casefold, names))
+                    # the first name of each fold wins (zip reversed: later keys overwrite earlier ones)
+                    by_fold = dict(zip(reversed(folded), reversed(names), strict=True))
+                    built = self._built = (names, folded, by_fold)
+        return built
+
+    @property
+    def names(self) -> list[str]:
+        return self._index()[0]
+
+    @property
+    def folded(self) -> list[str]:
+        return self._index()[1]
 
     def __len__(self) -> int:
-        return len(self.names)
+        if self._built is not None:
+            return len(self._built[0])
+        if not isinstance(self._given, set):
+            self._given = set(self._given)  # distinct once, without the sort
+        return len(self._given)
 
     def match(self, value: str) -> str | None:
-        return self._by_fold.get(value.casefold())
+        return self._index()[2].get(value.casefold())
 
     def _prefixed(self, prefix: str) -> range:
         lo = bisect.bisect_left(self.folded, prefix)

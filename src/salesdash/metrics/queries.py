@@ -52,6 +52,7 @@ from salesdash.metrics.rollups import (
 )
 from salesdash.store.engine import per_version
 from salesdash.store.schema import (
+    CUSTOMER_TABLES,
     LINE_KEYS,
     MONTHLY,
     ROLLUPS,
@@ -447,6 +448,7 @@ def _filter_options(conn: Connection) -> dict[str, Any]:
     sources: list[Table] = (
         [
             rollup_products,  # every status, product line, deal size and code, in a row per code and status
+            CUSTOMER_TABLES[()],  # every customer, in a row per customer, status, country and territory
             *(MONTHLY[ROLLUPS[keys]] for keys in ((), ("product_line",), ("deal_size",))),
             MONTHLY[rollup_codes],
         ]
@@ -467,9 +469,11 @@ def _filter_options(conn: Connection) -> dict[str, Any]:
 
     # one statement for every filter (on Spark each statement is a job of its own: one, not one per filter)
     values = union_all(*(distinct(i, column) for i, (_key, column) in enumerate(listed))).subquery()
-    options: dict[str, Any] = {key: [] for key, _column in listed}
-    for position, value in conn.execute(select(values).order_by(values.c["filter"], values.c.value)):
-        options[listed[int(position)][0]].append(value)
+    found: list[list[Any]] = [[] for _ in listed]
+    # fetched at once: row by row, 200K customer names cost a third of a second more on DuckDB
+    for position, value in conn.execute(select(values).order_by(values.c["filter"], values.c.value)).all():
+        found[position].append(value)
+    options: dict[str, Any] = {key: found[i] for i, (key, _column) in enumerate(listed)}
     first, last = data_date_range(conn)
     options["date_range"] = {
         "start": first.isoformat() if first else None,
