@@ -4,7 +4,7 @@ exactly, as a new data version, on every engine."""
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from salesdash.errors import NotFound
 from salesdash.ingest import ingest_file, make_version
@@ -12,6 +12,7 @@ from salesdash.metrics import Filters, kpis
 from salesdash.store import current_version, snapshot, version_history
 from salesdash.store.archive import restorable
 from salesdash.store.restore import restore_version
+from salesdash.store.schema import ORDER_LINE_COLUMNS, order_lines
 from tests.conftest import SAMPLE_CSV, SMALL_CSV
 from tests.reference import ORDERS, REVENUE
 
@@ -67,3 +68,30 @@ def test_pruned_and_unknown_versions_are_refused(fresh_engine: Engine):
 def test_keep_zero_keeps_nothing(fresh_engine: Engine):
     ingest_file(fresh_engine, SMALL_CSV, keep_versions=0)
     assert restorable(fresh_engine) == set()
+
+
+@pytest.mark.parametrize("write", ["append", "restore"])
+def test_an_append_or_a_restore_drops_the_lines_a_killed_chunked_load_staged(
+    fresh_engine: Engine, write: str
+):
+    """A chunked DuckDB load killed mid-way leaves its staged lines (store/load.py ``_staged``); the next write
+    under the write lock gives their disk back, whatever it is, and serves its own answer."""
+    from sqlalchemy import insert, inspect
+
+    from salesdash.ingest import prepare
+    from salesdash.ingest.uploads import confirm
+    from salesdash.store.schema import staged_lines
+
+    if fresh_engine.dialect.name != "duckdb":
+        pytest.skip("only DuckDB stages a chunked load's lines in a table of their own")
+    first = ingest_file(fresh_engine, SMALL_CSV).version
+    with fresh_engine.begin() as conn:  # what the killed load had committed: the table and a chunk of lines
+        staged_lines.create(conn)
+        conn.execute(insert(staged_lines).from_select(list(ORDER_LINE_COLUMNS), select(order_lines)))
+    assert inspect(fresh_engine).has_table(staged_lines.name)
+    if write == "append":
+        done = confirm(fresh_engine, prepare(SAMPLE_CSV), "append", source="sample").version
+    else:
+        done = _restore(fresh_engine, first.version)
+    assert not inspect(fresh_engine).has_table(staged_lines.name)
+    assert current_version(fresh_engine) == done and done.version != first.version

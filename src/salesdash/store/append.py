@@ -23,7 +23,7 @@ from salesdash.errors import SalesdashError, ValidationFailed
 from salesdash.store.aggregates import rebuild_rollups
 from salesdash.store.archive import DEFAULT_KEEP_VERSIONS, archive_lines
 from salesdash.store.engine import ensure_schema, has_schema, snapshot
-from salesdash.store.load import BATCH_ROWS, DataVersion, _records, current_version
+from salesdash.store.load import BATCH_ROWS, DataVersion, _records, current_version, drop_leftover_stage
 from salesdash.store.lock import write_lock
 from salesdash.store.schema import ORDER_LINE_COLUMNS, data_versions, order_lines
 
@@ -144,6 +144,7 @@ def append_data(
         ensure_schema(engine)
         frame = frame.loc[:, list(ORDER_LINE_COLUMNS)]
         with engine.begin() as conn:
+            drop_leftover_stage(conn)
             orders = sorted({int(n) for n in frame["order_number"]})
             _check(frame, _stored_lines(conn, orders))
             for start in range(0, len(frame), BATCH_ROWS):

@@ -114,8 +114,7 @@ def replace_data(
         ensure_schema(engine)
         frame = frame.loc[:, list(ORDER_LINE_COLUMNS)]
         with engine.begin() as conn:
-            if conn.dialect.name == "duckdb":
-                staged_lines.drop(conn, checkfirst=True)  # what a killed chunked load left (``_staged``)
+            drop_leftover_stage(conn)
             conn.execute(delete(order_lines))
             if progress:  # the load stage has begun (the old rows are already deleted in this transaction)
                 progress("load", 0, len(frame))
@@ -258,6 +257,13 @@ def _staged(
             prune_archive(conn, keep)  # a copy of this load's lines (its version is not recorded)
             conn.commit()
         raise
+
+
+def drop_leftover_stage(conn: Connection) -> None:
+    """Drop the staged lines a killed chunked DuckDB load left behind (``_staged``), in every write that holds
+    the write lock (a replace, an append, a restore), so the disk they take is given back by the next write."""
+    if conn.dialect.name == "duckdb":
+        staged_lines.drop(conn, checkfirst=True)
 
 
 def _row_to_version(row: Any) -> DataVersion:

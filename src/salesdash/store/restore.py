@@ -13,7 +13,13 @@ from salesdash.errors import NotFound
 from salesdash.store.aggregates import rebuild_rollups
 from salesdash.store.archive import DEFAULT_KEEP_VERSIONS, archive_lines
 from salesdash.store.engine import ensure_schema
-from salesdash.store.load import DataVersion, _row_to_version, current_version, current_version_in
+from salesdash.store.load import (
+    DataVersion,
+    _row_to_version,
+    current_version,
+    current_version_in,
+    drop_leftover_stage,
+)
 from salesdash.store.lock import write_lock
 from salesdash.store.schema import ORDER_LINE_COLUMNS, data_versions, line_archive, order_lines
 
@@ -48,6 +54,7 @@ def restore_version(
             target = _row_to_version(row)
             new_version = label(target.source_sha256, loaded_at)
             previous = current_version_in(conn)
+            drop_leftover_stage(conn)
             conn.execute(delete(order_lines))
             columns = [line_archive.c[name] for name in ORDER_LINE_COLUMNS]
             conn.execute(
