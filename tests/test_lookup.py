@@ -77,3 +77,34 @@ def test_ties_between_names_that_differ_only_in_case_keep_code_point_order():
     index = NameIndex(["toys", "Toys", "TOYS", "Alpha"])
     assert index.names == ["Alpha", "TOYS", "Toys", "toys"]
     assert index.match("tOyS") == "TOYS"  # the first of the fold, as listed
+
+
+def test_a_deferred_index_gives_its_count_without_reading_and_reads_once_at_the_first_lookup():
+    """The API's customer and product-code indexes: GET /api/filters needs only how many there are; the names
+    are read (one query) when a filter or a search first needs them, however many lookups start at once."""
+    import threading
+
+    names = _names(20_000)
+    reads: list[int] = []
+
+    def load() -> list[str]:
+        reads.append(1)
+        return list(names)
+
+    index = NameIndex.deferred(len(names), load)
+    assert len(index) == 20_000 and reads == []
+    ready = threading.Barrier(3)
+    found: list[tuple[list[str], int]] = []
+
+    def search() -> None:
+        ready.wait()
+        found.append(index.search("land of toys #1999", 5))
+
+    threads = [threading.Thread(target=search) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert reads == [1]
+    assert found[0] == found[1] == found[2] and found[0][0][0].casefold().startswith("land of toys #1999")
+    assert index.match(names[7].casefold()) == names[7] and len(index) == 20_000

@@ -17,7 +17,7 @@ from __future__ import annotations
 import bisect
 import difflib
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 SUGGESTION_CANDIDATES = 1000  # names difflib compares a wrong value with, at most (an error path: bounded)
 
@@ -28,9 +28,19 @@ class NameIndex:
     names it does not look up (``len`` needs only the distinct names)."""
 
     def __init__(self, names: Iterable[str]) -> None:
-        self._given: list[str] | set[str] = list(names)
+        self._given: list[str] | set[str] | None = list(names)
+        self._load: Callable[[], Iterable[str]] | None = None
+        self._count: int | None = None
         self._built: tuple[list[str], list[str], dict[str, str]] | None = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def deferred(cls, count: int, load: Callable[[], Iterable[str]]) -> NameIndex:
+        """An index of ``count`` names that ``load`` reads at the first lookup (not before: counting them is
+        enough for GET /api/filters)."""
+        index = cls(())
+        index._given, index._load, index._count = None, load, count
+        return index
 
     def _index(self) -> tuple[list[str], list[str], dict[str, str]]:
         built = self._built
@@ -38,8 +48,11 @@ class NameIndex:
             with self._lock:  # concurrent first lookups build it once
                 built = self._built
                 if built is None:
+                    given = (
+                        self._given if self._given is not None else list(self._load() if self._load else ())
+                    )
                     # by (case-folded name, name): a stable sort by the fold of the names in code-point order
-                    names = sorted(set(self._given))
+                    names = sorted(set(given))
                     names.sort(key=str.casefold)
                     folded = list(map(str.casefold, names))
                     # the first name of each fold wins (zip reversed: later keys overwrite earlier ones)
@@ -58,6 +71,8 @@ class NameIndex:
     def __len__(self) -> int:
         if self._built is not None:
             return len(self._built[0])
+        if self._given is None:
+            return self._count or 0
         if not isinstance(self._given, set):
             self._given = set(self._given)  # distinct once, without the sort
         return len(self._given)

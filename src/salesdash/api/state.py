@@ -19,7 +19,7 @@ from salesdash.errors import NoData, StoreUnavailable
 from salesdash.export.images import Renderer, renderer_for
 from salesdash.filters import FILTERS
 from salesdash.lookup import NameIndex
-from salesdash.metrics import filter_options
+from salesdash.metrics import filter_options, filter_values
 from salesdash.store import current_version_label_in, explain, snapshot
 from salesdash.store.watch import VersionWatch
 
@@ -109,12 +109,25 @@ class ApiState:
             seen = current_version_label_in(conn)
             if seen is None:
                 raise NoData(NO_DATA_MESSAGE)
-            options = filter_options(conn)
-        for f in FILTERS:  # the values found as people type (customers, product codes): indexed once
-            if f.finder and f.options_key:
-                options[f.options_key] = NameIndex(options[f.options_key])
+            options = filter_options(conn, listed=False)
+        for (
+            f
+        ) in FILTERS:  # the values found as people type (customers, product codes): read and indexed once,
+            if f.finder and f.options_key and f.column:  # at the version's first lookup
+                options[f.options_key] = NameIndex.deferred(options[f.options_key], self._values_of(f.column))
         self.options.put(seen, options)
         return dict(options)
+
+    def _values_of(self, column: str) -> Callable[[], list[str]]:
+        """Reads a filter's values when its index is first used. A load that landed since the options were read
+        gives the newer values: a request of the older version checks its filter against those, as one that
+        started just after the load would (the answer is computed in a snapshot of its own either way)."""
+
+        def load() -> list[str]:
+            with snapshot(self.engine) as conn:
+                return filter_values(conn, column)
+
+        return load
 
 
 def client_gone() -> Callable[[], bool]:

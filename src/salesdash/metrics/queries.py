@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import pandas as pd
 from sqlalchemy import (
+    Column,
     ColumnElement,
     Connection,
     Integer,
@@ -435,16 +436,22 @@ def _as_date(value: Any) -> date | None:
     return date.fromisoformat(str(value)[:10])
 
 
-def filter_options(conn: Connection) -> dict[str, Any]:
+def filter_options(conn: Connection, *, listed: bool = True) -> dict[str, Any]:
     """Every value each declared filter can take in the stored data (all statuses included), under the filter's
     ``options_key``; read from the smallest rollup that holds the filter's column, else from the order lines
-    (once per data version where the store can tell, ``store.per_version``; the caller gets its own dict)."""
-    options: dict[str, Any] = per_version(conn, "filter_options", lambda: _filter_options(conn))
-    return {key: list(value) if isinstance(value, list) else dict(value) for key, value in options.items()}
+    (once per data version where the store can tell, ``store.per_version``; the caller gets its own dict).
+
+    ``listed`` False: a filter with a finder (customers, product codes: 100,000s of values) gets how many
+    values it has instead of the list (:func:`filter_values` reads them when they are needed)."""
+    options: dict[str, Any] = per_version(
+        conn, ("filter_options", listed), lambda: _filter_options(conn, listed)
+    )
+    return {key: value if isinstance(value, int) else type(value)(value) for key, value in options.items()}
 
 
-def _filter_options(conn: Connection) -> dict[str, Any]:
-    rolled = current_state(conn) is not None
+def _option_source(conn: Connection, column_name: str) -> Column[Any]:
+    """The column ``column_name`` of the smallest table holding every value it takes: a rollup (when they are
+    current) or the order lines."""
     sources: list[Table] = (
         [
             rollup_products,  # every status, product line, deal size and code, in a row per code and status
@@ -452,28 +459,46 @@ def _filter_options(conn: Connection) -> dict[str, Any]:
             *(MONTHLY[ROLLUPS[keys]] for keys in ((), ("product_line",), ("deal_size",))),
             MONTHLY[rollup_codes],
         ]
-        if rolled
+        if current_state(conn) is not None
         else []
     )
+    table = next((t for t in sources if column_name in t.c), order_lines)
+    return table.c[column_name]
 
-    listed = [
-        (f.options_key, f.column) for f in FILTERS if f.options_key is not None and f.column is not None
+
+def filter_values(conn: Connection, column_name: str) -> list[str]:
+    """The distinct values of a filter's column in the stored data (unordered), fetched at once."""
+    column = _option_source(conn, column_name)
+    return [
+        str(v) for v in conn.execute(select(column).where(column.is_not(None)).distinct()).scalars().all()
     ]
+
+
+def _filter_options(conn: Connection, listed: bool = True) -> dict[str, Any]:
+    filters = [f for f in FILTERS if f.options_key is not None and f.column is not None]
+    shown = [(f.options_key or "", f.column or "") for f in filters if listed or not f.finder]
+    counted = [(f.options_key or "", f.column or "") for f in filters if not listed and f.finder]
 
     def distinct(position: int, column_name: str) -> Select[Any]:
         """The column's distinct values, tagged with the filter's position (every filter column is text)."""
-        table = next((t for t in sources if column_name in t.c), order_lines)
-        column = table.c[column_name]
+        column = _option_source(conn, column_name)
         tag = cast(literal(position), Integer).label("filter")
         return select(tag, column.label("value")).where(column.is_not(None)).distinct()
 
     # one statement for every filter (on Spark each statement is a job of its own: one, not one per filter)
-    values = union_all(*(distinct(i, column) for i, (_key, column) in enumerate(listed))).subquery()
-    found: list[list[Any]] = [[] for _ in listed]
+    values = union_all(*(distinct(i, column) for i, (_key, column) in enumerate(shown))).subquery()
+    found: list[list[Any]] = [[] for _ in shown]
     # fetched at once: row by row, 200K customer names cost a third of a second more on DuckDB
     for position, value in conn.execute(select(values).order_by(values.c["filter"], values.c.value)).all():
         found[position].append(value)
-    options: dict[str, Any] = {key: found[i] for i, (key, _column) in enumerate(listed)}
+    options: dict[str, Any] = {key: found[i] for i, (key, _column) in enumerate(shown)}
+    if counted:
+        sizes = [
+            select(func.count(func.distinct(column))).scalar_subquery()
+            for column in (_option_source(conn, name) for _key, name in counted)
+        ]
+        row = conn.execute(select(*sizes)).one()
+        options.update({key: int(n) for (key, _column), n in zip(counted, row, strict=True)})
     first, last = data_date_range(conn)
     options["date_range"] = {
         "start": first.isoformat() if first else None,
