@@ -60,3 +60,31 @@ def test_the_schema_is_checked_once_per_store(tmp_path: Path, kind: str):
     assert statements
     assert inspect(engine).has_table("data_versions")
     engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "duckdb"])
+def test_a_store_built_with_a_monthly_codes_rollup_drops_it_and_answers_the_same(tmp_path: Path, kind: str):
+    """Stores built before agg_codes lost its monthly copy (agg_codes_m, 2026-12-04) have the table: the schema
+    check drops it (OUTDATED_TABLES) and the answers, read from agg_codes by day now, are unchanged."""
+    from sqlalchemy import BigInteger, Column, MetaData, Table
+
+    from salesdash.filters import Filters
+    from salesdash.ingest import ingest_file
+    from salesdash.metrics import breakdown
+    from salesdash.store import snapshot
+    from tests.conftest import SMALL_CSV
+
+    url = f"{kind}:///{tmp_path / f'store.{kind}'}"
+    engine = make_engine(url)
+    ingest_file(engine, SMALL_CSV)
+    with snapshot(engine) as conn:
+        before = breakdown(conn, Filters(), "product_code").to_dict("records")
+    with engine.begin() as conn:  # what the older build left
+        Table("agg_codes_m", MetaData(), Column("order_count", BigInteger)).create(conn)
+    engine.dispose()
+    reopened = make_engine(url)
+    ensure_schema(reopened)
+    assert not inspect(reopened).has_table("agg_codes_m")
+    with snapshot(reopened) as conn:
+        assert breakdown(conn, Filters(), "product_code").to_dict("records") == before
+    reopened.dispose()

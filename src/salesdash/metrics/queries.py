@@ -457,7 +457,6 @@ def _option_source(conn: Connection, column_name: str) -> Column[Any]:
             rollup_products,  # every status, product line, deal size and code, in a row per code and status
             CUSTOMER_TABLES[()],  # every customer, in a row per customer, status, country and territory
             *(MONTHLY[ROLLUPS[keys]] for keys in ((), ("product_line",), ("deal_size",))),
-            MONTHLY[rollup_codes],
         ]
         if current_state(conn) is not None
         else []

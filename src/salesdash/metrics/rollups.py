@@ -287,13 +287,13 @@ def _split_dates(filters: Filters) -> tuple[tuple[int | None, int | None] | None
 
 def rollup_rows(table: Table, filters: Filters | None, by_day: bool = False) -> FromClause:
     """The rollup rows of ``table`` in view: whole months from its monthly rollup and partial months' days
-    from the daily one (every day from the daily one when ``by_day``), with the same columns either way
+    from the daily one (every day from the daily one when ``by_day`` or when it has no monthly rollup), with the same columns either way
     (``first_date``/``last_date`` = the rows' first and last order date). ``filters`` None: every row."""
     if table in ENTITY_SOURCES or table is rollup_products:  # no dates: their plans refuse a date filter
         where = [] if filters is None else [filters.where(table)]
         return select(table).where(*where).subquery("rolled_rows")
-    daily, monthly = table, MONTHLY[table]
-    shared = [c.name for c in monthly.c if c.name not in ("first_date", "last_date")]
+    daily, monthly = table, MONTHLY.get(table)  # agg_codes has no monthly rollup: its days are read
+    shared = [c.name for c in daily.c if c.name not in DAY_COLUMNS]  # the monthly rollup's columns
     names = [*shared, *(DAY_COLUMNS if by_day else ())]
 
     def from_days(where: list[ColumnElement[bool]]) -> Select[Any]:
@@ -301,8 +301,8 @@ def rollup_rows(table: Table, filters: Filters | None, by_day: bool = False) -> 
         return select(*(daily.c[n] for n in names), *dates).where(*where)
 
     if filters is None:
-        return (from_days([]) if by_day else select(monthly)).subquery("rolled_rows")
-    if by_day:
+        return (from_days([]) if by_day or monthly is None else select(monthly)).subquery("rolled_rows")
+    if by_day or monthly is None:
         return from_days([filters.where(daily)]).subquery("rolled_rows")
     undated = filters.with_dates(None, None)
     months, days = _split_dates(filters)

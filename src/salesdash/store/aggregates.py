@@ -292,27 +292,27 @@ def entity_inserts(only: Callable[[Table], Any] | None = None) -> list[Executabl
 
 
 def fill_products(conn: Connection, only: Callable[[Table], Any] | None = None) -> None:
-    """agg_products from agg_codes_m (:func:`products_insert`)."""
+    """agg_products from agg_codes (:func:`products_insert`)."""
     conn.execute(products_insert(only))
 
 
 def products_insert(only: Callable[[Table], Any] | None = None) -> Executable:
-    """The statement that fills agg_products from the monthly product-code rollup: sums add up over the months,
+    """The statement that fills agg_products from the product-code rollup: sums add up over the days,
     customers and countries, and so does order_count where agg_codes' does (those keys are shared by all lines of
     an order, so the rows gathered into one product row hold disjoint (order, code) pairs).
 
-    ``only``: a condition on agg_codes_m's rows to build just some product codes' rows (store/incremental.py)."""
-    monthly = MONTHLY[rollup_codes]
-    keys = [monthly.c[k] for k in PRODUCT_KEYS]
+    ``only``: a condition on agg_codes' rows to build just some product codes' rows (store/incremental.py)."""
+    codes = rollup_codes
+    keys = [codes.c[k] for k in PRODUCT_KEYS]
     rolled = select(
         *keys,
-        *(func.sum(monthly.c[m]).label(m) for m in ROLLUP_MEASURES),
-        func.max(monthly.c.msrp_max).label("msrp_max"),
-        func.min(monthly.c.first_date).label("first_date"),
-        func.max(monthly.c.last_date).label("last_date"),
+        *(func.sum(codes.c[m]).label(m) for m in ROLLUP_MEASURES),
+        func.max(codes.c.msrp_max).label("msrp_max"),
+        func.min(codes.c.order_date).label("first_date"),
+        func.max(codes.c.order_date).label("last_date"),
     )
     if only is not None:
-        rolled = rolled.where(only(monthly))
+        rolled = rolled.where(only(codes))
     rolled = rolled.group_by(*keys)
     return insert(rollup_products).from_select([c.name for c in rolled.selected_columns], rolled)
 

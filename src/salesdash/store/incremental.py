@@ -217,12 +217,12 @@ def update_rollups(conn: Connection, version: str, batch: pd.DataFrame) -> int:
 
 
 def _product_refresh(batch_lines: FromClause) -> list[Executable]:
-    """agg_products' rows of the batch's product codes, again from their (rebuilt) agg_codes_m rows (the other
+    """agg_products' rows of the batch's product codes, again from their (rebuilt) agg_codes rows (the other
     codes' rows are unchanged: a code's rows change only with lines of that code)."""
     codes = select(order_lines.c.product_code).select_from(batch_lines).distinct()
     return [
         delete(rollup_products).where(rollup_products.c.product_code.in_(codes)),
-        aggregates.products_insert(lambda monthly: monthly.c.product_code.in_(codes)),
+        aggregates.products_insert(lambda rolled: rolled.c.product_code.in_(codes)),
     ]
 
 
