@@ -2,6 +2,7 @@
 exactly, as a new data version, on every engine."""
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
@@ -71,27 +72,26 @@ def test_keep_zero_keeps_nothing(fresh_engine: Engine):
 
 
 @pytest.mark.parametrize("write", ["append", "restore"])
-def test_an_append_or_a_restore_drops_the_lines_a_killed_chunked_load_staged(
-    fresh_engine: Engine, write: str
-):
+def test_an_append_or_a_restore_drops_the_lines_a_killed_chunked_load_staged(tmp_path: Path, write: str):
     """A chunked DuckDB load killed mid-way leaves its staged lines (store/load.py ``_staged``); the next write
     under the write lock gives their disk back, whatever it is, and serves its own answer."""
     from sqlalchemy import insert, inspect
 
     from salesdash.ingest import prepare
     from salesdash.ingest.uploads import confirm
+    from salesdash.store import make_engine
     from salesdash.store.schema import staged_lines
 
-    if fresh_engine.dialect.name != "duckdb":
-        pytest.skip("only DuckDB stages a chunked load's lines in a table of their own")
-    first = ingest_file(fresh_engine, SMALL_CSV).version
-    with fresh_engine.begin() as conn:  # what the killed load had committed: the table and a chunk of lines
+    engine = make_engine(f"duckdb:///{tmp_path / 'store.duckdb'}")  # only DuckDB stages a load's lines
+    first = ingest_file(engine, SMALL_CSV).version
+    with engine.begin() as conn:  # what the killed load had committed: the table and a chunk of lines
         staged_lines.create(conn)
         conn.execute(insert(staged_lines).from_select(list(ORDER_LINE_COLUMNS), select(order_lines)))
-    assert inspect(fresh_engine).has_table(staged_lines.name)
+    assert inspect(engine).has_table(staged_lines.name)
     if write == "append":
-        done = confirm(fresh_engine, prepare(SAMPLE_CSV), "append", source="sample").version
+        done = confirm(engine, prepare(SAMPLE_CSV), "append", source="sample").version
     else:
-        done = _restore(fresh_engine, first.version)
-    assert not inspect(fresh_engine).has_table(staged_lines.name)
-    assert current_version(fresh_engine) == done and done.version != first.version
+        done = _restore(engine, first.version)
+    assert not inspect(engine).has_table(staged_lines.name)
+    assert current_version(engine) == done and done.version != first.version
+    engine.dispose()
