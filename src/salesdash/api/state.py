@@ -110,10 +110,10 @@ class ApiState:
             if seen is None:
                 raise NoData(NO_DATA_MESSAGE)
             options = filter_options(conn, listed=False)
-        for (
-            f
-        ) in FILTERS:  # the values found as people type (customers, product codes): read and indexed once,
-            if f.finder and f.options_key and f.column:  # at the version's first lookup
+        # the values found as people type (customers, product codes): counted now, read and indexed once at
+        # the version's first lookup
+        for f in FILTERS:
+            if f.finder and f.options_key and f.column:
                 options[f.options_key] = NameIndex.deferred(options[f.options_key], self._values_of(f.column))
         self.options.put(seen, options)
         return dict(options)

@@ -287,8 +287,9 @@ def _split_dates(filters: Filters) -> tuple[tuple[int | None, int | None] | None
 
 def rollup_rows(table: Table, filters: Filters | None, by_day: bool = False) -> FromClause:
     """The rollup rows of ``table`` in view: whole months from its monthly rollup and partial months' days
-    from the daily one (every day from the daily one when ``by_day`` or when it has no monthly rollup), with the same columns either way
-    (``first_date``/``last_date`` = the rows' first and last order date). ``filters`` None: every row."""
+    from the daily one (every day from the daily one when ``by_day`` or when it has no monthly rollup), with
+    the same columns either way (``first_date``/``last_date`` = the rows' first and last order date).
+    ``filters`` None: every row."""
     if table in ENTITY_SOURCES or table is rollup_products:  # no dates: their plans refuse a date filter
         where = [] if filters is None else [filters.where(table)]
         return select(table).where(*where).subquery("rolled_rows")
